@@ -1,0 +1,188 @@
+import type { Clock } from '../lib/clock.js';
+import { ShipitError } from '../lib/errors.js';
+import type {
+  ActivateOptions,
+  HistoryEntry,
+  Host,
+  HostState,
+  LockInfo,
+  ManifestEntry,
+  PrepareReport,
+  ReleaseMeta,
+  ReleaseSpec,
+  ServiceState,
+} from './types.js';
+
+/** Faults a scenario can inject. Each is consulted at the moment the operation runs. */
+export interface Faults {
+  /** The host cannot be reached at all (every call rejects). */
+  unreachable?: boolean;
+  prepareFails?: string;
+  /** Releases whose readiness probe never answers 2xx. */
+  neverReady?: Set<string>;
+  /** Releases that crash right after start (the unit fails, systemd restarts it). */
+  crashes?: Set<string>;
+  /** `systemctl restart` blocks this long (ms of the fake clock) before it returns. */
+  restartTakes?: number;
+  /** Releases whose `systemctl restart` never returns. */
+  restartHangs?: Set<string>;
+  /** Milliseconds after start before the readiness probe answers 2xx. */
+  bootTakes?: number;
+  /** The connection drops during activate. */
+  dropOnActivate?: boolean;
+}
+
+/**
+ * A complete in-memory host (STYLE.md, habit 5): every Host method works on a data model, with faults that
+ * scenario tests switch on. Time comes from the injected clock.
+ */
+export class MemoryHost implements Host {
+  current: string | null = null;
+  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[] }>();
+  lockInfo: LockInfo | null = null;
+  history: HistoryEntry[] = [];
+  /** The release the running process serves (what the app's /readyz would report). */
+  serving: string | null = null;
+  private startedAt = 0;
+  private restarts = 0;
+  private active: 'active' | 'failed' | 'inactive' = 'inactive';
+  /** Every mutating call, for assertions on what was touched. */
+  readonly calls: string[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly clock: Clock,
+    public faults: Faults = {},
+  ) {
+  }
+
+  async service(): Promise<ServiceState> {
+    return this.serviceState();
+  }
+
+  private reach(): void {
+    if (this.faults.unreachable) throw new ShipitError('CONNECT_FAILED', `${this.name}: connection lost`, { host: this.name });
+  }
+
+  async inspect(): Promise<HostState> {
+    this.reach();
+    return {
+      current: this.current,
+      releases: [...this.releases.values()].map((r) => ({ ...r.meta })),
+      lock: this.lockInfo ? { ...this.lockInfo } : null,
+      service: this.serviceState(),
+    };
+  }
+
+  async lock(info: LockInfo): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }> {
+    this.reach();
+    if (this.lockInfo && this.lockInfo.token !== info.token) return { acquired: false, holder: { ...this.lockInfo } };
+    this.lockInfo = { ...info };
+    this.calls.push('lock');
+    return { acquired: true };
+  }
+
+  async unlock(token: string, options: { force?: boolean } = {}): Promise<LockInfo | null> {
+    this.reach();
+    const held = this.lockInfo;
+    if (!held) return null;
+    if (held.token !== token && !options.force) {
+      throw new ShipitError('LOCK_HELD', `${this.name}: lock held by ${held.by}`, { host: this.name });
+    }
+    this.lockInfo = null;
+    this.calls.push('unlock');
+    return held;
+  }
+
+  async prepare(release: ReleaseSpec): Promise<PrepareReport> {
+    this.reach();
+    this.calls.push(`prepare ${release.meta.id}`);
+    if (this.faults.prepareFails) throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name });
+    const existing = this.releases.get(release.meta.id);
+    if (existing) return { filesSent: 0, filesReused: existing.files.length, bytesSent: 0, base: null, alreadyStaged: true };
+    const base = this.current ? this.releases.get(this.current) : undefined;
+    const have = new Set(base?.files.map((f) => `${f.path}\0${f.sha256}\0${f.mode}`) ?? []);
+    const send = release.files.filter((f) => !have.has(`${f.path}\0${f.sha256}\0${f.mode}`));
+    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files] });
+    return {
+      filesSent: send.length,
+      filesReused: release.files.length - send.length,
+      bytesSent: send.reduce((sum, f) => sum + f.size, 0),
+      base: base?.meta.id ?? null,
+      alreadyStaged: false,
+    };
+  }
+
+  async discard(id: string): Promise<void> {
+    this.reach();
+    if (id === this.current) return;
+    this.calls.push(`discard ${id}`);
+    this.releases.delete(id);
+  }
+
+  async activate(id: string | null, options: ActivateOptions): Promise<void> {
+    this.reach();
+    this.calls.push(`activate ${id}`);
+    if (id !== null && !this.releases.has(id)) {
+      throw new ShipitError('REMOTE_FAILED', `${this.name}: release ${id} is not staged here`, { host: this.name });
+    }
+    if (this.faults.dropOnActivate) {
+      this.faults.unreachable = true;
+      throw new ShipitError('CONNECT_FAILED', `${this.name}: connection lost`, { host: this.name });
+    }
+    this.current = id;
+    if (id === null) {
+      this.active = 'inactive';
+      this.serving = null;
+      return;
+    }
+    const takes = this.faults.restartHangs?.has(id) ? Infinity : (this.faults.restartTakes ?? 0);
+    if (takes > options.timeoutMs) {
+      await this.clock.sleep(options.timeoutMs, options.signal);
+      throw new ShipitError('TIMEOUT', `${this.name}: systemctl restart did not return within ${options.timeoutMs} ms`, { host: this.name });
+    }
+    if (takes > 0) await this.clock.sleep(takes, options.signal);
+    this.active = 'active';
+    this.serving = id;
+    this.startedAt = this.clock.now();
+  }
+
+  async probe(_path: string): Promise<number> {
+    this.reach();
+    if (this.active !== 'active' || this.serving === null) throw new Error('connection refused');
+    if (this.faults.crashes?.has(this.serving)) return 502;
+    if (this.faults.neverReady?.has(this.serving)) return 503;
+    if (this.clock.now() - this.startedAt < (this.faults.bootTakes ?? 0)) return 503;
+    return 200;
+  }
+
+  private serviceState(): ServiceState {
+    this.reach();
+    // A crashing release: systemd restarts it over and over while we look.
+    if (this.active === 'active' && this.serving !== null && this.faults.crashes?.has(this.serving)) this.restarts++;
+    return {
+      active: this.active,
+      sub: this.active === 'active' ? 'running' : 'dead',
+      mainPid: this.active === 'active' ? 1000 + this.restarts : 0,
+      restarts: this.restarts,
+      since: this.active === 'active' ? new Date(this.startedAt).toISOString() : null,
+      workers: this.active === 'active' ? 2 : 0,
+    };
+  }
+
+  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null): Promise<void> {
+    this.reach();
+    const release = this.releases.get(id);
+    if (release) release.meta.state = state;
+    if (history) this.history.push(history);
+    this.calls.push(`record ${id} ${state}`);
+  }
+
+  async prune(ids: string[]): Promise<void> {
+    this.reach();
+    for (const id of ids) if (id !== this.current) this.releases.delete(id);
+    this.calls.push(`prune ${ids.join(',')}`);
+  }
+
+  async close(): Promise<void> {}
+}

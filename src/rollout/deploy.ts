@@ -1,0 +1,138 @@
+import type { ResolvedConfig } from '../config/types.js';
+import type { HistoryEntry, Host, HostState, LockInfo, PrepareReport, ReleaseSpec } from '../host/types.js';
+import type { Clock } from '../lib/clock.js';
+import { errorMessage } from '../lib/error-message.js';
+import { ShipitError } from '../lib/errors.js';
+import type { Emit, Phase, RolloutResult } from './events.js';
+import { runRollout } from './execute.js';
+import { lockFleet, unlockFleet } from './lock.js';
+import { planBatches, planPrune } from './plan.js';
+
+export interface FleetContext {
+  config: ResolvedConfig;
+  hosts: ReadonlyMap<string, Host>;
+  lock: LockInfo;
+  lockWaitMs: number;
+  clock: Clock;
+  emit: Emit;
+  signal?: AbortSignal;
+}
+
+export interface Outcome {
+  result: RolloutResult;
+  release: string;
+  failure: string | null;
+  hosts: Record<string, string | null>;
+  unrestored: string[];
+  durations: Partial<Record<Phase, number>>;
+  prepared: Record<string, PrepareReport>;
+}
+
+/** Times a phase and emits its start and end. */
+export async function phase<T>(ctx: Pick<FleetContext, 'clock' | 'emit'>, durations: Outcome['durations'], name: Phase, body: () => Promise<T>): Promise<T> {
+  const started = ctx.clock.now();
+  ctx.emit({ type: 'phase.started', phase: name });
+  try {
+    return await body();
+  } finally {
+    durations[name] = ctx.clock.now() - started;
+    ctx.emit({ type: 'phase.finished', phase: name, durationMs: durations[name]! });
+  }
+}
+
+export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: AbortSignal): Promise<Map<string, HostState>> {
+  const entries = await Promise.all([...hosts].map(async ([name, host]) => [name, await host.inspect(signal)] as const));
+  return new Map(entries);
+}
+
+/**
+ * A deploy: lock → inspect → prepare everywhere → roll batch by batch → record and prune → unlock.
+ * Prepare failing anywhere switches nothing anywhere and removes the partial release (result failed-restored).
+ */
+export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<Outcome> {
+  const { config, hosts, clock, emit, signal } = ctx;
+  const id = release.meta.id;
+  const durations: Outcome['durations'] = {};
+  const prepared: Record<string, PrepareReport> = {};
+  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal }));
+  try {
+    const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal));
+    for (const [name, state] of fleet) {
+      const existing = state.releases.find((r) => r.id === id);
+      if (existing && existing.state !== 'staged') {
+        throw new ShipitError('USAGE', `${name}: release ${id} already exists there (${existing.state})`, { host: name, hint: 'deploy again in a second' });
+      }
+    }
+    const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
+    const failedPrepare = await phase(ctx, durations, 'prepare', () => prepareFleet(ctx, release, prepared));
+    if (failedPrepare !== null) {
+      return { result: 'failed-restored', release: id, failure: failedPrepare, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared };
+    }
+    const outcome = await phase(ctx, durations, 'rollout', () =>
+      runRollout({
+        release: id,
+        batches: planBatches([...hosts.keys()], config.rollout),
+        hosts,
+        previous,
+        health: config.health,
+        rollout: config.rollout,
+        restartTimeoutMs: config.health.healthyDeadline,
+        clock,
+        emit,
+        signal,
+      }),
+    );
+    const at = new Date(clock.now()).toISOString();
+    await phase(ctx, durations, 'finish', async () => {
+      const good = outcome.result === 'success';
+      await Promise.allSettled(
+        [...hosts].map(async ([name, host]) => {
+          const entry: HistoryEntry = {
+            release: id,
+            at,
+            by: release.meta.by,
+            revision: release.meta.revision,
+            action: 'deploy',
+            result: outcome.result,
+            previous: previous.get(name) ?? null,
+            durations: { ...durations },
+            ...(outcome.failure ? { error: outcome.failure } : {}),
+          };
+          const state = good ? 'good' : 'bad';
+          await host.record(id, state, entry);
+          const releases = [...fleet.get(name)!.releases.filter((r) => r.id !== id), { ...release.meta, state }];
+          const prune = planPrune(releases, outcome.hosts[name] ?? null, config.keepReleases);
+          if (prune.length > 0) await host.prune(prune);
+        }),
+      );
+    });
+    return { ...outcome, release: id, durations, prepared };
+  } finally {
+    await unlockFleet(hosts, ctx.lock.token);
+  }
+}
+
+/** Stages the release on every host in parallel. Returns the failure (after cleaning up), or null. */
+async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<string | null> {
+  const { hosts, clock, emit, signal } = ctx;
+  const results = await Promise.allSettled(
+    [...hosts].map(async ([name, host]) => {
+      const started = clock.now();
+      try {
+        const report = await host.prepare(release, signal);
+        reports[name] = report;
+        emit({ type: 'host.prepared', host: name, filesSent: report.filesSent, filesReused: report.filesReused, bytesSent: report.bytesSent, durationMs: clock.now() - started });
+      } catch (error) {
+        emit({ type: 'host.prepare_failed', host: name, error: errorMessage(error) });
+        throw error;
+      }
+    }),
+  );
+  const failures = [...hosts.keys()].flatMap((name, i) => {
+    const r = results[i]!;
+    return r.status === 'rejected' ? [`${name}: ${errorMessage(r.reason)}`] : [];
+  });
+  if (failures.length === 0) return null;
+  await Promise.allSettled([...hosts.values()].map((host) => host.discard(release.meta.id)));
+  return `prepare failed, nothing was switched: ${failures.join('; ')}`;
+}

@@ -1,0 +1,28 @@
+/**
+ * Events out, not prints (STYLE.md, habit 7): the rollout emits these; the CLI renders them as a listr2 tree,
+ * plain lines or JSON. Tests assert the sequence. Never put secret values in an event.
+ */
+export type Phase = 'connect' | 'build' | 'lock' | 'inspect' | 'prepare' | 'rollout' | 'revert' | 'finish';
+
+export type RolloutEvent =
+  | { type: 'phase.started'; phase: Phase }
+  | { type: 'phase.finished'; phase: Phase; durationMs: number }
+  | { type: 'host.locked'; host: string }
+  | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number }
+  | { type: 'host.prepare_failed'; host: string; error: string }
+  | { type: 'batch.started'; batch: number; of: number; hosts: string[] }
+  | { type: 'host.activating'; host: string; release: string | null; previous: string | null }
+  | { type: 'host.restarted'; host: string; durationMs: number }
+  | { type: 'host.ready'; host: string; release: string | null; durationMs: number }
+  | { type: 'host.failed'; host: string; release: string | null; error: string }
+  | { type: 'batch.finished'; batch: number; durationMs: number }
+  | { type: 'rollback.started'; reason: string; hosts: string[] }
+  | { type: 'host.reverted'; host: string; release: string | null }
+  | { type: 'host.revert_failed'; host: string; release: string | null; error: string }
+  | { type: 'rollout.finished'; result: RolloutResult; release: string; durationMs: number; hosts: Record<string, string | null> };
+
+export type RolloutResult = 'success' | 'failed-restored' | 'failed-inconsistent';
+
+export type Emit = (event: RolloutEvent) => void;
+
+export const noEmit: Emit = () => {};

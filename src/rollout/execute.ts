@@ -1,0 +1,154 @@
+import type { HealthConfig, RolloutConfig } from '../config/types.js';
+import type { Host } from '../host/types.js';
+import type { Clock } from '../lib/clock.js';
+import { errorMessage } from '../lib/error-message.js';
+import type { Emit, RolloutResult } from './events.js';
+import { waitForReady } from './gate.js';
+
+export interface RolloutInput {
+  /** The release every host must end on; per host, what it ran before is in `previous`. */
+  release: string;
+  batches: string[][];
+  hosts: ReadonlyMap<string, Host>;
+  /** The journal: what each host ran before we touched it (null: nothing). */
+  previous: ReadonlyMap<string, string | null>;
+  health: HealthConfig;
+  rollout: Pick<RolloutConfig, 'stagger' | 'progressDeadline' | 'autoRevert'>;
+  /** Bound on one `systemctl restart`. */
+  restartTimeoutMs: number;
+  clock: Clock;
+  emit: Emit;
+  signal?: AbortSignal;
+}
+
+export interface RolloutOutcome {
+  result: RolloutResult;
+  /** Why it failed, in one line. */
+  failure: string | null;
+  /** The release each host ends on (as far as we know). */
+  hosts: Record<string, string | null>;
+  touched: string[];
+  /** Hosts that could not be put back. */
+  unrestored: string[];
+}
+
+/**
+ * The only loop that awaits I/O while the fleet changes. Batch by batch: switch and restart each host of the
+ * batch, gate it; any failure (gate, restart, lost host, progress deadline, abort) stops the batch, and with
+ * autoRevert every touched host — the failing one included — goes back to what it ran before, gated the same
+ * way. Reverting ignores the caller's abort signal: a Ctrl-C must not leave the fleet half-switched.
+ */
+export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
+  const { clock, emit, release } = input;
+  const started = clock.now();
+  const where: Record<string, string | null> = Object.fromEntries(input.previous);
+  const touched: string[] = [];
+  const run = new AbortController();
+  const onOuterAbort = () => run.abort(new Error('interrupted'));
+  if (input.signal?.aborted) onOuterAbort();
+  input.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const watchdog = watchProgress(input, run);
+
+  let failure: string | null = null;
+  try {
+    for (const [index, batch] of input.batches.entries()) {
+      run.signal.throwIfAborted();
+      if (index > 0 && input.rollout.stagger > 0) await clock.sleep(input.rollout.stagger, run.signal);
+      const batchStarted = clock.now();
+      emit({ type: 'batch.started', batch: index + 1, of: input.batches.length, hosts: batch });
+      const batchRun = new AbortController();
+      const batchSignal = AbortSignal.any([run.signal, batchRun.signal]);
+      const results = await Promise.allSettled(
+        batch.map(async (name) => {
+          touched.push(name);
+          try {
+            await moveHost(input, name, release, batchSignal);
+            where[name] = release;
+            watchdog.progress();
+          } catch (error) {
+            emit({ type: 'host.failed', host: name, release, error: errorMessage(error) });
+            batchRun.abort(error);
+            throw error;
+          }
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw run.signal.aborted ? run.signal.reason : failed.reason;
+      emit({ type: 'batch.finished', batch: index + 1, durationMs: clock.now() - batchStarted });
+    }
+  } catch (error) {
+    failure = errorMessage(error);
+  } finally {
+    watchdog.stop();
+    input.signal?.removeEventListener('abort', onOuterAbort);
+  }
+
+  if (failure === null) {
+    emit({ type: 'rollout.finished', result: 'success', release, durationMs: clock.now() - started, hosts: where });
+    return { result: 'success', failure: null, hosts: where, touched, unrestored: [] };
+  }
+
+  // Without autoRevert every touched host stays where the failure left it.
+  let unrestored = [...touched];
+  if (input.rollout.autoRevert) {
+    emit({ type: 'rollback.started', reason: failure, hosts: touched });
+    const reverted = await Promise.allSettled(
+      touched.map(async (name) => {
+        const back = input.previous.get(name) ?? null;
+        try {
+          await moveHost(input, name, back, undefined);
+          where[name] = back;
+          emit({ type: 'host.reverted', host: name, release: back });
+        } catch (error) {
+          emit({ type: 'host.revert_failed', host: name, release: back, error: errorMessage(error) });
+          throw error;
+        }
+      }),
+    );
+    unrestored = touched.filter((_, i) => reverted[i]!.status === 'rejected');
+  }
+  const result: RolloutResult = input.rollout.autoRevert && unrestored.length === 0 ? 'failed-restored' : 'failed-inconsistent';
+  emit({ type: 'rollout.finished', result, release, durationMs: clock.now() - started, hosts: where });
+  return { result, failure, hosts: where, touched, unrestored };
+}
+
+/** Switch one host to `release` (null: deactivate), restart, and gate. */
+async function moveHost(input: RolloutInput, name: string, release: string | null, signal: AbortSignal | undefined): Promise<void> {
+  const { clock, emit } = input;
+  const host = input.hosts.get(name)!;
+  const started = clock.now();
+  emit({ type: 'host.activating', host: name, release, previous: input.previous.get(name) ?? null });
+  await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal });
+  emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
+  if (release === null) return;
+  const baseline = await host.service(signal);
+  await waitForReady(host, input.health, { clock, signal, baseline });
+  emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
+}
+
+/** Aborts the run when no host has become healthy for `progressDeadline` (Nomad's progress_deadline). */
+function watchProgress(input: RolloutInput, run: AbortController): { progress(): void; stop(): void } {
+  const { clock } = input;
+  const limit = input.rollout.progressDeadline;
+  let last = clock.now();
+  const stopped = new AbortController();
+  void (async () => {
+    try {
+      for (;;) {
+        await clock.sleep(last + limit - clock.now(), AbortSignal.any([stopped.signal, run.signal]));
+        if (clock.now() - last >= limit) {
+          run.abort(new Error(`no progress within the progress deadline (${Math.round(limit / 1000)} s)`));
+          return;
+        }
+      }
+    } catch {
+      // stopped, or the run ended
+    }
+  })();
+  return {
+    progress: () => {
+      last = clock.now();
+    },
+    stop: () => stopped.abort(),
+  };
+}

@@ -1,0 +1,63 @@
+import type { HealthConfig } from '../config/types.js';
+import type { Host, ServiceState } from '../host/types.js';
+import type { Clock } from '../lib/clock.js';
+import { formatDuration } from '../lib/duration.js';
+
+export class GateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GateError';
+  }
+}
+
+/**
+ * The readiness gate of one host, after a restart (Nomad's healthy_deadline + min_healthy_time, Kubernetes'
+ * successThreshold): `successes` consecutive 2xx from the readiness path, then still healthy for
+ * `minHealthyTime`, all within `healthyDeadline`. The unit state is read on every round as well: Gunicorn says
+ * READY=1 before its workers boot (REFERENCE.md), so a release that crashes at import is caught by the unit
+ * failing or restarting, long before a probe would time out.
+ */
+export async function waitForReady(
+  host: Host,
+  health: HealthConfig,
+  options: { clock: Clock; signal?: AbortSignal; baseline: ServiceState },
+): Promise<void> {
+  const { clock, signal, baseline } = options;
+  const deadline = clock.now() + health.healthyDeadline;
+  let consecutive = 0;
+  let healthySince: number | null = null;
+  let last = 'no probe answered yet';
+  for (;;) {
+    signal?.throwIfAborted();
+    const [service, probe] = await Promise.all([
+      host.service(signal),
+      host.probe(health.readiness, { timeoutMs: health.timeout, signal }).then(
+        (status) => ({ status, error: null as string | null }),
+        (error: unknown) => ({ status: 0, error: error instanceof Error ? error.message : String(error) }),
+      ),
+    ]);
+    signal?.throwIfAborted();
+    if (service.active === 'failed') {
+      throw new GateError(`service failed (${service.sub}) after restart; see \`shipit logs\``);
+    }
+    if (service.restarts > baseline.restarts) {
+      throw new GateError(`service crashed and was restarted by systemd ${service.restarts - baseline.restarts} time(s)`);
+    }
+    const now = clock.now();
+    if (probe.status >= 200 && probe.status < 300) {
+      consecutive++;
+      if (consecutive >= health.successes) {
+        healthySince ??= now;
+        if (now - healthySince >= health.minHealthyTime) return;
+      }
+    } else {
+      consecutive = 0;
+      healthySince = null;
+      last = probe.error ?? `GET ${health.readiness} answered ${probe.status}`;
+    }
+    if (now >= deadline) {
+      throw new GateError(`not ready within ${formatDuration(health.healthyDeadline)}: ${last}`);
+    }
+    await clock.sleep(Math.min(health.interval, Math.max(0, deadline - now)), signal);
+  }
+}

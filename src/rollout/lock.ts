@@ -1,0 +1,53 @@
+import type { Host, LockInfo } from '../host/types.js';
+import type { Clock } from '../lib/clock.js';
+import { ShipitError } from '../lib/errors.js';
+import type { Emit } from './events.js';
+
+export function describeLock(lock: LockInfo): string {
+  const message = lock.message ? `: "${lock.message}"` : '';
+  return `${lock.by} (pid ${lock.pid}) since ${lock.at}${lock.release ? `, deploying ${lock.release}` : ''}${message}`;
+}
+
+/**
+ * Takes the lock on every host (Kamal: atomic mkdir with who/when/message), all or nothing: when any host
+ * is held by someone else, the ones we got are released again, and with `waitMs` we retry until it frees.
+ */
+export async function lockFleet(
+  hosts: ReadonlyMap<string, Host>,
+  info: LockInfo,
+  options: { waitMs: number; clock: Clock; emit: Emit; signal?: AbortSignal },
+): Promise<void> {
+  const { clock, signal } = options;
+  const giveUpAt = clock.now() + options.waitMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    const attempts = await Promise.allSettled(
+      [...hosts].map(async ([name, host]) => ({ name, result: await host.lock(info) })),
+    );
+    const got = attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired ? [a.value.name] : []));
+    const errors = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+    const held = attempts.flatMap((a) =>
+      a.status === 'fulfilled' && !a.value.result.acquired ? [{ name: a.value.name, holder: a.value.result.holder }] : [],
+    );
+    if (errors.length === 0 && held.length === 0) {
+      for (const name of got) options.emit({ type: 'host.locked', host: name });
+      return;
+    }
+    await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name))), info.token);
+    if (errors.length > 0) throw errors[0]!.reason;
+    if (clock.now() >= giveUpAt) {
+      const first = held[0]!;
+      throw new ShipitError('LOCK_HELD', `${first.name}: deploy lock held by ${describeLock(first.holder)}`, {
+        host: first.name,
+        hint: 'wait for that deploy to finish, pass `--lock-wait 5m`, or see `shipit lock status <env>`',
+      });
+    }
+    await clock.sleep(Math.min(2_000, Math.max(0, giveUpAt - clock.now())), signal);
+  }
+}
+
+/** Releases our lock everywhere we can; never throws (it runs in finally blocks). */
+export async function unlockFleet(hosts: ReadonlyMap<string, Host>, token: string): Promise<string[]> {
+  const results = await Promise.allSettled([...hosts.values()].map((host) => host.unlock(token)));
+  return [...hosts.keys()].filter((_, i) => results[i]!.status === 'rejected');
+}

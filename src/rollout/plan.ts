@@ -1,0 +1,84 @@
+import type { RolloutConfig } from '../config/types.js';
+import type { HostState, ReleaseMeta } from '../host/types.js';
+import { ShipitError } from '../lib/errors.js';
+
+/** Hosts per batch after the canary: a count, or a share of the fleet rounded down (at least 1). */
+export function batchSize(maxParallel: RolloutConfig['maxParallel'], fleetSize: number): number {
+  if (typeof maxParallel === 'number') return Math.max(1, Math.min(maxParallel, fleetSize));
+  const percent = Number(maxParallel.slice(0, -1));
+  return Math.max(1, Math.floor((fleetSize * percent) / 100));
+}
+
+/** Canary hosts first, alone; then the rest in batches of `maxParallel`. Order is the config's host order. */
+export function planBatches(hosts: readonly string[], rollout: Pick<RolloutConfig, 'canary' | 'maxParallel'>): string[][] {
+  const batches: string[][] = [];
+  const canary = Math.min(rollout.canary, hosts.length);
+  if (canary > 0) batches.push(hosts.slice(0, canary));
+  const size = batchSize(rollout.maxParallel, hosts.length);
+  for (let i = canary; i < hosts.length; i += size) batches.push(hosts.slice(i, i + size));
+  return batches;
+}
+
+/**
+ * The release `shipit rollback` returns to: with `to`, that one (it must be staged on every host and not bad);
+ * otherwise the newest release older than the current one that is good and present on every host.
+ */
+export function pickRollbackTarget(fleet: ReadonlyMap<string, HostState>, to?: string): string {
+  const states = [...fleet.entries()];
+  const currents = new Set(states.map(([, s]) => s.current));
+  const onEvery = (id: string) => states.every(([, s]) => s.releases.some((r) => r.id === id));
+  if (to !== undefined) {
+    const missing = states.filter(([, s]) => !s.releases.some((r) => r.id === to)).map(([h]) => h);
+    if (missing.length > 0) {
+      throw new ShipitError('USAGE', `release ${to} is not present on ${missing.join(', ')}`, {
+        hint: 'run `shipit releases <env>` to see which releases every host has',
+      });
+    }
+    const bad = states.find(([, s]) => s.releases.find((r) => r.id === to)?.state === 'bad');
+    if (bad) {
+      throw new ShipitError('USAGE', `release ${to} is marked bad on ${bad[0]}; rollback never picks a bad release`);
+    }
+    return to;
+  }
+  // The newest current on the fleet: hosts that disagree (a half-finished run) roll back past the newest.
+  const newestCurrent = [...currents].filter((c): c is string => c !== null).sort().at(-1);
+  const candidates = new Set<string>();
+  for (const [, s] of states) for (const r of s.releases) if (r.state === 'good') candidates.add(r.id);
+  const target = [...candidates]
+    .filter((id) => newestCurrent === undefined || id < newestCurrent)
+    .filter((id) => states.every(([, s]) => s.releases.find((r) => r.id === id)?.state === 'good'))
+    .filter(onEvery)
+    .sort()
+    .at(-1);
+  if (target === undefined) {
+    throw new ShipitError('USAGE', `no good release older than ${newestCurrent ?? 'the current one'} is present on every host`, {
+      hint: 'run `shipit releases <env>` and pick one with `--to <id>`',
+    });
+  }
+  return target;
+}
+
+/**
+ * Releases to delete on one host: keep the `keep` newest non-bad releases, always the current one and the
+ * newest good one; bad releases do not count toward `keep` (Deployer#814) and only the newest bad one is kept,
+ * for inspection. Staged releases never activated count like good ones.
+ */
+export function planPrune(releases: readonly ReleaseMeta[], current: string | null, keep: number): string[] {
+  const sorted = [...releases].sort((a, b) => (a.id < b.id ? 1 : -1));
+  const lastGood = sorted.find((r) => r.state === 'good')?.id;
+  const lastBad = sorted.find((r) => r.state === 'bad')?.id;
+  const kept = new Set<string>();
+  for (const r of sorted) {
+    if (r.state !== 'bad' && kept.size < keep) kept.add(r.id);
+  }
+  return sorted
+    .filter((r) => !kept.has(r.id) && r.id !== current && r.id !== lastGood && r.id !== lastBad)
+    .map((r) => r.id);
+}
+
+/** A release id that sorts by time: 20261125T130501Z, with a -N suffix if one already exists. */
+export function newReleaseId(now: Date, existing: ReadonlySet<string>): string {
+  const base = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  if (!existing.has(base)) return base;
+  for (let n = 2; ; n++) if (!existing.has(`${base}-${n}`)) return `${base}-${n}`;
+}

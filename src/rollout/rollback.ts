@@ -1,0 +1,64 @@
+import type { HistoryEntry } from '../host/types.js';
+import { ShipitError } from '../lib/errors.js';
+import { inspectFleet, phase, type FleetContext, type Outcome } from './deploy.js';
+import { runRollout } from './execute.js';
+import { lockFleet, unlockFleet } from './lock.js';
+import { pickRollbackTarget, planBatches } from './plan.js';
+
+/**
+ * `shipit rollback`: the newest good release older than current that every host has (or `--to`), rolled
+ * and gated like a deploy; if the target fails its gate the fleet returns to where it was. Hosts already on
+ * the target are left alone.
+ */
+export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome> {
+  const { config, hosts, clock, emit, signal } = ctx;
+  const durations: Outcome['durations'] = {};
+  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal }));
+  try {
+    const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal));
+    const target = pickRollbackTarget(fleet, to);
+    const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
+    const moving = [...hosts.keys()].filter((name) => previous.get(name) !== target);
+    if (moving.length === 0) {
+      throw new ShipitError('USAGE', `every host already runs ${target}`, { hint: 'pick another release with `--to <id>`' });
+    }
+    const outcome = await phase(ctx, durations, 'rollout', () =>
+      runRollout({
+        release: target,
+        batches: planBatches(moving, config.rollout),
+        hosts: new Map([...hosts].filter(([name]) => moving.includes(name))),
+        previous: new Map(moving.map((name) => [name, previous.get(name) ?? null])),
+        health: config.health,
+        rollout: config.rollout,
+        restartTimeoutMs: config.health.healthyDeadline,
+        clock,
+        emit,
+        signal,
+      }),
+    );
+    const at = new Date(clock.now()).toISOString();
+    await phase(ctx, durations, 'finish', async () => {
+      await Promise.allSettled(
+        moving.map(async (name) => {
+          const entry: HistoryEntry = {
+            release: target,
+            at,
+            by: ctx.lock.by,
+            revision: fleet.get(name)!.releases.find((r) => r.id === target)?.revision ?? null,
+            action: 'rollback',
+            result: outcome.result,
+            previous: previous.get(name) ?? null,
+            durations: { ...durations },
+            ...(outcome.failure ? { error: outcome.failure } : {}),
+          };
+          // A target that cannot become ready is marked bad, so the next rollback looks past it.
+          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : 'bad', entry);
+        }),
+      );
+    });
+    const hostsAfter = { ...Object.fromEntries(previous), ...outcome.hosts };
+    return { ...outcome, hosts: hostsAfter, release: target, durations, prepared: {} };
+  } finally {
+    await unlockFleet(hosts, ctx.lock.token);
+  }
+}

@@ -1,0 +1,199 @@
+import { deploy } from '../../src/rollout/deploy.js';
+import { ShipitError } from '../../src/lib/errors.js';
+import { lockInfo, makeFleet, releaseSpec, seed, types } from './fleet.js';
+
+const OLD = '20261124T100000Z';
+const NEW = '20261125T130000Z';
+
+describe('deploy on an in-memory fleet', () => {
+  it('rolls canary first, then batches, gating each host, and records the release good', async () => {
+    const fleet = makeFleet(4);
+    seed(fleet, OLD);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+
+    expect(outcome.result).toBe('success');
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(NEW);
+      expect(host.releases.get(NEW)!.meta.state).toBe('good');
+      expect(host.lockInfo).toBeNull();
+      expect(host.history.at(-1)).toMatchObject({ release: NEW, result: 'success', previous: OLD, action: 'deploy' });
+    }
+    const batches = fleet.events.filter((e) => e.type === 'batch.started').map((e) => (e.type === 'batch.started' ? e.hosts : []));
+    expect(batches).toEqual([['web1'], ['web2', 'web3'], ['web4']]);
+    // web2 is not touched before web1 is ready.
+    const seq = types(fleet.events);
+    expect(seq.indexOf('host.ready web1')).toBeLessThan(seq.indexOf('host.activating web2'));
+    expect(seq.filter((t) => t.startsWith('rollback'))).toEqual([]);
+    // min healthy time: 2 successes 1 s apart, then 5 s healthy: at least 5 s per batch of fake time.
+    const ready = fleet.events.find((e) => e.type === 'host.ready' && e.host === 'web1');
+    expect(ready && 'durationMs' in ready ? ready.durationMs : 0).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('gate fails on host 2 of 4: touched hosts go back, untouched are never touched, release marked bad', async () => {
+    const fleet = makeFleet(4);
+    seed(fleet, OLD);
+    fleet.host('web2').faults.neverReady = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.failure).toMatch(/not ready within 1m/);
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(OLD);
+      expect(host.serving).toBe(OLD);
+      expect(host.releases.get(NEW)!.meta.state).toBe('bad');
+      expect(host.lockInfo).toBeNull();
+    }
+    expect(fleet.host('web4').calls.filter((c) => c.startsWith('activate'))).toEqual([]);
+    expect(fleet.host('web2').calls.filter((c) => c.startsWith('activate'))).toEqual([`activate ${NEW}`, `activate ${OLD}`]);
+    const rollbackStarted = fleet.events.find((e) => e.type === 'rollback.started');
+    expect(rollbackStarted && rollbackStarted.type === 'rollback.started' ? rollbackStarted.hosts.sort() : []).toEqual(['web1', 'web2', 'web3']);
+    expect(types(fleet.events).filter((t) => t.startsWith('host.reverted')).sort()).toEqual(['host.reverted web1', 'host.reverted web2', 'host.reverted web3']);
+  });
+
+  it('a release that crashes on start fails the gate from the unit state, long before the deadline', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    for (const host of fleet.hosts.values()) host.faults.crashes = new Set([NEW]);
+    const started = fleet.clock.now();
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.failure).toMatch(/restarted by systemd/);
+    // Caught on the canary within a couple of probe rounds, not after healthyDeadline (60 s).
+    expect(fleet.clock.now() - started).toBeLessThan(30_000);
+    expect(fleet.host('web2').calls.some((c) => c.startsWith('activate'))).toBe(false);
+    expect(fleet.host('web1').current).toBe(OLD);
+  });
+
+  it('a restart that hangs past the deadline, also on the way back, leaves the fleet inconsistent and says where', async () => {
+    const fleet = makeFleet(2, { health: { ...makeFleet(1).config.health, healthyDeadline: 20_000 } });
+    seed(fleet, OLD);
+    fleet.host('web1').faults.restartHangs = new Set([NEW, OLD]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.unrestored).toEqual(['web1']);
+    expect(outcome.failure).toMatch(/did not return within 20000 ms/);
+    expect(fleet.host('web2').current).toBe(OLD);
+    expect(fleet.host('web1').lockInfo).toBeNull();
+  });
+
+  it('a restart that hangs once is reverted cleanly', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    fleet.host('web1').faults.restartHangs = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(fleet.host('web1').current).toBe(OLD);
+  });
+
+  it('a lock held on one host fails fast naming the holder, touches nothing and releases the locks it took', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    fleet.host('web3').lockInfo = { ...lockInfo('other', 'bob@ci'), message: 'db migration' };
+    const error = await deploy(fleet.ctx(), releaseSpec(NEW)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShipitError);
+    expect((error as ShipitError).code).toBe('LOCK_HELD');
+    expect((error as ShipitError).message).toMatch(/web3: deploy lock held by bob@ci .*db migration/);
+    expect(fleet.host('web1').lockInfo).toBeNull();
+    expect(fleet.host('web3').lockInfo?.token).toBe('other');
+    for (const host of fleet.hosts.values()) expect(host.calls.filter((c) => c.startsWith('prepare'))).toEqual([]);
+  });
+
+  it('--lock-wait waits for a lock that frees', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    fleet.host('web2').lockInfo = lockInfo('other', 'bob@ci');
+    void fleet.clock.sleep(5_000).then(() => (fleet.host('web2').lockInfo = null));
+    const outcome = await deploy(fleet.ctx({ lockWaitMs: 60_000 }), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+  });
+
+  it('an abort mid-batch (Ctrl-C) restores every touched host and releases the lock', async () => {
+    const fleet = makeFleet(4);
+    seed(fleet, OLD);
+    const abort = new AbortController();
+    const ctx = fleet.ctx({ signal: abort.signal });
+    const emit = ctx.emit;
+    ctx.emit = (event) => {
+      emit(event);
+      if (event.type === 'host.activating' && event.host === 'web2' && event.release === NEW) abort.abort(new Error('interrupted'));
+    };
+    const outcome = await deploy(ctx, releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.failure).toBe('interrupted');
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(OLD);
+      expect(host.lockInfo).toBeNull();
+    }
+    expect(fleet.host('web4').calls.some((c) => c.startsWith('activate'))).toBe(false);
+  });
+
+  it('prepare failing on one host switches nothing anywhere and removes the partial release', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    fleet.host('web2').faults.prepareFails = 'only 10 MB free under /srv/hello';
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.failure).toMatch(/web2: .*only 10 MB free/);
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(OLD);
+      expect(host.releases.has(NEW)).toBe(false);
+      expect(host.calls.some((c) => c.startsWith('activate'))).toBe(false);
+    }
+  });
+
+  it('no host becoming healthy within progressDeadline fails the rollout', async () => {
+    const fleet = makeFleet(2, { rollout: { canary: 1, maxParallel: 1, stagger: 0, progressDeadline: 30_000, autoRevert: true } });
+    seed(fleet, OLD);
+    fleet.host('web1').faults.bootTakes = 45_000;
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.failure).toMatch(/progress deadline/);
+  });
+
+  it('a first deploy that fails leaves hosts with nothing running, as before', async () => {
+    const fleet = makeFleet(2);
+    for (const host of fleet.hosts.values()) host.faults.neverReady = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(fleet.host('web1').current).toBeNull();
+    expect(fleet.host('web1').calls).toContain('activate null');
+  });
+
+  it('a host lost mid-rollout cannot be restored: inconsistent, naming it', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    fleet.host('web2').faults.dropOnActivate = true;
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.unrestored).toEqual(['web2']);
+    expect(fleet.host('web1').current).toBe(OLD);
+  });
+
+  it('without autoRevert a failure leaves hosts where they are and says so', async () => {
+    const fleet = makeFleet(2, { rollout: { canary: 0, maxParallel: 1, stagger: 0, progressDeadline: 600_000, autoRevert: false } });
+    seed(fleet, OLD);
+    fleet.host('web2').faults.neverReady = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(fleet.host('web1').current).toBe(NEW);
+    expect(types(fleet.events)).not.toContain('rollback.started');
+  });
+
+  it('keeps keepReleases good releases, the current, and never lets bad ones push good ones out', async () => {
+    const fleet = makeFleet(1, { keepReleases: 2 });
+    const ids = ['20261120T000000Z', '20261121T000000Z', '20261122T000000Z', '20261123T000000Z'];
+    for (const id of ids) expect((await deploy(fleet.ctx(), releaseSpec(id))).result).toBe('success');
+    fleet.host('web1').faults.neverReady = new Set(['20261124T000000Z', '20261124T010000Z']);
+    await deploy(fleet.ctx(), releaseSpec('20261124T000000Z'));
+    await deploy(fleet.ctx(), releaseSpec('20261124T010000Z'));
+    expect([...fleet.host('web1').releases.keys()].sort()).toEqual(['20261122T000000Z', '20261123T000000Z', '20261124T010000Z']);
+  });
+
+  it('stagger pauses between batches', async () => {
+    const fleet = makeFleet(2, { rollout: { canary: 0, maxParallel: 1, stagger: 30_000, progressDeadline: 600_000, autoRevert: true } });
+    seed(fleet, OLD);
+    const started = fleet.clock.now();
+    await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(fleet.clock.now() - started).toBeGreaterThanOrEqual(30_000 + 2 * 6_000);
+  });
+});

@@ -1,0 +1,75 @@
+import { rollback } from '../../src/rollout/rollback.js';
+import { deploy } from '../../src/rollout/deploy.js';
+import { ShipitError } from '../../src/lib/errors.js';
+import { makeFleet, releaseSpec, seed } from './fleet.js';
+
+const A = '20261123T100000Z';
+const B = '20261124T100000Z';
+const C = '20261125T100000Z';
+
+async function fleetOnC() {
+  const fleet = makeFleet(3);
+  seed(fleet, A);
+  expect((await deploy(fleet.ctx(), releaseSpec(B))).result).toBe('success');
+  expect((await deploy(fleet.ctx(), releaseSpec(C))).result).toBe('success');
+  fleet.events.length = 0;
+  return fleet;
+}
+
+describe('rollback on an in-memory fleet', () => {
+  it('with no target, returns every host to the newest good release before current', async () => {
+    const fleet = await fleetOnC();
+    const outcome = await rollback(fleet.ctx());
+    expect(outcome.result).toBe('success');
+    expect(outcome.release).toBe(B);
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(B);
+      expect(host.history.at(-1)).toMatchObject({ action: 'rollback', release: B, previous: C, result: 'success' });
+    }
+    // Twice in a row walks further back.
+    expect((await rollback(fleet.ctx())).release).toBe(A);
+  });
+
+  it('skips releases marked bad', async () => {
+    const fleet = await fleetOnC();
+    for (const host of fleet.hosts.values()) host.releases.get(B)!.meta.state = 'bad';
+    expect((await rollback(fleet.ctx())).release).toBe(A);
+  });
+
+  it('--to picks the release, and refuses one a host does not have', async () => {
+    const fleet = await fleetOnC();
+    expect((await rollback(fleet.ctx(), A)).release).toBe(A);
+    fleet.host('web2').releases.delete(B);
+    const error = await rollback(fleet.ctx(), B).catch((e: unknown) => e);
+    expect((error as ShipitError).message).toBe(`release ${B} is not present on web2`);
+  });
+
+  it('refuses when the target equals current on every host, touching nothing', async () => {
+    const fleet = await fleetOnC();
+    const error = await rollback(fleet.ctx(), C).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShipitError);
+    expect((error as ShipitError).message).toBe(`every host already runs ${C}`);
+    for (const host of fleet.hosts.values()) {
+      expect(host.lockInfo).toBeNull();
+      expect(host.current).toBe(C);
+    }
+  });
+
+  it('only moves hosts not already on the target', async () => {
+    const fleet = await fleetOnC();
+    fleet.host('web1').current = B;
+    fleet.host('web1').calls.length = 0;
+    await rollback(fleet.ctx(), B);
+    expect(fleet.host('web1').calls.some((c) => c.startsWith('activate'))).toBe(false);
+    expect(fleet.host('web3').current).toBe(B);
+  });
+
+  it('a target that fails its gate returns the fleet to where it was and is marked bad', async () => {
+    const fleet = await fleetOnC();
+    fleet.host('web2').faults.neverReady = new Set([B]);
+    const outcome = await rollback(fleet.ctx());
+    expect(outcome.result).toBe('failed-restored');
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
+    expect(fleet.host('web2').releases.get(B)!.meta.state).toBe('bad');
+  });
+});

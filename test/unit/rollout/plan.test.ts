@@ -1,0 +1,84 @@
+import type { HostState, ReleaseMeta } from '../../../src/host/types.js';
+import { batchSize, newReleaseId, pickRollbackTarget, planBatches, planPrune } from '../../../src/rollout/plan.js';
+
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => `web${i + 1}`);
+
+describe('planBatches', () => {
+  it.each([
+    [4, 1, '25%', [['web1'], ['web2'], ['web3'], ['web4']]],
+    [4, 1, '50%', [['web1'], ['web2', 'web3'], ['web4']]],
+    [4, 0, 2, [['web1', 'web2'], ['web3', 'web4']]],
+    [3, 1, '100%', [['web1'], ['web2', 'web3']]],
+    [2, 5, 1, [['web1', 'web2']]],
+    [10, 2, '10%', [['web1', 'web2'], ['web3'], ['web4'], ['web5'], ['web6'], ['web7'], ['web8'], ['web9'], ['web10']]],
+  ] as const)('%i hosts, canary %i, maxParallel %s', (n, canary, maxParallel, expected) => {
+    expect(planBatches(hosts(n), { canary, maxParallel: maxParallel as never })).toEqual(expected);
+  });
+
+  it('rounds percentages down but never below one host', () => {
+    expect(batchSize('25%', 3)).toBe(1);
+    expect(batchSize('25%', 8)).toBe(2);
+    expect(batchSize('1%', 5)).toBe(1);
+    expect(batchSize(50, 3)).toBe(3);
+  });
+});
+
+const meta = (id: string, state: ReleaseMeta['state']): ReleaseMeta => ({ id, state, createdAt: '', by: '', revision: null });
+const host = (current: string | null, releases: ReleaseMeta[]): HostState => ({
+  current,
+  releases,
+  lock: null,
+  service: { active: 'active', sub: 'running', mainPid: 1, restarts: 0, since: null, workers: 2 },
+});
+
+describe('pickRollbackTarget', () => {
+  const r = ['20261121T000000Z', '20261122T000000Z', '20261123T000000Z'] as const;
+  it('picks the newest good release older than current, present on every host', () => {
+    const fleet = new Map([
+      ['web1', host(r[2], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
+      ['web2', host(r[2], [meta(r[0], 'good'), meta(r[2], 'good')])],
+    ]);
+    expect(pickRollbackTarget(fleet)).toBe(r[0]);
+  });
+  it('looks past the newest current when hosts disagree', () => {
+    const fleet = new Map([
+      ['web1', host(r[2], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
+      ['web2', host(r[1], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
+    ]);
+    expect(pickRollbackTarget(fleet)).toBe(r[1]);
+  });
+  it('fails with a hint when there is nothing to go back to', () => {
+    const fleet = new Map([['web1', host(r[0], [meta(r[0], 'good')])]]);
+    expect(() => pickRollbackTarget(fleet)).toThrow(/no good release older than 20261121T000000Z/);
+  });
+  it('refuses a bad --to', () => {
+    const fleet = new Map([['web1', host(r[1], [meta(r[0], 'bad'), meta(r[1], 'good')])]]);
+    expect(() => pickRollbackTarget(fleet, r[0])).toThrow(/marked bad on web1/);
+  });
+});
+
+describe('planPrune', () => {
+  it('keeps the newest N non-bad, the current, the last good and the last bad', () => {
+    const releases = [
+      meta('01', 'good'),
+      meta('02', 'good'),
+      meta('03', 'bad'),
+      meta('04', 'good'),
+      meta('05', 'bad'),
+      meta('06', 'bad'),
+      meta('07', 'staged'),
+    ];
+    expect(planPrune(releases, '02', 2).sort()).toEqual(['01', '03', '05']);
+  });
+  it('never prunes the current even beyond keep', () => {
+    expect(planPrune([meta('01', 'good'), meta('02', 'good'), meta('03', 'good')], '01', 1)).toEqual(['02']);
+  });
+});
+
+describe('newReleaseId', () => {
+  it('sorts by time and avoids collisions', () => {
+    const now = new Date('2026-11-25T13:05:01.123Z');
+    expect(newReleaseId(now, new Set())).toBe('20261125T130501Z');
+    expect(newReleaseId(now, new Set(['20261125T130501Z']))).toBe('20261125T130501Z-2');
+  });
+});
