@@ -98,7 +98,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
             durations: { ...durations },
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
-          const state = good ? 'good' : 'bad';
+          const state: 'good' | 'bad' = good ? 'good' : 'bad';
           await host.record(id, state, entry);
           const releases = [...fleet.get(name)!.releases.filter((r) => r.id !== id), { ...release.meta, state }];
           const prune = planPrune(releases, outcome.hosts[name] ?? null, config.keepReleases);

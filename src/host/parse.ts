@@ -1,0 +1,77 @@
+import type { LockInfo, ManifestEntry, ReleaseMeta, ServiceState } from './types.js';
+
+/** Parsers of what the remote scripts print. Pure; tolerant of missing pieces (a host never deployed to). */
+
+export function parseServiceLines(lines: string[]): ServiceState {
+  const values = new Map<string, string>();
+  for (const line of lines) {
+    const eq = line.indexOf('=');
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const active = values.get('ActiveState') || 'unknown';
+  const stamp = values.get('ActiveEnterTimestamp') ?? '';
+  const seconds = /^@(\d+)/.exec(stamp)?.[1];
+  return {
+    active,
+    sub: values.get('SubState') || 'unknown',
+    mainPid: Number(values.get('MainPID') ?? 0) || 0,
+    restarts: Number(values.get('NRestarts') ?? 0) || 0,
+    since: active === 'active' && seconds ? new Date(Number(seconds) * 1000).toISOString() : null,
+    workers: Number(values.get('Workers') ?? 0) || 0,
+  };
+}
+
+/** Lines "tag\tpayload" grouped by tag. */
+export function splitTagged(stdout: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    const tag = line.slice(0, tab);
+    if (!out.has(tag)) out.set(tag, []);
+    out.get(tag)!.push(line.slice(tab + 1));
+  }
+  return out;
+}
+
+export function parseJson<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+export function parseLock(text: string | undefined): LockInfo | null {
+  if (text === undefined) return null;
+  // A lock directory without readable info (a deploy killed between mkdir and write) is still a lock.
+  return parseJson<LockInfo>(text) ?? { by: 'unknown', pid: 0, at: 'unknown', release: null, message: 'lock without info', token: '' };
+}
+
+export function parseReleases(lines: string[]): ReleaseMeta[] {
+  return lines.flatMap((line) => {
+    const meta = parseJson<ReleaseMeta>(line);
+    return meta && typeof meta.id === 'string' ? [meta] : [];
+  });
+}
+
+export function formatManifest(files: readonly ManifestEntry[]): string {
+  return files.map((f) => `${f.path}\t${f.mode.toString(8).padStart(4, '0')}\t${f.sha256}\t${f.size}\n`).join('');
+}
+
+export function parseManifest(lines: readonly string[]): ManifestEntry[] {
+  return lines.flatMap((line) => {
+    const [path, mode, sha256, size] = line.split('\t');
+    if (!path || !mode || !sha256) return [];
+    return [{ path, mode: parseInt(mode, 8), sha256, size: Number(size ?? 0) }];
+  });
+}
+
+/** Files of `next` that `base` has with the same path, content and mode: copied on the host, not sent. */
+export function diffManifest(next: readonly ManifestEntry[], base: readonly ManifestEntry[]): { reuse: ManifestEntry[]; send: ManifestEntry[] } {
+  const have = new Set(base.map((f) => `${f.path}\0${f.sha256}\0${f.mode}`));
+  const reuse: ManifestEntry[] = [];
+  const send: ManifestEntry[] = [];
+  for (const f of next) (have.has(`${f.path}\0${f.sha256}\0${f.mode}`) ? reuse : send).push(f);
+  return { reuse, send };
+}

@@ -1,0 +1,236 @@
+import { Buffer } from 'node:buffer';
+import type { Prerequisite, RenderedFile } from '../host/types.js';
+import { checkReleaseId, preamble, type Layout } from './layout.js';
+import { quote, shellJoin } from './quote.js';
+
+/**
+ * Remote steps as shell scripts (commands are data: STYLE.md habit 1). Every script is idempotent, takes
+ * secrets only on stdin (never in its text, which may be logged with --verbose), and is tested by exact text.
+ */
+const script = (layout: Layout, ...lines: string[]) => [preamble(layout), ...lines].join('\n');
+
+/** Inline file content without quoting worries: base64 through the command line (small files only). */
+const inline = (content: string) => `printf %s ${Buffer.from(content).toString('base64')} | base64 -d`;
+
+export const SYSTEMD_DIR = '/etc/systemd/system';
+
+/** Runs `body` as root: directly for root, else through `sudo -n` (never prompts). */
+export function privileged(body: string, sshUser: string): string {
+  const argv = ['sh', '-c', body];
+  return shellJoin(sshUser === 'root' ? argv : ['sudo', '-n', ...argv]);
+}
+
+/** systemctl show lines for the service: ActiveState, SubState, MainPID, NRestarts, ActiveEnterTimestamp, + workers. */
+const SERVICE_LINES = [
+  'systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p ActiveEnterTimestamp --timestamp=unix "$A.service" 2>/dev/null | sed "s/^/svc\\t/"',
+  'pid=$(systemctl show -p MainPID --value "$A.service" 2>/dev/null)',
+  'if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then printf "svc\\tWorkers=%s\\n" "$(pgrep -c -P "$pid" || true)"; fi',
+];
+
+export function serviceScript(layout: Layout): string {
+  return script(layout, ...SERVICE_LINES);
+}
+
+export function inspectScript(layout: Layout): string {
+  return script(
+    layout,
+    'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
+    'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
+    'for m in "$S"/releases/*/meta.json; do',
+    '  [ -f "$m" ] || continue',
+    '  r=${m%/meta.json}; r=${r##*/}',
+    '  [ -d "$D/releases/$r" ] || continue',
+    '  printf "release\\t%s\\n" "$(tr -d "\\n" < "$m")"',
+    'done',
+    ...SERVICE_LINES,
+  );
+}
+
+/** Lock info arrives on stdin; prints `acquired`, or `held` and the holder's info. */
+export function lockScript(layout: Layout): string {
+  return script(
+    layout,
+    'mkdir -p "$S"',
+    'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
+    'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; fi',
+  );
+}
+
+/** Exit 3 with the holder's info when `token` does not hold the lock (and no force). */
+export function unlockScript(layout: Layout, token: string, force: boolean): string {
+  if (!/^[A-Za-z0-9-]+$/.test(token)) throw new Error('invalid lock token');
+  return script(
+    layout,
+    '[ -d "$S/lock" ] || exit 0',
+    'info=$(cat "$S/lock/info.json" 2>/dev/null || true)',
+    `case "$info" in *'"token":"${token}"'*) ;; *) ${force ? ':' : 'printf %s "$info"; exit 3'} ;; esac`,
+    'rm -rf "$S/lock"',
+    'printf %s "$info"',
+  );
+}
+
+/**
+ * Checks prerequisites and disk, reports whether the release is already staged, and prints the manifest of
+ * the current release (the base whose unchanged files are copied instead of sent). Exit 3 = prerequisite
+ * missing, with `prereq:` lines saying which.
+ */
+export function checkScript(layout: Layout, id: string, prerequisites: Prerequisite[], diskKiB: number): string {
+  checkReleaseId(id);
+  return script(
+    layout,
+    'fail=0',
+    'command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ] || { echo "prereq: systemd must be running as init (systemctl not usable)"; fail=1; }',
+    ...prerequisites.map(
+      (p) => `if ! ( ${p.check} ) > /dev/null 2>&1; then printf "prereq: %s\\n" ${quote(p.message)}; fail=1; fi`,
+    ),
+    'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
+    'avail=$(df -Pk "$p" | awk "NR==2 {print \\$4}")',
+    `if [ "\${avail:-0}" -lt ${diskKiB} ]; then echo "prereq: only \${avail} KiB free under $p, the release needs ${diskKiB} KiB"; fail=1; fi`,
+    '[ "$fail" = 0 ] || exit 3',
+    `if [ -d "$D/releases/${id}" ] && [ -f "$S/releases/${id}/meta.json" ]; then echo staged; fi`,
+    'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
+    'if [ -n "$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then echo "base $cur"; cat "$S/releases/$cur/manifest.tsv"; fi',
+  );
+}
+
+/**
+ * Creates the service user and directories, and a fresh temporary release dir holding the files reused from
+ * `base` (NUL-separated paths on stdin), copied on the host with a tar pipe (modes kept, 2 processes in all).
+ */
+export function stageScript(layout: Layout, id: string, base: string | null): string {
+  checkReleaseId(id);
+  return script(
+    layout,
+    'set -e',
+    'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
+    'mkdir -p "$D/releases" "$D/shared" "$S/releases"',
+    `T="$D/releases/.${id}.tmp"`,
+    'rm -rf "$T"; mkdir -p "$T"',
+    base === null
+      ? 'cat > /dev/null'
+      : `(cd "$D/releases/${checkReleaseId(base)}" && tar --null --no-recursion -T - -cf -) | tar -C "$T" -xpf -`,
+  );
+}
+
+/** Unpacks the gzipped tar of new and changed files arriving on stdin into the temporary release dir. */
+export function uploadScript(layout: Layout, id: string): string {
+  checkReleaseId(id);
+  return script(layout, 'set -e', `tar -C "$D/releases/.${id}.tmp" --no-same-owner -xzpf -`);
+}
+
+/**
+ * The manifest arrives on stdin. Verifies every file's sha256 (a corrupted base or upload fails here, before
+ * anything is switched), gives the service group read access, records meta and units, then renames both
+ * directories into place: a release is visible only once complete.
+ */
+export function finalizeScript(layout: Layout, id: string, metaJson: string, units: RenderedFile[]): string {
+  checkReleaseId(id);
+  return script(
+    layout,
+    'set -e',
+    `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
+    'rm -rf "$M.tmp"; mkdir -p "$M.tmp/units"',
+    'cat > "$M.tmp/manifest.tsv"',
+    `if ! awk -F "\\t" '{ print $3 "  " $1 }' "$M.tmp/manifest.tsv" | (cd "$T" && sha256sum --quiet --strict -c - >&2); then echo "checksum mismatch in the staged release" >&2; exit 4; fi`,
+    'chown -R "root:$U" "$T"',
+    'chmod -R g+rX,g-w,o-w "$T"',
+    `${inline(metaJson)} > "$M.tmp/meta.json"`,
+    ...units.map((u) => `${inline(u.content)} > "$M.tmp/units/${unitName(u.name)}"`),
+    `if [ "$(readlink "$D/current" 2>/dev/null || true)" != "releases/${id}" ]; then rm -rf "$D/releases/${id}"; mv "$T" "$D/releases/${id}"; else rm -rf "$T"; fi`,
+    'rm -rf "$M"; mv "$M.tmp" "$M"',
+  );
+}
+
+/** The plain env file inline (not secret); the secrets file from stdin, 0600 and owned by the service user. */
+export function sharedFilesScript(layout: Layout, env: string): string {
+  return script(
+    layout,
+    'set -e',
+    'umask 077',
+    'mkdir -p "$D/shared"',
+    `${inline(env)} > "$D/shared/.env.tmp"`,
+    'chown "root:$U" "$D/shared/.env.tmp"; chmod 0640 "$D/shared/.env.tmp"; mv -f "$D/shared/.env.tmp" "$D/shared/env"',
+    'cat > "$D/shared/.secrets.tmp"',
+    'chown "$U:$U" "$D/shared/.secrets.tmp"; chmod 0600 "$D/shared/.secrets.tmp"; mv -f "$D/shared/.secrets.tmp" "$D/shared/secrets.env"',
+  );
+}
+
+/** Removes a staged release that never went live. */
+export function discardScript(layout: Layout, id: string): string {
+  checkReleaseId(id);
+  return script(
+    layout,
+    `rm -rf "$D/releases/.${id}.tmp" "$S/releases/${id}.tmp"`,
+    `if [ "$(readlink "$D/current" 2>/dev/null || true)" != "releases/${id}" ]; then rm -rf "$D/releases/${id}" "$S/releases/${id}"; fi`,
+  );
+}
+
+/**
+ * Installs the release's units when they differ, makes sure the socket listens (it owns the port across
+ * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, and restarts.
+ */
+export function activateScript(layout: Layout, id: string): string {
+  checkReleaseId(id);
+  return script(
+    layout,
+    'set -e',
+    `R="$S/releases/${id}/units"`,
+    `[ -d "$D/releases/${id}" ] && [ -d "$R" ] || { echo "release ${id} is not staged on this host" >&2; exit 3; }`,
+    'changed=0; socket_changed=0',
+    'for f in "$R"/*; do',
+    '  n=${f##*/}',
+    `  if ! cmp -s "$f" "${SYSTEMD_DIR}/$n"; then`,
+    `    install -m 0644 "$f" "${SYSTEMD_DIR}/.$n.tmp"; mv -f "${SYSTEMD_DIR}/.$n.tmp" "${SYSTEMD_DIR}/$n"; changed=1`,
+    '    [ "$n" != "$A.socket" ] || socket_changed=1',
+    '  fi',
+    'done',
+    '[ "$changed" = 0 ] || systemctl daemon-reload',
+    'systemctl enable --quiet "$A.socket" "$A.service" 2> /dev/null || systemctl enable --quiet "$A.socket"',
+    // A changed socket (new port or address) only takes effect when re-bound: the one moment a restart refuses.
+    'if [ "$socket_changed" = 1 ] && systemctl is-active --quiet "$A.socket"; then systemctl stop "$A.service"; systemctl restart "$A.socket"; fi',
+    'systemctl start "$A.socket"',
+    `ln -sfn "releases/${id}" "$D/.current.tmp"`,
+    'mv -fT "$D/.current.tmp" "$D/current"',
+    'systemctl reset-failed "$A.service" 2> /dev/null || true',
+    'systemctl restart "$A.service"',
+  );
+}
+
+/** Back to nothing (the host ran nothing before a failed first deploy): stop, disable, remove the units. */
+export function deactivateScript(layout: Layout): string {
+  return script(
+    layout,
+    'systemctl disable --now --quiet "$A.service" "$A.socket" 2> /dev/null || true',
+    'rm -f "$D/current"',
+    `rm -f "${SYSTEMD_DIR}/$A.service" "${SYSTEMD_DIR}/$A.socket"`,
+    'systemctl daemon-reload',
+    'systemctl reset-failed "$A.service" "$A.socket" 2> /dev/null || true',
+  );
+}
+
+export function recordScript(layout: Layout, id: string, state: 'good' | 'bad', historyJson: string | null): string {
+  checkReleaseId(id);
+  return script(
+    layout,
+    `M="$S/releases/${id}/meta.json"`,
+    `if [ -f "$M" ]; then sed -i 's/"state":"[a-z]*"/"state":"${state}"/' "$M"; fi`,
+    ...(historyJson === null ? [] : [`printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl"`]),
+  );
+}
+
+export function pruneScript(layout: Layout, ids: string[]): string {
+  ids.forEach(checkReleaseId);
+  return script(
+    layout,
+    'cur=$(readlink "$D/current" 2>/dev/null || true)',
+    `for r in ${ids.join(' ')}; do`,
+    '  [ "$cur" != "releases/$r" ] || continue',
+    '  rm -rf "$D/releases/$r" "$S/releases/$r"',
+    'done',
+  );
+}
+
+function unitName(name: string): string {
+  if (!/^[A-Za-z0-9@._-]+\.(service|socket)$/.test(name)) throw new Error(`invalid unit name ${JSON.stringify(name)}`);
+  return name;
+}
