@@ -1,0 +1,64 @@
+import { loadConfig } from '../config/load.js';
+import { resolveEnvironment } from '../config/resolve.js';
+import type { HostTarget, ResolvedConfig } from '../config/types.js';
+import { SshHost, type SshHostOptions } from '../host/ssh-host.js';
+import { ShipitError } from '../lib/errors.js';
+import { errorMessage } from '../lib/error-message.js';
+import { connectHost } from '../ssh/connect.js';
+import type { GlobalOptions } from './options.js';
+
+export async function loadEnvironment(env: string, options: GlobalOptions, cwd = process.cwd()): Promise<ResolvedConfig> {
+  const { config, filepath } = await loadConfig({ cwd, configPath: options.config });
+  return resolveEnvironment(config, env, { configFile: filepath });
+}
+
+/** The hosts a command acts on: all, or those named by --host (unknown names are an error). */
+export function selectHosts(config: ResolvedConfig, names: readonly string[] | undefined): HostTarget[] {
+  if (!names || names.length === 0) return config.hosts;
+  const known = new Set(config.hosts.map((h) => h.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) {
+    throw new ShipitError('USAGE', `--host ${unknown.join(', ')}: not a host of environment ${config.environment}`, {
+      hint: `its hosts are: ${[...known].join(', ')}`,
+    });
+  }
+  return config.hosts.filter((h) => names.includes(h.name));
+}
+
+/**
+ * One SSH connection per host, opened in parallel. Any host failing fails the whole command before anything
+ * changes; the connections already open are closed. Errors of every failed host are reported together.
+ */
+export async function connectFleet(
+  config: ResolvedConfig,
+  targets: HostTarget[],
+  options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand'] },
+): Promise<Map<string, SshHost>> {
+  const results = await Promise.allSettled(
+    targets.map(async (target) => {
+      const transport = await connectHost(target, config.ssh, { acceptNewHostKeys: options.acceptNewHostKeys ?? false, signal: options.signal });
+      return new SshHost(target.name, transport, {
+        layout: { deployTo: config.deployTo, app: config.app, serviceUser: config.server.user },
+        sshUser: target.user,
+        port: config.server.port,
+        commandTimeoutMs: config.ssh.commandTimeout,
+        onCommand: options.onCommand,
+      });
+    }),
+  );
+  const hosts = new Map<string, SshHost>();
+  const failures: unknown[] = [];
+  results.forEach((r, i) => (r.status === 'fulfilled' ? hosts.set(targets[i]!.name, r.value) : failures.push(r.reason)));
+  if (failures.length > 0) {
+    await closeFleet(hosts);
+    const first = failures[0];
+    if (failures.length === 1) throw first;
+    const code = first instanceof ShipitError ? first.code : 'CONNECT_FAILED';
+    throw new ShipitError(code, failures.map(errorMessage).join('\n'), { hint: first instanceof ShipitError ? first.hint : undefined });
+  }
+  return hosts;
+}
+
+export async function closeFleet(hosts: ReadonlyMap<string, { close(): Promise<void> }>): Promise<void> {
+  await Promise.allSettled([...hosts.values()].map((h) => h.close()));
+}

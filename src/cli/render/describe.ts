@@ -1,0 +1,40 @@
+import { formatDuration } from '../../lib/duration.js';
+import type { RolloutEvent } from '../../rollout/events.js';
+
+const kib = (bytes: number) => (bytes < 10_240 ? `${bytes} B` : `${(bytes / 1024).toFixed(0)} KiB`);
+
+/** One human line per event (plain renderer, and titles of the listr2 tree). Never secret values. */
+export function describeEvent(event: RolloutEvent): string {
+  switch (event.type) {
+    case 'phase.started':
+      return `${event.phase}…`;
+    case 'phase.finished':
+      return `${event.phase} done in ${formatDuration(event.durationMs)}`;
+    case 'host.locked':
+      return 'locked';
+    case 'host.prepared':
+      return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${formatDuration(event.durationMs)})`;
+    case 'host.prepare_failed':
+      return `prepare failed: ${event.error}`;
+    case 'batch.started':
+      return `batch ${event.batch}/${event.of}: ${event.hosts.join(', ')}`;
+    case 'host.activating':
+      return event.release === null ? 'stopping (it ran nothing before)' : `switching ${event.previous ?? '(nothing)'} → ${event.release}, restarting`;
+    case 'host.restarted':
+      return `restarted in ${formatDuration(event.durationMs)}, waiting for readiness`;
+    case 'host.ready':
+      return `ready on ${event.release} (${formatDuration(event.durationMs)})`;
+    case 'host.failed':
+      return `FAILED on ${event.release}: ${event.error}`;
+    case 'batch.finished':
+      return `batch ${event.batch} healthy in ${formatDuration(event.durationMs)}`;
+    case 'rollback.started':
+      return `rolling back ${event.hosts.join(', ')}: ${event.reason}`;
+    case 'host.reverted':
+      return `reverted to ${event.release ?? '(nothing)'}`;
+    case 'host.revert_failed':
+      return `REVERT FAILED (to ${event.release ?? '(nothing)'}): ${event.error}`;
+    case 'rollout.finished':
+      return `rollout ${event.result} in ${formatDuration(event.durationMs)}`;
+  }
+}

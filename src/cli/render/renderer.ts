@@ -1,0 +1,59 @@
+import type { RolloutEvent } from '../../rollout/events.js';
+import { describeEvent } from './describe.js';
+
+export interface Renderer {
+  emit(event: RolloutEvent): void;
+  /** A line that is not an event (summary, hints). Goes to stderr in JSON mode so stdout stays pure JSON. */
+  info(line: string): void;
+  /** Waits until everything is drawn. */
+  close(): Promise<void>;
+}
+
+export type RenderMode = 'tty' | 'plain' | 'json';
+
+/** TTY and not CI → listr2 tree; otherwise plain timestamped lines; --json → one JSON object per line. */
+export function pickRenderMode(options: { json?: boolean }, stream: { isTTY?: boolean } = process.stdout, env = process.env): RenderMode {
+  if (options.json) return 'json';
+  if (!stream.isTTY || env.CI === 'true' || env.CI === '1' || env.TERM === 'dumb') return 'plain';
+  return 'tty';
+}
+
+const hostOf = (event: RolloutEvent): string | null => ('host' in event ? event.host : null);
+
+/** `2026-11-25T13:01:02.345Z web1  ready on … (6.2 s)`: greppable, non-animated, one line per event. */
+export class PlainRenderer implements Renderer {
+  constructor(
+    private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  emit(event: RolloutEvent): void {
+    const host = hostOf(event);
+    this.write(`${this.now().toISOString()} ${host ? `${host.padEnd(10)} ` : ''}${describeEvent(event)}`);
+  }
+
+  info(line: string): void {
+    this.write(line);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** One JSON object per line on stdout, each with `ts`; nothing else goes to stdout in this mode. */
+export class JsonRenderer implements Renderer {
+  constructor(
+    private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+    private readonly writeInfo: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  emit(event: RolloutEvent): void {
+    this.write(JSON.stringify({ ts: this.now().toISOString(), ...event }));
+  }
+
+  info(line: string): void {
+    this.writeInfo(line);
+  }
+
+  async close(): Promise<void> {}
+}

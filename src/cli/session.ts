@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type { ResolvedConfig } from '../config/types.js';
+import type { LockInfo } from '../host/types.js';
+import { systemClock } from '../lib/clock.js';
+import { formatDuration, parseDuration } from '../lib/duration.js';
+import { ShipitError } from '../lib/errors.js';
+import { createRedactor } from '../lib/redact.js';
+import type { FleetContext, Outcome } from '../rollout/deploy.js';
+import type { RolloutEvent } from '../rollout/events.js';
+import { closeFleet, connectFleet, selectHosts } from './fleet.js';
+import { whoAmI } from './identity.js';
+import type { GlobalOptions } from './options.js';
+import { ListrRenderer } from './render/listr-renderer.js';
+import { JsonRenderer, PlainRenderer, pickRenderMode, type Renderer } from './render/renderer.js';
+
+export function makeRenderer(options: GlobalOptions, hosts: readonly string[], secrets: readonly string[]): Renderer {
+  const mode = pickRenderMode(options);
+  const safe = createRedactor(secrets);
+  if (mode === 'json') return new JsonRenderer((line) => process.stdout.write(`${safe(line)}\n`), (line) => process.stderr.write(`${safe(line)}\n`));
+  if (mode === 'plain') return new PlainRenderer((line) => process.stdout.write(`${safe(line)}\n`));
+  return new ListrRenderer(hosts);
+}
+
+/**
+ * Ctrl-C and SIGTERM abort the run; the rollout then restores what it touched and releases the lock before
+ * exiting. A second Ctrl-C says so instead of killing; a third one exits at once (the fleet may be mixed).
+ */
+export function trapSignals(abort: AbortController, say: (line: string) => void): () => void {
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      say(`${signal}: stopping; restoring touched hosts and releasing the lock (Ctrl-C twice more to quit at once)`);
+      abort.abort(new ShipitError('ABORTED', `interrupted by ${signal}`));
+    } else if (count === 2) {
+      say('still restoring hosts; one more Ctrl-C quits now and may leave hosts on different releases');
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+export function lockInfo(release: string | null, message: string | undefined): LockInfo {
+  return {
+    by: whoAmI(),
+    pid: process.pid,
+    at: new Date().toISOString(),
+    release,
+    message: message ?? '',
+    token: randomBytes(8).toString('hex'),
+  };
+}
+
+/** Connects, runs a fleet operation with rendering, signals and cleanup; returns its outcome. */
+export async function runFleetOperation(
+  config: ResolvedConfig,
+  options: GlobalOptions & { lockWait?: string; message?: string },
+  release: string | null,
+  operation: (ctx: FleetContext) => Promise<Outcome>,
+  renderer: Renderer,
+): Promise<Outcome> {
+  const abort = new AbortController();
+  const untrap = trapSignals(abort, (line) => renderer.info(line));
+  const emit = (event: RolloutEvent) => renderer.emit(event);
+  const verbose = options.verbose
+    ? (info: { host: string; label: string; durationMs: number; code: number }) =>
+        renderer.info(`  [${info.host}] ${info.label}: exit ${info.code} in ${formatDuration(Math.round(info.durationMs))}`)
+    : undefined;
+  const started = Date.now();
+  emit({ type: 'phase.started', phase: 'connect' });
+  const hosts = await connectFleet(config, selectHosts(config, options.host), { ...options, signal: abort.signal, onCommand: verbose }).finally(() =>
+    emit({ type: 'phase.finished', phase: 'connect', durationMs: Date.now() - started }),
+  );
+  try {
+    return await operation({
+      config,
+      hosts,
+      lock: lockInfo(release, options.message),
+      lockWaitMs: options.lockWait ? parseDuration(options.lockWait) : 0,
+      clock: systemClock,
+      emit,
+      signal: abort.signal,
+    });
+  } finally {
+    untrap();
+    await closeFleet(hosts);
+  }
+}
+
+/** The final summary, and the error that carries the documented exit code when it failed. */
+export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer: Renderer): void {
+  const total = Object.values(outcome.durations).reduce((a, b) => a + (b ?? 0), 0);
+  const phases = Object.entries(outcome.durations)
+    .map(([name, ms]) => `${name} ${formatDuration(ms ?? 0)}`)
+    .join(', ');
+  if (outcome.result === 'success') {
+    renderer.info(`${action} of ${outcome.release} succeeded on ${Object.keys(outcome.hosts).length} host(s) in ${formatDuration(total)} (${phases})`);
+    return;
+  }
+  const where = Object.entries(outcome.hosts)
+    .map(([host, release]) => `${host}=${release ?? '(nothing)'}`)
+    .join(' ');
+  if (outcome.result === 'failed-restored') {
+    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${outcome.failure}\nevery host is back on the release it ran before: ${where}`, {
+      hint: `the release is marked bad; see \`shipit logs <env>\` for why`,
+    });
+  }
+  throw new ShipitError(
+    'DEPLOY_FAILED_INCONSISTENT',
+    `${action} of ${outcome.release} failed: ${outcome.failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
+    { hint: 'fix the named hosts, then run `shipit status <env>` and `shipit rollback <env>`' },
+  );
+}
