@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openTar, scanArtifact } from '../../../src/build/artifact.js';
+
+function tree(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shipit-artifact-'));
+  mkdirSync(join(dir, 'app/__pycache__'), { recursive: true });
+  mkdirSync(join(dir, '.git'));
+  writeFileSync(join(dir, 'app/main.py'), 'print("hi")\n');
+  writeFileSync(join(dir, 'app/__pycache__/main.cpython-311.pyc'), 'x');
+  writeFileSync(join(dir, '.git/HEAD'), 'ref');
+  writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n');
+  chmodSync(join(dir, 'run.sh'), 0o755);
+  return dir;
+}
+
+describe('scanArtifact', () => {
+  it('records path, mode, size and sha256, leaving out VCS data and bytecode', async () => {
+    const dir = tree();
+    const artifact = await scanArtifact(dir);
+    expect(artifact.files).toEqual([
+      { path: 'app/main.py', mode: 0o644, size: 12, sha256: createHash('sha256').update('print("hi")\n').digest('hex') },
+      { path: 'run.sh', mode: 0o755, size: 10, sha256: createHash('sha256').update('#!/bin/sh\n').digest('hex') },
+    ]);
+    expect(artifact.bytes).toBe(22);
+  });
+
+  it('refuses symlinks and a missing dir with the path', async () => {
+    const dir = tree();
+    symlinkSync('/etc/passwd', join(dir, 'link'));
+    await expect(scanArtifact(dir)).rejects.toThrow(/link: symbolic links/);
+    await expect(scanArtifact(join(dir, 'nope'))).rejects.toThrow(/cannot read build.dir .*nope: ENOENT/);
+  });
+});
+
+describe('openTar', () => {
+  it('streams a gzipped tar of exactly the given files, modes kept', async () => {
+    const dir = tree();
+    const chunks: Buffer[] = [];
+    for await (const chunk of openTar(dir, ['run.sh'])) chunks.push(chunk as Buffer);
+    const out = mkdtempSync(join(tmpdir(), 'shipit-untar-'));
+    execFileSync('tar', ['-C', out, '-xzpf', '-'], { input: Buffer.concat(chunks) });
+    expect(readFileSync(join(out, 'run.sh'), 'utf8')).toBe('#!/bin/sh\n');
+    expect(execFileSync('stat', ['-c', '%a', join(out, 'run.sh')]).toString().trim()).toBe('755');
+    expect(execFileSync('find', [out, '-type', 'f']).toString().trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,53 @@
+import { report } from '../../../src/cli/main.js';
+import { formatStatusTable } from '../../../src/cli/commands/status.js';
+import { JsonRenderer, PlainRenderer, pickRenderMode } from '../../../src/cli/render/renderer.js';
+import { ShipitError } from '../../../src/lib/errors.js';
+
+const at = () => new Date('2026-11-25T13:00:00.000Z');
+
+describe('renderers', () => {
+  it('picks listr2 only on a TTY outside CI', () => {
+    expect(pickRenderMode({}, { isTTY: true }, {})).toBe('tty');
+    expect(pickRenderMode({}, { isTTY: true }, { CI: 'true' })).toBe('plain');
+    expect(pickRenderMode({}, { isTTY: false }, {})).toBe('plain');
+    expect(pickRenderMode({ json: true }, { isTTY: true }, {})).toBe('json');
+  });
+
+  it('prints plain timestamped lines prefixed with the host', () => {
+    const lines: string[] = [];
+    const r = new PlainRenderer((l) => lines.push(l), at);
+    r.emit({ type: 'host.ready', host: 'web1', release: 'r2', durationMs: 6200 });
+    r.emit({ type: 'batch.started', batch: 1, of: 2, hosts: ['web1'] });
+    expect(lines).toEqual(['2026-11-25T13:00:00.000Z web1       ready on r2 (6.2s)', '2026-11-25T13:00:00.000Z batch 1/2: web1']);
+  });
+
+  it('prints one JSON object per event on stdout and info elsewhere', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const r = new JsonRenderer((l) => out.push(l), (l) => err.push(l), at);
+    r.emit({ type: 'host.locked', host: 'web1' });
+    r.info('summary');
+    expect(out.map((l) => JSON.parse(l))).toEqual([{ ts: '2026-11-25T13:00:00.000Z', type: 'host.locked', host: 'web1' }]);
+    expect(err).toEqual(['summary']);
+  });
+});
+
+describe('report', () => {
+  it('prints the message and hint once and returns the exit code', () => {
+    let text = '';
+    const code = report(new ShipitError('LOCK_HELD', 'web1: held by bob', { hint: 'wait' }), (t) => (text += t));
+    expect(code).toBe(4);
+    expect(text).toBe('error: web1: held by bob\nhint: wait\n');
+  });
+});
+
+describe('status table', () => {
+  it('aligns columns', () => {
+    const table = formatStatusTable([
+      { host: 'web1', current: 'r2', unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null },
+      { host: 'web22', current: null, unit: 'inactive/dead', since: null, workers: 0, ready: null, readyError: 'refused', lock: 'bob', state: null },
+    ]);
+    expect(table.split('\n')[0]).toBe('HOST   RELEASE  UNIT            SINCE  WORKERS  READY         LOCK');
+    expect(table).toContain('web22  -        inactive/dead   -      0        no (refused)  bob');
+  });
+});

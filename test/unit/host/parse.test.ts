@@ -1,0 +1,43 @@
+import { diffManifest, formatManifest, parseLock, parseManifest, parseServiceLines, splitTagged } from '../../../src/host/parse.js';
+
+describe('parsing what hosts print', () => {
+  it('reads systemctl show lines and the worker count', () => {
+    expect(
+      parseServiceLines(['ActiveState=active', 'SubState=running', 'MainPID=812', 'NRestarts=2', 'ActiveEnterTimestamp=@1764075661', 'Workers=4']),
+    ).toEqual({ active: 'active', sub: 'running', mainPid: 812, restarts: 2, since: '2025-11-25T13:01:01.000Z', workers: 4 });
+    expect(parseServiceLines(['ActiveState=inactive', 'SubState=dead', 'MainPID=0', 'NRestarts=0', 'ActiveEnterTimestamp='])).toMatchObject({
+      active: 'inactive',
+      since: null,
+      workers: 0,
+    });
+  });
+
+  it('groups tagged lines', () => {
+    const tagged = splitTagged('current\treleases/r2\nrelease\t{"id":"r1"}\nrelease\t{"id":"r2"}\nnoise\n');
+    expect(tagged.get('current')).toEqual(['releases/r2']);
+    expect(tagged.get('release')).toHaveLength(2);
+  });
+
+  it('treats a lock directory without info as held by someone unknown', () => {
+    expect(parseLock('')).toMatchObject({ by: 'unknown', message: 'lock without info' });
+    expect(parseLock(undefined)).toBeNull();
+  });
+
+  it('round-trips the manifest and diffs by path, content and mode', () => {
+    const a = [
+      { path: 'app/main.py', mode: 0o644, size: 10, sha256: 'aa' },
+      { path: 'app/run.sh', mode: 0o755, size: 5, sha256: 'bb' },
+      { path: 'my file.txt', mode: 0o644, size: 1, sha256: 'cc' },
+    ];
+    expect(parseManifest(formatManifest(a).trim().split('\n'))).toEqual(a);
+    const b = [
+      { ...a[0]!, sha256: 'changed' },
+      { ...a[1]!, mode: 0o644 },
+      a[2]!,
+      { path: 'new.py', mode: 0o644, size: 1, sha256: 'dd' },
+    ];
+    const { reuse, send } = diffManifest(b, a);
+    expect(reuse.map((f) => f.path)).toEqual(['my file.txt']);
+    expect(send.map((f) => f.path)).toEqual(['app/main.py', 'app/run.sh', 'new.py']);
+  });
+});

@@ -1,0 +1,77 @@
+import { quote, shellJoin } from '../../../src/remote/quote.js';
+import * as scripts from '../../../src/remote/scripts.js';
+
+const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
+
+describe('quote', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['', "''"],
+    ['/srv/my app', "'/srv/my app'"],
+    ["it's", "'it'\\''s'"],
+    ['$(rm -rf /)', "'$(rm -rf /)'"],
+    ['a\nb', "'a\nb'"],
+  ])('%j → %s', (word, expected) => expect(quote(word)).toBe(expected));
+
+  it('joins argv', () => expect(shellJoin(['sudo', '-n', 'sh', '-c', 'echo "$A"'])).toBe(`sudo -n sh -c 'echo "$A"'`));
+});
+
+describe('remote scripts (the exact text is what runs on the host)', () => {
+  it('runs privileged steps directly as root and through sudo -n otherwise', () => {
+    expect(scripts.privileged('true', 'root')).toBe('sh -c true');
+    expect(scripts.privileged('echo "$D"', 'deploy')).toBe(`sudo -n sh -c 'echo "$D"'`);
+  });
+
+  it('locks with an atomic mkdir and reports the holder', () => {
+    expect(scripts.lockScript(layout)).toBe(
+      [
+        'set -u',
+        'D=/srv/hello',
+        'A=hello',
+        'U=hello',
+        'S="$D/.shipit"',
+        'mkdir -p "$S"',
+        'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
+        'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; fi',
+      ].join('\n'),
+    );
+  });
+
+  it('switches current by renaming a new symlink, after the socket is up, then restarts', () => {
+    const text = scripts.activateScript(layout, '20261125T130501Z');
+    const lines = text.split('\n');
+    const at = (needle: string) => lines.findIndex((l) => l === needle);
+    expect(at('systemctl start "$A.socket"')).toBeGreaterThan(0);
+    expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(at('systemctl start "$A.socket"'));
+    expect(at('mv -fT "$D/.current.tmp" "$D/current"')).toBe(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"') + 1);
+    expect(lines.at(-1)).toBe('systemctl restart "$A.service"');
+    expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
+  });
+
+  it('never lets a release id escape its directory', () => {
+    expect(() => scripts.activateScript(layout, '../../etc')).toThrow(/invalid release id/);
+    expect(() => scripts.pruneScript(layout, ['ok', 'a b'])).toThrow(/invalid release id/);
+  });
+
+  it('takes secrets from stdin only: the script text holds the plain env, not the secrets', () => {
+    const text = scripts.sharedFilesScript(layout, 'LOG_LEVEL=info\n');
+    expect(text).toContain(`printf %s ${Buffer.from('LOG_LEVEL=info\n').toString('base64')} | base64 -d > "$D/shared/.env.tmp"`);
+    expect(text).toContain('cat > "$D/shared/.secrets.tmp"');
+    expect(text).toContain('chmod 0600 "$D/shared/.secrets.tmp"');
+  });
+
+  it('verifies every checksum before a staged release becomes visible', () => {
+    const text = scripts.finalizeScript(layout, 'r1', '{"id":"r1"}', [{ name: 'hello.service', content: '[Unit]\n' }]);
+    const verify = text.indexOf('sha256sum --quiet --strict -c -');
+    const rename = text.indexOf('mv "$T" "$D/releases/r1"');
+    expect(verify).toBeGreaterThan(0);
+    expect(rename).toBeGreaterThan(verify);
+    expect(() => scripts.finalizeScript(layout, 'r1', '{}', [{ name: '../x.service', content: '' }])).toThrow(/invalid unit name/);
+  });
+
+  it('checks prerequisites with their own messages, and disk space', () => {
+    const text = scripts.checkScript(layout, 'r1', [{ check: 'command -v gunicorn', message: "gunicorn isn't installed" }], 2048);
+    expect(text).toContain(`if ! ( command -v gunicorn ) > /dev/null 2>&1; then printf "prereq: %s\\n" 'gunicorn isn'\\''t installed'; fail=1; fi`);
+    expect(text).toContain('if [ "${avail:-0}" -lt 2048 ]');
+  });
+});
