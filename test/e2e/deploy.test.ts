@@ -1,0 +1,136 @@
+import { readLab, type LabInfo } from './support/lab.js';
+import { startLoad } from './support/load.js';
+import { Project } from './support/project.js';
+import { httpGet, onHost, wipeApp } from './support/remote.js';
+
+/**
+ * The product, end to end on 3 real hosts, driving the built `shipit` binary as CI would, with continuous
+ * bounded load on every host during each deploy: zero failed requests is part of every assertion.
+ */
+const APP = 'e2e-deploy';
+const PORT = 8100;
+jest.setTimeout(240_000);
+
+let lab: LabInfo;
+let project: Project;
+let hosts: LabInfo['hosts'];
+
+const served = async () =>
+  Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/readyz')).body as { release: string; version: string }));
+const releaseIdOf = (output: string) => /deploying (\S+) /.exec(output)?.[1];
+const underLoad = async <T>(body: () => Promise<T>) => {
+  const load = startLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })));
+  try {
+    const result = await body();
+    return { result, load: await load.stop() };
+  } catch (error) {
+    await load.stop();
+    throw error;
+  }
+};
+const meta = async (address: string, id: string) => JSON.parse(await onHost(lab, address, `cat /srv/${APP}/.shipit/releases/${id}/meta.json`)) as { state: string };
+
+beforeAll(async () => {
+  lab = readLab();
+  hosts = lab.hosts.slice(0, 3);
+  await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+  project = new Project(lab, { app: APP, port: PORT, hosts });
+});
+afterAll(() => project?.cleanup());
+
+describe('shipit deploy on 3 lab hosts', () => {
+  let first: string;
+  let second: string;
+
+  it('first deploy to clean hosts: every host serves it, units hardened, secrets 0600', async () => {
+    project.setVersion('v1');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.all).toMatch(/deploy of \S+ succeeded on 3 host/);
+    expect(run.exitCode).toBe(0);
+    first = releaseIdOf(run.all)!;
+    for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
+    const h = hosts[0]!.address;
+    expect((await onHost(lab, h, `stat -c '%a %U' /srv/${APP}/shared/secrets.env`)).trim()).toBe(`600 ${APP}`);
+    expect((await onHost(lab, h, `readlink /srv/${APP}/current`)).trim()).toBe(`releases/${first}`);
+    expect((await onHost(lab, h, `systemctl is-active ${APP}.socket ${APP}.service`)).trim().split('\n')).toEqual(['active', 'active']);
+    expect(await meta(h, first)).toMatchObject({ state: 'good' });
+    expect(run.all).not.toContain('tok-e2e-5ecret-value');
+  });
+
+  it('a second deploy under load sends only the changed file, and no request fails', async () => {
+    project.setVersion('v2');
+    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production', '--json']));
+    expect(run.exitCode).toBe(0);
+    const events = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const prepared = events.filter((e) => e.type === 'host.prepared');
+    expect(prepared).toHaveLength(3);
+    for (const e of prepared) {
+      expect(e.filesSent).toBe(1);
+      expect(e.filesReused).toBeGreaterThan(0);
+      // One small file, gzipped in a tar, plus the commands and manifests: a few kB, not the artifact.
+      expect(e.bytesSent as number).toBeLessThan(40_000);
+    }
+    second = (events.find((e) => e.type === 'rollout.finished') as { release: string }).release;
+    for (const body of await served()) expect(body).toMatchObject({ release: second, version: 'v2' });
+    expect(load.requests).toBeGreaterThan(100);
+    expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+  });
+
+  it.each(['never-ready', 'crash-on-import'] as const)('a %s release is rolled back everywhere, under load, without a failed request', async (fault) => {
+    project.setVersion(`bad-${fault}`, fault);
+    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production']));
+    expect(run.exitCode).toBe(5);
+    expect(run.all).toMatch(/every host is back on the release it ran before/);
+    const bad = releaseIdOf(run.all)!;
+    for (const body of await served()) expect(body).toMatchObject({ release: second, version: 'v2' });
+    for (const h of hosts) expect(await meta(h.address, bad)).toMatchObject({ state: 'bad' });
+    expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+    project.setVersion('v2');
+  });
+
+  it('shipit rollback returns to the previous good release, skipping bad ones; --to picks one', async () => {
+    const { result: back, load } = await underLoad(() => project.shipit(['rollback', 'production']));
+    expect(back.exitCode).toBe(0);
+    for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
+    const to = await project.shipit(['rollback', 'production', '--to', second]);
+    expect(to.exitCode).toBe(0);
+    for (const body of await served()) expect(body).toMatchObject({ release: second });
+    expect({ errors: load.errors, non2xx: load.non2xx }).toEqual({ errors: 0, non2xx: 0 });
+  });
+
+  it('shipit status shows every host on the same release, ready, with workers', async () => {
+    const run = await project.shipit(['status', 'production', '--json']);
+    expect(run.exitCode).toBe(0);
+    const status = JSON.parse(run.stdout) as { hosts: { host: string; current: string; ready: number; workers: number; unit: string }[] };
+    expect(status.hosts.map((h) => [h.host, h.current, h.ready, h.unit])).toEqual(hosts.map((h) => [h.name, second, 200, 'active/running']));
+    for (const h of status.hosts) expect(h.workers).toBe(2);
+    const table = await project.shipit(['status', 'production']);
+    expect(table.stdout).toMatch(/^HOST\s+RELEASE\s+UNIT/);
+  });
+
+  it('a second deploy while one runs is refused with the holder; Ctrl-C mid-rollout restores and unlocks', async () => {
+    project.setVersion('v3');
+    const running = project.shipit(['deploy', 'production', '-m', 'first one']);
+    // Wait until the first run holds the lock and is rolling, then try a second deploy.
+    await waitFor(async () => (await onHost(lab, hosts[0]!.address, `cat /srv/${APP}/.shipit/lock/info.json 2>/dev/null || true`)).includes('first one'));
+    const refused = await project.shipit(['deploy', 'production']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.all).toMatch(/deploy lock held by .*first one/);
+    await waitFor(async () => (await onHost(lab, hosts[0]!.address, `readlink /srv/${APP}/current`)).trim() !== `releases/${second}`);
+    running.kill('SIGINT');
+    const run = await running;
+    expect(run.exitCode).toBe(5);
+    expect(run.all).toMatch(/interrupted by SIGINT/);
+    for (const body of await served()) expect(body).toMatchObject({ release: second });
+    for (const h of hosts) expect((await onHost(lab, h.address, `ls -A /srv/${APP}/.shipit`)).split('\n')).not.toContain('lock');
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('condition not met in time');
+}

@@ -1,0 +1,90 @@
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { LabInfo } from './lab.js';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const BIN = join(ROOT, 'bin/shipit.js');
+
+export interface ProjectOptions {
+  app: string;
+  port: number;
+  hosts: LabInfo['hosts'];
+  user?: 'root' | 'deploy';
+  /** Extra top-level config, as TypeScript object-literal text merged into defineConfig({...}). */
+  extra?: string;
+  health?: string;
+  rollout?: string;
+  secret?: string;
+  knownHostsFile?: string;
+}
+
+/**
+ * A user's project in a temp dir: a copy of examples/fastapi as what ships, and a deploy.config.ts for the lab,
+ * written as a user would (it imports defineConfig from 'shipit').
+ */
+export class Project {
+  readonly dir = mkdtempSync(join(tmpdir(), 'shipit-e2e-'));
+  readonly appDir = join(this.dir, 'dist');
+
+  constructor(
+    readonly lab: LabInfo,
+    readonly options: ProjectOptions,
+  ) {
+    if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('shipit is not built: run `npm run build` first');
+    cpSync(join(ROOT, 'examples/fastapi'), this.appDir, { recursive: true, filter: (src) => !src.includes('__pycache__') });
+    this.writeConfig();
+  }
+
+  writeConfig(overrides: Partial<ProjectOptions> = {}): void {
+    const o = { ...this.options, ...overrides };
+    const hosts = o.hosts.map((h) => `{ host: '${h.address}', user: '${o.user ?? 'deploy'}', name: '${h.name}' }`).join(', ');
+    writeFileSync(
+      join(this.dir, 'deploy.config.ts'),
+      `import { defineConfig } from 'shipit';
+export default defineConfig({
+  app: '${o.app}',
+  build: { dir: 'dist' },
+  server: {
+    preset: 'gunicorn',
+    module: 'app.main:app',
+    port: ${o.port},
+    workers: 2,
+    gracefulTimeout: 10,
+    env: { LOG_LEVEL: 'info' },
+    secrets: { API_TOKEN: ${JSON.stringify(o.secret ?? 'tok-e2e-5ecret-value')} },
+  },
+  health: ${o.health ?? "{ interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '1s', healthyDeadline: '20s' }"},
+  rollout: ${o.rollout ?? "{ canary: 1, maxParallel: 1 }"},
+  ssh: { knownHostsFile: '${o.knownHostsFile ?? this.lab.knownHostsFile}', identityFiles: ['${this.lab.identityFile}'], agent: false },
+  ${o.extra ?? ''}
+  environments: { production: { hosts: [${hosts}] } },
+});
+`,
+    );
+  }
+
+  /** Marks the next release's version (what /readyz reports) and optionally a fault. */
+  setVersion(version: string, fault?: 'never-ready' | 'crash-on-import'): void {
+    writeFileSync(join(this.appDir, 'app/VERSION'), `${version}\n`);
+    const faultFile = join(this.appDir, 'app/FAULT');
+    if (fault) writeFileSync(faultFile, `${fault}\n`);
+    else rmSync(faultFile, { force: true });
+  }
+
+  /** Runs the built CLI as CI would: no TTY, CI=true. */
+  shipit(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false; all: true }> {
+    return execa('node', [BIN, ...args], {
+      cwd: this.dir,
+      reject: false,
+      all: true,
+      env: { CI: 'true', NO_COLOR: '1', ...env },
+      extendEnv: true,
+    }) as ResultPromise<{ reject: false; all: true }>;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
