@@ -1,0 +1,124 @@
+// The lab network: a Linux bridge in the root namespace and, per host, a network namespace joined to it by a
+// veth pair. Addresses and routes are set from outside (ip netns exec / ip -n) before the container boots;
+// nothing inside the container manages interfaces (see provision.ts), so systemd there cannot tear them down.
+//
+// A host may later sit on more than one LabNetwork (e.g. an isolated bridge with no address in the root
+// namespace, reachable only through a jump host): attachments are a list, each names its network and the
+// interface inside the host. Only PRIMARY_NETWORK is used today.
+import { readdirSync } from 'node:fs';
+import { run, tryRun } from './exec.js';
+import { NAME_PREFIX } from './paths.js';
+
+export interface LabNetwork {
+  bridge: string;
+  /** e.g. 10.213.37.0/24 */
+  subnet: string;
+  /** The bridge's own address: the hosts' default route and how the root namespace reaches them. Omit it for an
+   * isolated network the root namespace must not reach. */
+  gateway?: string;
+  /** A host with index i (web<i>) gets `<network prefix>.<hostOffset + i>`. */
+  hostOffset: number;
+}
+
+export const PRIMARY_NETWORK: LabNetwork = {
+  bridge: `${NAME_PREFIX}0`,
+  subnet: '10.213.37.0/24',
+  gateway: '10.213.37.1',
+  hostOffset: 10,
+};
+
+export interface NetworkAttachment {
+  network: LabNetwork;
+  /** Interface name inside the host's namespace. */
+  iface: string;
+  /** Host-side end of the veth pair; at most 15 characters (IFNAMSIZ). */
+  veth: string;
+  address: string;
+  /** Whether the host's default route goes through this network's gateway. */
+  defaultRoute: boolean;
+}
+
+export function prefixLength(network: LabNetwork): number {
+  return Number(network.subnet.split('/')[1]);
+}
+
+export function hostAddress(network: LabNetwork, index: number): string {
+  const base = network.subnet.split('/')[0]!.split('.').map(Number);
+  const last = base[3]! + network.hostOffset + index;
+  if (index < 1 || last > 254) throw new Error(`host index ${index} does not fit in ${network.subnet}`);
+  return [base[0], base[1], base[2], last].join('.');
+}
+
+export function namespaceName(host: string): string {
+  return `${NAME_PREFIX}-${host}`;
+}
+
+export function primaryAttachment(host: string, index: number): NetworkAttachment {
+  const veth = `${NAME_PREFIX}-${host}`;
+  if (veth.length > 15) throw new Error(`host name "${host}" is too long for an interface name (${veth})`);
+  return { network: PRIMARY_NETWORK, iface: 'eth0', veth, address: hostAddress(PRIMARY_NETWORK, index), defaultRoute: true };
+}
+
+export async function ensureBridge(network: LabNetwork): Promise<void> {
+  const exists = await tryRun(['ip', 'link', 'show', 'dev', network.bridge]);
+  if (!exists.ok) await run(['ip', 'link', 'add', 'name', network.bridge, 'type', 'bridge']);
+  if (network.gateway) {
+    const cidr = `${network.gateway}/${prefixLength(network)}`;
+    const addrs = await run(['ip', '-o', 'addr', 'show', 'dev', network.bridge]);
+    if (!addrs.includes(` ${cidr} `)) await run(['ip', 'addr', 'add', cidr, 'dev', network.bridge]);
+  }
+  await run(['ip', 'link', 'set', 'dev', network.bridge, 'up']);
+}
+
+/** Creates the host's namespace (lo up) and joins it to each network; safe to call on a fresh name only. */
+export async function createHostNetwork(host: string, attachments: NetworkAttachment[]): Promise<string> {
+  const ns = namespaceName(host);
+  await run(['ip', 'netns', 'add', ns]);
+  await run(['ip', '-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
+  for (const a of attachments) {
+    // Create the pair with the peer already inside the namespace, so no temporary name exists in the root ns.
+    await run(['ip', 'link', 'add', 'name', a.veth, 'type', 'veth', 'peer', 'name', a.iface, 'netns', ns]);
+    await run(['ip', 'link', 'set', 'dev', a.veth, 'master', a.network.bridge]);
+    await run(['ip', 'link', 'set', 'dev', a.veth, 'up']);
+    await run(['ip', '-n', ns, 'addr', 'add', `${a.address}/${prefixLength(a.network)}`, 'dev', a.iface]);
+    await run(['ip', '-n', ns, 'link', 'set', 'dev', a.iface, 'up']);
+    if (a.defaultRoute && a.network.gateway) {
+      await run(['ip', '-n', ns, 'route', 'add', 'default', 'via', a.network.gateway, 'dev', a.iface]);
+    }
+  }
+  return ns;
+}
+
+/** Every lab namespace, including ones a killed run left behind. */
+export async function listLabNamespaces(): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    return [];
+  }
+  return names.filter((name) => name.startsWith(`${NAME_PREFIX}-`));
+}
+
+export async function listLabLinks(): Promise<string[]> {
+  const out = await run(['ip', '-o', 'link', 'show']);
+  return out
+    .split('\n')
+    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1])
+    .filter((name): name is string => Boolean(name?.startsWith(NAME_PREFIX)));
+}
+
+/** Process ids running inside a namespace (`ip netns pids`), e.g. a container left by a killed run. */
+export async function namespacePids(ns: string): Promise<number[]> {
+  const result = await tryRun(['ip', 'netns', 'pids', ns]);
+  return result.ok ? result.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+/** Deleting the namespace destroys the veth ends inside it, which destroys their peers in the root ns too. */
+export async function deleteNamespace(ns: string): Promise<void> {
+  await tryRun(['ip', 'netns', 'delete', ns]);
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  await tryRun(['ip', 'link', 'delete', 'dev', name]);
+}
