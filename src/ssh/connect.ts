@@ -1,0 +1,159 @@
+/**
+ * Opening the one SSH connection per host, as an OpenSSH user expects: strict host key checking against
+ * known_hosts (accept-new only when asked), agent then key files, keepalives, a bounded connect time.
+ */
+import ssh2 from 'ssh2';
+import type { AuthenticationType, ConnectConfig } from 'ssh2';
+import type { HostTarget, SshConfig } from '../config/types.js';
+import { ShipitError } from '../lib/errors.js';
+import { aborted, authFailed, connectFailed, type Ssh2Error } from './connect-errors.js';
+import { decideHostKey, hostKeyAlgorithms } from './host-key.js';
+import { hostKeyError, noUsableHostKeyError, type HostKeyContext } from './host-key-errors.js';
+import { planIdentities } from './identities.js';
+import { fingerprint, keyTypeOf } from './key-blob.js';
+import { formatEntry, hostString, lookup } from './known-hosts.js';
+import { appendKnownHost, readKnownHostsFile } from './known-hosts-file.js';
+import { SshTransport } from './ssh-transport.js';
+
+// ssh2 is CommonJS: `import { Client } from 'ssh2'` passes under jest but fails in real Node ESM.
+const { Client } = ssh2;
+
+/** Unanswered keepalives before the connection counts as dead (OpenSSH's ServerAliveCountMax default). */
+const KEEPALIVE_COUNT_MAX = 3;
+
+export interface HostKeyAcceptedInfo {
+  /** Display name of the target. */
+  host: string;
+  /** What was recorded (hashed) in the file: `host` or `[host]:port`. */
+  hostString: string;
+  keyType: string;
+  fingerprint: string;
+  knownHostsFile: string;
+}
+
+export interface ConnectOptions {
+  /** Like `StrictHostKeyChecking accept-new`: record the key of a host known_hosts has no key for. */
+  acceptNewHostKeys?: boolean;
+  signal?: AbortSignal;
+  onHostKeyAccepted?: (info: HostKeyAcceptedInfo) => void;
+}
+
+export function connectHost(target: HostTarget, ssh: SshConfig, options: ConnectOptions = {}): Promise<SshTransport> {
+  const ctx: HostKeyContext = { name: target.name, host: target.host, port: target.port, knownHostsFile: ssh.knownHostsFile };
+  if (options.signal?.aborted) return Promise.reject(aborted(target, 'connecting'));
+  const hostKeys = lookup(readKnownHostsFile(ssh.knownHostsFile).entries, target.host, target.port);
+  const algorithms = hostKeyAlgorithms(hostKeys);
+  if (algorithms?.length === 0) {
+    return Promise.reject(noUsableHostKeyError(ctx, hostKeys.keys, 'shipit (ssh2) cannot verify keys of these types'));
+  }
+  const plan = planIdentities(ssh);
+  const queue = [...plan.identities];
+  const tried: string[] = [];
+
+  const client = new Client();
+  // Set by the host key check; the handshake error ssh2 reports afterwards is only "Host denied".
+  let refusal: ShipitError | null = null;
+  // The first verified key. ssh2 asks again at every re-key: the host must keep presenting this one.
+  let verifiedKey: Buffer | null = null;
+  let acceptedNew = false;
+
+  const hostVerifier = (key: Buffer): boolean => {
+    if (verifiedKey) return verifiedKey.equals(key);
+    const verdict = decideHostKey(hostKeys, key);
+    if (verdict.status === 'known' || (verdict.status === 'unknown' && options.acceptNewHostKeys)) {
+      verifiedKey = key;
+      acceptedNew = verdict.status === 'unknown';
+      return true;
+    }
+    refusal = hostKeyError(verdict, key, ctx);
+    return false;
+  };
+
+  // One connection, several attempts: ssh2 calls this after each failure (OpenSSH's IdentitiesOnly order).
+  const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: never) => void) => {
+    const identity = methodsLeft === null || methodsLeft.includes('publickey') ? queue.shift() : undefined;
+    if (!identity) return next(false as never);
+    tried.push(identity.label);
+    next(identity.method(target.user) as never);
+  };
+
+  const config: ConnectConfig = {
+    host: target.host,
+    port: target.port,
+    username: target.user,
+    readyTimeout: ssh.connectTimeout,
+    keepaliveInterval: ssh.keepaliveInterval,
+    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+    hostVerifier,
+    authHandler: authHandler as ConnectConfig['authHandler'],
+    ...(algorithms ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
+  };
+
+  return new Promise<SshTransport>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: ShipitError) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      client.destroy();
+      reject(error);
+    };
+    const onAbort = () => fail(aborted(target, 'connecting'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    // 'handshake' comes after ssh2 checked the server's signature with the key: only then is a new key
+    // proven to belong to whoever answered, and worth recording (OpenSSH records it at the same point).
+    client.on('handshake', () => {
+      if (!acceptedNew || !verifiedKey) return;
+      acceptedNew = false;
+      try {
+        recordNewHostKey(target, ssh.knownHostsFile, verifiedKey, options.onHostKeyAccepted);
+      } catch (error) {
+        fail(
+          new ShipitError('HOST_KEY_UNKNOWN', `Cannot record the host key of ${target.name} in ${ssh.knownHostsFile}: ${(error as Error).message}`, {
+            host: target.name,
+            cause: error,
+            hint: `Make ${ssh.knownHostsFile} writable, or add the key yourself (ssh-keyscan -p ${target.port} ${target.host}) after verifying it.`,
+          }),
+        );
+      }
+    });
+    client.on('ready', () => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve(new SshTransport(client, target, ssh, { keyType: keyTypeOf(verifiedKey!) ?? 'unknown', fingerprint: fingerprint(verifiedKey!) }));
+    });
+    client.on('error', (error: Ssh2Error) => {
+      if (settled) return; // after 'ready', SshTransport owns errors
+      if (refusal) return fail(refusal);
+      if (error.level === 'client-authentication') return fail(authFailed(target, tried, plan.skipped));
+      if (error.level === 'handshake' && algorithms && /no matching host key format/.test(error.message)) {
+        return fail(noUsableHostKeyError(ctx, hostKeys.keys, 'the host offers none of them'));
+      }
+      fail(connectFailed(target, error, ssh.connectTimeout));
+    });
+    client.on('close', () => fail(refusal ?? connectFailed(target, new Error('connection closed during setup'), ssh.connectTimeout)));
+    try {
+      client.connect(config);
+    } catch (error) {
+      fail(connectFailed(target, error as Error, ssh.connectTimeout));
+    }
+  });
+}
+
+function recordNewHostKey(
+  target: HostTarget,
+  file: string,
+  key: Buffer,
+  onAccepted: ConnectOptions['onHostKeyAccepted'],
+): void {
+  appendKnownHost(file, formatEntry(target.host, target.port, key, { hashed: true }));
+  onAccepted?.({
+    host: target.name,
+    hostString: hostString(target.host, target.port),
+    keyType: keyTypeOf(key) ?? 'unknown',
+    fingerprint: fingerprint(key),
+    knownHostsFile: file,
+  });
+}

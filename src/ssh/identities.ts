@@ -1,0 +1,92 @@
+/**
+ * Which identities to offer, in the order OpenSSH offers them: the agent's keys first, then key files
+ * (`ssh.identityFiles`, or the default ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist). Keys are parsed up
+ * front so that an encrypted key without its passphrase is reported by name instead of failing mid-handshake.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { AgentAuthMethod, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
+import type { SshConfig } from '../config/types.js';
+
+// ssh2 is CommonJS: named imports work under jest's transform but not in real Node ESM (REFERENCE.md).
+const { utils } = ssh2;
+
+export interface Identity {
+  /** What the user recognises: `agent (/run/user/1000/ssh-agent.sock)`, `~/.ssh/id_ed25519`. */
+  label: string;
+  /** The ssh2 auth method for a user name. */
+  method(username: string): AgentAuthMethod | PublicKeyAuthMethod;
+}
+
+export interface IdentityPlan {
+  identities: Identity[];
+  /** Identities that could not be offered, with why: shown when authentication fails. */
+  skipped: string[];
+}
+
+export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+export interface IdentityEnvironment {
+  env: NodeJS.ProcessEnv;
+  home: string;
+}
+
+export function planIdentities(
+  ssh: Pick<SshConfig, 'agent' | 'identityFiles' | 'passphraseEnv'>,
+  where: IdentityEnvironment = { env: process.env, home: homedir() },
+): IdentityPlan {
+  const identities: Identity[] = [];
+  const skipped: string[] = [];
+  const tilde = (path: string) => (path.startsWith(where.home + '/') ? `~${path.slice(where.home.length)}` : path);
+
+  if (ssh.agent) {
+    const socket = where.env.SSH_AUTH_SOCK;
+    if (socket) identities.push({ label: `agent (${socket})`, method: (username) => ({ type: 'agent', username, agent: socket }) });
+    else skipped.push('agent (SSH_AUTH_SOCK is not set)');
+  }
+
+  const explicit = ssh.identityFiles.length > 0;
+  const files = explicit
+    ? ssh.identityFiles.map((f) => (f === '~' || f.startsWith('~/') ? join(where.home, f.slice(1)) : f))
+    : DEFAULT_KEY_FILES.map((f) => join(where.home, '.ssh', f));
+  const passphrase = ssh.passphraseEnv === undefined ? undefined : where.env[ssh.passphraseEnv];
+
+  for (const file of files) {
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch (error) {
+      // Missing default keys are normal (OpenSSH skips them silently); a configured one is worth a mention.
+      if (explicit) skipped.push(`${tilde(file)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      continue;
+    }
+    const parsed = parsePrivateKey(data, passphrase);
+    if (typeof parsed === 'string') {
+      skipped.push(`${tilde(file)} (${parsed}${/passphrase/.test(parsed) ? `: ${passphraseAdvice(ssh.passphraseEnv, passphrase)}` : ''})`);
+      continue;
+    }
+    identities.push({ label: tilde(file), method: (username) => ({ type: 'publickey', username, key: parsed }) });
+  }
+  return { identities, skipped };
+}
+
+/** A parsed private key, or why not, worded for the user. Never includes the passphrase. */
+function parsePrivateKey(data: Buffer, passphrase: string | undefined): ParsedKey | string {
+  const result = utils.parseKey(data, passphrase);
+  const key = Array.isArray(result) ? (result[0] as ParsedKey | undefined) : result;
+  if (key === undefined) return 'no key in file';
+  if (key instanceof Error) {
+    if (/no passphrase given/.test(key.message)) return 'encrypted, no passphrase';
+    if (/bad passphrase/i.test(key.message)) return 'wrong passphrase';
+    return `unusable: ${key.message}`;
+  }
+  if (!key.isPrivateKey()) return 'not a private key';
+  return key;
+}
+
+function passphraseAdvice(name: string | undefined, value: string | undefined): string {
+  if (name === undefined) return 'set ssh.passphraseEnv to the name of an environment variable holding it';
+  return value === undefined ? `set $${name}` : `check $${name}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * Transport over one authenticated ssh2 connection. Everything for a host (commands, uploads, probes) is
+ * multiplexed on it. When it breaks, every operation in flight and every later one rejects with one
+ * CONNECT_FAILED naming the host: ssh2 closes all channels when the socket closes, and keepalives turn a
+ * silently dead peer into a closed socket (after keepaliveInterval × 3), so nothing waits forever.
+ */
+import type { Client, ClientChannel } from 'ssh2';
+import type { HostTarget, SshConfig } from '../config/types.js';
+import type { ShipitError } from '../lib/errors.js';
+import type { ExecOptions, ExecResult, HttpResponse, Transport } from './transport.js';
+import type { Connection } from './connection.js';
+import { connectionLost, sessionRefused, type Ssh2Error } from './connect-errors.js';
+import { runCommand } from './exec-channel.js';
+import { Limiter } from './limiter.js';
+import { runProbe } from './probe-channel.js';
+
+/** OpenSSH's MaxSessions defaults to 10: 8 for commands leaves 2 for kills. */
+export const MAX_CONCURRENT_COMMANDS = 8;
+const MAX_CONCURRENT_KILLS = 2;
+
+export interface HostKeyInfo {
+  keyType: string;
+  fingerprint: string;
+}
+
+export class SshTransport implements Transport {
+  readonly name: string;
+  private sent = 0;
+  private lost: ShipitError | null = null;
+  private readonly closed: Promise<void>;
+  private readonly connection: Connection;
+
+  constructor(
+    private readonly client: Client,
+    readonly target: HostTarget,
+    private readonly ssh: Pick<SshConfig, 'commandTimeout'>,
+    /** The host key the connection was verified with. */
+    readonly hostKey: HostKeyInfo,
+  ) {
+    this.name = target.name;
+    client.on('error', (error: Ssh2Error) => {
+      this.lost ??= connectionLost(target, error.level === 'client-timeout' ? 'no answer to keepalives' : error.message, error);
+    });
+    this.closed = new Promise((resolve) =>
+      client.once('close', () => {
+        this.lost ??= connectionLost(target, 'connection closed');
+        resolve();
+      }),
+    );
+    this.connection = {
+      target,
+      sessions: new Limiter(MAX_CONCURRENT_COMMANDS),
+      kills: new Limiter(MAX_CONCURRENT_KILLS),
+      openExec: (command) => this.open((cb) => client.exec(command, cb), (error) => sessionRefused(target, error)),
+      openForward: (port) => this.open((cb) => client.forwardOut('127.0.0.1', 0, '127.0.0.1', port, cb), (error) => error),
+      failure: () => this.lost,
+      countSent: (bytes) => void (this.sent += bytes),
+    };
+  }
+
+  get bytesSent(): number {
+    return this.sent;
+  }
+
+  /** Runs `command` under `sh`; the timeout defaults to ssh.commandTimeout (0 = none). */
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const timeoutMs = options.timeoutMs ?? (this.ssh.commandTimeout > 0 ? this.ssh.commandTimeout : undefined);
+    return runCommand(this.connection, command, { ...options, timeoutMs });
+  }
+
+  httpGet(port: number, path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
+    return runProbe(this.connection, port, path, options);
+  }
+
+  async close(): Promise<void> {
+    this.lost ??= connectionLost(this.target, 'closed by shipit');
+    this.client.end();
+    // A peer that never answers our disconnect must not hold up the exit.
+    const timer = setTimeout(() => this.client.destroy(), 2_000);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  private open(
+    start: (cb: (error: Error | undefined, channel: ClientChannel) => void) => void,
+    refused: (error: Error) => Error,
+  ): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.lost) return reject(this.lost);
+      try {
+        start((error, channel) => (error ? reject(this.lost ?? refused(error)) : resolve(channel)));
+      } catch (error) {
+        // ssh2 throws "Not connected" synchronously once the socket is gone.
+        reject(this.lost ?? connectionLost(this.target, (error as Error).message, error));
+      }
+    });
+  }
+}
