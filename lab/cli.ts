@@ -10,16 +10,25 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up': {
-      const { labUp } = await import('./up.js');
+      const [{ labUp }, { checkPrerequisites }, { withLabLock }] = await Promise.all([
+        import('./up.js'),
+        import('./prerequisites.js'),
+        import('./lock.js'),
+      ]);
+      await checkPrerequisites();
       const count = rest[0] === undefined ? 3 : Number(rest[0]);
-      const info = await labUp(count);
+      const info = await withLabLock('up', () => labUp(count));
       process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       return 0;
     }
     case 'down': {
-      const [{ teardown }, { checkPrerequisites }] = await Promise.all([import('./teardown.js'), import('./prerequisites.js')]);
+      const [{ teardown }, { checkPrerequisites }, { withLabLock }] = await Promise.all([
+        import('./teardown.js'),
+        import('./prerequisites.js'),
+        import('./lock.js'),
+      ]);
       await checkPrerequisites();
-      await teardown();
+      await withLabLock('down', teardown);
       log('down: nothing of the lab is left');
       return 0;
     }

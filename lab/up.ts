@@ -7,7 +7,7 @@ import { LabError, log, seconds, sleep, tryRun } from './exec.js';
 import { planHosts, primaryAddress, startHost, type StartedHost } from './hosts.js';
 import { generateClientKey, knownHostsLines, writeKnownHosts } from './keys.js';
 import { readLabFile, writeLabFile, type LabInfo } from './lab-file.js';
-import { labPssMiB, memAvailableMiB } from './memory.js';
+import { labPssMiB } from './memory.js';
 import { ensureBridge, PRIMARY_NETWORK } from './network.js';
 import { HOSTS_DIR, IDENTITY_FILE, KNOWN_HOSTS_FILE, STATE_DIR, hostDir } from './paths.js';
 import { checkPrerequisites } from './prerequisites.js';
@@ -42,7 +42,6 @@ export async function labUp(count: number): Promise<LabInfo> {
   const clientPublicKey = await generateClientKey(IDENTITY_FILE);
   await ensureBridge(PRIMARY_NETWORK);
 
-  const memoryBefore = memAvailableMiB();
   const bootStartedAt = process.hrtime.bigint();
   log(`starting ${count} host(s)`);
   const started = await Promise.all(plans.map((plan) => startHost(plan, rootfs, clientPublicKey, plans)));
@@ -75,7 +74,7 @@ export async function labUp(count: number): Promise<LabInfo> {
   await writeLabFile(info);
   const pss = await labPssMiB(started.map((h) => h.plan.netns), started.map((h) => h.nspawnPid));
   log(`${count} host(s) running after ${bootTime}, sshd answering after ${sshTime}`);
-  log(`memory: ${pss} MiB PSS in the hosts' processes; the machine's used memory grew by ${memoryBefore - memAvailableMiB()} MiB`);
+  log(`memory: ${pss} MiB (PSS of the hosts' processes)`);
   log(`lab description: ${path.join(STATE_DIR, 'lab.json')}`);
   return info;
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# What `npm test` and CI (.ci/run) run: setup → typecheck → unit tests → lab up 3 → e2e tests → lab down.
+# Every stage after setup runs even if an earlier one failed, so one CI run reports everything; the exit status
+# is non-zero if any stage failed. The lab is always torn down (trap), unless SHIPIT_LAB_KEEP=1.
+# Note: `lab up` replaces any lab already running on this machine (there is one lab per machine).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+logs=$(mktemp -d)
+declare -a results=()
+failed=0
+lab_started=0
+
+record() { # name status (0 = ok; anything else is printed as the reason)
+  results+=("$(printf '%-10s %s' "$1" "$([[ $2 == 0 ]] && echo ok || echo "FAILED ($2)")")")
+  [[ $2 == 0 ]] || failed=1
+}
+
+stage() { # name command...: runs it, keeps its output in $logs/name.log as well
+  local name=$1
+  shift
+  echo
+  echo "==> $name: $*"
+  "$@" 2>&1 | tee "$logs/$name.log"
+  local status=${PIPESTATUS[0]}
+  record "$name" "$([[ $status == 0 ]] && echo 0 || echo "exit $status")"
+  return "$status"
+}
+
+finish() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ $lab_started == 1 ]]; then
+    if [[ ${SHIPIT_LAB_KEEP:-} == 1 ]]; then
+      echo "==> lab down skipped (SHIPIT_LAB_KEEP=1); \`npm run lab -- down\` removes it"
+    else
+      stage lab-down npm run lab -- down
+    fi
+  fi
+  echo
+  echo "==> summary"
+  for name in unit e2e; do
+    if [[ -f $logs/$name.log ]]; then
+      grep -E '^(Test Suites|Tests|Snapshots|Time):' "$logs/$name.log" | sed "s/^/$name  /"
+    fi
+  done
+  printf '%s\n' "${results[@]}"
+  rm -rf "$logs"
+  if [[ $failed != 0 || $status != 0 ]]; then
+    echo "==> FAILED"
+    exit 1
+  fi
+  echo "==> all passed"
+  exit 0
+}
+trap finish EXIT
+trap 'echo "==> interrupted"; failed=1; exit 130' INT TERM
+
+stage setup bash scripts/setup.sh || exit 1
+stage typecheck npm run typecheck
+stage unit npm run test:unit
+lab_started=1
+if stage lab-up npm run lab -- up 3; then
+  stage e2e npm run test:e2e
+else
+  record e2e "not run: the lab did not come up"
+fi
