@@ -84,6 +84,8 @@ export function runProbe(
         });
         opened.stderr.resume();
         opened.on('error', () => {});
+        // EOF from the app ends the response; sshd sends CHANNEL_CLOSE only after our EOF, which we never send.
+        opened.on('end', finish);
         opened.on('close', finish);
         conn.countSent(Buffer.byteLength(request));
         // No EOF after the request: some servers treat a half-closed connection as a client that went away.

@@ -22,8 +22,11 @@
 import { constants } from 'node:os';
 import { quote } from '../remote/quote.js';
 
-/** Extra time the host-side `timeout` gives the client to act first. */
-export const HOST_DEADLINE_MARGIN_MS = 2_000;
+/**
+ * Extra time the host-side `timeout` gives the client to act first: the client's kill needs a new session
+ * (tens of ms) and then waits for the group to be reaped, which takes a while under a slow init.
+ */
+export const HOST_DEADLINE_MARGIN_MS = 5_000;
 /** After TERM, how long a process group gets to exit before KILL. */
 export const KILL_GRACE_MS = 3_000;
 
@@ -42,14 +45,18 @@ export function wrapCommand(command: string, timeoutMs: number | undefined): str
   return `exec sh -c ${quote(script)} shipit ${quote(command)}`;
 }
 
-/** TERM the group, wait up to the grace period for it to go, then KILL what is left. Always exits 0. */
+/**
+ * TERM the group, wait up to the grace period for it to go, then KILL what is left. Always exits 0.
+ * `kill -s SIG -- -PGID` is the only spelling dash (Debian's sh) accepts for a group: `kill -TERM -- -PGID`
+ * fails there with "Illegal number".
+ */
 export function killCommand(pgid: number): string {
   if (!Number.isSafeInteger(pgid) || pgid <= 1) throw new Error(`killCommand: bad process group ${pgid}`);
   const tenths = Math.ceil(KILL_GRACE_MS / 100);
   const script =
-    `kill -TERM -- -${pgid} 2>/dev/null; i=0; ` +
-    `while kill -0 -- -${pgid} 2>/dev/null && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done; ` +
-    `kill -KILL -- -${pgid} 2>/dev/null; true`;
+    `kill -s TERM -- -${pgid} 2>/dev/null; i=0; ` +
+    `while kill -s 0 -- -${pgid} 2>/dev/null && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done; ` +
+    `kill -s KILL -- -${pgid} 2>/dev/null; true`;
   return `exec sh -c ${quote(script)}`;
 }
 
@@ -57,7 +64,9 @@ export function killCommand(pgid: number): string {
 export function exitCodeOf(code: number | null | undefined, signal: string | undefined): number | null {
   if (typeof code === 'number') return code;
   if (signal) {
-    const number = (constants.signals as Record<string, number | undefined>)[`SIG${signal}`];
+    // ssh2 reports `SIGKILL`; RFC 4254 §6.10 sends `KILL`: accept both.
+    const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+    const number = (constants.signals as Record<string, number | undefined>)[name];
     return 128 + (number ?? 0);
   }
   return null;

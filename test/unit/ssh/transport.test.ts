@@ -1,0 +1,344 @@
+// SshTransport against a real OpenSSH server on loopback. The "remote" host is this machine, so tests can
+// look at /proc to prove that a timed-out or aborted command is really gone.
+import { jest } from '@jest/globals';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { SshConfig } from '../../../src/config/types.js';
+import type { ShipitError } from '../../../src/lib/errors.js';
+import { connectHost } from '../../../src/ssh/connect.js';
+import type { SshTransport } from '../../../src/ssh/ssh-transport.js';
+import { startRelay, type Relay } from './support/proxy.js';
+import { freePort, startSshd, type TestSshd } from './support/sshd.js';
+
+jest.setTimeout(20_000);
+
+let sshd: TestSshd;
+let transport: SshTransport;
+let counter = 0;
+
+function config(overrides: Partial<SshConfig> = {}): SshConfig {
+  const knownHostsFile = join(sshd.dir, 'known_hosts');
+  writeFileSync(knownHostsFile, sshd.knownHostsLine(sshd.hostKeys.ed25519) + '\n');
+  return {
+    knownHostsFile,
+    identityFiles: [sshd.clientKey.path],
+    passphraseEnv: undefined,
+    agent: false,
+    connectTimeout: 5_000,
+    keepaliveInterval: 5_000,
+    commandTimeout: 0,
+    ...overrides,
+  };
+}
+
+function connect(port = sshd.port, overrides: Partial<SshConfig> = {}): Promise<SshTransport> {
+  // Through a relay the address differs from the one in known_hosts: record the relay's port too.
+  const ssh = config(overrides);
+  if (port !== sshd.port) writeFileSync(ssh.knownHostsFile, sshd.knownHostsLine(sshd.hostKeys.ed25519, port) + '\n', { flag: 'a' });
+  return connectHost({ name: 'local', host: '127.0.0.1', user: userInfo().username, port }, ssh);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ShipitError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as ShipitError,
+  );
+}
+
+/** A process counts as gone once it is reaped or a zombie (PID 1 here may not reap orphans). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function pidsFrom(file: string): Promise<number[]> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const pids = readFileSync(file, 'utf8').trim().split('\n').map(Number);
+      if (pids.length >= 2) return pids;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no pids in ${file}`);
+}
+
+/** A shell and its child, both recording their pids: the command a timeout must kill entirely. */
+function sleeper(options: { ignoreTerm?: boolean } = {}): { command: string; pidFile: string } {
+  const pidFile = join(sshd.dir, `pids-${++counter}`);
+  const trap = options.ignoreTerm ? "trap '' TERM; " : '';
+  return { pidFile, command: `${trap}echo $$ > ${pidFile}; sleep 300 & echo $! >> ${pidFile}; wait` };
+}
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  transport = await connect();
+}, 30_000);
+afterAll(async () => {
+  await transport?.close();
+  await sshd?.stop();
+});
+
+describe('exec', () => {
+  it('returns stdout, stderr and the exit code; never rejects for a non-zero exit', async () => {
+    expect(await transport.exec('echo out; echo err >&2; exit 3')).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('runs the command under sh, quoting intact, with no trace of the wrapper in the output', async () => {
+    const result = await transport.exec(`printf '%s|' "a b" 'c'"'"'d' $0`);
+    expect(result).toEqual({ code: 0, stdout: "a b|c'd|sh|", stderr: '' });
+  });
+
+  it('reports death by signal as 128+n, like a shell', async () => {
+    expect((await transport.exec('kill -KILL $$')).code).toBe(137);
+  });
+
+  it('feeds a string or a Buffer to stdin, then EOF', async () => {
+    expect((await transport.exec('cat', { stdin: 'héllo' })).stdout).toBe('héllo');
+    expect((await transport.exec('wc -c', { stdin: Buffer.alloc(100_000, 1) })).stdout.trim()).toBe('100000');
+    expect((await transport.exec('cat')).stdout).toBe('');
+  });
+
+  it('streams a Readable to stdin intact and counts the bytes sent', async () => {
+    const data = randomBytes(8 * 1024 * 1024);
+    const before = transport.bytesSent;
+    const chunks = Array.from({ length: 128 }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    const result = await transport.exec('sha256sum', { stdin: Readable.from(chunks) });
+    expect(result.stdout.split(' ')[0]).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(transport.bytesSent - before).toBe(data.length);
+  });
+
+  it('applies backpressure: a slow reader holds the source back', async () => {
+    let produced = 0;
+    const total = 64 * 1024 * 1024;
+    const source = new Readable({
+      read() {
+        produced += 65536;
+        this.push(produced > total ? null : Buffer.alloc(65536));
+      },
+    });
+    const running = transport.exec('sleep 1; exec cat >/dev/null', { stdin: source });
+    await new Promise((r) => setTimeout(r, 800));
+    // The SSH window (2 MiB with OpenSSH) plus stream buffers: far from the whole 64 MiB.
+    expect(produced).toBeLessThan(8 * 1024 * 1024);
+    expect((await running).code).toBe(0);
+  });
+
+  it('stops the source when the remote command exits early', async () => {
+    const source = new Readable({ read() { this.push(Buffer.alloc(65536)); } });
+    const result = await transport.exec('head -c 10 >/dev/null; exit 2', { stdin: source });
+    expect(result.code).toBe(2);
+    expect(source.destroyed).toBe(true);
+  });
+
+  it('rejects with the stream error when the stdin source fails, and stops the command', async () => {
+    const { command, pidFile } = sleeper();
+    const source = new Readable({ read() {} });
+    const running = transport.exec(`${command} & cat >/dev/null`, { stdin: source });
+    const pids = await pidsFrom(pidFile);
+    source.destroy(new Error('packing failed'));
+    await expect(running).rejects.toThrow('packing failed');
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('kills the command on the host when it times out, then rejects with TIMEOUT', async () => {
+    const { command, pidFile } = sleeper();
+    const started = Date.now();
+    const error = await rejection(transport.exec(command, { timeoutMs: 500 }));
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.host).toBe('local');
+    expect(error.message).toContain('after 500 ms on local');
+    // Our kill, not the host-side backstop (timeout + 5 s), stopped it.
+    expect(Date.now() - started).toBeLessThan(4_000);
+    const pids = await pidsFrom(pidFile);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('kills the command on the host when aborted, then rejects with ABORTED', async () => {
+    const { command, pidFile } = sleeper();
+    const controller = new AbortController();
+    const running = transport.exec(command, { signal: controller.signal });
+    const pids = await pidsFrom(pidFile);
+    controller.abort();
+    expect((await rejection(running)).code).toBe('ABORTED');
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('KILLs a command that ignores TERM after the grace period', async () => {
+    const { command, pidFile } = sleeper({ ignoreTerm: true });
+    const started = Date.now();
+    expect((await rejection(transport.exec(command, { timeoutMs: 300 }))).code).toBe('TIMEOUT');
+    const elapsed = Date.now() - started;
+    // Our KILL at timeout + 3 s grace, well before the host-side backstop (TERM at timeout + 5 s, KILL 3 s later).
+    expect(elapsed).toBeGreaterThan(3_000);
+    expect(elapsed).toBeLessThan(6_000);
+    expect((await pidsFrom(pidFile)).filter(alive)).toEqual([]);
+  });
+
+  it('rejects at once, running nothing, when already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect((await rejection(transport.exec('true', { signal: controller.signal }))).code).toBe('ABORTED');
+  });
+
+  it('carries many commands at once on one connection (more than sshd MaxSessions)', async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => transport.exec(`sleep 0.1; echo ${i}`)));
+    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
+  });
+});
+
+describe('httpGet', () => {
+  let server: Server;
+  let port: number;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    // A raw TCP server, so each path can misbehave exactly as needed.
+    server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      let head = '';
+      socket.on('data', (chunk) => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        const path = head.split(' ')[1];
+        if (path === '/up') socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        else if (path === '/echo') socket.end(`HTTP/1.1 200 OK\r\n\r\n${head}`);
+        else if (path === '/down') socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\ndraining');
+        else if (path === '/chunked') socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
+        else if (path === '/keepalive') socket.write('HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n'); // never closes
+        else if (path === '/huge') socket.end(`HTTP/1.1 200 OK\r\n\r\n${'x'.repeat(1_000_000)}`);
+        // '/hang': accept, read, never answer
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    sockets.forEach((s) => s.destroy());
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('GETs through the SSH connection, HTTP/1.1 with Connection: close', async () => {
+    expect(await transport.httpGet(port, '/up', { timeoutMs: 2_000 })).toEqual({ status: 200, body: 'ok' });
+    const echo = await transport.httpGet(port, '/echo', { timeoutMs: 2_000 });
+    expect(echo.body).toBe(`GET /echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: shipit-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n`);
+    expect(await transport.httpGet(port, '/down', { timeoutMs: 2_000 })).toEqual({ status: 503, body: 'draining' });
+    expect(await transport.httpGet(port, '/chunked', { timeoutMs: 2_000 })).toEqual({ status: 200, body: 'abcde' });
+  });
+
+  it('is done when the response is, even if the server keeps the connection open', async () => {
+    const started = Date.now();
+    expect(await transport.httpGet(port, '/keepalive', { timeoutMs: 5_000 })).toEqual({ status: 204, body: '' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('caps the body', async () => {
+    const response = await transport.httpGet(port, '/huge', { timeoutMs: 5_000 });
+    expect(response.body.length).toBe(64 * 1024);
+  });
+
+  it('rejects quickly when nothing listens on the port', async () => {
+    const closed = await freePort();
+    const started = Date.now();
+    const error = await rejection(transport.httpGet(closed, '/up', { timeoutMs: 10_000 }));
+    expect(error.code).toBe('REMOTE_FAILED');
+    expect(error.message).toBe(`Probe http://127.0.0.1:${closed}/up on local failed: connection refused`);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('rejects with TIMEOUT when the app never answers, and ABORTED when aborted', async () => {
+    const error = await rejection(transport.httpGet(port, '/hang', { timeoutMs: 300 }));
+    expect(error.code).toBe('TIMEOUT');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    expect((await rejection(transport.httpGet(port, '/hang', { timeoutMs: 5_000, signal: controller.signal }))).code).toBe('ABORTED');
+  });
+
+  it('refuses a path that would break the request line', async () => {
+    expect((await rejection(transport.httpGet(port, '/x HTTP/1.0\r\nHost: evil', { timeoutMs: 1_000 }))).code).toBe('USAGE');
+  });
+
+  it('counts request bytes in bytesSent', async () => {
+    const before = transport.bytesSent;
+    await transport.httpGet(port, '/up', { timeoutMs: 2_000 });
+    expect(transport.bytesSent - before).toBe(`GET /up HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: shipit-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n`.length);
+  });
+
+  it('runs alongside many commands on the same connection', async () => {
+    const probes = Array.from({ length: 30 }, () => transport.httpGet(port, '/up', { timeoutMs: 5_000 }));
+    const commands = Array.from({ length: 20 }, (_, i) => transport.exec(`echo ${i}`));
+    expect((await Promise.all(probes)).every((r) => r.status === 200)).toBe(true);
+    expect((await Promise.all(commands)).map((r) => r.code)).toEqual(Array(20).fill(0));
+  });
+});
+
+describe('a lost connection', () => {
+  let relay: Relay;
+  beforeEach(async () => {
+    relay = await startRelay(sshd.port);
+  });
+  afterEach(() => relay.close());
+
+  it('fails the command in flight at once, naming the host, and every later call too', async () => {
+    const lossy = await connect(relay.port);
+    const running = lossy.exec('sleep 30', { timeoutMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    relay.cut();
+    const error = await rejection(running);
+    expect(error.code).toBe('CONNECT_FAILED');
+    expect(error.message).toContain(`Lost the SSH connection to ${userInfo().username}@local`);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect((await rejection(lossy.exec('true'))).code).toBe('CONNECT_FAILED');
+    expect((await rejection(lossy.httpGet(1, '/', { timeoutMs: 1_000 }))).code).toBe('CONNECT_FAILED');
+    await lossy.close();
+  });
+
+  it('detects a silently dead host by keepalive instead of hanging', async () => {
+    const lossy = await connect(relay.port, { keepaliveInterval: 200 });
+    const running = lossy.exec('sleep 30', { timeoutMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    relay.blackhole();
+    const error = await rejection(running);
+    expect(error.code).toBe('CONNECT_FAILED');
+    expect(error.message).toContain('no answer to keepalives');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await lossy.close();
+  });
+
+  it('leaves no command behind: the host enforces the timeout itself when nobody can send the kill', async () => {
+    const lossy = await connect(relay.port);
+    const { command, pidFile } = sleeper();
+    const running = lossy.exec(command, { timeoutMs: 500 });
+    const pids = await pidsFrom(pidFile);
+    relay.cut();
+    expect((await rejection(running)).code).toBe('CONNECT_FAILED');
+    expect(pids.filter(alive)).toHaveLength(2);
+    // Host deadline = timeout + 5 s margin; TERM works here.
+    await new Promise((r) => setTimeout(r, 6_500));
+    expect(pids.filter(alive)).toEqual([]);
+    await lossy.close();
+  });
+});
+
+describe('close', () => {
+  it('closes the connection; later calls reject with CONNECT_FAILED', async () => {
+    const t = await connect();
+    await t.close();
+    const error = await rejection(t.exec('true'));
+    expect(error.code).toBe('CONNECT_FAILED');
+    expect(error.message).toContain('closed by shipit');
+  });
+});
