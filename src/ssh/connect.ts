@@ -122,7 +122,11 @@ export function connectHost(target: HostTarget, ssh: SshConfig, options: Connect
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
-      resolve(new SshTransport(client, target, ssh, { keyType: keyTypeOf(verifiedKey!) ?? 'unknown', fingerprint: fingerprint(verifiedKey!) }));
+      const transport = new SshTransport(client, target, ssh, { keyType: keyTypeOf(verifiedKey!) ?? 'unknown', fingerprint: fingerprint(verifiedKey!) });
+      firstCommand(transport, target, ssh, options.signal).then(
+        () => resolve(transport),
+        (error: unknown) => void transport.close().finally(() => reject(error)),
+      );
     });
     client.on('error', (error: Ssh2Error) => {
       if (settled) return; // after 'ready', SshTransport owns errors
@@ -136,6 +140,9 @@ export function connectHost(target: HostTarget, ssh: SshConfig, options: Connect
     client.on('close', () => fail(refusal ?? connectFailed(target, new Error('connection closed during setup'), ssh.connectTimeout)));
     try {
       client.connect(config);
+      // Many small request/response exchanges (commands, probes): without TCP_NODELAY, Nagle's algorithm and
+      // the peer's delayed ACK add ~40 ms to each. OpenSSH sets it for the same reason.
+      client.setNoDelay(true);
     } catch (error) {
       fail(connectFailed(target, error as Error, ssh.connectTimeout));
     }
@@ -155,5 +162,22 @@ function recordNewHostKey(
     keyType: keyTypeOf(key) ?? 'unknown',
     fingerprint: fingerprint(key),
     knownHostsFile: file,
+  });
+}
+
+/**
+ * Runs `true` through the command wrapper once before the connection is handed out, for two reasons:
+ * - it proves commands can run (a POSIX sh and GNU `timeout` on the host), failing here with a clear message
+ *   instead of in the middle of a deploy;
+ * - OpenSSH sets TCP_NODELAY on its side only when the first session starts (ssh_packet_set_interactive);
+ *   until then every probe through forwardOut waits ~40 ms on Nagle + delayed ACK. Measured on the lab:
+ *   probes take 45 ms on a fresh connection, 2 ms after one command.
+ */
+async function firstCommand(transport: SshTransport, target: HostTarget, ssh: SshConfig, signal: AbortSignal | undefined): Promise<void> {
+  const result = await transport.exec('true', { timeoutMs: ssh.connectTimeout, signal });
+  if (result.code === 0) return;
+  throw new ShipitError('CONNECT_FAILED', `Cannot run commands on ${target.name} as ${target.user}: ${result.stderr.trim() || `exit status ${result.code}`}`, {
+    host: target.name,
+    hint: "shipit runs commands through the user's login shell with `sh` and GNU coreutils `timeout`: check that both exist and that the account's shell is not nologin.",
   });
 }

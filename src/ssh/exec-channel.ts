@@ -61,7 +61,6 @@ function drive(conn: Connection, channel: ClientChannel, stdin: ExecOptions['std
     const stderr: Buffer[] = [];
     let head: Buffer | null = Buffer.alloc(0); // until the wrapper's pid line is in
     let pid = 0;
-    let exitCode: number | null = null;
     let killing: Promise<void> | undefined;
     let settled = false;
     let giveUp: NodeJS.Timeout | undefined;
@@ -105,22 +104,25 @@ function drive(conn: Connection, channel: ClientChannel, stdin: ExecOptions['std
       if (cancel.reason) kill();
     });
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exitCode = exitCodeOf(code, signal);
-    });
     // Writes racing the remote exit end up here; the 'close' below decides the outcome.
     channel.on('error', () => {});
-    channel.on('close', () => {
+    // The exit status comes with 'close', not from the 'exit' event: 'exit' fires while ssh2 parses the
+    // packet, which can be before this code runs (the channel was handed over through a promise), and is then
+    // lost; 'close' waits for us to read stdout to its end, and carries what 'exit' had.
+    channel.on('close', (code?: number | null, signal?: string) => {
+      const exitCode = exitCodeOf(code, signal);
       const reason = cancel.reason;
       if (reason) {
         void (killing ?? Promise.resolve()).then(() => settle(() => reject(reason)));
         return;
       }
       if (exitCode !== null) {
-        const code = exitCode;
-        return settle(() =>
-          resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }),
-        );
+        const done = () =>
+          settle(() =>
+            resolve({ code: exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }),
+          );
+        // 'close' follows the end of stdout only; stderr may still be flushing its last chunks.
+        return void (channel.stderr.readableEnded ? done() : channel.stderr.once('end', done));
       }
       settle(() => reject(conn.failure() ?? connectionLost(conn.target, 'the command ended without an exit status')));
     });

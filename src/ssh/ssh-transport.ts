@@ -17,6 +17,8 @@ import { runProbe } from './probe-channel.js';
 /** OpenSSH's MaxSessions defaults to 10: 8 for commands leaves 2 for kills. */
 export const MAX_CONCURRENT_COMMANDS = 8;
 const MAX_CONCURRENT_KILLS = 2;
+/** 10 ms doubling: about 2.5 s of retries in all. */
+const SESSION_OPEN_RETRIES = 8;
 
 export interface HostKeyInfo {
   keyType: string;
@@ -51,7 +53,7 @@ export class SshTransport implements Transport {
       target,
       sessions: new Limiter(MAX_CONCURRENT_COMMANDS),
       kills: new Limiter(MAX_CONCURRENT_KILLS),
-      openExec: (command) => this.open((cb) => client.exec(command, cb), (error) => sessionRefused(target, error)),
+      openExec: (command) => this.openSession(command),
       openForward: (port) => this.open((cb) => client.forwardOut('127.0.0.1', 0, '127.0.0.1', port, cb), (error) => error),
       failure: () => this.lost,
       countSent: (bytes) => void (this.sent += bytes),
@@ -79,6 +81,23 @@ export class SshTransport implements Transport {
     const timer = setTimeout(() => this.client.destroy(), 2_000);
     await this.closed;
     clearTimeout(timer);
+  }
+
+  /**
+   * sshd frees a session slot only after it has processed our CHANNEL_CLOSE, in a later turn of its main
+   * loop; an open sent right behind that close can still find all MaxSessions slots taken ("open failed").
+   * Measured on the lab: 50 commands queued 8 at a time hit it. Such a refusal is transient: retry it with
+   * a short backoff, and give up (naming the limit) only if it persists.
+   */
+  private async openSession(command: string): Promise<ClientChannel> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.open((cb) => this.client.exec(command, cb), (error) => error);
+      } catch (error) {
+        if (this.lost || attempt >= SESSION_OPEN_RETRIES) throw this.lost ?? sessionRefused(this.target, error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+      }
+    }
   }
 
   private open(

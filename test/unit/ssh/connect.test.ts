@@ -214,6 +214,21 @@ describe('identities', () => {
   });
 });
 
+describe('the first command', () => {
+  it('is run before the connection is handed out: a host that cannot run commands fails to connect', async () => {
+    const broken = await startSshd({ extraConfig: ['ForceCommand echo "no shell for you" >&2; exit 1'] });
+    try {
+      const file = knownHosts([broken.knownHostsLine(broken.hostKeys.ed25519)]);
+      const error = await refusal(connectHost(target(broken.port), config({ knownHostsFile: file, identityFiles: [broken.clientKey.path] })));
+      expect(error.code).toBe('CONNECT_FAILED');
+      expect(error.message).toBe(`Cannot run commands on local as ${userInfo().username}: no shell for you`);
+      expect(error.hint).toContain('timeout');
+    } finally {
+      await broken.stop();
+    }
+  });
+});
+
 describe('connection failures', () => {
   let silent: Server;
   let silentPort: number;

@@ -195,6 +195,11 @@ describe('exec', () => {
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => transport.exec(`sleep 0.1; echo ${i}`)));
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
   });
+
+  it('never loses the exit status or output of quick commands (they can finish before the channel is handed over)', async () => {
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => transport.exec(`echo ${i}; echo e${i} >&2; exit ${i % 7}`)));
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => ({ code: i % 7, stdout: `${i}\n`, stderr: `e${i}\n` })));
+  });
 });
 
 describe('httpGet', () => {
