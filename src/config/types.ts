@@ -37,6 +37,8 @@ export interface ServerConfig {
   secrets: Record<string, string>;
   /** The unprivileged system user the service runs as (default: the app name). */
   user: string;
+  /** preset 'command': the command sends READY=1 via sd_notify (Type=notify; otherwise Type=exec). Default false. */
+  notify?: boolean;
 }
 
 export interface HealthConfig {

@@ -1,0 +1,194 @@
+/**
+ * Config problems as users read them: `environments.production.hosts[1]: "web 2" is not a valid host: ...`.
+ * The path uses dots and [i]; the offending value is shown, except anywhere under `secrets`; the text says what
+ * is expected. One CONFIG_INVALID error lists every problem and names the config file.
+ */
+import type * as z from 'zod';
+import { ShipitError } from '../lib/errors.js';
+import { createRedactor } from '../lib/redact.js';
+
+export interface ConfigProblem {
+  /** e.g. 'environments.production.hosts[1]'; '' for the file itself. */
+  path: string;
+  /** e.g. '"web 2" is not a valid host: expected ...'. */
+  message: string;
+}
+
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
+const HIDDEN = '<hidden>';
+/** Zod's own English messages, replaced by ours; any other message was written in schema.ts. */
+const ZOD_DEFAULT_MESSAGE = /^(Invalid (input|option|key|element)|Too (small|big)|Unrecognized key)/;
+
+export function formatPath(path: Path): string {
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) text += text === '' ? segment : `.${segment}`;
+    else text += `[${JSON.stringify(String(segment))}]`;
+  }
+  return text;
+}
+
+/** Values under a `secrets` key are never shown, whatever the problem. */
+export function isSecretPath(path: Path): boolean {
+  return path.includes('secrets');
+}
+
+export function showValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return truncate(JSON.stringify(value));
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'function') return 'a function';
+  try {
+    return truncate(JSON.stringify(value) ?? String(value));
+  } catch {
+    return String(value);
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export interface FormatOptions {
+  /** Prepended to every issue path (e.g. ['environments', 'production']). */
+  prefix?: (path: Path) => Path;
+  /** Keys known at a path, for "did you mean" on unknown keys. */
+  knownKeys?: (path: Path) => readonly string[] | undefined;
+}
+
+/** One problem per issue (one per key for unknown keys), in the order zod reports them. */
+export function formatIssues(issues: readonly Issue[], options: FormatOptions = {}): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const located = (path: Path) => formatPath(options.prefix ? options.prefix(path) : path);
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = options.knownKeys?.(issue.path) ?? [];
+      for (const key of issue.keys) {
+        const guess = closest(key, known);
+        const expected = known.length > 0 ? `; expected one of: ${known.join(', ')}` : '';
+        problems.push({
+          path: located([...issue.path, key]),
+          message: `is not a known key${guess === undefined ? '' : ` (did you mean "${guess}"?)`}${expected}`,
+        });
+      }
+      continue;
+    }
+    problems.push({ path: located(issue.path), message: describeIssue(issue) });
+  }
+  return problems;
+}
+
+/** The message of one issue, with `%v` replaced by the offending value (or <hidden> under secrets). */
+export function describeIssue(issue: Issue): string {
+  const hidden = isSecretPath(issue.path) && issue.code !== 'invalid_key';
+  const input = 'input' in issue ? issue.input : undefined;
+  const value = hidden ? HIDDEN : showValue(input);
+  const fill = (message: string) => message.replaceAll('%v', value);
+
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0];
+    const message = inner && !ZOD_DEFAULT_MESSAGE.test(inner.message) ? inner.message : '%v is not a valid key';
+    return `key ${fill(message)}`;
+  }
+  if (!ZOD_DEFAULT_MESSAGE.test(issue.message)) {
+    if (input === undefined && issue.message.startsWith('%v')) return `is required: ${issue.message.replace(/^%v [^:]*: /, '')}`;
+    return fill(issue.message);
+  }
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (input === undefined) return `is required: expected ${expected}`;
+      return `${value} is not ${expected}`;
+    }
+    case 'too_small':
+      return issue.origin === 'array' || issue.origin === 'set'
+        ? `needs at least ${issue.minimum} ${Number(issue.minimum) === 1 ? 'entry' : 'entries'}`
+        : issue.origin === 'string'
+          ? Number(issue.minimum) <= 1
+            ? 'is empty'
+            : `${value} is too short: expected at least ${issue.minimum} characters`
+          : `${value} is too small: expected ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array' || issue.origin === 'set'
+        ? `has too many entries: expected at most ${issue.maximum}`
+        : issue.origin === 'string'
+          ? `${value} is too long: expected at most ${issue.maximum} characters`
+          : `${value} is too big: expected ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
+    case 'invalid_value':
+      return `${value} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return input === undefined ? 'is required' : `${value} is not valid here`;
+    default:
+      return input === undefined ? 'is invalid' : `${value} is invalid`;
+  }
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'a list',
+  record: 'an object',
+  function: 'a function',
+};
+
+/** The known key closest to `key` by edit distance, when it is close enough to be a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/** Drops repeated problems (the same value seen by the file check and by each environment's check). */
+export function uniqueProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.path}\u0000${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  return problem.path === '' ? problem.message : `${problem.path}: ${problem.message}`;
+}
+
+/**
+ * CONFIG_INVALID listing every problem. `secrets` are the secret values found in the config: a last guard so that
+ * no message (including text from a failing config file) can carry one.
+ */
+export function configInvalid(configFile: string, problems: readonly ConfigProblem[], secrets: Iterable<string> = []): ShipitError {
+  const redact = createRedactor(secrets);
+  const lines = problems.map((problem) => `  - ${redact(formatProblem(problem))}`);
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new ShipitError('CONFIG_INVALID', `${configFile}: invalid configuration (${count}):\n${lines.join('\n')}`, {
+    hint: 'each line names the key (as a path in the config file), the value found and what is expected',
+  });
+}

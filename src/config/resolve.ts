@@ -1,0 +1,80 @@
+/**
+ * From the config file to the ResolvedConfig of ONE environment: merge its overrides, apply defaults, resolve
+ * local paths against the config file's directory, name the hosts. Pure: the home directory is an option.
+ */
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ShipitError } from '../lib/errors.js';
+import { configInvalid } from './errors.js';
+import { isPlainObject } from './merge.js';
+import type { EnvironmentConfig, ShipitConfigInput } from './schema.js';
+import type { ResolvedConfig } from './types.js';
+import { checkEnvironment, collectSecrets } from './validate.js';
+
+export interface ResolveOptions {
+  /** Path of the config file: relative paths in the config resolve against its directory; errors name it. */
+  configFile: string;
+  /** For `~` in local paths (default: os.homedir()). */
+  homeDir?: string;
+}
+
+export function resolveEnvironment(raw: ShipitConfigInput, envName: string, options: ResolveOptions): ResolvedConfig {
+  const configFile = resolve(options.configFile);
+  const environments = isPlainObject(raw.environments) ? raw.environments : {};
+  if (!Object.hasOwn(environments, envName)) {
+    const known = Object.keys(environments);
+    throw new ShipitError('USAGE', `unknown environment "${envName}": ${configFile} defines ${known.length === 0 ? 'no environment' : known.map((name) => `"${name}"`).join(', ')}`, {
+      hint: known.length === 0 ? 'add one under environments: { production: { hosts: [...] } }' : `use one of: ${known.join(', ')}`,
+    });
+  }
+  const { problems, config } = checkEnvironment(raw as Record<string, unknown>, envName, { requireSecrets: true });
+  if (problems.length > 0 || config === undefined) throw configInvalid(configFile, problems, collectSecrets(raw));
+  return toResolved(config, envName, configFile, options.homeDir ?? homedir());
+}
+
+function toResolved(config: EnvironmentConfig, environment: string, configFile: string, homeDir: string): ResolvedConfig {
+  const configDir = dirname(configFile);
+  const local = (path: string) => resolveLocalPath(path, configDir, homeDir);
+  const { server, health } = config;
+  return {
+    environment,
+    app: config.app,
+    deployTo: (config.deployTo ?? `/srv/${config.app}`).replace(/\/+$/, ''),
+    configDir,
+    configFile,
+    build: { command: config.build.command, dir: local(config.build.dir) },
+    server: {
+      preset: server.preset,
+      module: server.command ?? server.module ?? '',
+      workerClass: server.workerClass,
+      port: server.port,
+      bind: server.bind,
+      workers: server.workers,
+      timeout: server.timeout,
+      gracefulTimeout: server.gracefulTimeout,
+      keepAlive: server.keepAlive,
+      forwardedAllowIps: server.forwardedAllowIps,
+      env: server.env,
+      // checkEnvironment rejected undefined values (requireSecrets).
+      secrets: server.secrets as Record<string, string>,
+      user: server.user ?? config.app,
+      notify: server.notify,
+    },
+    health: { ...health, readiness: health.readiness ?? health.liveness },
+    rollout: config.rollout,
+    keepReleases: config.keepReleases,
+    ssh: {
+      ...config.ssh,
+      knownHostsFile: local(config.ssh.knownHostsFile),
+      identityFiles: config.ssh.identityFiles.map(local),
+    },
+    hosts: config.hosts,
+  };
+}
+
+/** `~` and `~/x` expand to the home directory; other relative paths resolve against the config's directory. */
+export function resolveLocalPath(path: string, baseDir: string, homeDir: string): string {
+  if (path === '~') return homeDir;
+  if (path.startsWith('~/')) return resolve(homeDir, path.slice(2));
+  return isAbsolute(path) ? resolve(path) : resolve(baseDir, path);
+}

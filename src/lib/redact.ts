@@ -1,0 +1,42 @@
+/**
+ * Redaction of secret values from anything that may be printed or logged: error messages, remote stderr,
+ * event payloads. The rule is "never print a secret", so over-redaction (a short secret that also occurs in
+ * ordinary text) is accepted; under-redaction is not.
+ */
+export const REDACTED = '[redacted]';
+
+/**
+ * The spellings a secret can take on its way to a host and back in output: as written, JSON-escaped, escaped
+ * for a systemd EnvironmentFile / sh double quotes, and URL-encoded (database URLs are often printed encoded).
+ */
+export function secretSpellings(value: string): string[] {
+  if (value === '') return [];
+  const spellings = new Set<string>([
+    value,
+    JSON.stringify(value).slice(1, -1),
+    value.replace(/[\\"$`]/g, (char) => `\\${char}`),
+    encodeURIComponent(value),
+  ]);
+  return [...spellings].filter((spelling) => spelling !== '');
+}
+
+/** A function replacing every spelling of every secret by [redacted]. Longest first, so overlaps cannot leak. */
+export function createRedactor(secrets: Iterable<string | undefined>): (text: string) => string {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret === 'string') for (const spelling of secretSpellings(secret)) needles.add(spelling);
+  }
+  const sorted = [...needles].sort((a, b) => b.length - a.length);
+  if (sorted.length === 0) return (text) => text;
+  const pattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+  return (text) => text.replace(pattern, REDACTED);
+}
+
+/** Replaces every secret value in `text` by [redacted]. */
+export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
+  return createRedactor(secrets)(text);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,103 @@
+/**
+ * systemd units for one environment, rendered from units/*.tmpl. Pure: the same config gives byte-identical
+ * files, so hosts can compare them (`cmp`) and skip daemon-reload when nothing changed.
+ *
+ * Layout on hosts (fixed contract): <deployTo>/releases/<id>, <deployTo>/current -> releases/<id>,
+ * <deployTo>/shared/env (0640 root:<user>) and <deployTo>/shared/secrets.env (0600 <user>).
+ * Units: <app>.socket owns the port; <app>.service runs the preset's server and takes the socket from it.
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import { ShipitError } from '../lib/errors.js';
+import { shExecStart } from './escape.js';
+import { BACKLOG, commandScript, gunicornScript, workersShell } from './exec-start.js';
+import { readTemplate, renderTemplate, type TemplateVars } from './template.js';
+
+export { renderEnvFile } from './env-file.js';
+
+export interface RenderedUnit {
+  /** File name under /etc/systemd/system, e.g. 'hello.service'. */
+  name: string;
+  content: string;
+}
+
+export function serviceName(config: Pick<ResolvedConfig, 'app'>): string {
+  return `${config.app}.service`;
+}
+
+export function socketName(config: Pick<ResolvedConfig, 'app'>): string {
+  return `${config.app}.socket`;
+}
+
+/** `<app>.socket` and `<app>.service` for the config's preset. */
+export function renderUnits(config: ResolvedConfig): RenderedUnit[] {
+  return [{ name: socketName(config), content: renderSocket(config) }, { name: serviceName(config), content: renderService(config) }];
+}
+
+export function renderSocket(config: ResolvedConfig): string {
+  return render('socket.tmpl', { app: config.app, listen: listenDirectives(config.server.bind, config.server.port), backlog: BACKLOG });
+}
+
+export function renderService(config: ResolvedConfig): string {
+  const { server } = config;
+  const workers = workersShell(server.workers);
+  switch (server.preset) {
+    case 'gunicorn':
+      return render('gunicorn.service.tmpl', {
+        ...commonServiceVars(config),
+        module: server.module,
+        workerClass: server.workerClass,
+        path: `${config.deployTo}/current/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        workersComment: workers.comment,
+        execStart: shExecStart(gunicornScript(config, workers)),
+      });
+    case 'command':
+      return render('command.service.tmpl', {
+        ...commonServiceVars(config),
+        // Type=exec: start fails if the command cannot be executed; Type=notify waits for its READY=1, which
+        // may come from a helper such as systemd-notify, hence NotifyAccess=all.
+        serviceType: server.notify ? 'Type=notify\nNotifyAccess=all' : 'Type=exec',
+        port: server.port,
+        workersComment: workers.comment,
+        execStart: shExecStart(commandScript(config, workers)),
+      });
+    case 'node':
+      // The node preset (shipit's clustered runtime) gets its own template and ExecStart builder here.
+      throw new ShipitError('CONFIG_INVALID', 'server.preset: "node" cannot be deployed by this version of shipit yet (its units are not implemented)', {
+        hint: 'use preset "command" with a server that takes its socket from systemd (LISTEN_FDS) meanwhile',
+      });
+  }
+}
+
+function commonServiceVars(config: ResolvedConfig): TemplateVars {
+  const startLimitBurst = Math.ceil(config.health.healthyDeadline / 1000) + 120;
+  const vars = {
+    app: config.app,
+    user: config.server.user,
+    deployTo: config.deployTo,
+    // Starting may take as long as shipit waits for health; READY=1 itself comes early for gunicorn.
+    timeoutStartSec: Math.ceil(config.health.healthyDeadline / 1000) + 30,
+    // Longer than the drain, so that systemd never cuts a graceful stop short.
+    timeoutStopSec: config.server.gracefulTimeout + 10,
+    startLimitBurst,
+    startLimitIntervalSec: Math.max(3600, 4 * startLimitBurst),
+    protectHome: /^\/(?:home|root|run\/user)(?:\/|$)/.test(config.deployTo) ? 'read-only' : 'yes',
+  };
+  return { ...vars, hardening: renderTemplate(readTemplate('partials/hardening.tmpl'), vars, 'units/partials/hardening.tmpl').trimEnd() };
+}
+
+/**
+ * "0.0.0.0" listens on IPv4 only, as written: a dual-stack socket would show IPv4 peers as ::ffff:a.b.c.d, which
+ * breaks IPv4 entries of --forwarded-allow-ips. "::" is one dual-stack socket, whatever the host's
+ * net.ipv6.bindv6only says. A specific address may not be configured yet when sockets start at boot: FreeBind.
+ */
+export function listenDirectives(bind: string, port: number): string {
+  if (bind === '::') return `# Every IPv6 and IPv4 address, on one dual-stack socket.\nListenStream=[::]:${port}\nBindIPv6Only=both`;
+  if (bind === '0.0.0.0') return `# Every IPv4 address (bind "::" for IPv6 and IPv4).\nListenStream=0.0.0.0:${port}`;
+  const address = bind.includes(':') ? `[${bind}]` : bind;
+  return `ListenStream=${address}:${port}\n# The address may not be configured yet when sockets start at boot.\nFreeBind=yes`;
+}
+
+function render(file: string, vars: TemplateVars): string {
+  const text = renderTemplate(readTemplate(file), vars, `units/${file}`);
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
