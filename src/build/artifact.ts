@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { ManifestEntry } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
 
@@ -86,8 +86,13 @@ export function openTar(dir: string, paths: string[]): Readable {
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdin.end(paths.map((p) => `${p}\0`).join(''));
+  // Node discards a child's unread stdout when the child exits (child_process flushStdio), and a small tar
+  // exits before the SSH channel that will read it is open: hand over a PassThrough that holds the bytes.
+  const out = new PassThrough();
+  child.stdout.pipe(out, { end: false });
   child.on('close', (code) => {
-    if (code !== 0) child.stdout.destroy(new ShipitError('BUILD_FAILED', `tar of the artifact failed (exit ${code}): ${stderr.trim()}`));
+    if (code === 0) out.end();
+    else out.destroy(new ShipitError('BUILD_FAILED', `tar of the artifact failed (exit ${code}): ${stderr.trim()}`));
   });
-  return child.stdout;
+  return out;
 }

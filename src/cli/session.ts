@@ -108,7 +108,7 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
     .join(' ');
   if (outcome.result === 'failed-restored') {
     throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${outcome.failure}\nevery host is back on the release it ran before: ${where}`, {
-      hint: `the release is marked bad; see \`shipit logs <env>\` for why`,
+      hint: outcome.durations.rollout === undefined ? 'fix what the error names and deploy again' : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',
     });
   }
   throw new ShipitError(

@@ -94,7 +94,7 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
 }
 
 /**
- * Creates the service user and directories, and a fresh temporary release dir holding the files reused from
+ * A fresh temporary release dir holding the files reused from
  * `base` (NUL-separated paths on stdin), copied on the host with a tar pipe (modes kept, 2 processes in all).
  */
 export function stageScript(layout: Layout, id: string, base: string | null): string {
@@ -102,8 +102,6 @@ export function stageScript(layout: Layout, id: string, base: string | null): st
   return script(
     layout,
     'set -e',
-    'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
-    'mkdir -p "$D/releases" "$D/shared" "$S/releases"',
     `T="$D/releases/.${id}.tmp"`,
     'rm -rf "$T"; mkdir -p "$T"',
     base === null
@@ -141,13 +139,22 @@ export function finalizeScript(layout: Layout, id: string, metaJson: string, uni
   );
 }
 
-/** The plain env file inline (not secret); the secrets file from stdin, 0600 and owned by the service user. */
+/** The service's system user and the layout's directories: the first thing prepare writes. */
+const ENSURE_USER_AND_DIRS = [
+  'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
+  'mkdir -p "$D/releases" "$D/shared" "$S/releases"',
+];
+
+/**
+ * Creates the service user and directories, then writes the plain env file inline (not secret) and the
+ * secrets file from stdin, 0600 and owned by the service user.
+ */
 export function sharedFilesScript(layout: Layout, env: string): string {
   return script(
     layout,
     'set -e',
+    ...ENSURE_USER_AND_DIRS,
     'umask 077',
-    'mkdir -p "$D/shared"',
     `${inline(env)} > "$D/shared/.env.tmp"`,
     'chown "root:$U" "$D/shared/.env.tmp"; chmod 0640 "$D/shared/.env.tmp"; mv -f "$D/shared/.env.tmp" "$D/shared/env"',
     'cat > "$D/shared/.secrets.tmp"',

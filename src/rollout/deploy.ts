@@ -130,7 +130,9 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
   );
   const failures = [...hosts.keys()].flatMap((name, i) => {
     const r = results[i]!;
-    return r.status === 'rejected' ? [`${name}: ${errorMessage(r.reason)}`] : [];
+    if (r.status === 'fulfilled') return [];
+    const message = errorMessage(r.reason);
+    return [message.startsWith(`${name}:`) ? message : `${name}: ${message}`];
   });
   if (failures.length === 0) return null;
   await Promise.allSettled([...hosts.values()].map((host) => host.discard(release.meta.id)));

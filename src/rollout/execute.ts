@@ -44,7 +44,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   const where: Record<string, string | null> = Object.fromEntries(input.previous);
   const touched: string[] = [];
   const run = new AbortController();
-  const onOuterAbort = () => run.abort(new Error('interrupted'));
+  const onOuterAbort = () => run.abort(input.signal?.reason ?? new Error('interrupted'));
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const watchdog = watchProgress(input, run);

@@ -2,6 +2,7 @@ import { readLab, type LabInfo } from './support/lab.js';
 import { startLoad } from './support/load.js';
 import { Project } from './support/project.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
+import { jest } from '@jest/globals';
 
 /**
  * The product, end to end on 3 real hosts, driving the built `shipit` binary as CI would, with continuous
@@ -9,7 +10,7 @@ import { httpGet, onHost, wipeApp } from './support/remote.js';
  */
 const APP = 'e2e-deploy';
 const PORT = 8100;
-jest.setTimeout(240_000);
+jest.setTimeout(300_000);
 
 let lab: LabInfo;
 let project: Project;

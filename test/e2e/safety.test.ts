@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { readLab, type LabInfo } from './support/lab.js';
 import { Project } from './support/project.js';
 import { onHost, wipeApp } from './support/remote.js';
+import { jest } from '@jest/globals';
 
 /** Things going wrong before anything may change: host keys, bad config, secrets. Driven through the binary. */
 const APP = 'e2e-safety';
 const PORT = 8101;
-const SECRET = 'sk-live-0f9e8d7c6b5a-never-print';
 jest.setTimeout(120_000);
+const SECRET = 'sk-live-0f9e8d7c6b5a-never-print';
 
 let lab: LabInfo;
 let hosts: LabInfo['hosts'];

@@ -21,7 +21,7 @@ export function startLoad(targets: { address: string; port: number; path: string
   const started = Date.now();
   let stopped = false;
   const fail = (text: string) => {
-    if (report.samples.length < 10) report.samples.push(text);
+    if (report.samples.length < 10) report.samples.push(`${new Date().toISOString()} ${text}`);
   };
   const one = (target: (typeof targets)[number]) =>
     new Promise<void>((resolve) => {

@@ -55,7 +55,7 @@ export default defineConfig({
     env: { LOG_LEVEL: 'info' },
     secrets: { API_TOKEN: ${JSON.stringify(o.secret ?? 'tok-e2e-5ecret-value')} },
   },
-  health: ${o.health ?? "{ interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '1s', healthyDeadline: '20s' }"},
+  health: ${o.health ?? "{ liveness: '/healthz', readiness: '/readyz', interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '1s', healthyDeadline: '20s' }"},
   rollout: ${o.rollout ?? "{ canary: 1, maxParallel: 1 }"},
   ssh: { knownHostsFile: '${o.knownHostsFile ?? this.lab.knownHostsFile}', identityFiles: ['${this.lab.identityFile}'], agent: false },
   ${o.extra ?? ''}

@@ -48,3 +48,15 @@ describe('openTar', () => {
     expect(execFileSync('find', [out, '-type', 'f']).toString().trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('openTar, read late', () => {
+  it('keeps the bytes when the reader attaches after tar has exited (as an SSH channel does)', async () => {
+    const dir = tree();
+    const stream = openTar(dir, ['run.sh', 'app/main.py']);
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const listing = execFileSync('tar', ['-tzf', '-'], { input: Buffer.concat(chunks) }).toString().trim().split('\n');
+    expect(listing.sort()).toEqual(['app/main.py', 'run.sh']);
+  });
+});
