@@ -120,16 +120,16 @@ describe('exec', () => {
 
   it('applies backpressure: a slow reader holds the source back', async () => {
     let produced = 0;
-    const total = 64 * 1024 * 1024;
+    const total = 32 * 1024 * 1024;
     const source = new Readable({
       read() {
         produced += 65536;
         this.push(produced > total ? null : Buffer.alloc(65536));
       },
     });
-    const running = transport.exec('sleep 1; exec cat >/dev/null', { stdin: source });
-    await new Promise((r) => setTimeout(r, 800));
-    // The SSH window (2 MiB with OpenSSH) plus stream buffers: far from the whole 64 MiB.
+    const running = transport.exec('sleep 0.6; exec cat >/dev/null', { stdin: source });
+    await new Promise((r) => setTimeout(r, 500));
+    // The SSH window (2 MiB with OpenSSH) plus stream buffers: far from the whole 32 MiB.
     expect(produced).toBeLessThan(8 * 1024 * 1024);
     expect((await running).code).toBe(0);
   });
@@ -191,14 +191,10 @@ describe('exec', () => {
     expect((await rejection(transport.exec('true', { signal: controller.signal }))).code).toBe('ABORTED');
   });
 
-  it('carries many commands at once on one connection (more than sshd MaxSessions)', async () => {
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => transport.exec(`sleep 0.1; echo ${i}`)));
-    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
-  });
-
-  it('never loses the exit status or output of quick commands (they can finish before the channel is handed over)', async () => {
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => transport.exec(`echo ${i}; echo e${i} >&2; exit ${i % 7}`)));
-    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => ({ code: i % 7, stdout: `${i}\n`, stderr: `e${i}\n` })));
+  it('carries many commands at once on one connection (more than sshd MaxSessions) without losing any exit status', async () => {
+    // Quick commands can finish before the channel is handed over to the code that reads it.
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => transport.exec(`echo ${i}; echo e${i} >&2; exit ${i % 7}`)));
+    expect(results).toEqual(Array.from({ length: 30 }, (_, i) => ({ code: i % 7, stdout: `${i}\n`, stderr: `e${i}\n` })));
   });
 });
 

@@ -59,8 +59,9 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
   };
   const clientKey = generateKey(dir, 'client_ed25519', 'ed25519');
   writeFileSync(join(dir, 'authorized_keys'), clientKey.publicLine + '\n');
-  // sshd insists on its privilege separation directory even when it is not used for our session.
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  // Started as root, sshd insists on its privilege separation directory (Debian creates it only when the
+  // system service starts, which we never do). As another user it does not need it (and could not create it).
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const port = await freePort();
   const config = [
     `Port ${port}`,
