@@ -45,6 +45,16 @@ finish() {
     fi
   done
   printf '%s\n' "${results[@]}"
+  # One plain closing line over both jest projects ("N passed, N failed"), for readers that do not parse jest.
+  local passed=0 failed_tests=0 p f
+  for name in unit e2e; do
+    [[ -f $logs/$name.log ]] || continue
+    p=$(grep -E '^Tests:' "$logs/$name.log" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
+    f=$(grep -E '^Tests:' "$logs/$name.log" | tail -1 | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
+    passed=$((passed + ${p:-0}))
+    failed_tests=$((failed_tests + ${f:-0}))
+  done
+  echo "tests: $passed passed, $failed_tests failed"
   rm -rf "$logs"
   if [[ $failed != 0 || $status != 0 ]]; then
     echo "==> FAILED"
