@@ -1,0 +1,57 @@
+/**
+ * Loading the user's app. The entry file is an ES module or a CommonJS file (import() loads both) exporting:
+ *
+ *   default | handler   (req, res) => …             a request handler, e.g. an Express app; or
+ *   createServer()      returns an http.Server (or a promise of one), not yet listening; we call listen();
+ *   ready()             optional, async: resolves when the app's dependencies are usable; a throw = boot failure;
+ *   shutdown()          optional, async: runs after the server closed during a drain (close pools, flush).
+ *
+ * For CommonJS, `module.exports = handler` and `module.exports = { handler, ready }` both work.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+export type LoadedApp = {
+  ready: (() => unknown) | undefined;
+  shutdown: (() => unknown) | undefined;
+} & ({ kind: 'handler'; handler: RequestHandler } | { kind: 'server'; createServer: () => Server | Promise<Server> });
+
+export class AppShapeError extends Error {
+  override name = 'AppShapeError';
+}
+
+export async function importApp(entry: string, cwd: string): Promise<LoadedApp> {
+  const file = path.resolve(cwd, entry);
+  const mod: unknown = await import(pathToFileURL(file).href);
+  return resolveAppExports(mod, entry);
+}
+
+/** Pure: picks the app's functions from a module namespace object. */
+export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
+  const ns = (typeof mod === 'object' && mod !== null ? mod : {}) as Record<string, unknown>;
+  const def = ns.default;
+  const defObject = typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : undefined;
+  const pick = (name: string): unknown => ns[name] ?? defObject?.[name];
+
+  const ready = optionalFunction(pick('ready'), 'ready', entry);
+  const shutdown = optionalFunction(pick('shutdown'), 'shutdown', entry);
+  const createServer = pick('createServer');
+  if (typeof createServer === 'function') {
+    return { kind: 'server', createServer: createServer as () => Server, ready, shutdown };
+  }
+  const handler = pick('handler') ?? (typeof def === 'function' ? def : undefined);
+  if (typeof handler === 'function') return { kind: 'handler', handler: handler as RequestHandler, ready, shutdown };
+  throw new AppShapeError(
+    `${entry} exports no request handler: export default (req, res) => …, export function handler(req, res), ` +
+      `or export function createServer() returning an http.Server (found exports: ${Object.keys(ns).join(', ') || 'none'})`,
+  );
+}
+
+function optionalFunction(value: unknown, name: string, entry: string): (() => unknown) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new AppShapeError(`${entry}: export ${name} must be a function, not ${typeof value}`);
+  return value as () => unknown;
+}

@@ -1,0 +1,121 @@
+/**
+ * The runtime's configuration, parsed from environment variables (the contract is documented at the top of
+ * main.ts). Pure: the environment and the CPU count are passed in, so tests need no process state.
+ */
+import { RuntimeExit } from './exit-codes.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface RuntimeConfig {
+  /** SHIPIT_APP: the app's entry file, relative to the app directory (or absolute). */
+  app: string;
+  /** SHIPIT_APP_DIR: resolved (realpath) again at each worker fork; undefined = the master's cwd. */
+  appDir: string | undefined;
+  workers: number;
+  /** Where `workers` came from, for the start-up log line. */
+  workersFrom: 'auto' | 'WORKERS';
+  /** PORT; ignored when systemd passes a socket. */
+  port: number;
+  /** HOST; undefined = Node's default (every interface, IPv6 and IPv4). */
+  host: string | undefined;
+  /** SHIPIT_TIMEOUT: a worker silent (no heartbeat) this long is killed. 0 = never. */
+  timeoutMs: number;
+  /** SHIPIT_GRACEFUL_TIMEOUT: how long a draining worker may finish in-flight requests before SIGKILL. */
+  gracefulTimeoutMs: number;
+  /** SHIPIT_BOOT_TIMEOUT: a worker must serve (imported, ready() passed, listening) within this. 0 = never. */
+  bootTimeoutMs: number;
+  /** SHIPIT_KEEP_ALIVE: HTTP keep-alive idle timeout. 0 = no keep-alive (every response closes). */
+  keepAliveMs: number;
+  accessLog: boolean;
+  logLevel: LogLevel;
+  /** SHIPIT_SD_NOTIFY: explicit path to the `sd-notify` package (or its index.js). */
+  sdNotifyPath: string | undefined;
+}
+
+export const defaults = {
+  port: 8000,
+  timeoutSec: 30,
+  gracefulTimeoutSec: 30,
+  bootTimeoutSec: 60,
+  keepAliveSec: 5,
+} as const;
+
+export class RuntimeConfigError extends Error {
+  readonly exitCode = RuntimeExit.config;
+  constructor(readonly key: string, message: string) {
+    super(`${key}: ${message}`);
+    this.name = 'RuntimeConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
+  const app = nonEmpty(env.SHIPIT_APP);
+  if (app === undefined) {
+    throw new RuntimeConfigError('SHIPIT_APP', 'is not set: give the app entry file relative to the release, e.g. SHIPIT_APP=server.js');
+  }
+  const workers = parseWorkers(env.WORKERS, cpuCount);
+  return {
+    app,
+    appDir: nonEmpty(env.SHIPIT_APP_DIR),
+    workers: workers.count,
+    workersFrom: workers.from,
+    port: parsePort(env.PORT),
+    host: nonEmpty(env.HOST),
+    timeoutMs: parseSeconds('SHIPIT_TIMEOUT', env.SHIPIT_TIMEOUT, defaults.timeoutSec),
+    gracefulTimeoutMs: parseSeconds('SHIPIT_GRACEFUL_TIMEOUT', env.SHIPIT_GRACEFUL_TIMEOUT, defaults.gracefulTimeoutSec),
+    bootTimeoutMs: parseSeconds('SHIPIT_BOOT_TIMEOUT', env.SHIPIT_BOOT_TIMEOUT, defaults.bootTimeoutSec),
+    keepAliveMs: parseSeconds('SHIPIT_KEEP_ALIVE', env.SHIPIT_KEEP_ALIVE, defaults.keepAliveSec),
+    accessLog: parseFlag('SHIPIT_ACCESS_LOG', env.SHIPIT_ACCESS_LOG),
+    logLevel: parseLogLevel(env.SHIPIT_LOG_LEVEL),
+    sdNotifyPath: nonEmpty(env.SHIPIT_SD_NOTIFY),
+  };
+}
+
+/** `auto` (or unset) = the CPU count at start; otherwise a positive integer. */
+export function parseWorkers(raw: string | undefined, cpuCount: number): { count: number; from: 'auto' | 'WORKERS' } {
+  const value = raw?.trim();
+  if (value === undefined || value === '' || value === 'auto') return { count: Math.max(1, cpuCount), from: 'auto' };
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 1024) {
+    throw new RuntimeConfigError('WORKERS', `${JSON.stringify(raw)} is not valid: use "auto" (one per CPU) or a whole number from 1 to 1024`);
+  }
+  return { count: Number(value), from: 'WORKERS' };
+}
+
+function parsePort(raw: string | undefined): number {
+  const value = raw?.trim();
+  if (value === undefined || value === '') return defaults.port;
+  if (!/^[0-9]+$/.test(value) || Number(value) > 65535) {
+    throw new RuntimeConfigError('PORT', `${JSON.stringify(raw)} is not a TCP port (0-65535)`);
+  }
+  return Number(value);
+}
+
+/** Seconds as a non-negative decimal (`0.5` is allowed, so tests can use short timeouts); returns ms. */
+function parseSeconds(key: string, raw: string | undefined, fallbackSec: number): number {
+  const value = raw?.trim();
+  if (value === undefined || value === '') return fallbackSec * 1000;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) {
+    throw new RuntimeConfigError(key, `${JSON.stringify(raw)} is not a number of seconds (e.g. 30 or 0.5)`);
+  }
+  return Math.round(Number(value) * 1000);
+}
+
+function parseFlag(key: string, raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === '0' || value === 'false' || value === 'no') return false;
+  if (value === '1' || value === 'true' || value === 'yes') return true;
+  throw new RuntimeConfigError(key, `${JSON.stringify(raw)} is not a flag: use 1 or 0`);
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '') return 'info';
+  if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
+  throw new RuntimeConfigError('SHIPIT_LOG_LEVEL', `${JSON.stringify(raw)} is not one of debug, info, warn, error`);
+}
+
+function nonEmpty(raw: string | undefined): string | undefined {
+  return raw === undefined || raw.trim() === '' ? undefined : raw;
+}

@@ -1,0 +1,118 @@
+/**
+ * shipit runtime: a pre-fork HTTP server for Node apps, what Gunicorn is for Python. One master supervises one
+ * worker per CPU (node:cluster, round-robin), replaces workers that die or hang, drains on SIGTERM, reloads
+ * workers one at a time on SIGHUP, and tells systemd the truth about readiness (sd_notify).
+ *
+ * Started by systemd as `node <release>/.shipit/runtime/main.js` with cwd = the release. It runs on the hosts'
+ * Node (Debian 12's nodejs 18.19 and newer) and imports only node: builtins, plus `sd-notify` when present.
+ * Workers are forked from this same file.
+ *
+ * ## Environment (the contract)
+ *
+ * | variable                  | default | meaning |
+ * |---------------------------|---------|---------|
+ * | SHIPIT_APP                | —       | required: the app's entry file, relative to the app directory (or absolute). It exports `default`/`handler` (req, res) or `createServer()`, and optionally `ready()` and `shutdown()` (app-loader.ts). |
+ * | SHIPIT_APP_DIR            | cwd     | the app directory, resolved with realpath at every worker fork: point it at a `current` symlink and a SIGHUP reload runs the release the symlink points to now. |
+ * | WORKERS                   | auto    | `auto` = CPU count at start (os.availableParallelism, else os.cpus().length), or a whole number 1–1024. |
+ * | PORT                      | 8000    | TCP port (0 = any free port). Ignored under socket activation. |
+ * | HOST                      | all     | address to bind; unset = every interface (IPv6 and IPv4). Ignored under socket activation. |
+ * | SHIPIT_TIMEOUT            | 30      | seconds a worker may go without a heartbeat (event loop blocked) before SIGKILL; 0 = never. |
+ * | SHIPIT_GRACEFUL_TIMEOUT   | 30      | seconds a draining worker may finish in-flight requests before SIGKILL. Keep TimeoutStopSec= above it. |
+ * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
+ * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |
+ * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms. |
+ * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
+ * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
+ *
+ * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
+ * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
+ * NOTIFY_SOCKET or WATCHDOG_*: only the master talks to systemd.
+ *
+ * ## Signals
+ * SIGTERM, SIGINT: graceful stop (STOPPING=1, drain, SIGKILL after the graceful timeout, exit 0).
+ * SIGHUP: rolling reload (RELOADING=1 … READY=1), new worker first, old one drained once the new one serves.
+ *
+ * ## Exit codes (exit-codes.ts)
+ * 0 stopped · 1 unexpected error · 2 invalid environment · 3 a worker failed to boot · 4 the app could not be
+ * loaded · 5 socket activation: every worker left the socket (systemd restarts us with it).
+ */
+import cluster from 'node:cluster';
+import os from 'node:os';
+import { systemClock } from './clock.js';
+import { parseRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from './config.js';
+import { RuntimeExit } from './exit-codes.js';
+import { createLogger, errorFields, type LogFn } from './log.js';
+import { createNotifier, watchdogPingIntervalMs } from './notify.js';
+import { runPrimary } from './primary.js';
+import { type ListenTarget, WorkerEnv } from './protocol.js';
+import { takeListenFds, unsetListenEnv } from './socket-activation.js';
+import { runWorker } from './worker.js';
+
+function cpuCount(): number {
+  // os.availableParallelism (Node >= 18.14) follows the CPU affinity mask; os.cpus() lists every CPU.
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+function loadConfig(): RuntimeConfig {
+  try {
+    return parseRuntimeConfig(process.env, cpuCount());
+  } catch (error) {
+    if (error instanceof RuntimeConfigError) {
+      createLogger({ level: 'info', pid: process.pid })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
+      process.exit(error.exitCode);
+    }
+    throw error;
+  }
+}
+
+function startPrimary(config: RuntimeConfig): void {
+  const log = createLogger({ level: config.logLevel, pid: process.pid });
+  process.title = 'shipit-runtime: master';
+  process.on('uncaughtException', (error) => {
+    log('error', 'master crashed', { error: errorFields(error) });
+    process.exit(RuntimeExit.unexpected);
+  });
+
+  const activation = takeListenFds(process.env, process.pid);
+  unsetListenEnv(process.env);
+  if (activation.ignored !== undefined) log('warn', `socket activation ignored: ${activation.ignored}`);
+  if (activation.extra > 0) log('warn', 'systemd passed more than one socket; only fd 3 is used', { ignored_fds: activation.extra });
+  const listen: ListenTarget =
+    activation.fd !== undefined ? { fd: activation.fd } : config.host === undefined ? { port: config.port } : { port: config.port, host: config.host };
+
+  const notifier = createNotifier({ env: process.env, appDir: config.appDir ?? process.cwd(), log });
+  log('info', 'shipit runtime master', {
+    node: process.version,
+    app: config.app,
+    workers: config.workers,
+    workers_from: config.workersFrom,
+    listen: 'fd' in listen ? `fd ${listen.fd} (socket activation)` : `${listen.host ?? '*'}:${listen.port}`,
+    notify: notifier.kind,
+  });
+  runPrimary({
+    config,
+    listen,
+    clock: systemClock,
+    log,
+    notifier,
+    watchdogIntervalMs: watchdogPingIntervalMs(process.env, process.pid),
+    onExit: (code) => process.exit(code),
+  });
+}
+
+async function startWorker(config: RuntimeConfig): Promise<void> {
+  const slot = Number(process.env[WorkerEnv.slot] ?? '0');
+  const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot });
+  process.title = `shipit-runtime: worker ${slot}`;
+  await runWorker({
+    config,
+    listen: JSON.parse(process.env[WorkerEnv.listen] ?? '{}') as ListenTarget,
+    keepAliveExplicit: (process.env.SHIPIT_KEEP_ALIVE ?? '') !== '',
+    clock: systemClock,
+    log,
+  });
+}
+
+const config = loadConfig();
+if (cluster.isPrimary) startPrimary(config);
+else await startWorker(config);

@@ -1,0 +1,137 @@
+/**
+ * The master's I/O shell around the pure Arbiter: it owns node:cluster, signals, timers and sd_notify, and has
+ * exactly one loop. Signal handlers and worker callbacks only enqueue an event and wake the loop (Gunicorn's
+ * SIG_QUEUE + wakeup pipe); the loop runs `arbiter.tick()`, carries out the actions, and sleeps until the next
+ * deadline the arbiter names. Because WATCHDOG=1 is sent from that loop, a wedged master stops pinging and
+ * systemd's WatchdogSec= restarts it.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { realpathSync } from 'node:fs';
+import { Arbiter, type ArbiterAction, type ArbiterSignal } from './arbiter.js';
+import type { Clock } from './clock.js';
+import type { RuntimeConfig } from './config.js';
+import type { LogFn } from './log.js';
+import type { Notifier } from './notify.js';
+import { isWorkerMessage, type ListenTarget, type MasterMessage, WorkerEnv } from './protocol.js';
+
+export interface PrimaryOptions {
+  config: RuntimeConfig;
+  listen: ListenTarget;
+  clock: Clock;
+  log: LogFn;
+  notifier: Notifier;
+  watchdogIntervalMs: number | undefined;
+  /** Called with the exit code once the notifier flushed; main.ts exits the process. */
+  onExit: (code: number) => void;
+}
+
+const SIGNALS: readonly ArbiterSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+export function runPrimary(options: PrimaryOptions): void {
+  const { config, clock, log, notifier } = options;
+  const arbiter = new Arbiter(
+    {
+      workers: config.workers,
+      timeoutMs: config.timeoutMs,
+      gracefulTimeoutMs: config.gracefulTimeoutMs,
+      bootTimeoutMs: config.bootTimeoutMs,
+      watchdogIntervalMs: options.watchdogIntervalMs,
+      socketActivated: 'fd' in options.listen,
+    },
+    clock,
+  );
+  const workers = new Map<number, Worker>();
+  let wakeScheduled = false;
+  let cancelDeadline: (() => void) | undefined;
+  let exiting = false;
+
+  const wake = (): void => {
+    if (wakeScheduled || exiting) return;
+    wakeScheduled = true;
+    clock.setTimer(0, loop);
+  };
+
+  const loop = (): void => {
+    wakeScheduled = false;
+    cancelDeadline?.();
+    cancelDeadline = undefined;
+    for (const action of arbiter.tick()) execute(action);
+    const at = arbiter.nextWakeAt();
+    if (at !== undefined && !exiting) cancelDeadline = clock.setTimer(at - clock.now(), loop);
+  };
+
+  const execute = (action: ArbiterAction): void => {
+    switch (action.type) {
+      case 'log':
+        return log(action.level, action.msg, action.fields);
+      case 'notify':
+        return notifier.notify(action.fields);
+      case 'spawn':
+        return spawn(action.key, action.slot, action.generation);
+      case 'drain': {
+        const worker = workers.get(action.key);
+        if (worker === undefined) return;
+        try {
+          worker.send({ shipit: 'drain' } satisfies MasterMessage);
+        } catch {
+          worker.process.kill('SIGTERM'); // same meaning to the worker
+        }
+        return;
+      }
+      case 'kill':
+        workers.get(action.key)?.process.kill('SIGKILL');
+        return;
+      case 'exit':
+        exiting = true;
+        cancelDeadline?.();
+        void notifier.flush(2000).then(() => options.onExit(action.code));
+        return;
+    }
+  };
+
+  const spawn = (key: number, slot: number, generation: number): void => {
+    let worker: Worker;
+    try {
+      // Resolved at every fork: with SHIPIT_APP_DIR pointing at a `current` symlink, a reload after the
+      // symlink moved runs the new release (systemd's cwd is the directory resolved at start).
+      const cwd = realpathSync(config.appDir ?? process.cwd());
+      cluster.setupPrimary({ cwd });
+      worker = cluster.fork({
+        [WorkerEnv.slot]: String(slot + 1),
+        [WorkerEnv.generation]: String(generation),
+        [WorkerEnv.listen]: JSON.stringify(options.listen),
+        // The master alone speaks to systemd; an app's own sd_notify from a worker would confuse it.
+        // (child_process drops variables whose value is undefined.)
+        NOTIFY_SOCKET: undefined,
+        WATCHDOG_USEC: undefined,
+        WATCHDOG_PID: undefined,
+      });
+    } catch (error) {
+      arbiter.enqueue({ type: 'exited', key, code: null, signal: null, error: `could not fork: ${String(error)}` });
+      return wake();
+    }
+    workers.set(key, worker);
+    if (worker.process.pid !== undefined) arbiter.enqueue({ type: 'spawned', key, pid: worker.process.pid });
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.shipit === 'heartbeat') arbiter.enqueue({ type: 'heartbeat', key });
+      else if (message.shipit === 'serving') arbiter.enqueue({ type: 'serving', key, address: message.address });
+      else arbiter.enqueue({ type: 'boot-failed', key, reason: message.reason, message: message.message });
+      wake();
+    });
+    worker.on('error', (error) => log('warn', 'worker IPC error', { worker: slot + 1, error: error.message }));
+    worker.on('exit', (code, signal) => {
+      workers.delete(key);
+      arbiter.enqueue({ type: 'exited', key, code, signal });
+      wake();
+    });
+  };
+
+  for (const signal of SIGNALS) {
+    process.on(signal, () => {
+      arbiter.enqueue({ type: 'signal', signal });
+      wake();
+    });
+  }
+  wake();
+}

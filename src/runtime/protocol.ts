@@ -1,0 +1,54 @@
+/**
+ * The private protocol between the master and its workers: IPC messages over the node:cluster channel and the
+ * environment the master gives each worker. Both ends run the master's copy of the runtime (cluster.fork
+ * re-executes the master's main.js), so the protocol never spans two runtime versions.
+ *
+ * Messages carry a `shipit` tag so they never collide with an app's own `process.send` traffic.
+ */
+import { RuntimeExit } from './exit-codes.js';
+
+export type BootFailureReason = 'load' | 'ready' | 'listen';
+
+export type WorkerMessage =
+  /** The worker's event loop is alive. Sent every heartbeatIntervalMs from a timer in the worker. */
+  | { shipit: 'heartbeat' }
+  /** Imported, ready() passed, and listening: the worker serves. */
+  | { shipit: 'serving'; address: string }
+  /** Sent just before exiting with WORKER_EXIT[reason]. */
+  | { shipit: 'boot-failed'; reason: BootFailureReason; message: string };
+
+export type MasterMessage =
+  /** Stop accepting, finish in-flight requests, run shutdown(), exit 0. SIGTERM to a worker does the same. */
+  { shipit: 'drain' };
+
+/** How a worker exits when it cannot boot: the master reads the code even if the message was lost. */
+export const WORKER_EXIT: Record<BootFailureReason, number> = {
+  load: RuntimeExit.appLoadFailed,
+  ready: RuntimeExit.workerBootFailed,
+  listen: RuntimeExit.workerBootFailed,
+};
+
+/** Internal environment the master sets for each worker (not part of the user-facing contract). */
+export const WorkerEnv = {
+  slot: 'SHIPIT_WORKER_SLOT',
+  generation: 'SHIPIT_WORKER_GENERATION',
+  /** JSON: `{"fd":3}` under socket activation, else `{"port":8000,"host":"::"}`. */
+  listen: 'SHIPIT_WORKER_LISTEN',
+} as const;
+
+export type ListenTarget = { fd: number } | { port: number; host?: string };
+
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const tag = (value as { shipit?: unknown }).shipit;
+  return tag === 'heartbeat' || tag === 'serving' || tag === 'boot-failed';
+}
+
+export function isMasterMessage(value: unknown): value is MasterMessage {
+  return typeof value === 'object' && value !== null && (value as { shipit?: unknown }).shipit === 'drain';
+}
+
+/** Heartbeats are sent several times per timeout so one late timer tick never looks like a hang. */
+export function heartbeatIntervalMs(timeoutMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+}
