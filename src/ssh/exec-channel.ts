@@ -48,11 +48,17 @@ export async function runCommand(conn: Connection, command: string, options: Exe
     );
     return await drive(conn, channel, options.stdin, cancel);
   } catch (error) {
+    // A stream that never reached a channel must not stay open (a tar producer would wait forever).
+    if (isStream(options.stdin) && !options.stdin.destroyed && !options.stdin.readableEnded) options.stdin.destroy();
     throw cancel.reason ?? error;
   } finally {
     cancel.dispose();
     release?.();
   }
+}
+
+function isStream(stdin: ExecOptions['stdin']): stdin is Readable {
+  return stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin);
 }
 
 function drive(conn: Connection, channel: ClientChannel, stdin: ExecOptions['stdin'], cancel: Cancellation): Promise<ExecResult> {
@@ -76,7 +82,7 @@ function drive(conn: Connection, channel: ClientChannel, stdin: ExecOptions['std
       if (!killing && pid > 0) killing = runKill(conn, pid);
     };
 
-    const source = stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin) ? stdin : undefined;
+    const source = isStream(stdin) ? stdin : undefined;
     const stopInput = () => {
       if (!source) return;
       source.unpipe(channel);

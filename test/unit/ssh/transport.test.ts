@@ -341,5 +341,9 @@ describe('close', () => {
     const error = await rejection(t.exec('true'));
     expect(error.code).toBe('CONNECT_FAILED');
     expect(error.message).toContain('closed by shipit');
+    // An upload that can no longer start does not leave its source stream hanging.
+    const source = new Readable({ read() {} });
+    expect((await rejection(t.exec('cat', { stdin: source }))).code).toBe('CONNECT_FAILED');
+    expect(source.destroyed).toBe(true);
   });
 });
