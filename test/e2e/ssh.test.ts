@@ -234,6 +234,14 @@ describe('commands', () => {
     expect(error.message).toContain(`deploy@${host.name}`);
     expect(performance.now() - started).toBeLessThan(2_000);
     expect((await rejection(doomed.exec('true'))).code).toBe('CONNECT_FAILED');
+    // Nobody can send the kill now: the host's own deadline (2 s + 5 s margin) ends the orphaned command.
+    let left = 'running';
+    for (let i = 0; i < 40 && left !== 'none'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = (await onHost(host, "pgrep -f '^sleep 314.5$' >/dev/null && echo running || echo none")).stdout.trim();
+    }
+    expect(left).toBe('none');
+    expect(performance.now() - started).toBeLessThan(9_000);
   });
 });
 
