@@ -8,8 +8,10 @@ say() { echo "setup: $*"; }
 
 # debootstrap + systemd-container: the lab (rootfs build, systemd-nspawn); iproute2: bridge/netns/veth;
 # openssh-client: ssh, ssh-keygen (lab keys, e2e tests); libsystemd-dev + build-essential + python3: node-gyp
-# builds the sd-notify native addon; haproxy: load-balancer tests and the demo.
-APT_PACKAGES=(debootstrap systemd-container iproute2 openssh-client libsystemd-dev build-essential python3 haproxy)
+# builds the sd-notify native addon; haproxy: load-balancer tests and the demo; openssh-server: the ssh
+# transport's unit tests start a throwaway sshd on loopback (the system service is disabled, never used);
+# tmux: tests of the TTY output.
+APT_PACKAGES=(debootstrap systemd-container iproute2 openssh-client openssh-server libsystemd-dev build-essential python3 haproxy tmux)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
@@ -32,6 +34,8 @@ if ((${#missing[@]} > 0)); then
   done
   say "apt-get install ${missing[*]}"
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Installing openssh-server enables the machine's own sshd: the tests run their own on loopback instead.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]]; then systemctl disable --now ssh > /dev/null 2>&1 || true; fi
 else
   say "system packages present"
 fi

@@ -36,7 +36,12 @@ export async function connectFleet(
 ): Promise<Map<string, SshHost>> {
   const results = await Promise.allSettled(
     targets.map(async (target) => {
-      const transport = await connectHost(target, config.ssh, { acceptNewHostKeys: options.acceptNewHostKeys ?? false, signal: options.signal });
+      const transport = await connectHost(target, config.ssh, {
+        acceptNewHostKeys: options.acceptNewHostKeys ?? false,
+        signal: options.signal,
+        onHostKeyAccepted: (info) =>
+          process.stderr.write(`${target.name}: recorded new host key ${info.keyType} ${info.fingerprint} for ${info.hostString} in ${info.knownHostsFile}\n`),
+      });
       return new SshHost(target.name, transport, {
         layout: { deployTo: config.deployTo, app: config.app, serviceUser: config.server.user },
         sshUser: target.user,
