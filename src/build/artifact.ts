@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ManifestEntry } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
@@ -11,11 +12,21 @@ import { ShipitError } from '../lib/errors.js';
 const EXCLUDED_DIRS = new Set(['.git', '__pycache__', '.pytest_cache', '.mypy_cache']);
 const EXCLUDED_FILES = /\.py[co]$/;
 
-export interface Artifact {
+/** Files read from one local directory. */
+export interface ArtifactSource {
   dir: string;
+  files: ManifestEntry[];
+}
+
+/** What ships: the build dir, plus files shipit generates for the preset (under `.shipit/` in the release). */
+export interface Artifact {
+  sources: ArtifactSource[];
   files: ManifestEntry[];
   bytes: number;
 }
+
+/** Inside a release, this directory belongs to shipit (server shims, the Node runtime). */
+export const SHIPIT_DIR = '.shipit';
 
 /** Walks the build dir and hashes every file: the manifest (path, mode, size, sha256) of what ships. */
 export async function scanArtifact(dir: string): Promise<Artifact> {
@@ -49,7 +60,55 @@ export async function scanArtifact(dir: string): Promise<Artifact> {
     const info = await lstat(full);
     return { path, mode: info.mode & 0o777, size: info.size, sha256: await sha256File(full) };
   });
-  return { dir, files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+  return { sources: [{ dir, files }], files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+}
+
+/**
+ * Adds files shipit generates (paths relative to the release, all under `.shipit/`) to an artifact. They are
+ * written to a temporary directory so they ship, hash and diff exactly like the user's files.
+ */
+export async function withGeneratedFiles(artifact: Artifact, generated: Record<string, { content: string | Buffer; mode?: number }>): Promise<Artifact> {
+  const names = Object.keys(generated);
+  if (names.length === 0) return artifact;
+  const clash = artifact.files.find((f) => f.path === SHIPIT_DIR || f.path.startsWith(`${SHIPIT_DIR}/`));
+  if (clash) {
+    throw new ShipitError('BUILD_FAILED', `${clash.path}: the build dir must not contain ${SHIPIT_DIR}/, shipit writes its own files there`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'shipit-generated-'));
+  for (const name of names) {
+    if (!name.startsWith(`${SHIPIT_DIR}/`)) throw new Error(`generated file ${name} must live under ${SHIPIT_DIR}/`);
+    const { content, mode = 0o644 } = generated[name]!;
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), content, { mode });
+    await chmod(join(dir, name), mode);
+  }
+  const extra = await scanArtifact(dir);
+  return {
+    sources: [...artifact.sources, ...extra.sources],
+    files: [...artifact.files, ...extra.files],
+    bytes: artifact.bytes + extra.bytes,
+  };
+}
+
+/**
+ * One gzipped tar stream of `paths`, read from whichever source holds each: one `tar` per source, their gzip
+ * members concatenated (the host extracts with --ignore-zeros, which reads past each archive's end).
+ */
+export function openArtifactTar(artifact: Artifact, paths: string[]): Readable {
+  const wanted = new Set(paths);
+  const parts = artifact.sources
+    .map((source) => ({ dir: source.dir, paths: source.files.map((f) => f.path).filter((p) => wanted.has(p)) }))
+    .filter((part) => part.paths.length > 0);
+  const out = new PassThrough();
+  const next = (i: number): void => {
+    if (i >= parts.length) return void out.end();
+    const tar = openTar(parts[i]!.dir, parts[i]!.paths);
+    tar.on('error', (error) => out.destroy(error));
+    tar.on('end', () => next(i + 1));
+    tar.pipe(out, { end: false });
+  };
+  next(0);
+  return out;
 }
 
 function sha256File(path: string): Promise<string> {

@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
-import { openTar, type Artifact } from './artifact.js';
+import { openArtifactTar, type Artifact } from './artifact.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
 export function prerequisites(config: ResolvedConfig): Prerequisite[] {
@@ -30,7 +30,7 @@ export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta
   return {
     meta,
     files: artifact.files,
-    openTar: (paths) => openTar(artifact.dir, paths),
+    openTar: (paths) => openArtifactTar(artifact, paths),
     units: renderUnits(config),
     env: renderEnvFile(config.server.env),
     secrets: renderEnvFile(config.server.secrets),

@@ -110,10 +110,10 @@ export function stageScript(layout: Layout, id: string, base: string | null): st
   );
 }
 
-/** Unpacks the gzipped tar of new and changed files arriving on stdin into the temporary release dir. */
+/** Unpacks the gzipped tar(s) of new and changed files arriving on stdin into the temporary release dir. */
 export function uploadScript(layout: Layout, id: string): string {
   checkReleaseId(id);
-  return script(layout, 'set -e', `tar -C "$D/releases/.${id}.tmp" --no-same-owner -xzpf -`);
+  return script(layout, 'set -e', `tar -C "$D/releases/.${id}.tmp" --no-same-owner --ignore-zeros -xzpf -`);
 }
 
 /**

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openTar, scanArtifact } from '../../../src/build/artifact.js';
+import { openArtifactTar, openTar, scanArtifact, withGeneratedFiles } from '../../../src/build/artifact.js';
 
 function tree(): string {
   const dir = mkdtempSync(join(tmpdir(), 'shipit-artifact-'));
@@ -58,5 +58,27 @@ describe('openTar, read late', () => {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const listing = execFileSync('tar', ['-tzf', '-'], { input: Buffer.concat(chunks) }).toString().trim().split('\n');
     expect(listing.sort()).toEqual(['app/main.py', 'run.sh']);
+  });
+});
+
+describe('generated files', () => {
+  it('ship beside the build dir under .shipit/, hashed, in one concatenated tar stream', async () => {
+    const dir = tree();
+    const artifact = await withGeneratedFiles(await scanArtifact(dir), { '.shipit/runtime/main.js': { content: 'x()\n' } });
+    expect(artifact.files.map((f) => f.path)).toEqual(['app/main.py', 'run.sh', '.shipit/runtime/main.js']);
+    expect(artifact.bytes).toBe(26);
+    const chunks: Buffer[] = [];
+    for await (const chunk of openArtifactTar(artifact, ['run.sh', '.shipit/runtime/main.js'])) chunks.push(chunk as Buffer);
+    const out = mkdtempSync(join(tmpdir(), 'shipit-untar-'));
+    execFileSync('tar', ['-C', out, '--ignore-zeros', '-xzpf', '-'], { input: Buffer.concat(chunks) });
+    expect(readFileSync(join(out, '.shipit/runtime/main.js'), 'utf8')).toBe('x()\n');
+    expect(readFileSync(join(out, 'run.sh'), 'utf8')).toBe('#!/bin/sh\n');
+  });
+
+  it('refuses a build dir that has its own .shipit/', async () => {
+    const dir = tree();
+    mkdirSync(join(dir, '.shipit'));
+    writeFileSync(join(dir, '.shipit/x'), '');
+    await expect(withGeneratedFiles(await scanArtifact(dir), { '.shipit/y': { content: '' } })).rejects.toThrow(/\.shipit\/x: the build dir must not contain \.shipit\//);
   });
 });
