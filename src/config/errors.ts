@@ -53,10 +53,10 @@ function truncate(text: string): string {
 }
 
 export interface FormatOptions {
-  /** Prepended to every issue path (e.g. ['environments', 'production']). */
+  /** Where a problem was written: maps an issue path to the path in the file (e.g. under environments.<name>). */
   prefix?: (path: Path) => Path;
-  /** Keys known at a path, for "did you mean" on unknown keys. */
-  knownKeys?: (path: Path) => readonly string[] | undefined;
+  /** Keys known in the object at `path` (the object holding the unknown `key`), for "did you mean". */
+  knownKeys?: (path: Path, key: string) => readonly string[] | undefined;
 }
 
 /** One problem per issue (one per key for unknown keys), in the order zod reports them. */
@@ -64,9 +64,15 @@ export function formatIssues(issues: readonly Issue[], options: FormatOptions = 
   const problems: ConfigProblem[] = [];
   const located = (path: Path) => formatPath(options.prefix ? options.prefix(path) : path);
   for (const issue of issues) {
+    const branch = issue.code === 'invalid_union' ? matchedBranch(issue) : undefined;
+    if (branch !== undefined) {
+      // The value has the shape of one alternative (an object host): report that alternative's problems.
+      problems.push(...formatIssues(branch.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })), options));
+      continue;
+    }
     if (issue.code === 'unrecognized_keys') {
-      const known = options.knownKeys?.(issue.path) ?? [];
       for (const key of issue.keys) {
+        const known = options.knownKeys?.(issue.path, key) ?? [];
         const guess = closest(key, known);
         const expected = known.length > 0 ? `; expected one of: ${known.join(', ')}` : '';
         problems.push({
@@ -79,6 +85,12 @@ export function formatIssues(issues: readonly Issue[], options: FormatOptions = 
     problems.push({ path: located(issue.path), message: describeIssue(issue) });
   }
   return problems;
+}
+
+/** The issues of the one union alternative whose type matched (all its issues are below the root), if any. */
+function matchedBranch(issue: z.core.$ZodIssueInvalidUnion): Issue[] | undefined {
+  const matched = issue.errors.filter((branch) => branch.length > 0 && branch.every((inner) => inner.path.length > 0));
+  return matched.length === 1 ? matched[0] : undefined;
 }
 
 /** The message of one issue, with `%v` replaced by the offending value (or <hidden> under secrets). */

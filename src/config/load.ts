@@ -67,8 +67,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     result = explicit === undefined ? await explorer.search(options.cwd) : await explorer.load(explicit);
   } catch (error) {
     if (error instanceof ShipitError) throw error;
-    const file = (error as { filepath?: string }).filepath ?? explicit ?? options.cwd;
-    throw configInvalid(file, [{ path: '', message: `cannot be loaded: ${describeLoadError(error)}` }]);
+    if (error instanceof ConfigLoadError) throw configInvalid(error.filepath, [{ path: '', message: `cannot be loaded: ${error.message}` }]);
+    throw configInvalid(explicit ?? resolve(options.cwd), [{ path: '', message: `cannot be loaded: ${describeLoadError(error)}` }]);
   }
   if (result === null) {
     const dir = resolve(options.cwd);
@@ -104,19 +104,38 @@ function codeLoaders(): Record<string, Loader> {
     try {
       return await jiti.import(filepath, { default: true });
     } catch (error) {
-      throw Object.assign(new Error(describeLoadError(error)), { filepath });
+      throw new ConfigLoadError(filepath, describeLoadError(error));
     }
   };
   return { '.ts': load, '.mts': load, '.cts': load, '.js': load, '.mjs': load, '.cjs': load };
 }
 
-/** The first lines of a load error: the message and where it happened, without jiti's internal stack. */
+class ConfigLoadError extends Error {
+  constructor(
+    readonly filepath: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The first line of an error thrown while evaluating a config, and where in the user's files it happened.
+ * Errors come from jiti's context (another realm), so no instanceof.
+ */
 function describeLoadError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const firstFrame = error.stack
-    ?.split('\n')
-    .slice(1)
-    .find((line) => !line.includes('node_modules') && !line.includes('node:internal'));
-  const where = firstFrame === undefined ? '' : ` (${firstFrame.trim().replace(/^at /, 'at ')})`;
-  return `${error.message.split('\n')[0]}${where}`;
+  if (typeof error !== 'object' || error === null || typeof (error as { message?: unknown }).message !== 'string') return String(error);
+  const { message, stack } = error as { message: string; stack?: unknown };
+  const [first = '', ...rest] = message.split('\n');
+  // Parse errors carry the location on the message's second line; runtime errors in a stack frame.
+  const inMessage = rest.map((line) => line.trim()).find((line) => /^(?:\/|file:)\S*:\d+:\d+$/.test(line));
+  const frame =
+    typeof stack === 'string'
+      ? stack
+          .split('\n')
+          .map((line) => line.trim())
+          .find((line) => line.startsWith('at ') && !/node_modules|node:internal|\/src\/config\/load\.|\/dist\/src\/config\/load\./.test(line))
+      : undefined;
+  const location = inMessage ?? frame?.match(/\(?((?:\/|file:)[^()]+:\d+:\d+)\)?$/)?.[1];
+  return `${first.trim()}${location === undefined ? '' : ` (at ${location})`}`;
 }

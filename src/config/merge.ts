@@ -12,10 +12,12 @@ export function mergeOverrides(base: Readonly<Record<string, unknown>>, override
   return merged;
 }
 
+/** A plain object from any realm: jiti evaluates config files in their own context, with its own Object. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  if (Object.prototype.toString.call(value) !== '[object Object]') return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /** Whether `path` leads to a value the object itself sets (used to say where a problem was written). */

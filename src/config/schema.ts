@@ -124,19 +124,24 @@ const envSchema = z.record(envKeySchema, envValueSchema).superRefine(checkEnvKey
  * Secret values are typed `string | undefined` so that `process.env.X` type-checks; an undefined one is an
  * error raised for the environment being deployed only (an unset variable for another environment is fine).
  */
-const secretsSchema = z.record(envKeySchema, secretValueSchema).superRefine((record, ctx) => {
-  checkEnvKeys(record, ctx);
-  for (const [key, value] of Object.entries(record)) {
-    if (value === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        params: { unsetSecret: true },
-        message: `is not set: set the environment variable it is read from (e.g. \`export ${key}=...\`) before running shipit, or remove the key`,
-      });
+const secretsSchema = z.record(envKeySchema, secretValueSchema).superRefine(
+  (record, ctx) => {
+    if (!isRecord(record)) return;
+    checkEnvKeys(record, ctx);
+    for (const [key, value] of Object.entries(record)) {
+      if (value === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          params: { unsetSecret: true },
+          message: `is not set: set the environment variable it is read from (e.g. \`export ${key}=...\`) before running shipit, or remove the key`,
+        });
+      }
     }
-  }
-});
+  },
+  // Also when another secret is invalid: every unset one is worth knowing at once.
+  { when: () => true },
+);
 
 const workersSchema = z
   .union([z.number(), z.string()], { error: `%v is not a worker count: expected "auto", a number, or an expression of cpu like "2*cpu+1"` })
@@ -218,7 +223,7 @@ export const hostsSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [index],
-          message: `%v has the same name as hosts[${sameName}] ("${host.name}"): host names must be unique within an environment; set name: to tell them apart`,
+          message: `is named "${host.name}" like hosts[${sameName}]: host names must be unique within an environment; set name: to tell them apart`,
         });
       } else byName.set(host.name, index);
       const address = `${host.host.toLowerCase()}:${host.port}`;
@@ -227,7 +232,7 @@ export const hostsSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [index],
-          message: `%v is the same machine as hosts[${sameAddress}] (${defaultHostName(host.host, host.port)}): deploying to it twice would race`,
+          message: `is the same machine as hosts[${sameAddress}] (${defaultHostName(host.host, host.port)}): deploying to it twice would race`,
         });
       } else if (sameAddress === undefined) byAddress.set(address, index);
     });
@@ -296,11 +301,12 @@ export const serverSchema = z
 
 /** Preset-specific and cross-field rules; `server` may hold invalid field values here, hence the typeof checks. */
 function checkServerRules(server: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  if (!isRecord(server)) return;
   const preset = server['preset'];
   const module = typeof server['module'] === 'string' ? server['module'] : undefined;
   const command = typeof server['command'] === 'string' ? server['command'] : undefined;
   const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], input: server[key], message });
-  if (command !== undefined && module !== undefined) issue('command', 'is set together with server.module: keep one of them');
+  if (command !== undefined && module !== undefined && preset === 'command') issue('command', 'is set together with server.module: keep one of them');
   if (command !== undefined && typeof preset === 'string' && preset !== 'command') {
     issue('command', `is only used by preset "command" (preset is "${preset}"): use server.module`);
   }
@@ -365,7 +371,7 @@ export const healthSchema = z
   })
   .superRefine((health, ctx) => {
     if (health.healthyDeadline <= health.minHealthyTime) {
-      ctx.addIssue({ code: 'custom', path: ['healthyDeadline'], message: '%v must be longer than health.minHealthyTime' });
+      ctx.addIssue({ code: 'custom', path: ['healthyDeadline'], message: 'must be longer than health.minHealthyTime' });
     }
   })
   .describe('How a host proves that its new release serves.');

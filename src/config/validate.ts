@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { configInvalid, formatIssues, uniqueProblems, type ConfigProblem } from './errors.js';
 import { hasPath, isPlainObject, mergeOverrides } from './merge.js';
-import { configFileSchema, environmentConfigSchema, type EnvironmentConfig, type ShipitConfigInput } from './schema.js';
+import { configFileSchema, environmentConfigSchema, environmentOverrideSchema, type EnvironmentConfig, type ShipitConfigInput } from './schema.js';
 
 export interface EnvironmentCheck {
   problems: ConfigProblem[];
@@ -29,9 +29,12 @@ export function checkEnvironment(raw: Record<string, unknown>, name: string, opt
   const issues = result.error.issues.filter(
     (issue) => options.requireSecrets || !(issue.code === 'custom' && (issue.params as { unsetSecret?: boolean } | undefined)?.unsetSecret),
   );
+  // hosts always belong to the environment; other values to where they were written.
+  const inEnvironment = (path: readonly PropertyKey[]) => path[0] === 'hosts' || hasPath(overrides, path);
   const problems = formatIssues(issues, {
-    prefix: (path) => (hasPath(overrides, path) ? ['environments', name, ...path] : path),
-    knownKeys: (path) => knownKeysAt(environmentConfigSchema, path),
+    prefix: (path) => (inEnvironment(path) ? ['environments', name, ...path] : path),
+    knownKeys: (path, key) =>
+      inEnvironment([...path, key]) ? knownKeysAt(environmentOverrideSchema, path) : knownKeysAt(configFileSchema, path),
   });
   return { problems: uniqueProblems(problems), config: problems.length === 0 ? (result.data as EnvironmentConfig | undefined) : undefined };
 }
