@@ -1,0 +1,25 @@
+import { REDACTED, createRedactor, redactSecrets, secretSpellings } from '../../../src/lib/redact.js';
+
+describe('redactSecrets', () => {
+  it('replaces every occurrence of every secret', () => {
+    expect(redactSecrets('user p4ss connects with p4ss to db', ['p4ss'])).toBe(`user ${REDACTED} connects with ${REDACTED} to db`);
+  });
+
+  it('catches the spellings a secret takes on the way: JSON, env-file escaped, URL-encoded', () => {
+    const secret = 'pa"ss$wo rd/';
+    const redact = createRedactor([secret]);
+    expect(redact(JSON.stringify({ secret }))).toBe(`{"secret":"${REDACTED}"}`);
+    expect(redact('DATABASE_URL="pa\\"ss\\$wo rd/"')).toBe(`DATABASE_URL="${REDACTED}"`);
+    expect(redact(`postgres://u:${encodeURIComponent(secret)}@db`)).toBe(`postgres://u:${REDACTED}@db`);
+    expect(secretSpellings('')).toEqual([]);
+  });
+
+  it('redacts the longest match first, so a secret containing another cannot leak a tail', () => {
+    expect(redactSecrets('abcdef', ['abc', 'abcdef'])).toBe(REDACTED);
+  });
+
+  it('treats regex metacharacters literally and ignores empty or undefined values', () => {
+    expect(redactSecrets('a.b a*b', ['a*b', '', undefined])).toBe(`a.b ${REDACTED}`);
+    expect(createRedactor([])('unchanged')).toBe('unchanged');
+  });
+});

@@ -1,0 +1,171 @@
+import { ShipitError } from '../../../src/lib/errors.js';
+import { shExecStart, shWord, systemdArg } from '../../../src/units/escape.js';
+import { commandScript, forwardedAllowIps, gunicornScript, workersShell } from '../../../src/units/exec-start.js';
+import { listenDirectives, renderEnvFile, renderService, renderUnits } from '../../../src/units/render.js';
+import { readTemplate, renderTemplate } from '../../../src/units/template.js';
+import { resolvedConfig } from './fixtures.js';
+
+describe('renderTemplate', () => {
+  it('fills placeholders and drops lines whose only placeholder is empty', () => {
+    expect(renderTemplate('[A]\nX={{x}}\n{{optional}}\nY={{ y }}', { x: 1, optional: '', y: 'b' })).toBe('[A]\nX=1\nY=b');
+    expect(renderTemplate('{{multi}}\nZ', { multi: 'A=1\nB=2' })).toBe('A=1\nB=2\nZ');
+  });
+
+  it('fails on a placeholder without a value, naming the template', () => {
+    expect(() => renderTemplate('X={{x}} {{y}} {{z}}', { y: '' }, 'units/t.tmpl')).toThrow(new ShipitError('INTERNAL', 'units/t.tmpl: no value for {{x}}, {{z}}'));
+    expect(() => renderTemplate('X={{bad-name}}', {}, 't')).toThrow('t: malformed placeholder near "{{bad-name}}"');
+  });
+
+  it('every placeholder of the shipped templates gets a value', () => {
+    for (const file of ['socket.tmpl', 'gunicorn.service.tmpl', 'command.service.tmpl', 'partials/hardening.tmpl']) {
+      expect(readTemplate(file)).toContain('{{app}}');
+    }
+    const units = renderUnits(resolvedConfig({ preset: 'gunicorn', module: 'app.main:app' }));
+    for (const unit of units) expect(unit.content).not.toMatch(/\{\{|\}\}/);
+  });
+});
+
+describe('systemd and shell quoting', () => {
+  it('systemdArg keeps the text exact through systemd: \\ and \' escaped, $ and % doubled', () => {
+    expect(systemdArg(`a 'b' \\c $HOME %h "d"`)).toBe(`'a \\'b\\' \\\\c $$HOME %%h "d"'`);
+    expect(() => systemdArg('a\nb')).toThrow('a unit command line cannot contain control characters');
+  });
+
+  it('shWord quotes only what needs it', () => {
+    expect(shWord('app.main:app')).toBe('app.main:app');
+    expect(shWord('10.0.0.1,10.0.0.2')).toBe('10.0.0.1,10.0.0.2');
+    expect(shWord('*')).toBe(`'*'`);
+    expect(shWord('create_app()')).toBe(`'create_app()'`);
+    expect(shWord(`it's`)).toBe(`'it'\\''s'`);
+    expect(shExecStart('exec x')).toBe(`/bin/sh -c 'exec x'`);
+  });
+});
+
+describe('ExecStart scripts', () => {
+  it('workers: auto → nproc at start; a number; a cpu expression in shell arithmetic, at least 1', () => {
+    expect(workersShell('auto')).toMatchObject({ prelude: [], value: '"${WORKERS:-$(OMP_NUM_THREADS= OMP_THREAD_LIMIT= nproc)}"' });
+    expect(workersShell(4)).toMatchObject({ prelude: [], value: '"${WORKERS:-4}"' });
+    expect(workersShell('2 * cpu + 1')).toMatchObject({
+      prelude: ['cpu=$(OMP_NUM_THREADS= OMP_THREAD_LIMIT= nproc)', 'w=$((2*$cpu+1))', '[ "$w" -ge 1 ] || w=1'],
+      value: '"${WORKERS:-$w}"',
+    });
+    expect(() => workersShell('lots')).toThrow('server.workers: "lots" is not a worker count');
+  });
+
+  it('gunicorn: exec, no --bind, every setting as a flag, the app last', () => {
+    const config = resolvedConfig({ preset: 'gunicorn', module: 'app.main:app', workers: 3, forwardedAllowIps: ['*'] });
+    expect(gunicornScript(config, workersShell(3))).toBe(
+      'exec gunicorn --name hello --worker-class uvicorn.workers.UvicornWorker --workers "${WORKERS:-3}" --timeout 30 --graceful-timeout 20 ' +
+        "--keep-alive 5 --forwarded-allow-ips '*' --backlog 4096 --worker-tmp-dir /run/hello --access-logfile - --error-logfile - app.main:app",
+    );
+    expect(gunicornScript(config, workersShell(3))).not.toContain('--bind');
+  });
+
+  it('command: the user\'s line verbatim after exec, WORKERS exported', () => {
+    const config = resolvedConfig({ preset: 'command', command: `./srv --name "it's" --x '$HOME' 100%` });
+    expect(commandScript(config, workersShell('auto'))).toBe(
+      `export WORKERS="\${WORKERS:-$(OMP_NUM_THREADS= OMP_THREAD_LIMIT= nproc)}"; exec ./srv --name "it's" --x '$HOME' 100%`,
+    );
+    expect(renderService(config)).toContain(
+      `ExecStart=/bin/sh -c 'export WORKERS="$\${WORKERS:-$$(OMP_NUM_THREADS= OMP_THREAD_LIMIT= nproc)}"; exec ./srv --name "it\\'s" --x \\'$$HOME\\' 100%%'\n`,
+    );
+  });
+
+  it('on a dual-stack socket, trusted IPv4 proxies are also listed as IPv4-mapped addresses', () => {
+    expect(forwardedAllowIps(['127.0.0.1', '::1', '*'], '0.0.0.0')).toEqual(['127.0.0.1', '::1', '*']);
+    expect(forwardedAllowIps(['127.0.0.1', '::1'], '::')).toEqual(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+  });
+});
+
+describe('units', () => {
+  it('socket: IPv4 wildcard as written, "::" dual-stack, a specific address with FreeBind', () => {
+    expect(listenDirectives('0.0.0.0', 8000)).toBe('# Every IPv4 address (bind "::" for IPv6 and IPv4).\nListenStream=0.0.0.0:8000');
+    expect(listenDirectives('::', 8000)).toBe('# Every IPv6 and IPv4 address, on one dual-stack socket.\nListenStream=[::]:8000\nBindIPv6Only=both');
+    expect(listenDirectives('10.0.0.5', 80)).toBe('ListenStream=10.0.0.5:80\n# The address may not be configured yet when sockets start at boot.\nFreeBind=yes');
+    expect(listenDirectives('2001:db8::5', 80)).toContain('ListenStream=[2001:db8::5]:80\n');
+  });
+
+  it('service: timeouts follow the config; stop outlasts the graceful drain', () => {
+    const service = renderService(
+      resolvedConfig({ preset: 'gunicorn', module: 'a:app', gracefulTimeout: 50 }, { health: { healthyDeadline: '10m', minHealthyTime: '5s' } }),
+    );
+    expect(service).toContain('\nTimeoutStopSec=60\n');
+    expect(service).toContain('\nTimeoutStartSec=630\n');
+    expect(service).toContain('\nStartLimitBurst=720\n');
+    expect(service).toContain('\nStartLimitIntervalSec=3600\n');
+  });
+
+  it('service: ProtectHome=read-only when the app lives under /home or /root', () => {
+    expect(renderService(resolvedConfig({ preset: 'gunicorn', module: 'a:app' }))).toContain('\nProtectHome=yes\n');
+    expect(renderService(resolvedConfig({ preset: 'gunicorn', module: 'a:app' }, { deployTo: '/home/deploy/hello' }))).toContain('\nProtectHome=read-only\n');
+  });
+
+  it('command: Type=exec unless the command speaks sd_notify', () => {
+    expect(renderService(resolvedConfig({ preset: 'command', command: './x' }))).toMatch(/\nType=exec\n/);
+    expect(renderService(resolvedConfig({ preset: 'command', command: './x', notify: true }))).toMatch(/\nType=notify\nNotifyAccess=all\n/);
+  });
+
+  it('node: not available yet, said as a config error', () => {
+    expect(() => renderUnits(resolvedConfig({ preset: 'node', module: 'dist/server.js' }))).toThrow(
+      new ShipitError('CONFIG_INVALID', 'server.preset: "node" cannot be deployed by this version of shipit yet (its units are not implemented)'),
+    );
+  });
+
+  it('is deterministic', () => {
+    const config = resolvedConfig({ preset: 'gunicorn', module: 'a:app' });
+    expect(renderUnits(config)).toEqual(renderUnits(config));
+  });
+});
+
+describe('renderEnvFile', () => {
+  it('double-quotes every value, escaping \\ " $ ` (systemd EnvironmentFile and POSIX sh agree on it)', () => {
+    expect(
+      renderEnvFile({
+        PLAIN: 'info',
+        SPACES: '  two  spaces  ',
+        QUOTES: `say "hi" and 'bye'`,
+        DOLLAR: '$HOME ${X} $(id)',
+        BACKSLASH: 'C:\\path\\n',
+        BACKTICK: '`id`',
+        EMPTY: '',
+        HASH: '#not a comment; x=1',
+        UNICODE: 'héllo ✓',
+      }),
+    ).toBe(
+      [
+        '# Written by shipit on every deploy; edits here are replaced. Set values in the shipit config.',
+        'BACKSLASH="C:\\\\path\\\\n"',
+        'BACKTICK="\\`id\\`"',
+        'DOLLAR="\\$HOME \\${X} \\$(id)"',
+        'EMPTY=""',
+        'HASH="#not a comment; x=1"',
+        'PLAIN="info"',
+        `QUOTES="say \\"hi\\" and 'bye'"`,
+        'SPACES="  two  spaces  "',
+        'UNICODE="héllo ✓"',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('round-trips through POSIX sh, which parses double quotes as systemd does', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const vars = { A: `a "b" $c \\d \`e\` 'f' %h  `, B: '\\', C: '\\"', D: '$' };
+    const file = renderEnvFile(vars);
+    const script = `${file}\nprintf '%s\\0' "$A" "$B" "$C" "$D"`;
+    expect(execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' }).split('\0').slice(0, 4)).toEqual(Object.values(vars));
+  });
+
+  it('rejects newlines and bad names without printing the value', () => {
+    const secret = 'line1\nline2-secret';
+    let message = '';
+    try {
+      renderEnvFile({ KEY: secret });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('the value of KEY contains a newline or control character, which an EnvironmentFile cannot hold');
+    expect(() => renderEnvFile({ 'A-B': 'x' })).toThrow('"A-B" is not a valid environment variable name');
+    expect(renderEnvFile({})).toBe('# Written by shipit on every deploy; edits here are replaced. Set values in the shipit config.\n');
+  });
+});
