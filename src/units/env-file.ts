@@ -5,7 +5,7 @@
  * Newlines and other control characters are rejected: systemd would join or split such lines, and config
  * validation already refuses them with a hint.
  */
-import { ENV_KEY } from '../config/schema.js';
+import { ENV_KEY } from '../config/fields.js';
 import { ShipitError } from '../lib/errors.js';
 
 // eslint-disable-next-line no-control-regex
