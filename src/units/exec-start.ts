@@ -6,6 +6,7 @@
 import type { ResolvedConfig, WorkersSetting } from '../config/types.js';
 import { parseWorkers } from '../config/workers.js';
 import { ShipitError } from '../lib/errors.js';
+import { GUNICORN_CONF } from '../build/preset-files.js';
 import { shWord } from './escape.js';
 
 /** The socket's accept queue; gunicorn re-applies its --backlog to the inherited socket, so both get this. */
@@ -52,6 +53,9 @@ export function gunicornScript(config: ResolvedConfig, workers: WorkersShell): s
   const { server } = config;
   const args = [
     'exec gunicorn',
+    // Shipped in every release by shipit (src/build/preset-files.ts): a uvicorn graceful-shutdown fix, and
+    // it still runs the app's own ./gunicorn.conf.py. Relative to WorkingDirectory=current.
+    `--config ${GUNICORN_CONF}`,
     `--name ${shWord(config.app)}`,
     `--worker-class ${shWord(server.workerClass)}`,
     `--workers ${workers.value}`,

@@ -1,4 +1,5 @@
-import { scanArtifact } from '../../build/artifact.js';
+import { scanArtifact, withGeneratedFiles } from '../../build/artifact.js';
+import { presetFiles } from '../../build/preset-files.js';
 import { runBuild } from '../../build/build.js';
 import { makeReleaseSpec } from '../../build/release.js';
 import { deploy } from '../../rollout/deploy.js';
@@ -19,7 +20,7 @@ export async function deployCommand(env: string, options: DeployOptions): Promis
       await runBuild(config.build, config.configDir, { verbose: options.verbose });
       renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
     }
-    const artifact = await scanArtifact(config.build.dir);
+    const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir), presetFiles(config));
     const id = newReleaseId(new Date(), new Set());
     const spec = makeReleaseSpec(config, artifact, {
       id,

@@ -55,7 +55,7 @@ describe('ExecStart scripts', () => {
   it('gunicorn: exec, no --bind, every setting as a flag, the app last', () => {
     const config = resolvedConfig({ preset: 'gunicorn', module: 'app.main:app', workers: 3, forwardedAllowIps: ['*'] });
     expect(gunicornScript(config, workersShell(3))).toBe(
-      'exec gunicorn --name hello --worker-class uvicorn.workers.UvicornWorker --workers "${WORKERS:-3}" --timeout 30 --graceful-timeout 20 ' +
+      'exec gunicorn --config .shipit/gunicorn.conf.py --name hello --worker-class uvicorn.workers.UvicornWorker --workers "${WORKERS:-3}" --timeout 30 --graceful-timeout 20 ' +
         "--keep-alive 5 --forwarded-allow-ips '*' --backlog 4096 --worker-tmp-dir /run/hello --access-logfile - --error-logfile - app.main:app",
     );
     expect(gunicornScript(config, workersShell(3))).not.toContain('--bind');
