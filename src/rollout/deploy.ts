@@ -4,7 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
-import { runRollout } from './execute.js';
+import { runRollout, type RolloutOutcome } from './execute.js';
 import { lockFleet, unlockFleet } from './lock.js';
 import { planBatches, planPrune } from './plan.js';
 
@@ -68,20 +68,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
     if (failedPrepare !== null) {
       return { result: 'failed-restored', release: id, failure: failedPrepare, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared };
     }
-    const outcome = await phase(ctx, durations, 'rollout', () =>
-      runRollout({
-        release: id,
-        batches: planBatches([...hosts.keys()], config.rollout),
-        hosts,
-        previous,
-        health: config.health,
-        rollout: config.rollout,
-        restartTimeoutMs: config.health.healthyDeadline,
-        clock,
-        emit,
-        signal,
-      }),
-    );
+    const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous));
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {
       const good = outcome.result === 'success';
@@ -110,6 +97,27 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   } finally {
     await unlockFleet(hosts, ctx.lock.token);
   }
+}
+
+/**
+ * Moves the hosts named in `previous` (the journal of what each ran before) to `release`, in the config's
+ * batches, gated, reverting on failure: the rollout step of both deploy and rollback.
+ */
+export function rollFleet(ctx: FleetContext, release: string, previous: ReadonlyMap<string, string | null>): Promise<RolloutOutcome> {
+  const { config } = ctx;
+  const names = [...previous.keys()];
+  return runRollout({
+    release,
+    batches: planBatches(names, config.rollout),
+    hosts: new Map([...ctx.hosts].filter(([name]) => previous.has(name))),
+    previous,
+    health: config.health,
+    rollout: config.rollout,
+    restartTimeoutMs: config.health.healthyDeadline,
+    clock: ctx.clock,
+    emit: ctx.emit,
+    signal: ctx.signal,
+  });
 }
 
 /** Stages the release on every host in parallel. Returns the failure (after cleaning up), or null. */

@@ -5,7 +5,9 @@ import type { Emit } from './events.js';
 
 export function describeLock(lock: LockInfo): string {
   const message = lock.message ? `: "${lock.message}"` : '';
-  return `${lock.by} (pid ${lock.pid}) since ${lock.at}${lock.release ? `, deploying ${lock.release}` : ''}${message}`;
+  // pid 0 with a token: taken with `shipit lock acquire`, held by no process.
+  const holder = lock.pid > 0 ? ` (pid ${lock.pid})` : lock.token ? ' (by hand)' : '';
+  return `${lock.by}${holder} since ${lock.at}${lock.release ? `, deploying ${lock.release}` : ''}${message}`;
 }
 
 /**

@@ -1,9 +1,8 @@
 import type { HistoryEntry } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
-import { inspectFleet, phase, type FleetContext, type Outcome } from './deploy.js';
-import { runRollout } from './execute.js';
+import { inspectFleet, phase, rollFleet, type FleetContext, type Outcome } from './deploy.js';
 import { lockFleet, unlockFleet } from './lock.js';
-import { pickRollbackTarget, planBatches } from './plan.js';
+import { pickRollbackTarget } from './plan.js';
 
 /**
  * `shipit rollback`: the newest good release older than current that every host has (or `--to`), rolled
@@ -23,18 +22,7 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
       throw new ShipitError('USAGE', `every host already runs ${target}`, { hint: 'pick another release with `--to <id>`' });
     }
     const outcome = await phase(ctx, durations, 'rollout', () =>
-      runRollout({
-        release: target,
-        batches: planBatches(moving, config.rollout),
-        hosts: new Map([...hosts].filter(([name]) => moving.includes(name))),
-        previous: new Map(moving.map((name) => [name, previous.get(name) ?? null])),
-        health: config.health,
-        rollout: config.rollout,
-        restartTimeoutMs: config.health.healthyDeadline,
-        clock,
-        emit,
-        signal,
-      }),
+      rollFleet(ctx, target, new Map(moving.map((name) => [name, previous.get(name) ?? null]))),
     );
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {
