@@ -18,7 +18,7 @@ describe('parseDuration', () => {
     expect(parseDuration(input)).toBe(ms);
   });
 
-  it.each(['', '5', 'x', '5 s', '5sec', '-1s', '1s-', 's', '1.s', 'ms'].filter((s) => s !== '5'))('rejects %p', (input) => {
+  it.each(['', 'x', '5 s', '5sec', '-1s', '1s-', 's', '1.s', 'ms'])('rejects %p', (input) => {
     expect(tryParseDuration(input)).toBeUndefined();
   });
 
