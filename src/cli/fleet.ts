@@ -1,9 +1,10 @@
 import { loadConfig } from '../config/load.js';
 import { resolveEnvironment } from '../config/resolve.js';
 import type { HostTarget, ResolvedConfig } from '../config/types.js';
-import { SshHost, type SshHostOptions } from '../host/ssh-host.js';
+import { SshHost, type CommandInfo, type SshHostOptions } from '../host/ssh-host.js';
 import { ShipitError } from '../lib/errors.js';
 import { errorMessage } from '../lib/error-message.js';
+import { formatDuration } from '../lib/duration.js';
 import { connectHost } from '../ssh/connect.js';
 import type { GlobalOptions } from './options.js';
 
@@ -32,7 +33,7 @@ export function selectHosts(config: ResolvedConfig, names: readonly string[] | u
 export async function connectFleet(
   config: ResolvedConfig,
   targets: HostTarget[],
-  options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand'] },
+  options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand']; dryRun?: SshHostOptions['dryRun'] },
 ): Promise<Map<string, SshHost>> {
   const results = await Promise.allSettled(
     targets.map(async (target) => {
@@ -47,7 +48,8 @@ export async function connectFleet(
         sshUser: target.user,
         port: config.server.port,
         commandTimeoutMs: config.ssh.commandTimeout,
-        onCommand: options.onCommand,
+        onCommand: options.onCommand ?? commandLogger(options),
+        dryRun: options.dryRun,
       });
     }),
   );
@@ -66,4 +68,36 @@ export async function connectFleet(
 
 export async function closeFleet(hosts: ReadonlyMap<string, { close(): Promise<void> }>): Promise<void> {
   await Promise.allSettled([...hosts.values()].map((h) => h.close()));
+}
+
+/**
+ * --verbose: one line per remote command and probe with its exit code and duration. On stderr, so that stdout
+ * stays the command's output (a table, JSON, log lines).
+ */
+export function commandLogger(
+  options: Pick<GlobalOptions, 'verbose'>,
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): SshHostOptions['onCommand'] {
+  if (!options.verbose) return undefined;
+  return (info) => write(describeCommand(info));
+}
+
+/** `  [web1] inspect: exit 0 in 48ms`, `  [web1] GET 127.0.0.1:8000/readyz: HTTP 200 in 7ms`. */
+export function describeCommand(info: CommandInfo): string {
+  const outcome = info.kind === 'probe' ? (info.code < 0 ? 'no answer' : `HTTP ${info.code}`) : `exit ${info.code}`;
+  return `  [${info.host}] ${info.label}: ${outcome} in ${formatDuration(Math.round(info.durationMs))}`;
+}
+
+/** Connects to the selected hosts, runs `body`, and always closes the connections. */
+export async function withFleet<T>(
+  config: ResolvedConfig,
+  options: GlobalOptions & { signal?: AbortSignal },
+  body: (hosts: Map<string, SshHost>) => Promise<T>,
+): Promise<T> {
+  const hosts = await connectFleet(config, selectHosts(config, options.host), options);
+  try {
+    return await body(hosts);
+  } finally {
+    await closeFleet(hosts);
+  }
 }

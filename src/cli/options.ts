@@ -8,6 +8,7 @@ export interface GlobalOptions {
 }
 
 export interface DeployOptions extends GlobalOptions {
+  dryRun?: boolean;
   lockWait?: string;
   message?: string;
   skipBuild?: boolean;
@@ -17,4 +18,26 @@ export interface RollbackOptions extends GlobalOptions {
   to?: string;
   lockWait?: string;
   message?: string;
+}
+
+export interface LogsOptions extends GlobalOptions {
+  follow?: boolean;
+  since?: string;
+  lines?: string;
+}
+
+export interface LockOptions extends GlobalOptions {
+  message?: string;
+  wait?: string;
+  force?: boolean;
+}
+
+export interface PlanOptions extends GlobalOptions {
+  skipBuild?: boolean;
+  message?: string;
+}
+
+export interface InitOptions {
+  preset?: string;
+  app?: string;
 }

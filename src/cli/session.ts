@@ -7,7 +7,7 @@ import { ShipitError } from '../lib/errors.js';
 import { createRedactor } from '../lib/redact.js';
 import type { FleetContext, Outcome } from '../rollout/deploy.js';
 import type { RolloutEvent } from '../rollout/events.js';
-import { closeFleet, connectFleet, selectHosts } from './fleet.js';
+import { closeFleet, commandLogger, connectFleet, selectHosts } from './fleet.js';
 import { whoAmI } from './identity.js';
 import type { GlobalOptions } from './options.js';
 import { ListrRenderer } from './render/listr-renderer.js';
@@ -68,10 +68,7 @@ export async function runFleetOperation(
   const abort = new AbortController();
   const untrap = trapSignals(abort, (line) => renderer.info(line));
   const emit = (event: RolloutEvent) => renderer.emit(event);
-  const verbose = options.verbose
-    ? (info: { host: string; label: string; durationMs: number; code: number }) =>
-        renderer.info(`  [${info.host}] ${info.label}: exit ${info.code} in ${formatDuration(Math.round(info.durationMs))}`)
-    : undefined;
+  const verbose = commandLogger(options, (line) => renderer.info(line));
   const started = Date.now();
   emit({ type: 'phase.started', phase: 'connect' });
   const hosts = await connectFleet(config, selectHosts(config, options.host), { ...options, signal: abort.signal, onCommand: verbose }).finally(() =>

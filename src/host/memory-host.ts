@@ -5,11 +5,16 @@ import type {
   HistoryEntry,
   Host,
   HostState,
+  InstalledUnit,
+  JournalBatch,
+  JournalEntry,
+  JournalQuery,
   LockInfo,
   ManifestEntry,
   PrepareReport,
   ReleaseMeta,
   ReleaseSpec,
+  RenderedFile,
   ServiceState,
 } from './types.js';
 
@@ -38,7 +43,12 @@ export interface Faults {
  */
 export class MemoryHost implements Host {
   current: string | null = null;
-  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[] }>();
+  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[]; units?: RenderedFile[] }>();
+  /** /etc/systemd/system: the units of the release activated last (activate installs them, like the script). */
+  units = new Map<string, string>();
+  /** The service's journal, oldest first; `log()` appends to it. */
+  journalEntries: JournalEntry[] = [];
+  private journalSeq = 0;
   lockInfo: LockInfo | null = null;
   history: HistoryEntry[] = [];
   /** The release the running process serves (what the app's /readyz would report). */
@@ -99,17 +109,18 @@ export class MemoryHost implements Host {
     this.calls.push(`prepare ${release.meta.id}`);
     if (this.faults.prepareFails) throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name });
     const existing = this.releases.get(release.meta.id);
-    if (existing) return { filesSent: 0, filesReused: existing.files.length, bytesSent: 0, base: null, alreadyStaged: true };
+    if (existing) return { filesSent: 0, filesReused: existing.files.length, bytesSent: 0, base: null, alreadyStaged: true, sentPaths: [] };
     const base = this.current ? this.releases.get(this.current) : undefined;
     const have = new Set(base?.files.map((f) => `${f.path}\0${f.sha256}\0${f.mode}`) ?? []);
     const send = release.files.filter((f) => !have.has(`${f.path}\0${f.sha256}\0${f.mode}`));
-    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files] });
+    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files], units: [...release.units] });
     return {
       filesSent: send.length,
       filesReused: release.files.length - send.length,
       bytesSent: send.reduce((sum, f) => sum + f.size, 0),
       base: base?.meta.id ?? null,
       alreadyStaged: false,
+      sentPaths: send.map((f) => f.path),
     };
   }
 
@@ -134,8 +145,11 @@ export class MemoryHost implements Host {
     if (id === null) {
       this.active = 'inactive';
       this.serving = null;
+      this.units.clear();
+      this.log('Stopped.', { identifier: 'systemd' });
       return;
     }
+    for (const unit of this.releases.get(id)!.units ?? []) this.units.set(unit.name, unit.content);
     const takes = this.faults.restartHangs?.has(id) ? Infinity : (this.faults.restartTakes ?? 0);
     if (takes > options.timeoutMs) {
       await this.clock.sleep(options.timeoutMs, options.signal);
@@ -145,6 +159,42 @@ export class MemoryHost implements Host {
     this.active = 'active';
     this.serving = id;
     this.startedAt = this.clock.now();
+    this.log(`Started ${id}.`, { identifier: 'systemd' });
+  }
+
+  /** Appends a journal entry stamped with the fake clock (tests use it as the app's output). */
+  log(message: string, options: { identifier?: string; pid?: number; priority?: number; atUs?: number } = {}): JournalEntry {
+    const entry: JournalEntry = {
+      cursor: `s=mem;i=${++this.journalSeq}`,
+      timeUs: options.atUs ?? Math.round(this.clock.now() * 1000),
+      priority: options.priority ?? 6,
+      identifier: options.identifier ?? 'app',
+      pid: options.pid ?? 1000 + this.restarts,
+      message,
+    };
+    this.journalEntries.push(entry);
+    return entry;
+  }
+
+  async journal(query: JournalQuery): Promise<JournalBatch> {
+    this.reach();
+    const readAtUs = Math.round(this.clock.now() * 1000);
+    let entries = this.journalEntries;
+    if (query.afterCursor !== undefined) {
+      const at = entries.findIndex((e) => e.cursor === query.afterCursor);
+      return { entries: entries.slice(at + 1), readAtUs };
+    }
+    if (query.since !== undefined) {
+      const from = 'epochUs' in query.since ? query.since.epochUs : readAtUs - query.since.secondsAgo * 1e6;
+      entries = entries.filter((e) => e.timeUs >= from);
+    }
+    if (query.lines !== undefined) entries = query.lines === 0 ? [] : entries.slice(-query.lines);
+    return { entries: [...entries], readAtUs };
+  }
+
+  async installedUnits(names: readonly string[]): Promise<InstalledUnit[]> {
+    this.reach();
+    return names.map((name) => ({ name, content: this.units.get(name) ?? null }));
   }
 
   async probe(_path: string): Promise<number> {

@@ -1,4 +1,4 @@
-import type { LockInfo, ManifestEntry, ReleaseMeta, ServiceState } from './types.js';
+import type { InstalledUnit, JournalBatch, JournalEntry, LockInfo, ManifestEntry, ReleaseMeta, ServiceState } from './types.js';
 
 /** Parsers of what the remote scripts print. Pure; tolerant of missing pieces (a host never deployed to). */
 
@@ -74,4 +74,51 @@ export function diffManifest(next: readonly ManifestEntry[], base: readonly Mani
   const send: ManifestEntry[] = [];
   for (const f of next) (have.has(`${f.path}\0${f.sha256}\0${f.mode}`) ? reuse : send).push(f);
   return { reuse, send };
+}
+
+/**
+ * What journalScript prints: `now<TAB>µs`, then one JSON object per entry (journalctl -o json). A field is a
+ * string, an array of bytes (binary or invalid UTF-8), or an array of those when it occurs more than once.
+ * `reversed`: the entries came newest first (--reverse); they are returned oldest first.
+ */
+export function parseJournal(stdout: string, reversed: boolean): JournalBatch {
+  let readAtUs = 0;
+  const entries: JournalEntry[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('now\t')) readAtUs = Number(line.slice(4)) || 0;
+    if (!line.startsWith('{')) continue;
+    const raw = parseJson<Record<string, unknown>>(line);
+    if (!raw || typeof raw['__CURSOR'] !== 'string') continue;
+    const pid = Number(journalField(raw['_PID']));
+    entries.push({
+      cursor: raw['__CURSOR'],
+      timeUs: Number(journalField(raw['__REALTIME_TIMESTAMP'])) || 0,
+      priority: Number(journalField(raw['PRIORITY']) || 6),
+      identifier: journalField(raw['SYSLOG_IDENTIFIER']) || journalField(raw['_COMM']) || '?',
+      pid: Number.isSafeInteger(pid) && pid > 0 ? pid : null,
+      message: journalField(raw['MESSAGE']),
+    });
+  }
+  if (reversed) entries.reverse();
+  return { entries, readAtUs };
+}
+
+function journalField(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v === 'number')) return Buffer.from(value as number[]).toString('utf8');
+    return value.length > 0 ? journalField(value[0]) : '';
+  }
+  return '';
+}
+
+/** What unitFilesScript prints: `unit<TAB>name<TAB>base64` or `absent<TAB>name`, in the order asked. */
+export function parseUnitFiles(stdout: string, names: readonly string[]): InstalledUnit[] {
+  const found = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [tag, name, b64] = line.split('\t');
+    if (tag === 'unit' && name !== undefined) found.set(name, Buffer.from(b64 ?? '', 'base64').toString('utf8'));
+  }
+  return names.map((name) => ({ name, content: found.get(name) ?? null }));
 }

@@ -87,6 +87,8 @@ export interface PrepareReport {
   base: string | null;
   /** True when the release was already fully staged (an idempotent re-run). */
   alreadyStaged: boolean;
+  /** Paths of the files sent (new or changed since `base`); the others were copied on the host. */
+  sentPaths?: string[];
 }
 
 export interface ActivateOptions {
@@ -118,7 +120,48 @@ export interface Host {
   record(id: string, state: 'good' | 'bad', history: HistoryEntry | null): Promise<void>;
   /** Removes old releases (files, manifest, units). Never the current one. */
   prune(ids: string[]): Promise<void>;
+  /** Read-only: the service's journal (journalctl -u <app>.service), oldest first. */
+  journal(query: JournalQuery, signal?: AbortSignal): Promise<JournalBatch>;
+  /** Read-only: the unit files installed under /etc/systemd/system with these names (content null: absent). */
+  installedUnits(names: readonly string[], signal?: AbortSignal): Promise<InstalledUnit[]>;
   close(): Promise<void>;
+}
+
+/** Which part of the service's journal to read. */
+export interface JournalQuery {
+  /** At most this many entries: the newest ones (ignored with `afterCursor`). */
+  lines?: number;
+  /** Entries from this many seconds ago by the host's clock, or from an absolute time (µs since the epoch). */
+  since?: { secondsAgo: number } | { epochUs: number };
+  /** Every entry after this cursor (following): wins over `lines`. */
+  afterCursor?: string;
+}
+
+export interface JournalEntry {
+  /** journald's cursor of the entry: where the next read continues. */
+  cursor: string;
+  /** __REALTIME_TIMESTAMP: µs since the epoch, by the host's clock. */
+  timeUs: number;
+  /** syslog priority 0 (emerg) – 7 (debug). */
+  priority: number;
+  /** SYSLOG_IDENTIFIER, else the command name. */
+  identifier: string;
+  pid: number | null;
+  message: string;
+}
+
+export interface JournalBatch {
+  entries: JournalEntry[];
+  /**
+   * The host's clock (µs) just before the journal was read: every entry stamped up to this instant is in this
+   * batch or an earlier one. Merging the hosts' streams by time waits for every host to pass an instant.
+   */
+  readAtUs: number;
+}
+
+export interface InstalledUnit {
+  name: string;
+  content: string | null;
 }
 
 export interface HistoryEntry {
@@ -131,4 +174,15 @@ export interface HistoryEntry {
   previous: string | null;
   durations: Record<string, number>;
   error?: string;
+}
+
+/**
+ * A step that changes a host, as a dry run hands it over instead of running it: the exact command line, and
+ * what it would read on stdin, described (never secret values).
+ */
+export interface DryRunStep {
+  host: string;
+  label: string;
+  command: string;
+  stdin: string | null;
 }

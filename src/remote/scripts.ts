@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import type { Prerequisite, RenderedFile } from '../host/types.js';
+import type { JournalQuery, Prerequisite, RenderedFile } from '../host/types.js';
 import { checkReleaseId, preamble, type Layout } from './layout.js';
 import { quote, shellJoin } from './quote.js';
 
@@ -233,6 +233,51 @@ export function pruneScript(layout: Layout, ids: string[]): string {
     `for r in ${ids.join(' ')}; do`,
     '  [ "$cur" != "releases/$r" ] || continue',
     '  rm -rf "$D/releases/$r" "$S/releases/$r"',
+    'done',
+  );
+}
+
+/** Fields of a journal entry shipit shows; journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself. */
+const JOURNAL_FIELDS = 'MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM';
+
+/**
+ * Read-only. The service's journal as JSON lines (--all: long or binary messages are not replaced by null),
+ * preceded by `now<TAB><µs>`: the host's clock taken BEFORE journalctl reads, so every entry stamped up to that
+ * instant is in this output or was in an earlier one (the merge of several hosts' streams relies on it).
+ * With `lines` (and no cursor) the newest entries come newest first (--reverse), which is the only way to get the
+ * newest N since a time: `--since` with `--lines` counts from the start of the window.
+ */
+export function journalScript(layout: Layout, query: JournalQuery): string {
+  const args = ['journalctl', '--unit="$A.service"', '--output=json', '--all', '--quiet', '--no-pager', `--output-fields=${JOURNAL_FIELDS}`];
+  if (query.afterCursor !== undefined) {
+    if (!/^[A-Za-z0-9=;]+$/.test(query.afterCursor)) throw new Error(`invalid journal cursor ${JSON.stringify(query.afterCursor)}`);
+    args.push(`--after-cursor=${quote(query.afterCursor)}`);
+  } else {
+    if (query.since !== undefined) args.push(`--since=${journalTime(query.since)}`);
+    if (query.lines !== undefined) {
+      if (!Number.isSafeInteger(query.lines) || query.lines < 0) throw new Error(`invalid line count ${query.lines}`);
+      args.push('--reverse', `--lines=${query.lines}`);
+    }
+  }
+  return script(layout, 'printf "now\\t%s\\n" "$(date +%s%6N)"', args.join(' '));
+}
+
+function journalTime(since: NonNullable<JournalQuery['since']>): string {
+  if ('secondsAgo' in since) {
+    if (!Number.isSafeInteger(since.secondsAgo) || since.secondsAgo < 0) throw new Error(`invalid --since ${since.secondsAgo}`);
+    return `-${since.secondsAgo}s`;
+  }
+  if (!Number.isSafeInteger(since.epochUs) || since.epochUs < 0) throw new Error(`invalid --since ${since.epochUs}`);
+  return `@${Math.floor(since.epochUs / 1e6)}.${String(since.epochUs % 1e6).padStart(6, '0')}`;
+}
+
+/** Read-only. The installed unit files, base64 so that the content comes back byte for byte (or `absent`). */
+export function unitFilesScript(layout: Layout, names: readonly string[]): string {
+  return script(
+    layout,
+    `for n in ${names.map(unitName).join(' ')}; do`,
+    `  f="${SYSTEMD_DIR}/$n"`,
+    '  if [ -f "$f" ]; then printf "unit\\t%s\\t%s\\n" "$n" "$(base64 -w0 < "$f")"; else printf "absent\\t%s\\n" "$n"; fi',
     'done',
   );
 }

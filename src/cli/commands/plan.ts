@@ -1,0 +1,54 @@
+import { formatDuration } from '../../lib/duration.js';
+import { ShipitError } from '../../lib/errors.js';
+import { createRedactor } from '../../lib/redact.js';
+import { DryRunRecorder, previewDeploy } from '../../rollout/preview.js';
+import { closeFleet, commandLogger, connectFleet, loadEnvironment, selectHosts } from '../fleet.js';
+import type { PlanOptions } from '../options.js';
+import { buildRelease } from '../release.js';
+import { formatPlan } from '../render/plan.js';
+import { lockInfo } from '../session.js';
+
+/**
+ * `shipit plan <env>` and `shipit deploy <env> --dry-run`: what a deploy would do, changing nothing on any host.
+ * The build runs locally (what ships decides what would be sent); on the hosts only read-only steps run.
+ * When the deploy would fail before changing anything (lock held, prerequisite missing), the plan is printed
+ * and the command exits with the code the deploy would have.
+ */
+export async function planCommand(env: string, options: PlanOptions): Promise<void> {
+  const config = await loadEnvironment(env, options);
+  const targets = selectHosts(config, options.host);
+  const redact = createRedactor(Object.values(config.server.secrets));
+  const say = (line: string) => process.stderr.write(`${redact(line)}\n`);
+  const { spec, files, bytes } = await buildRelease(config, options, {
+    emit: (event) => {
+      if (event.type === 'phase.finished' && config.build.command) say(`build \`${config.build.command}\` done in ${formatDuration(event.durationMs)}`);
+    },
+  });
+  const recorder = new DryRunRecorder();
+  const verbose = commandLogger(options);
+  const hosts = await connectFleet(config, targets, {
+    ...options,
+    dryRun: recorder.record,
+    onCommand: (info) => {
+      recorder.ran(info);
+      verbose?.(info);
+    },
+  });
+  let preview;
+  try {
+    preview = await previewDeploy({ config, hosts, recorder, lock: lockInfo(spec.meta.id, options.message) }, spec);
+  } finally {
+    await closeFleet(hosts);
+  }
+  if (options.json) {
+    process.stdout.write(`${redact(JSON.stringify({ environment: env, app: config.app, artifact: { files, bytes }, ...preview }))}\n`);
+  } else {
+    process.stdout.write(redact(formatPlan(preview, { environment: env, files, bytes })));
+  }
+  const blocker = preview.blockers[0];
+  if (blocker) {
+    throw new ShipitError(blocker.code, `a deploy now would fail: ${preview.blockers.map((b) => b.message).join('; ')}`, {
+      hint: blocker.code === 'LOCK_HELD' ? `see \`shipit lock status ${env}\`` : undefined,
+    });
+  }
+}

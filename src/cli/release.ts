@@ -1,0 +1,32 @@
+import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
+import { presetFiles } from '../build/preset-files.js';
+import { runBuild } from '../build/build.js';
+import { makeReleaseSpec } from '../build/release.js';
+import type { ResolvedConfig } from '../config/types.js';
+import type { ReleaseSpec } from '../host/types.js';
+import { newReleaseId } from '../rollout/plan.js';
+import { gitRevision, whoAmI } from './identity.js';
+import type { Renderer } from './render/renderer.js';
+
+/** The local half of a deploy, shared by `deploy` and `plan`: build (unless skipped), hash, describe the release. */
+export async function buildRelease(
+  config: ResolvedConfig,
+  options: { skipBuild?: boolean; verbose?: boolean },
+  renderer: Pick<Renderer, 'emit'>,
+): Promise<{ spec: ReleaseSpec; files: number; bytes: number }> {
+  if (!options.skipBuild) {
+    renderer.emit({ type: 'phase.started', phase: 'build' });
+    const started = Date.now();
+    await runBuild(config.build, config.configDir, { verbose: options.verbose });
+    renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
+  }
+  const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir), presetFiles(config));
+  const spec = makeReleaseSpec(config, artifact, {
+    id: newReleaseId(new Date(), new Set()),
+    createdAt: new Date().toISOString(),
+    by: whoAmI(),
+    revision: await gitRevision(config.configDir),
+    state: 'staged',
+  });
+  return { spec, files: artifact.files.length, bytes: artifact.bytes };
+}

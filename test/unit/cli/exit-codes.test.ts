@@ -1,0 +1,87 @@
+import { buildProgram, report } from '../../../src/cli/main.js';
+import { finish } from '../../../src/cli/session.js';
+import type { Renderer } from '../../../src/cli/render/renderer.js';
+import { ShipitError } from '../../../src/lib/errors.js';
+import { deploy } from '../../../src/rollout/deploy.js';
+import { lockInfo, makeFleet, releaseSpec, seed } from '../../rollout/fleet.js';
+
+/**
+ * The documented exit codes, end to end through the CLI's own mapping (finish → report), on the in-memory
+ * fleet: each code from the situation that produces it. The lab e2e tests provoke the same ones for real.
+ */
+const OLD = '20261124T100000Z';
+const NEW = '20261125T130000Z';
+const silent: Renderer = { emit: () => {}, info: () => {}, close: async () => {} };
+const exitOf = (error: unknown) => report(error, () => {});
+
+async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void): Promise<{ code: number; message: string }> {
+  const fleet = makeFleet(3);
+  seed(fleet, OLD);
+  prepare(fleet);
+  try {
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    finish(outcome, 'deploy', silent);
+    return { code: 0, message: '' };
+  } catch (error) {
+    return { code: exitOf(error), message: (error as Error).message };
+  }
+}
+
+describe('exit codes', () => {
+  it('0: success', async () => expect((await deployExit(() => {})).code).toBe(0));
+
+  it('2: usage errors from the command line (missing <env>, unknown option)', async () => {
+    for (const argv of [['deploy'], ['status', 'production', '--no-such-flag']]) {
+      const program = buildProgram().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      for (const command of program.commands) command.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      const error = await program.parseAsync(['node', 'shipit', ...argv]).catch((e: unknown) => e);
+      expect(exitOf(error)).toBe(2);
+    }
+  });
+
+  it('0 for --help and --version', async () => {
+    for (const argv of [['--help'], ['--version'], ['logs', '--help']]) {
+      const program = buildProgram().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      for (const command of program.commands) command.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      const error = await program.parseAsync(['node', 'shipit', ...argv]).catch((e: unknown) => e);
+      expect(exitOf(error)).toBe(0);
+    }
+  });
+
+  it('3: a host that cannot be reached', () => expect(exitOf(new ShipitError('CONNECT_FAILED', 'web1: connection lost'))).toBe(3));
+
+  it('4: the lock is held (by a manual `shipit lock acquire`)', async () => {
+    const result = await deployExit((fleet) => void (fleet.host('web2').lockInfo = { ...lockInfo('tok-manual', 'bob@laptop'), pid: 0 }));
+    expect(result).toEqual({ code: 4, message: 'web2: deploy lock held by bob@laptop (by hand) since 2026-11-25T13:00:00Z' });
+  });
+
+  it('5: the release fails its gate and every host is back on the release it ran before', async () => {
+    const result = await deployExit((fleet) => (fleet.host('web2').faults.neverReady = new Set([NEW])));
+    expect(result.code).toBe(5);
+    expect(result.message).toMatch(/every host is back on the release it ran before: web1=20261124T100000Z web2=20261124T100000Z web3=20261124T100000Z/);
+  });
+
+  it('6: a host cannot be put back (its connection drops while switching): the message names it', async () => {
+    const result = await deployExit((fleet) => (fleet.host('web2').faults.dropOnActivate = true));
+    expect(result.code).toBe(6);
+    expect(result.message).toMatch(/hosts not restored: web2/);
+  });
+
+  it('6 too without autoRevert: a failed host is left where it failed', async () => {
+    const fleet = makeFleet(2, { rollout: { canary: 1, maxParallel: 1, stagger: 0, progressDeadline: 600_000, autoRevert: false } });
+    seed(fleet, OLD);
+    fleet.host('web1').faults.neverReady = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(exitOf(catchFinish(outcome))).toBe(6);
+    expect(fleet.host('web1').current).toBe(NEW);
+  });
+});
+
+function catchFinish(outcome: Parameters<typeof finish>[0]): unknown {
+  try {
+    finish(outcome, 'deploy', silent);
+    return null;
+  } catch (error) {
+    return error;
+  }
+}

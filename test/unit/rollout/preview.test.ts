@@ -1,0 +1,157 @@
+import { SshHost } from '../../../src/host/ssh-host.js';
+import { formatManifest } from '../../../src/host/parse.js';
+import type { ReleaseSpec } from '../../../src/host/types.js';
+import * as scripts from '../../../src/remote/scripts.js';
+import { DryRunRecorder, previewDeploy } from '../../../src/rollout/preview.js';
+import type { ExecOptions, ExecResult, Transport } from '../../../src/ssh/transport.js';
+import { formatPlan } from '../../../src/cli/render/plan.js';
+import { testConfig } from '../../support/config.js';
+
+const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
+const OLD = '20261124T100000Z';
+const NEW = '20261125T130000Z';
+const SECRET = 'postgres://user:hunter2@db/app';
+
+/**
+ * A host as the read-only scripts see it: answers inspect, the prerequisite check and the installed units;
+ * any other command is a mutation a dry run must never send, and is recorded as one.
+ */
+class ReadOnlyTransport implements Transport {
+  readonly bytesSent = 0;
+  readonly executed: string[] = [];
+  readonly mutations: string[] = [];
+  constructor(
+    readonly name: string,
+    private readonly state: { current: string | null; lock?: object; serviceUnit?: string },
+  ) {}
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (typeof options.stdin === 'object' && options.stdin !== null && !Buffer.isBuffer(options.stdin)) throw new Error('a stream was opened');
+    this.executed.push(command);
+    const { current } = this.state;
+    if (command.includes('printf "current')) {
+      const releases = current ? `release\t${JSON.stringify({ id: current, createdAt: 'x', by: 'bob@ci', revision: null, state: 'good' })}\n` : '';
+      const lock = this.state.lock ? `lock\t${JSON.stringify(this.state.lock)}\n` : '';
+      return ok(`current\t${current ? `releases/${current}` : ''}\n${lock}${releases}svc\tActiveState=active\n`);
+    }
+    if (command.includes('prereq: systemd')) {
+      return ok(current ? `base ${current}\n${formatManifest([{ path: 'app/main.py', mode: 0o644, size: 3, sha256: 'sha-main' }])}` : '');
+    }
+    if (command.includes('base64 -w0')) {
+      const unit = this.state.serviceUnit;
+      return ok(`absent\thello.socket\n${unit ? `unit\thello.service\t${Buffer.from(unit).toString('base64')}\n` : 'absent\thello.service\n'}`);
+    }
+    this.mutations.push(command);
+    return ok('');
+  }
+  async httpGet(): Promise<never> {
+    throw new Error('no probe in a dry run');
+  }
+  async close(): Promise<void> {}
+}
+
+const ok = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
+
+function release(): ReleaseSpec {
+  return {
+    meta: { id: NEW, createdAt: '2026-11-25T13:00:00Z', by: 'alice@laptop', revision: 'abc', state: 'staged' },
+    files: [
+      { path: 'app/main.py', mode: 0o644, size: 3, sha256: 'sha-main' },
+      { path: 'app/VERSION', mode: 0o644, size: 3, sha256: 'sha-v2' },
+    ],
+    openTar: () => {
+      throw new Error('a dry run must not pack the artifact');
+    },
+    units: [
+      { name: 'hello.socket', content: '[Socket]\nListenStream=8000\n' },
+      { name: 'hello.service', content: '[Service]\nExecStart=gunicorn -w 4\n' },
+    ],
+    env: 'LOG_LEVEL="info"\n',
+    secrets: `DATABASE_URL="${SECRET}"\n`,
+    prerequisites: [],
+    diskBytes: 0,
+  };
+}
+
+function setup(states: Record<string, ConstructorParameters<typeof ReadOnlyTransport>[1]>) {
+  const recorder = new DryRunRecorder();
+  const transports = new Map(Object.entries(states).map(([name, s]) => [name, new ReadOnlyTransport(name, s)] as const));
+  const hosts = new Map(
+    [...transports].map(([name, t]) => [
+      name,
+      new SshHost(name, t, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, dryRun: recorder.record, onCommand: recorder.ran }),
+    ] as const),
+  );
+  const config = testConfig({ hosts: Object.keys(states).map((name) => ({ name, host: name, user: 'root', port: 22 })) });
+  const lock = { by: 'alice@laptop', pid: 42, at: '2026-11-25T13:00:00Z', release: NEW, message: '', token: 'tok-1' };
+  return { recorder, transports, hosts, config, lock };
+}
+
+describe('dry run of a deploy (shipit plan)', () => {
+  it('runs only read-only scripts on the hosts and records the exact commands of every mutating step', async () => {
+    const s = setup({ web1: { current: OLD, serviceUnit: '[Service]\nExecStart=gunicorn -w 2\n' }, web2: { current: OLD }, web3: { current: null } });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+
+    for (const t of s.transports.values()) expect(t.mutations).toEqual([]);
+    expect(preview.blockers).toEqual([]);
+    expect(preview.batches).toEqual([['web1'], ['web2'], ['web3']]);
+
+    const recorded = (host: string) => preview.steps.filter((st) => st.host === host && !st.readOnly);
+    const cmd = (body: string) => scripts.privileged(body, 'root');
+    expect(recorded('web1').map((st) => [st.phase, st.label, st.command])).toEqual([
+      ['lock', 'lock', cmd(scripts.lockScript(layout))],
+      ['prepare', 'write shared env and secrets', cmd(scripts.sharedFilesScript(layout, 'LOG_LEVEL="info"\n'))],
+      ['prepare', 'stage reused files', cmd(scripts.stageScript(layout, NEW, OLD))],
+      ['prepare', 'upload', cmd(scripts.uploadScript(layout, NEW))],
+      ['prepare', 'verify and finalize', cmd(scripts.finalizeScript(layout, NEW, JSON.stringify(release().meta), release().units))],
+      ['rollout', `activate ${NEW}`, cmd(scripts.activateScript(layout, NEW))],
+      ['finish', `mark ${NEW} good`, expect.stringContaining(`"state":"good"`)],
+      ['unlock', 'unlock', cmd(scripts.unlockScript(layout, 'tok-1', false))],
+      ['revert', `activate ${OLD}`, cmd(scripts.activateScript(layout, OLD))],
+    ]);
+    // A host that ran nothing goes back to nothing.
+    expect(recorded('web3').at(-1)).toMatchObject({ phase: 'revert', label: 'deactivate', command: cmd(scripts.deactivateScript(layout)) });
+    // What the steps read on stdin is described; secret values never appear.
+    expect(JSON.stringify(preview)).not.toContain('hunter2');
+    expect(recorded('web1').find((st) => st.label === 'upload')!.stdin).toBe('gzipped tar of 1 file(s), 3 bytes before compression');
+    expect(recorded('web1').find((st) => st.label.startsWith('write shared'))!.stdin).toBe('secrets.env (1 variable(s), values never shown)');
+    // The read-only steps did run, and are listed as such.
+    expect(preview.steps.filter((st) => st.readOnly && st.host === 'web1').map((st) => st.label).sort()).toEqual(['check prerequisites', 'inspect', 'installed units']);
+  });
+
+  it('says what would be sent or reused per host and diffs every unit file that would change', async () => {
+    const s = setup({ web1: { current: OLD, serviceUnit: '[Service]\nExecStart=gunicorn -w 2\n' }, web2: { current: null } });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+    const [web1, web2] = preview.hosts;
+    expect(web1!.files).toEqual({ sent: 1, reused: 1, sentPaths: ['app/VERSION'], base: OLD, alreadyStaged: false });
+    expect(web2!.files).toMatchObject({ sent: 2, reused: 0, sentPaths: ['app/main.py', 'app/VERSION'] });
+    expect(web1!.units.map((u) => [u.name, u.change])).toEqual([
+      ['hello.socket', 'new'],
+      ['hello.service', 'changed'],
+    ]);
+    expect(web1!.units[1]!.diff).toBe(
+      [
+        '--- /etc/systemd/system/hello.service (installed)',
+        '+++ /etc/systemd/system/hello.service (this release)',
+        '@@ -1,2 +1,2 @@',
+        ' [Service]',
+        '-ExecStart=gunicorn -w 2',
+        '+ExecStart=gunicorn -w 4',
+        '',
+      ].join('\n'),
+    );
+
+    const text = formatPlan(preview, { environment: 'production', files: 2, bytes: 6 });
+    expect(text).toContain('web1  now on 20261124T100000Z; send 1 file, reuse 1 from 20261124T100000Z; units: hello.socket new, hello.service changed');
+    expect(text).toContain('web1: /etc/systemd/system/hello.service (changed)');
+    expect(text).toContain('web1, web2: lock  (stdin:');
+    expect(text).toContain(`$ ${scripts.privileged(scripts.lockScript(layout), 'root')}`);
+  });
+
+  it('reports what would stop the deploy: a lock someone holds', async () => {
+    const s = setup({ web1: { current: OLD, lock: { by: 'bob@ci', pid: 7, at: 'then', release: null, message: 'db migration', token: 'tok-b' } } });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+    expect(preview.blockers).toEqual([{ host: 'web1', code: 'LOCK_HELD', message: 'web1: deploy lock held by bob@ci (pid 7) since then: "db migration"' }]);
+    expect(s.transports.get('web1')!.mutations).toEqual([]);
+  });
+});

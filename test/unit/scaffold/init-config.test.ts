@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { initCommand } from '../../../src/cli/commands/init.js';
+import { report } from '../../../src/cli/main.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { resolveEnvironment } from '../../../src/config/resolve.js';
+import { listConfigKeys } from '../../../src/config/schema.js';
+import { appNameFrom, renderInitConfig } from '../../../src/scaffold/init-config.js';
+
+beforeEach(() => jest.spyOn(process.stdout, 'write').mockImplementation(() => true));
+afterEach(() => jest.restoreAllMocks());
+
+describe('shipit init', () => {
+  it.each(['gunicorn', 'node', 'command'] as const)('--preset %s writes a config that the real loader accepts', async (preset) => {
+    const dir = mkdtempSync(join(tmpdir(), `shipit-init-${preset}-`));
+    await initCommand({ preset }, dir);
+    const { config, filepath } = await loadConfig({ cwd: dir });
+    expect(filepath).toBe(join(dir, 'deploy.config.ts'));
+    const resolved = resolveEnvironment(config, 'production', { configFile: filepath });
+    expect(resolved.server.preset).toBe(preset);
+    expect(resolved.app).toBe(appNameFrom(dir.split('/').at(-1)!));
+    expect(resolved.hosts.map((h) => `${h.user}@${h.host}`)).toEqual(['deploy@web1.example.com', 'deploy@web2.example.com']);
+  });
+
+  it('comments every key with its schema description and shows defaults commented out', () => {
+    const text = renderInitConfig('gunicorn', 'hello');
+    for (const key of listConfigKeys()) {
+      if (key.path === 'server.command' || key.path === 'server.notify') continue; // not gunicorn's
+      const firstWords = key.description.split(/\s+/).slice(0, 6).join(' ');
+      expect(text.replace(/\n\s*\/\/ /g, ' ')).toContain(firstWords);
+    }
+    expect(text).toContain("    // maxParallel: '25%',");
+    expect(text).toContain("    module: 'app.main:app',");
+    expect(renderInitConfig('command', 'x')).not.toContain('workerClass');
+  });
+
+  it('refuses to overwrite an existing config: exit 2 with a hint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-init-exists-'));
+    writeFileSync(join(dir, 'deploy.config.ts'), '// mine\n');
+    const error = await initCommand({}, dir).catch((e: unknown) => e);
+    let printed = '';
+    expect(report(error, (t) => (printed += t))).toBe(2);
+    expect(printed).toMatch(/deploy\.config\.ts already exists .*not overwriting/);
+    expect(printed).toMatch(/^hint: /m);
+    expect(readFileSync(join(dir, 'deploy.config.ts'), 'utf8')).toBe('// mine\n');
+  });
+
+  it('names the app after the directory', () => {
+    expect(appNameFrom('My_Service.v2')).toBe('my-service-v2');
+    expect(appNameFrom('2fast')).toBe('fast');
+    expect(appNameFrom('___')).toBe('app');
+  });
+});
