@@ -49,7 +49,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type ArbiterAction =
   | { type: 'spawn'; key: number; slot: number; generation: number }
-  | { type: 'drain'; key: number }
+  /**
+   * Stop accepting and finish in-flight requests. `booting`: the worker may not have attached its IPC listener yet
+   * (Node drops IPC messages nobody listens to), so the shell sends SIGTERM, which is never lost.
+   */
+  | { type: 'drain'; key: number; booting: boolean }
   | { type: 'kill'; key: number }
   | { type: 'notify'; fields: Record<string, string> }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
@@ -150,7 +154,7 @@ export class Arbiter {
     if (this.lastTickAt !== undefined) times.push(this.lastTickAt + this.maxTickMs);
     for (const w of this.workers.values()) {
       if (w.killed !== undefined) continue;
-      if (this.options.timeoutMs > 0) times.push(w.lastBeatAt + this.options.timeoutMs + 1);
+      if (this.options.timeoutMs > 0 && w.state !== 'booting') times.push(w.lastBeatAt + this.options.timeoutMs + 1);
       if (w.state === 'booting' && this.options.bootTimeoutMs > 0) times.push(w.spawnedAt + this.options.bootTimeoutMs + 1);
       if (w.drainDeadline !== undefined) times.push(w.drainDeadline);
     }
@@ -185,9 +189,15 @@ export class Arbiter {
         w.lastBeatAt = now;
         return;
       case 'serving':
+        if (w.state === 'draining') {
+          // Asked to drain while booting and finished booting anyway: ask again, now that it listens for sure.
+          this.actions.push({ type: 'drain', key: w.key, booting: false });
+          return;
+        }
         if (w.state !== 'booting') return;
         w.state = 'serving';
         w.servingAt = now;
+        w.lastBeatAt = now; // heartbeat supervision starts here; booting has its own deadline
         this.log('info', 'worker serving', { ...this.workerFields(w), address: event.address, boot_ms: Math.round(now - w.spawnedAt) });
         return;
       case 'boot-failed':
@@ -270,7 +280,6 @@ export class Arbiter {
     }
     const boot = RuntimeExit.workerBootFailed;
     if (w.killed === 'boot-timeout') return { reason: 'boot-timeout', message: `not serving after ${this.options.bootTimeoutMs} ms`, exitCode: boot };
-    if (w.killed === 'timeout') return { reason: 'timeout', message: `no heartbeat for ${this.options.timeoutMs} ms while booting`, exitCode: boot };
     if (event.error !== undefined) return { reason: 'fork', message: event.error, exitCode: boot };
     if (event.code === RuntimeExit.appLoadFailed) return { reason: 'load', message: 'app could not be loaded (worker exit 4)', exitCode: RuntimeExit.appLoadFailed };
     return { reason: 'exit', message: `exited (${event.signal ?? `code ${String(event.code)}`}) before serving`, exitCode: boot };
@@ -282,7 +291,9 @@ export class Arbiter {
     const { timeoutMs, bootTimeoutMs } = this.options;
     for (const w of this.workers.values()) {
       if (w.killed !== undefined) continue;
-      if (timeoutMs > 0 && now - w.lastBeatAt > timeoutMs) {
+      // A booting worker is judged by the boot deadline only: before Node has loaded our code it cannot beat, and
+      // a heavy synchronous import is not a hang (Gunicorn kills those as "WORKER TIMEOUT", a classic complaint).
+      if (timeoutMs > 0 && w.state !== 'booting' && now - w.lastBeatAt > timeoutMs) {
         this.kill(w, 'timeout', `no heartbeat for ${Math.round(now - w.lastBeatAt)} ms (event loop blocked?)`);
       } else if (w.state === 'booting' && bootTimeoutMs > 0 && now - w.spawnedAt > bootTimeoutMs) {
         this.kill(w, 'boot-timeout', `not serving after ${bootTimeoutMs} ms`);
@@ -343,10 +354,11 @@ export class Arbiter {
   private drain(key: number, now: number): void {
     const w = this.workers.get(key);
     if (w === undefined || w.state === 'draining') return;
+    const booting = w.state === 'booting';
     w.state = 'draining';
     w.drainDeadline = now + this.options.gracefulTimeoutMs;
     this.log('info', 'draining worker', this.workerFields(w));
-    this.actions.push({ type: 'drain', key });
+    this.actions.push({ type: 'drain', key, booting });
   }
 
   // --- rolling reload (SIGHUP) ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
  * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms. |
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
+ * | SHIPIT_SCHEDULING         | auto    | `round-robin` (the primary accepts and deals connections out), `shared` (workers accept on the shared socket), or `auto` = shared under socket activation, round-robin otherwise (trade-offs: config.ts resolveScheduling). |
  *
  * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
  * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
@@ -39,7 +40,7 @@
 import cluster from 'node:cluster';
 import os from 'node:os';
 import { systemClock } from './clock.js';
-import { parseRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from './config.js';
+import { parseRuntimeConfig, resolveScheduling, RuntimeConfigError, type RuntimeConfig } from './config.js';
 import { RuntimeExit } from './exit-codes.js';
 import { createLogger, errorFields, type LogFn } from './log.js';
 import { createNotifier, watchdogPingIntervalMs } from './notify.js';
@@ -80,6 +81,10 @@ function startPrimary(config: RuntimeConfig): void {
   const listen: ListenTarget =
     activation.fd !== undefined ? { fd: activation.fd } : config.host === undefined ? { port: config.port } : { port: config.port, host: config.host };
 
+  // Must be set before the first fork; it overrides NODE_CLUSTER_SCHED_POLICY.
+  const scheduling = resolveScheduling(config.scheduling, 'fd' in listen);
+  cluster.schedulingPolicy = scheduling === 'shared' ? cluster.SCHED_NONE : cluster.SCHED_RR;
+
   const notifier = createNotifier({ env: process.env, appDir: config.appDir ?? process.cwd(), log });
   log('info', 'shipit runtime master', {
     node: process.version,
@@ -87,6 +92,7 @@ function startPrimary(config: RuntimeConfig): void {
     workers: config.workers,
     workers_from: config.workersFrom,
     listen: 'fd' in listen ? `fd ${listen.fd} (socket activation)` : `${listen.host ?? '*'}:${listen.port}`,
+    scheduling,
     notify: notifier.kind,
   });
   runPrimary({

@@ -71,10 +71,14 @@ export function runPrimary(options: PrimaryOptions): void {
       case 'drain': {
         const worker = workers.get(action.key);
         if (worker === undefined) return;
+        if (action.booting) {
+          worker.process.kill('SIGTERM'); // same meaning to the worker, and never lost (see ArbiterAction)
+          return;
+        }
         try {
           worker.send({ shipit: 'drain' } satisfies MasterMessage);
         } catch {
-          worker.process.kill('SIGTERM'); // same meaning to the worker
+          worker.process.kill('SIGTERM');
         }
         return;
       }
@@ -114,6 +118,15 @@ export function runPrimary(options: PrimaryOptions): void {
     if (worker.process.pid !== undefined) arbiter.enqueue({ type: 'spawned', key, pid: worker.process.pid });
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
+      if (message.shipit === 'closed') {
+        // The close handshake (protocol.ts): plumbing between node:cluster and the worker, not supervision.
+        try {
+          worker.send({ shipit: 'closed-ack' } satisfies MasterMessage);
+        } catch {
+          // the worker is already gone
+        }
+        return;
+      }
       if (message.shipit === 'heartbeat') arbiter.enqueue({ type: 'heartbeat', key });
       else if (message.shipit === 'serving') arbiter.enqueue({ type: 'serving', key, address: message.address });
       else arbiter.enqueue({ type: 'boot-failed', key, reason: message.reason, message: message.message });

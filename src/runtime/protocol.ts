@@ -15,11 +15,27 @@ export type WorkerMessage =
   /** Imported, ready() passed, and listening: the worker serves. */
   | { shipit: 'serving'; address: string }
   /** Sent just before exiting with WORKER_EXIT[reason]. */
-  | { shipit: 'boot-failed'; reason: BootFailureReason; message: string };
+  | { shipit: 'boot-failed'; reason: BootFailureReason; message: string }
+  /** The worker's server is closed; it waits for 'closed-ack' before exiting (see below). */
+  | { shipit: 'closed' };
 
 export type MasterMessage =
-  /** Stop accepting, finish in-flight requests, run shutdown(), exit 0. SIGTERM to a worker does the same. */
-  { shipit: 'drain' };
+  /**
+   * Stop accepting, finish in-flight requests, run shutdown(), exit 0. SIGTERM to a worker does the same; the
+   * master prefers this message for a serving worker (an app's own SIGTERM handler, written for plain Node, might
+   * exit at once) and SIGTERM for a booting one (a message that arrives before the worker listens for it is lost).
+   */
+  | { shipit: 'drain' }
+  /**
+   * The close handshake. node:cluster's primary hands a connection to a worker with an IPC message and forgets it
+   * until the worker acks (round_robin_handle.js `handoff`). A worker that exits right after closing its server
+   * may die with such a message unread: the connection then stays open in the primary, unanswered, forever (the
+   * client hangs). The channel is ordered, so when the master answers 'closed', node:cluster has processed the
+   * worker's own close (no more hand-offs to it) and every earlier hand-off message has reached the worker, which
+   * rejected it (the primary then gives that connection to another worker). The worker then flushes its last
+   * messages and exits.
+   */
+  | { shipit: 'closed-ack' };
 
 /** How a worker exits when it cannot boot: the master reads the code even if the message was lost. */
 export const WORKER_EXIT: Record<BootFailureReason, number> = {
@@ -41,11 +57,13 @@ export type ListenTarget = { fd: number } | { port: number; host?: string };
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   if (typeof value !== 'object' || value === null) return false;
   const tag = (value as { shipit?: unknown }).shipit;
-  return tag === 'heartbeat' || tag === 'serving' || tag === 'boot-failed';
+  return tag === 'heartbeat' || tag === 'serving' || tag === 'boot-failed' || tag === 'closed';
 }
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
-  return typeof value === 'object' && value !== null && (value as { shipit?: unknown }).shipit === 'drain';
+  if (typeof value !== 'object' || value === null) return false;
+  const tag = (value as { shipit?: unknown }).shipit;
+  return tag === 'drain' || tag === 'closed-ack';
 }
 
 /** Heartbeats are sent several times per timeout so one late timer tick never looks like a hang. */

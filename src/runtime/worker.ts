@@ -36,8 +36,11 @@ export interface WorkerOptions {
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const { config, clock, log } = options;
   let app: LoadedApp | undefined;
-  let served: { server: Server; tracker: ConnectionTracker } | undefined;
+  let built: { server: Server; tracker: ConnectionTracker } | undefined;
+  /** From the listen() call on, node:cluster may hand us connections: leaving then takes the full drain. */
+  let listening: 'no' | 'in-progress' | 'yes' = 'no';
   let draining = false;
+  let onClosedAck: (() => void) | undefined;
 
   const send = (message: WorkerMessage, done?: () => void): void => {
     if (process.send === undefined || !process.connected) return done?.();
@@ -59,15 +62,30 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
   const exit = (code: number): never => process.exit(code);
 
+  /** Exit once our last IPC messages (acks for rejected connections among them) are written: the channel is a
+   * stream, so the callback of the last message means every earlier one left too. */
+  const flushAndExit = (code: number): void => {
+    clock.setTimer(1000, () => exit(code)); // if the callback never comes
+    send({ shipit: 'heartbeat' }, () => exit(code));
+  };
+
   const failBoot = (reason: BootFailureReason, error: unknown): void => {
     log('error', reason === 'load' ? 'app could not be loaded' : 'worker failed to boot', { reason, error: errorFields(error) });
     const message = error instanceof Error ? error.message : String(error);
-    clock.setTimer(1000, () => exit(WORKER_EXIT[reason])); // if the IPC callback never comes
-    send({ shipit: 'boot-failed', reason, message: message.slice(0, 500) }, () => exit(WORKER_EXIT[reason]));
+    send({ shipit: 'boot-failed', reason, message: message.slice(0, 500) });
+    flushAndExit(WORKER_EXIT[reason]);
   };
 
+  const closeHandshake = (timeoutMs: number): Promise<void> =>
+    new Promise((resolve) => {
+      onClosedAck = resolve;
+      clock.setTimer(timeoutMs, resolve);
+      send({ shipit: 'closed' });
+    });
+
   const finish = async (): Promise<void> => {
-    served?.tracker.dispose();
+    built?.tracker.dispose();
+    await closeHandshake(1000); // see protocol.ts: no connection may be left in flight to us
     if (app?.shutdown !== undefined) {
       try {
         await app.shutdown();
@@ -76,23 +94,28 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       }
     }
     log('info', 'worker exiting');
-    exit(0);
+    flushAndExit(0);
+  };
+
+  const closeServer = (why: string): void => {
+    const { server, tracker } = built!;
+    log('info', 'draining: no new connections; finishing in-flight requests', { why, connections: tracker.size });
+    // net.Server's close, not http.Server's: the latter (Node 19+) also destroys every idle connection at once,
+    // including ones whose first request is still in flight (see connection-drain.ts).
+    net.Server.prototype.close.call(server, () => void finish());
+    tracker.beginDrain();
   };
 
   const drain = (why: string): void => {
     if (draining) return;
     draining = true;
-    if (served === undefined) {
-      // Not listening yet: no request to finish (process.exit is synchronous, so boot goes no further).
+    if (listening === 'no') {
+      // Never listened: no connection can be on its way to us, nothing to finish.
       log('info', 'drain requested while booting; exiting', { why });
       exit(0);
-      return;
     }
-    log('info', 'draining: no new connections; finishing in-flight requests', { why, connections: served.tracker.size });
-    // net.Server's close, not http.Server's: the latter (Node 19+) also destroys every idle connection at once,
-    // including ones whose first request is still in flight (see connection-drain.ts).
-    net.Server.prototype.close.call(served.server, () => void finish());
-    served.tracker.beginDrain();
+    if (listening === 'yes') closeServer(why);
+    // 'in-progress': closeServer runs as soon as listen() returns
   };
 
   process.on('SIGTERM', () => drain('SIGTERM'));
@@ -100,7 +123,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   process.on('SIGINT', () => undefined);
   process.on('SIGHUP', () => undefined);
   process.on('message', (message: unknown) => {
-    if (isMasterMessage(message)) drain('master');
+    if (!isMasterMessage(message)) return;
+    if (message.shipit === 'drain') drain('master');
+    else onClosedAck?.();
   });
   process.on('uncaughtException', (error) => {
     log('error', 'uncaught exception; worker exiting', { error: errorFields(error) });
@@ -112,7 +137,6 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   } catch (error) {
     return failBoot('load', error);
   }
-  let built: { server: Server; tracker: ConnectionTracker };
   try {
     built = await buildServer(app, {
       clock,
@@ -134,12 +158,14 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     }
   }
   let address: string;
+  listening = 'in-progress';
   try {
     address = await listen(built.server, options.listen);
   } catch (error) {
     return failBoot('listen', error);
   }
-  served = built;
+  listening = 'yes';
+  if (draining) return closeServer('drain requested while listening');
   send({ shipit: 'serving', address });
 }
 

@@ -93,6 +93,17 @@ describe('Arbiter: supervision in steady state', () => {
     expect(sim.arbiter.snapshot().serving).toBe(2);
   });
 
+  it('judges a booting worker by the boot deadline, not by heartbeats (it cannot beat before Node loaded our code)', () => {
+    const sim = new Sim({ workers: 1, timeoutMs: 1000, bootTimeoutMs: 10_000 }, () => ({ bootMs: 4000 }));
+    sim.runUntil(1); // forked; now it is silent while it boots
+    for (const w of sim.alive()) w.hung = true;
+    sim.runUntil(3900);
+    for (const w of sim.alive()) w.hung = false;
+    sim.runUntil(6000);
+    expect(sim.kills).toHaveLength(0);
+    expect(sim.notified('READY')).toHaveLength(1);
+  });
+
   it('does not kill workers for heartbeats it could not read while the master itself was stalled', () => {
     const sim = new Sim({ workers: 2, timeoutMs: 1000 }, () => ({ bootMs: 100 }));
     sim.runUntil(2000);
@@ -212,6 +223,26 @@ describe('Arbiter: graceful stop (SIGTERM)', () => {
     sim.runUntil(10_000);
     expect(sim.kills).toEqual([{ t: 4000, key: 2 }]);
     expect(sim.exitCode).toBe(RuntimeExit.ok);
+  });
+
+  it('drains a booting worker with a signal (an IPC message could arrive before it listens)', () => {
+    const sim = new Sim({ workers: 2 }, (slot) => (slot === 0 ? { bootMs: 100 } : { bootMs: 800 }));
+    sim.runUntil(300);
+    sim.signal('SIGTERM');
+    expect(sim.drains.map((d) => d.booting)).toEqual([false, true]);
+    sim.runUntil(10_000);
+    expect(sim.drains).toHaveLength(2); // it exited on the signal: nothing to ask again
+    expect(sim.exitCode).toBe(0);
+  });
+
+  it('re-sends drain to a worker that reports serving while draining', () => {
+    const sim = new Sim({ workers: 1 }, () => ({ bootMs: 500, drainLost: true }));
+    sim.runUntil(100);
+    sim.signal('SIGTERM'); // booting: drained by signal, which the sim "loses"
+    sim.runUntil(10_000);
+    expect(sim.drains.map((d) => d.booting)).toEqual([true, false]);
+    expect(sim.exitCode).toBe(0);
+    expect(sim.kills).toHaveLength(0);
   });
 
   it('does not respawn workers that die while stopping, and ignores SIGHUP then', () => {

@@ -1,4 +1,4 @@
-import { parseRuntimeConfig, parseWorkers, RuntimeConfigError } from '../../../src/runtime/config.js';
+import { parseRuntimeConfig, parseWorkers, resolveScheduling, RuntimeConfigError } from '../../../src/runtime/config.js';
 import { RuntimeExit } from '../../../src/runtime/exit-codes.js';
 
 describe('parseRuntimeConfig', () => {
@@ -17,6 +17,7 @@ describe('parseRuntimeConfig', () => {
       accessLog: false,
       logLevel: 'info',
       sdNotifyPath: undefined,
+      scheduling: 'auto',
     });
   });
 
@@ -35,6 +36,7 @@ describe('parseRuntimeConfig', () => {
         SHIPIT_ACCESS_LOG: '1',
         SHIPIT_LOG_LEVEL: 'debug',
         SHIPIT_SD_NOTIFY: '/opt/sd-notify',
+        SHIPIT_SCHEDULING: 'shared',
       },
       2,
     );
@@ -52,6 +54,7 @@ describe('parseRuntimeConfig', () => {
       accessLog: true,
       logLevel: 'debug',
       sdNotifyPath: '/opt/sd-notify',
+      scheduling: 'shared',
     });
   });
 
@@ -65,6 +68,7 @@ describe('parseRuntimeConfig', () => {
     ['SHIPIT_GRACEFUL_TIMEOUT', '30s', 'is not a number of seconds'],
     ['SHIPIT_ACCESS_LOG', 'maybe', 'is not a flag'],
     ['SHIPIT_LOG_LEVEL', 'loud', 'is not one of'],
+    ['SHIPIT_SCHEDULING', 'random', 'is not one of auto, round-robin, shared'],
   ])('rejects %s=%s, naming the variable', (key, value, message) => {
     let error: unknown;
     try {
@@ -93,5 +97,14 @@ describe('parseWorkers', () => {
 
   it.each(['0', '-2', '1.5', 'four', '2x', '99999'])('rejects WORKERS=%s with exit code 2', (value) => {
     expect(() => parseWorkers(value, 8)).toThrow(/^WORKERS: ".*" is not valid: use "auto" \(one per CPU\) or a whole number from 1 to 1024$/);
+  });
+});
+
+describe('resolveScheduling', () => {
+  it('shares the socket under socket activation and deals round-robin otherwise, unless told', () => {
+    expect(resolveScheduling('auto', true)).toBe('shared');
+    expect(resolveScheduling('auto', false)).toBe('round-robin');
+    expect(resolveScheduling('round-robin', true)).toBe('round-robin');
+    expect(resolveScheduling('shared', false)).toBe('shared');
   });
 });

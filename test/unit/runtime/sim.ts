@@ -20,6 +20,8 @@ export interface Behaviour {
   drainMs?: number;
   /** Ignore drain: only SIGKILL ends it. */
   drainHangs?: boolean;
+  /** The first drain request never arrives. */
+  drainLost?: boolean;
 }
 
 export interface SimWorker {
@@ -39,6 +41,7 @@ export class Sim {
   readonly logs: Array<{ t: number; level: string; msg: string; fields: Record<string, unknown> }> = [];
   readonly spawns: Array<{ t: number; slot: number; generation: number }> = [];
   readonly kills: Array<{ t: number; key: number }> = [];
+  readonly drains: Array<{ t: number; key: number; booting: boolean }> = [];
   /** serving count after every tick, for invariants. */
   readonly servingHistory: Array<{ t: number; serving: number; phase: string }> = [];
   exitCode: number | undefined;
@@ -126,7 +129,9 @@ export class Sim {
       case 'drain': {
         const w = this.workers.get(action.key);
         if (w === undefined) return;
+        this.drains.push({ t, key: action.key, booting: action.booting });
         const b = this.behaviourFor(w.slot, w.generation);
+        if (b.drainLost && this.drains.filter((d) => d.key === w.key).length === 1) return;
         if (!b.drainHangs) this.at(b.drainMs ?? 10, () => this.exit(w, 0, null));
         return;
       }

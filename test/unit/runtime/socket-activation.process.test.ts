@@ -1,0 +1,56 @@
+/**
+ * Socket activation for real: a parent (python, playing systemd's .socket unit) holds a listening socket and runs
+ * the runtime with it as fd 3, LISTEN_FDS=1 and LISTEN_PID set through `sh -c 'LISTEN_PID=$$ exec …'`. It then
+ * runs a second runtime on the same socket after the first stops: connections queue in the socket meanwhile.
+ */
+import path from 'node:path';
+import { get, repo, runtimeCommand, sleep, startLoad, startRuntime, type RuntimeProcess } from './harness.js';
+
+const holder = path.join(repo, 'test/unit/runtime/fixtures/socket_holder.py');
+let runtime: RuntimeProcess | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+describe('socket activation (LISTEN_FDS / LISTEN_PID)', () => {
+  it('serves on the passed socket, hides the variables from workers, and a restart refuses no connection', async () => {
+    runtime = startRuntime({ command: ['python3', holder, '2', ...runtimeCommand()] });
+    const rt = runtime;
+    const { holder_port: port } = (await rt.waitForLog((l) => l.holder_port !== undefined, 5000)) as { holder_port: number };
+    const first = (await rt.waitForLog((l) => l.holder_child !== undefined, 5000)).holder_child as number;
+    const master = await rt.waitForLog((l) => l.msg === 'shipit runtime master', 10_000);
+    expect(master.listen).toBe('fd 3 (socket activation)');
+    expect(master.scheduling).toBe('shared'); // workers accept on the socket: the kernel keeps what they leave
+    expect(master.pid).toBe(first); // `exec` kept the pid LISTEN_PID names
+    await rt.waitForLog((l) => l.msg === 'ready: every worker serves', 15_000);
+    expect(rt.count((l) => String(l.msg).startsWith('socket activation ignored'))).toBe(0);
+
+    const env = JSON.parse((await get(port, '/env')).body) as { env: Record<string, string> };
+    expect(env.env).toEqual({}); // no LISTEN_FDS / LISTEN_PID in workers
+
+    const load = startLoad(port, { concurrency: 4, keepAlive: false, maxMs: 20_000 });
+    await sleep(500);
+    process.kill(first, 'SIGTERM'); // like `systemctl restart` with the .socket unit holding the socket
+    const second = (await rt.waitForLog((l) => l.holder_run === 1 && l.holder_child !== undefined, 10_000)).holder_child as number;
+    await rt.waitForLog((l) => l.msg === 'ready: every worker serves' && l.pid === second, 15_000);
+    await sleep(500);
+    const result = await load.stop();
+    process.stdout.write(`[runtime figures] restart behind a held socket: ${JSON.stringify({ ok: result.ok, failed: result.failed, errors: result.errors.slice(0, 5) })}\n`);
+    const pidsByMaster = new Set(rt.lines.filter((l) => l.msg === 'worker serving').map((l) => l.pid));
+    expect(pidsByMaster).toEqual(new Set([first, second]));
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(50);
+    process.kill(second, 'SIGTERM');
+    expect((await rt.exited).code).toBe(0);
+  }, 40_000);
+
+  it('ignores LISTEN_FDS meant for another process and listens on PORT', async () => {
+    runtime = startRuntime({ env: { LISTEN_FDS: '1', LISTEN_PID: '1' } });
+    const warn = await runtime.waitForLog((l) => String(l.msg).startsWith('socket activation ignored'), 10_000);
+    expect(warn.msg).toBe('socket activation ignored: LISTEN_PID=1 is not this process (' + String(runtime.child.pid) + '): a wrapper must `exec` the runtime');
+    const port = await runtime.port();
+    expect((await get(port, '/')).status).toBe(200);
+  }, 20_000);
+});
+
