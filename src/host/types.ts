@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { DepsReport, DepsSpec } from './deps-types.js';
 
 /** One file of a release, as recorded in its manifest. */
 export interface ManifestEntry {
@@ -72,6 +73,8 @@ export interface ReleaseSpec {
   prerequisites: Prerequisite[];
   /** Bytes of free disk the release needs under deployTo. */
   diskBytes: number;
+  /** Dependency sets the release links to (src/host/deps.ts); absent = none. */
+  deps?: DepsSpec[];
 }
 
 export interface Prerequisite {
@@ -89,6 +92,8 @@ export interface PrepareReport {
   alreadyStaged: boolean;
   /** Paths of the files sent (new or changed since `base`); the others were copied on the host. */
   sentPaths?: string[];
+  /** Dependency sets linked into the release: reused or built. */
+  deps?: DepsReport[];
 }
 
 export interface ActivateOptions {
