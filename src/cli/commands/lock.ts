@@ -79,17 +79,15 @@ export async function lockReleaseCommand(env: string, options: LockOptions): Pro
         hint: `if that run is gone or the window is over, \`shipit lock release ${env} --force\` removes it`,
       });
     }
-    const out = new Map<string, LockInfo>();
-    await Promise.all(
+    const removed = await Promise.all(
       [...locks].map(async ([host, lock]) => {
-        if (lock === null) return;
+        if (lock === null) return null;
         // The token read from the host: only that exact lock is removed, not one taken since.
         // A lock directory without info has no token: only --force gets here with one (it is nobody's).
-        const removed = lock.token ? await hosts.get(host)!.unlock(lock.token) : await hosts.get(host)!.unlock('none', { force: true });
-        if (removed) out.set(host, removed);
+        return lock.token ? hosts.get(host)!.unlock(lock.token) : hosts.get(host)!.unlock('none', { force: true });
       }),
     );
-    return out;
+    return new Map([...locks.keys()].flatMap((host, i) => (removed[i] ? [[host, removed[i]] as const] : [])));
   });
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ environment: env, released: [...released].map(([host, lock]) => ({ host, lock: shown(lock) })) })}\n`);

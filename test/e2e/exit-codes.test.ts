@@ -1,0 +1,115 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { readLab, type LabInfo } from './support/lab.js';
+import { Project } from './support/project.js';
+import { httpGet, onHost, wipeApp } from './support/remote.js';
+
+/**
+ * Every documented exit code, provoked for real on 2 lab hosts through the built binary: 0, 2, 3, 4, 5 and 6.
+ * 6 (failed and the fleet may be inconsistent): the release a host must revert to was deleted by hand, so
+ * the revert of that host fails; the message names it and where each host is.
+ */
+const APP = 'e2e-exit';
+const PORT = 8104;
+jest.setTimeout(300_000);
+
+let lab: LabInfo;
+let hosts: LabInfo['hosts'];
+let project: Project;
+let good: string;
+const releaseIdOf = (output: string) => /deploying (\S+) /.exec(output)?.[1];
+
+beforeAll(async () => {
+  lab = readLab();
+  hosts = lab.hosts.slice(0, 2);
+  await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+  project = new Project(lab, { app: APP, port: PORT, hosts });
+});
+afterAll(async () => {
+  project?.cleanup();
+  // This suite leaves a host broken on purpose: clean up after it.
+  await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+});
+
+describe('exit codes on the lab', () => {
+  it('0: a deploy and every read command succeed', async () => {
+    project.setVersion('e1');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(0);
+    good = releaseIdOf(run.all)!;
+    for (const args of [['status'], ['releases'], ['logs', '-n', '5'], ['lock', 'status'], ['plan'], ['units']]) {
+      const read = await project.shipit([...args, 'production']);
+      expect([args.join(' '), read.exitCode]).toEqual([args.join(' '), 0]);
+    }
+  });
+
+  it('2: config and usage errors, before any host is touched', async () => {
+    const cases: [string[], RegExp][] = [
+      [['releases', 'staging'], /unknown environment "staging"/],
+      [['logs', 'production', '-n', 'lots'], /-n "lots": not a number of lines/],
+      [['logs', 'production', '--since', 'last tuesday'], /--since "last tuesday": not a duration or a time/],
+      [['lock'], /Usage: shipit lock/],
+      [['deploy'], /missing required argument 'env'/],
+      [['plan', 'production', '--host', 'nope'], /--host nope: not a host/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await project.shipit(args);
+      expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 2]);
+      expect(run.all).toMatch(message);
+    }
+    writeFileSync(join(project.dir, 'broken.config.ts'), "export default { app: 'Bad App', environments: {} };\n");
+    const bad = await project.shipit(['status', 'production', '--config', 'broken.config.ts']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.all).toMatch(/app/);
+  });
+
+  it('3: an unknown host key or an unreachable host, for every fleet command', async () => {
+    const empty = join(project.dir, 'empty_known_hosts');
+    writeFileSync(empty, '');
+    project.writeConfig({ knownHostsFile: empty });
+    for (const args of [['releases'], ['logs'], ['lock', 'status'], ['plan']]) {
+      const run = await project.shipit([...args, 'production']);
+      expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 3]);
+      expect(run.all).toMatch(/SHA256:/);
+    }
+    project.writeConfig({ hosts: [hosts[0]!, { name: 'ghost', address: '10.213.37.250', users: ['root'], sshPort: 22 } as never] });
+    expect((await project.shipit(['releases', 'production'])).exitCode).toBe(3);
+    project.writeConfig({ hosts });
+  });
+
+  it('4: the lock is held', async () => {
+    expect((await project.shipit(['lock', 'acquire', 'production', '-m', 'exit-code test'])).exitCode).toBe(0);
+    for (const args of [['deploy', 'production'], ['rollback', 'production', '--to', good], ['plan', 'production']]) {
+      const run = await project.shipit(args);
+      expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 4]);
+      expect(run.all).toMatch(/exit-code test/);
+    }
+    expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
+  });
+
+  it('5: the release fails and every host is back on the release it ran before', async () => {
+    project.setVersion('e2-bad', 'crash-on-import');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(5);
+    expect(run.all).toMatch(/every host is back on the release it ran before/);
+    for (const h of hosts) expect((await httpGet(h.address, PORT, '/readyz')).body).toMatchObject({ release: good });
+  });
+
+  it('6: a host cannot be put back (its previous release was deleted by hand); the message names it', async () => {
+    const [web1, web2] = hosts as [LabInfo['hosts'][0], LabInfo['hosts'][0]];
+    // The running service keeps serving from memory; what shipit would switch back to is gone.
+    await onHost(lab, web1.address, `rm -rf /srv/${APP}/releases/${good} /srv/${APP}/.shipit/releases/${good}/manifest.tsv`);
+    project.setVersion('e3-bad', 'crash-on-import');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(6);
+    expect(run.all).toMatch(/REVERT FAILED/);
+    expect(run.all).toMatch(/the fleet may be inconsistent; hosts not restored: web1/);
+    expect(run.all).toMatch(new RegExp(`now: web1=\\S+ web2=${good}`));
+    // web2 was never touched (the canary failed first) and still serves the good release.
+    expect((await httpGet(web2.address, PORT, '/readyz')).body).toMatchObject({ release: good });
+    // shipit releases shows the damage.
+    const releases = await project.shipit(['releases', 'production']);
+    expect(releases.stdout).toMatch(/hosts disagree:/);
+  });
+});

@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { execa } from 'execa';
+import { readLab, type LabInfo } from './support/lab.js';
+import { dropConnection, waitFor } from './support/ops.js';
+import { BIN, Project } from './support/project.js';
+import { httpGet, onHost, wipeApp } from './support/remote.js';
+
+/**
+ * The operating commands on 3 lab hosts, through the built binary as CI runs it: releases, logs (and following
+ * every host, Ctrl-C, a host dropping out), the manual lock, --host and --verbose, units, init, --help.
+ */
+const APP = 'e2e-ops';
+const PORT = 8102;
+const SECRET = 'ops-5ecret-never-printed-42';
+jest.setTimeout(300_000);
+
+let lab: LabInfo;
+let hosts: LabInfo['hosts'];
+let project: Project;
+const releases: string[] = [];
+const releaseIdOf = (output: string) => /deploying (\S+) /.exec(output)?.[1];
+
+interface ReleasesJson {
+  consistent: boolean;
+  hosts: string[];
+  current: Record<string, string | null>;
+  releases: { id: string; state: string; by: string; currentOn: string[]; presentOn: string[]; missingOn: string[] }[];
+  disagreements: string[];
+}
+interface LogJson {
+  host: string;
+  time: string;
+  timeUs: number;
+  message: string;
+}
+const jsonLines = <T>(text: string) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as T);
+
+beforeAll(async () => {
+  lab = readLab();
+  hosts = lab.hosts.slice(0, 3);
+  await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+  project = new Project(lab, { app: APP, port: PORT, hosts, secret: SECRET, rollout: '{ canary: 1, maxParallel: 2 }' });
+  for (const version of ['v1', 'v2']) {
+    project.setVersion(version);
+    const run = await project.shipit(['deploy', 'production']);
+    if (run.exitCode !== 0) throw new Error(`setup deploy failed: ${run.all}`);
+    releases.push(releaseIdOf(run.all)!);
+  }
+  project.setVersion('v3-bad', 'never-ready');
+  const bad = await project.shipit(['deploy', 'production']);
+  if (bad.exitCode !== 5) throw new Error(`setup bad deploy: ${bad.all}`);
+  releases.push(releaseIdOf(bad.all)!);
+  project.setVersion('v2');
+});
+afterAll(() => project?.cleanup());
+
+describe('shipit releases', () => {
+  it('lists every release with its state and hosts; a consistent fleet has no disagreement', async () => {
+    const [v1, v2, v3] = releases;
+    const run = await project.shipit(['releases', 'production', '--json']);
+    expect(run.exitCode).toBe(0);
+    const report = JSON.parse(run.stdout) as ReleasesJson;
+    expect(report.consistent).toBe(true);
+    expect(report.releases.map((r) => [r.id, r.state, r.presentOn.length, r.currentOn.length])).toEqual([
+      [v3, 'bad', 3, 0],
+      [v2, 'current', 3, 3],
+      [v1, 'good', 3, 0],
+    ]);
+    expect(report.releases[0]!.by).toMatch(/@/);
+    const table = await project.shipit(['releases', 'production']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^RELEASE\s+STATE\s+CREATED\s+BY\s+REVISION\s+HOSTS/);
+    expect(table.stdout).toContain(`${v2}  current`);
+    expect(table.stdout).toMatch(new RegExp(`${v2}.*web1\\* web2\\* web3\\*`));
+  });
+
+  it('flags hosts that disagree (a release missing on one host); --host narrows the view', async () => {
+    const [v1] = releases;
+    await onHost(lab, hosts[2]!.address, `rm -rf /srv/${APP}/releases/${v1} /srv/${APP}/.shipit/releases/${v1}`);
+    const run = await project.shipit(['releases', 'production', '--json']);
+    const report = JSON.parse(run.stdout) as ReleasesJson;
+    expect(report.consistent).toBe(false);
+    expect(report.disagreements).toEqual([`release ${v1} is missing on web3`]);
+    expect(report.releases.find((r) => r.id === v1)).toMatchObject({ state: 'partial', missingOn: ['web3'] });
+    const table = await project.shipit(['releases', 'production']);
+    expect(table.stdout).toContain(`hosts disagree:\n  ! release ${v1} is missing on web3`);
+    const two = JSON.parse((await project.shipit(['releases', 'production', '--json', '--host', 'web1', '--host', 'web2'])).stdout) as ReleasesJson;
+    expect(two.hosts).toEqual(['web1', 'web2']);
+    expect(two.consistent).toBe(true);
+  });
+});
+
+describe('shipit logs', () => {
+  it('merges every host\'s journal in time order, each line prefixed with its host, secrets redacted', async () => {
+    for (const h of hosts) await httpGet(h.address, PORT, `/?marker=once-${h.name}&token=${SECRET}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const run = await project.shipit(['logs', 'production', '-n', '60']);
+    expect(run.exitCode).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(60);
+    for (const h of hosts) expect(lines.some((l) => l.startsWith(`${h.name} `) && l.includes(`once-${h.name}`))).toBe(true);
+    const times = lines.map((l) => /^\S+\s+(\S+Z) /.exec(l)?.[1] ?? '');
+    expect(times.every(Boolean)).toBe(true);
+    expect([...times].sort()).toEqual(times);
+    expect(run.all).not.toContain(SECRET);
+    expect(run.stdout).toContain('token=[redacted]');
+
+    const json = jsonLines<LogJson>((await project.shipit(['logs', 'production', '--since', '5m', '--json'])).stdout);
+    expect(new Set(json.map((e) => e.host))).toEqual(new Set(['web1', 'web2', 'web3']));
+    expect(json.map((e) => e.timeUs)).toEqual([...json.map((e) => e.timeUs)].sort((a, b) => a - b));
+    const only = (await project.shipit(['logs', 'production', '--host', 'web3', '-n', '20'])).stdout.trimEnd().split('\n');
+    expect(only.every((l) => l.startsWith('web3 '))).toBe(true);
+  });
+
+  it('-f follows every host; a host that drops out is reported and the others go on; Ctrl-C ends it with exit 0', async () => {
+    const follow = project.shipit(['logs', 'production', '-f', '-n', '0']);
+    let out = '';
+    follow.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // Each host gets a request with its own marker until the follower has shown all three.
+    await waitFor(
+      async () => {
+        for (const h of hosts) await httpGet(h.address, PORT, `/?marker=follow-${h.name}`);
+        return hosts.every((h) => out.split('\n').some((l) => l.startsWith(`${h.name} `) && l.includes(`follow-${h.name}`)));
+      },
+      30_000,
+      'lines from every followed host',
+    );
+    await dropConnection(lab, hosts[1]!.address, follow.pid!);
+    await waitFor(async () => {
+      for (const h of [hosts[0]!, hosts[2]!]) await httpGet(h.address, PORT, `/?marker=after-drop-${h.name}`);
+      return ['web1', 'web3'].every((name) => out.includes(`after-drop-${name}`));
+    }, 30_000, 'lines after web2 dropped');
+    follow.kill('SIGINT');
+    const run = await follow;
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toMatch(/web2: cannot read the journal any more: .*going on with the other 2 host/);
+    const lines = out.trimEnd().split('\n');
+    const times = lines.map((l) => /^\S+\s+(\S+Z) /.exec(l)?.[1] ?? '');
+    expect([...times].sort()).toEqual(times);
+    // The reads in flight were killed on the hosts: no journalctl of this app is left behind.
+    for (const h of hosts) {
+      expect((await onHost(lab, h.address, `pgrep -af '[j]ournalctl --unit=${APP}.service' || true`)).trim()).toBe('');
+    }
+  });
+});
+
+describe('shipit lock', () => {
+  it('acquire holds the lock across runs: a deploy fails fast naming the holder (exit 4); release frees it', async () => {
+    const free = JSON.parse((await project.shipit(['lock', 'status', 'production', '--json'])).stdout) as { hosts: { host: string; held: boolean }[] };
+    expect(free.hosts.map((h) => [h.host, h.held])).toEqual([['web1', false], ['web2', false], ['web3', false]]);
+
+    const acquire = await project.shipit(['lock', 'acquire', 'production', '-m', 'maintenance window: kernel update']);
+    expect(acquire.exitCode).toBe(0);
+    expect(acquire.stdout).toMatch(/locked production on web1, web2, web3/);
+    const status = await project.shipit(['lock', 'status', 'production']);
+    expect(status.stdout).toMatch(/web2\s+\S+@\S+ \(by hand\) since .*: "maintenance window: kernel update"/);
+
+    const started = Date.now();
+    const refused = await project.shipit(['deploy', 'production']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.all).toMatch(/deploy lock held by \S+ \(by hand\) since .*maintenance window: kernel update/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    const again = await project.shipit(['lock', 'acquire', 'production']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/you already hold the lock/);
+
+    const release = await project.shipit(['lock', 'release', 'production']);
+    expect(release.exitCode).toBe(0);
+    expect(release.stdout).toMatch(/released your lock on web1, web2, web3: it was held by .*maintenance window/);
+    for (const h of hosts) expect((await onHost(lab, h.address, `test -d /srv/${APP}/.shipit/lock && echo held || echo free`)).trim()).toBe('free');
+  });
+
+  it("releasing someone else's lock needs --force (exit 4 without) and says whose it was", async () => {
+    const other = await project.shipit(['lock', 'acquire', 'production', '-m', 'alice is migrating'], { GITHUB_ACTOR: 'alice' });
+    expect(other.exitCode).toBe(0);
+    const refused = await project.shipit(['lock', 'release', 'production']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toMatch(/held by alice@github-actions .*alice is migrating.*not by you/);
+    expect(refused.stderr).toMatch(/--force/);
+    const forced = await project.shipit(['lock', 'release', 'production', '--force']);
+    expect(forced.exitCode).toBe(0);
+    expect(forced.stdout).toMatch(/released someone else's lock on web1, web2, web3: it was held by alice@github-actions/);
+    const none = await project.shipit(['lock', 'release', 'production']);
+    expect(none.stdout).toMatch(/no lock was held/);
+  });
+});
+
+describe('--host and --verbose on fleet commands', () => {
+  it('status --host shows only that host; --verbose shows each remote command and probe with its timing on stderr', async () => {
+    const run = await project.shipit(['status', 'production', '--host', 'web2', '--verbose', '--json']);
+    expect(run.exitCode).toBe(0);
+    const status = JSON.parse(run.stdout) as { hosts: { host: string }[] };
+    expect(status.hosts.map((h) => h.host)).toEqual(['web2']);
+    expect(run.stderr).toMatch(/\[web2\] inspect: exit 0 in \d/);
+    expect(run.stderr).toMatch(new RegExp(`\\[web2\\] GET 127.0.0.1:${PORT}/readyz: HTTP 200 in \\d`));
+    expect(run.stderr).not.toMatch(/web1|web3/);
+    const releasesRun = await project.shipit(['releases', 'production', '--verbose', '--host', 'web1']);
+    expect(releasesRun.stderr).toMatch(/\[web1\] inspect: exit 0 in/);
+    const logsRun = await project.shipit(['logs', 'production', '--verbose', '-n', '1']);
+    for (const h of hosts) expect(logsRun.stderr).toMatch(new RegExp(`\\[${h.name}\\] journal: exit 0 in`));
+    const unknown = await project.shipit(['status', 'production', '--host', 'web9']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/--host web9: not a host of environment production/);
+  });
+});
+
+describe('shipit units and shipit init', () => {
+  it('units prints exactly what a deploy installed', async () => {
+    const run = await project.shipit(['units', 'production', '--json']);
+    expect(run.exitCode).toBe(0);
+    const { units } = JSON.parse(run.stdout) as { units: { name: string; path: string; content: string }[] };
+    expect(units.map((u) => u.name)).toEqual([`${APP}.socket`, `${APP}.service`]);
+    for (const unit of units) expect(await onHost(lab, hosts[0]!.address, `cat ${unit.path}`)).toBe(unit.content);
+    const text = await project.shipit(['units', 'production']);
+    expect(text.stdout).toContain(`# /etc/systemd/system/${APP}.service\n`);
+  });
+
+  it.each(['gunicorn', 'command'] as const)('init --preset %s writes a config the binary loads; a second init refuses (exit 2)', async (preset) => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-init-e2e-'));
+    const init = await execa('node', [BIN, 'init', '--preset', preset, '--app', 'fresh-app'], { cwd: dir, reject: false });
+    expect(init.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'deploy.config.ts'), 'utf8')).toContain(`preset: '${preset}'`);
+    const units = await execa('node', [BIN, 'units', 'production'], { cwd: dir, reject: false });
+    expect(units.exitCode).toBe(0);
+    expect(units.stdout).toContain('# /etc/systemd/system/fresh-app.service');
+    const again = await execa('node', [BIN, 'init'], { cwd: dir, reject: false });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/already exists.*not overwriting/);
+  });
+});
+
+describe('help', () => {
+  it('explains every command and flag, prints the version, and starts fast (no command code loaded)', async () => {
+    const help = await execa('node', [BIN, '--help']);
+    for (const command of ['deploy', 'plan', 'rollback', 'status', 'releases', 'logs', 'lock', 'units', 'init']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(help.stdout).toMatch(/Exit codes: 0 success/);
+    const logsHelp = await execa('node', [BIN, 'logs', '--help']);
+    for (const flag of ['--follow', '--since', '--lines', '--host', '--json', '--verbose']) expect(logsHelp.stdout).toContain(flag);
+    expect((await execa('node', [BIN, '--version'])).stdout).toMatch(/^\d+\.\d+\.\d+$/);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await execa('node', [BIN, '--help']);
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    // Node alone starts in ~40 ms here; the help must not load config, ssh or listr2 code.
+    expect(times[2]).toBeLessThan(400);
+  });
+});
