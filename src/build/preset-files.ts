@@ -1,4 +1,8 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/types.js';
+import { ShipitError } from '../lib/errors.js';
 import { SHIPIT_DIR } from './artifact.js';
 
 /** Where the gunicorn preset's config file lives in a release (the unit passes it with -c, relative to current). */
@@ -47,12 +51,43 @@ _patch_uvicorn_shutdown()
 `;
 }
 
+/** The node preset's entry point in a release: shipit's clustered runtime, compiled (dist/src/runtime). */
+export const NODE_RUNTIME_DIR = `${SHIPIT_DIR}/runtime`;
+export const NODE_RUNTIME_MAIN = `${NODE_RUNTIME_DIR}/main.js`;
+
+/**
+ * The compiled runtime, read from this package's dist/. It imports only node: builtins (and sd-notify when the
+ * app has it), so these files are all a host needs; the package.json makes Node 18 load them as ES modules.
+ */
+export function nodeRuntimeFiles(): Record<string, { content: string | Buffer }> {
+  const dir = runtimeDir();
+  const files: Record<string, { content: string | Buffer }> = {
+    [`${NODE_RUNTIME_DIR}/package.json`]: { content: '{ "type": "module", "private": true }\n' },
+  };
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.js')).sort()) {
+    files[`${NODE_RUNTIME_DIR}/${name}`] = { content: readFileSync(join(dir, name)) };
+  }
+  return files;
+}
+
+function runtimeDir(): string {
+  // This file is src/build/preset-files.ts (tests) or dist/src/build/preset-files.js (the CLI); the runtime
+  // that ships is always the compiled one.
+  const root = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../../' : '../../', import.meta.url));
+  const dir = join(root, 'dist/src/runtime');
+  if (!existsSync(join(dir, 'main.js'))) {
+    throw new ShipitError('BUILD_FAILED', `shipit's node runtime is not built (${dir}/main.js is missing)`, { hint: 'run `npm run build` in the shipit package' });
+  }
+  return dir;
+}
+
 /** Files shipit adds to a release for its preset, under .shipit/. */
-export function presetFiles(config: ResolvedConfig): Record<string, { content: string; mode?: number }> {
+export function presetFiles(config: ResolvedConfig): Record<string, { content: string | Buffer; mode?: number }> {
   switch (config.server.preset) {
     case 'gunicorn':
       return { [GUNICORN_CONF]: { content: gunicornConf() } };
     case 'node':
+      return nodeRuntimeFiles();
     case 'command':
       return {};
   }

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/types.js';
+import type { DepsSpec } from '../host/deps-types.js';
 import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
@@ -9,6 +10,8 @@ export function prerequisites(config: ResolvedConfig): Prerequisite[] {
   const { server } = config;
   switch (server.preset) {
     case 'gunicorn': {
+      // With a virtualenv, gunicorn and the worker class come from it (checked when its set is built).
+      if (server.python) return pythonPrerequisites(server.python.interpreter);
       const workerModule = server.workerClass.split('.').slice(0, -1).join('.');
       return [
         { check: 'command -v gunicorn', message: 'gunicorn is not installed (Debian: apt-get install gunicorn)' },
@@ -19,14 +22,35 @@ export function prerequisites(config: ResolvedConfig): Prerequisite[] {
       ];
     }
     case 'node':
-      return [{ check: 'command -v node', message: 'node is not installed (Debian: apt-get install nodejs)' }];
+      return [
+        { check: 'command -v node', message: 'node is not installed (Debian: apt-get install nodejs)' },
+        {
+          check: `node -e ${quote('process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)')}`,
+          message: "the host's node is older than 18, which shipit's runtime needs",
+        },
+      ];
     case 'command':
-      return [];
+      return [
+        ...(server.python ? pythonPrerequisites(server.python.interpreter) : []),
+        ...(server.npm ? [{ check: 'command -v node', message: 'node is not installed (Debian: apt-get install nodejs)' }] : []),
+      ];
   }
 }
 
+/** What building a virtualenv on the host takes: the interpreter, its venv module, and pip (which installs into it). */
+function pythonPrerequisites(interpreter: string): Prerequisite[] {
+  const python = quote(interpreter);
+  return [
+    { check: `command -v ${python}`, message: `${interpreter} is not installed (server.python.interpreter; Debian: apt-get install python3)` },
+    { check: `${python} -c 'import venv'`, message: `${interpreter} has no venv module (Debian: apt-get install python3-venv)` },
+    { check: `${python} -m pip --version`, message: `${interpreter} has no pip (Debian: apt-get install python3-pip)` },
+  ];
+}
+
 /** Everything a host needs to stage the release: files, units, env, checks. */
-export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta: ReleaseMeta): ReleaseSpec {
+export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta: ReleaseMeta, deps: DepsSpec[] = []): ReleaseSpec {
+  // A set being built needs room for what ships and what pip unpacks from it.
+  const depsBytes = deps.reduce((sum, d) => sum + (d.kind === 'python' ? d.files.reduce((s, f) => s + f.size, 0) * 4 : 0), 0);
   return {
     meta,
     files: artifact.files,
@@ -36,6 +60,7 @@ export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta
     secrets: renderEnvFile(config.server.secrets),
     prerequisites: prerequisites(config),
     // The release itself, plus room for one more and the temporary copy.
-    diskBytes: artifact.bytes * 2 + 16 * 1024 * 1024,
+    diskBytes: artifact.bytes * 2 + depsBytes + 16 * 1024 * 1024,
+    ...(deps.length > 0 ? { deps } : {}),
   };
 }

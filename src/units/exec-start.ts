@@ -6,7 +6,8 @@
 import type { ResolvedConfig, WorkersSetting } from '../config/types.js';
 import { parseWorkers } from '../config/workers.js';
 import { ShipitError } from '../lib/errors.js';
-import { GUNICORN_CONF } from '../build/preset-files.js';
+import { GUNICORN_CONF, NODE_RUNTIME_MAIN } from '../build/preset-files.js';
+import { VENV_DIR } from '../build/python-deps.js';
 import { shWord } from './escape.js';
 
 /** The socket's accept queue; gunicorn re-applies its --backlog to the inherited socket, so both get this. */
@@ -52,7 +53,8 @@ export function workersShell(setting: WorkersSetting): WorkersShell {
 export function gunicornScript(config: ResolvedConfig, workers: WorkersShell): string {
   const { server } = config;
   const args = [
-    'exec gunicorn',
+    // With server.python: the release's virtualenv (its set was checked to import gunicorn when it was built).
+    config.server.python ? `exec ${VENV_DIR}/bin/python -m gunicorn` : 'exec gunicorn',
     // Shipped in every release by shipit (src/build/preset-files.ts): a uvicorn graceful-shutdown fix, and
     // it still runs the app's own ./gunicorn.conf.py. Relative to WorkingDirectory=current.
     `--config ${GUNICORN_CONF}`,
@@ -73,9 +75,15 @@ export function gunicornScript(config: ResolvedConfig, workers: WorkersShell): s
   return [...workers.prelude, args.join(' ')].join('; ');
 }
 
+/** shipit's clustered Node runtime, shipped in the release (src/build/preset-files.ts); WORKERS exported for it. */
+export function nodeScript(workers: WorkersShell): string {
+  return [...workers.prelude, `export WORKERS=${workers.value}`, `exec node ${NODE_RUNTIME_MAIN}`].join('; ');
+}
+
 /** The user's command line, verbatim for /bin/sh, with WORKERS exported (PORT comes from Environment=). */
 export function commandScript(config: ResolvedConfig, workers: WorkersShell): string {
-  return [...workers.prelude, `export WORKERS=${workers.value}`, `exec ${config.server.module}`].join('; ');
+  const venv = config.server.python ? [`export PATH="$PWD/${VENV_DIR}/bin:$PATH" VIRTUAL_ENV="$PWD/${VENV_DIR}"`] : [];
+  return [...workers.prelude, ...venv, `export WORKERS=${workers.value}`, `exec ${config.server.module}`].join('; ');
 }
 
 /**

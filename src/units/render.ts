@@ -7,9 +7,9 @@
  * Units: <app>.socket owns the port; <app>.service runs the preset's server and takes the socket from it.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import { ShipitError } from '../lib/errors.js';
+import { VENV_DIR } from '../build/python-deps.js';
 import { shExecStart } from './escape.js';
-import { BACKLOG, commandScript, gunicornScript, workersShell } from './exec-start.js';
+import { BACKLOG, commandScript, gunicornScript, nodeScript, workersShell } from './exec-start.js';
 import { readTemplate, renderTemplate, type TemplateVars } from './template.js';
 
 export { renderEnvFile } from './env-file.js';
@@ -46,7 +46,7 @@ export function renderService(config: ResolvedConfig): string {
         ...commonServiceVars(config),
         module: server.module,
         workerClass: server.workerClass,
-        path: `${config.deployTo}/current/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        path: `${config.deployTo}/current/${server.python ? VENV_DIR : '.venv'}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
         workersComment: workers.comment,
         execStart: shExecStart(gunicornScript(config, workers)),
       });
@@ -61,9 +61,17 @@ export function renderService(config: ResolvedConfig): string {
         execStart: shExecStart(commandScript(config, workers)),
       });
     case 'node':
-      // The node preset (shipit's clustered runtime) gets its own template and ExecStart builder here.
-      throw new ShipitError('CONFIG_INVALID', 'server.preset: "node" cannot be deployed by this version of shipit yet (its units are not implemented)', {
-        hint: 'use preset "command" with a server that takes its socket from systemd (LISTEN_FDS) meanwhile',
+      return render('node.service.tmpl', {
+        ...commonServiceVars(config),
+        module: server.module,
+        port: server.port,
+        timeout: server.timeout,
+        gracefulTimeout: server.gracefulTimeout,
+        keepAlive: server.keepAlive,
+        // systemd kills a master that stops pinging; the runtime pings at half of it.
+        watchdogSec: Math.max(10, server.timeout),
+        workersComment: workers.comment,
+        execStart: shExecStart(nodeScript(workers)),
       });
   }
 }

@@ -25,5 +25,6 @@ export const GOLDEN_CASES: Record<string, ResolvedConfig> = {
     { health: { healthyDeadline: '5m' } },
   ),
   command: resolvedConfig({ preset: 'command', command: 'python3 -m uvicorn app.main:app --fd 3 --log-level "$LOG_LEVEL" --root-path 100%' }),
+  node: resolvedConfig({ preset: 'node', module: 'server.js', workers: 'auto' }),
   'command-notify': resolvedConfig({ preset: 'command', command: './bin/server --workers "$WORKERS"', notify: true, workers: 'cpu-1' }, { deployTo: '/home/hello/app' }),
 };

@@ -105,10 +105,15 @@ describe('units', () => {
     expect(renderService(resolvedConfig({ preset: 'command', command: './x', notify: true }))).toMatch(/\nType=notify\nNotifyAccess=all\n/);
   });
 
-  it('node: not available yet, said as a config error', () => {
-    expect(() => renderUnits(resolvedConfig({ preset: 'node', module: 'dist/server.js' }))).toThrow(
-      new ShipitError('CONFIG_INVALID', 'server.preset: "node" cannot be deployed by this version of shipit yet (its units are not implemented)'),
-    );
+  it('node: the shipped runtime under Type=notify with a watchdog, reloadable, the app and timeouts passed in', () => {
+    const service = renderService(resolvedConfig({ preset: 'node', module: 'dist/server.js', workers: 'auto', timeout: 45, gracefulTimeout: 25 }));
+    expect(service).toMatch(/\nType=notify\nNotifyAccess=all\n/);
+    expect(service).toContain('\nWatchdogSec=45\n');
+    expect(service).toContain('\nEnvironment=SHIPIT_APP=dist/server.js PORT=8000 SHIPIT_TIMEOUT=45 SHIPIT_GRACEFUL_TIMEOUT=25 SHIPIT_KEEP_ALIVE=5\n');
+    expect(service).toContain('\nExecReload=/bin/kill -HUP $MAINPID\n');
+    expect(service).toContain('\nTimeoutStopSec=35\n');
+    expect(service).toContain('exec node .shipit/runtime/main.js');
+    expect(service).not.toMatch(/^MemoryDenyWriteExecute=/m);
   });
 
   it('is deterministic', () => {
