@@ -20,7 +20,7 @@ interface PresetChoice {
   omit: string[];
 }
 
-const GUNICORN_ONLY = ['server.workerClass', 'server.timeout', 'server.keepAlive', 'server.forwardedAllowIps'];
+const GUNICORN_ONLY = ['server.workerClass', 'server.timeout', 'server.keepAlive', 'server.forwardedAllowIps', 'server.python'];
 
 function choices(preset: Preset, app: string): PresetChoice {
   const common = {
@@ -33,13 +33,13 @@ function choices(preset: Preset, app: string): PresetChoice {
     'health.liveness': '/healthz',
     'health.readiness': '/readyz',
   };
-  const examples = { deployTo: `/srv/${app}`, 'server.user': app };
+  const examples = { deployTo: `/srv/${app}`, 'server.user': app, 'ssh.configFile': '~/.ssh/config' };
   switch (preset) {
     case 'gunicorn':
       return {
         values: { ...common, 'server.module': 'app.main:app' },
         examples: { ...examples, 'build.command': './scripts/build.sh' },
-        omit: ['server.command', 'server.notify'],
+        omit: ['server.command', 'server.notify', 'server.npm'],
       };
     case 'node':
       return {
@@ -51,9 +51,14 @@ function choices(preset: Preset, app: string): PresetChoice {
       return {
         values: { ...common, 'server.command': './bin/server --fd 3' },
         examples: { ...examples, 'build.command': 'make' },
-        omit: ['server.module', ...GUNICORN_ONLY],
+        omit: ['server.module', 'server.workerClass', 'server.timeout', 'server.keepAlive', 'server.forwardedAllowIps'],
       };
   }
+}
+
+/** Keys `shipit init` leaves out for a preset (they mean nothing to it, and the validator rejects some). */
+export function omittedKeys(preset: Preset): string[] {
+  return choices(preset, 'app').omit;
 }
 
 export function renderInitConfig(preset: Preset, app: string): string {
@@ -67,12 +72,25 @@ export function renderInitConfig(preset: Preset, app: string): string {
     '',
     'export default defineConfig({',
   ];
+  const childrenOf = (path: string) => keys.filter((k) => k.path.startsWith(`${path}.`) && k.path.split('.').length === path.split('.').length + 1);
+  const hasActive = (path: string) => Object.keys(choice.values).some((p) => p.startsWith(`${path}.`)) || path === 'server';
   const emit = (key: ConfigKeyInfo, depth: number) => {
     const indent = '  '.repeat(depth);
     const name = key.path.split('.').at(-1)!;
-    const children = keys.filter((k) => k.path.startsWith(`${key.path}.`) && k.path.split('.').length === key.path.split('.').length + 1);
-    if (choice.omit.includes(key.path)) return;
+    const children = childrenOf(key.path);
+    if (choice.omit.some((omitted) => key.path === omitted || key.path.startsWith(`${omitted}.`))) return;
     const comment = wrap(key.description, 110 - indent.length - 3).map((line) => `${indent}// ${line}`);
+    if (children.length > 0 && !hasActive(key.path)) {
+      // Nothing to decide in here: the whole block is shown commented out, with its defaults.
+      out.push(...comment, `${indent}// ${name}: {`);
+      for (const child of children) {
+        out.push(...wrap(child.description, 110 - indent.length - 8).map((line) => `${indent}//   // ${line}`));
+        const value = choice.examples[child.path] ?? (child.default as Literal | undefined);
+        if (value !== undefined) out.push(`${indent}//   ${child.path.split('.').at(-1)}: ${literal(value)},`);
+      }
+      out.push(`${indent}// },`);
+      return;
+    }
     if (children.length > 0) {
       out.push(...comment, `${indent}${name}: {`);
       for (const child of children) emit(child, depth + 1);

@@ -7,7 +7,7 @@ import { report } from '../../../src/cli/main.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { resolveEnvironment } from '../../../src/config/resolve.js';
 import { listConfigKeys } from '../../../src/config/schema.js';
-import { appNameFrom, renderInitConfig } from '../../../src/scaffold/init-config.js';
+import { appNameFrom, omittedKeys, renderInitConfig } from '../../../src/scaffold/init-config.js';
 
 beforeEach(() => jest.spyOn(process.stdout, 'write').mockImplementation(() => true));
 afterEach(() => jest.restoreAllMocks());
@@ -26,12 +26,15 @@ describe('shipit init', () => {
 
   it('comments every key with its schema description and shows defaults commented out', () => {
     const text = renderInitConfig('gunicorn', 'hello');
+    const omitted = omittedKeys('gunicorn');
+    expect(omitted).toEqual(expect.arrayContaining(['server.command', 'server.notify']));
     for (const key of listConfigKeys()) {
-      if (key.path === 'server.command' || key.path === 'server.notify') continue; // not gunicorn's
+      if (omitted.some((o) => key.path === o || key.path.startsWith(`${o}.`))) continue;
       const firstWords = key.description.split(/\s+/).slice(0, 6).join(' ');
-      expect(text.replace(/\n\s*\/\/ /g, ' ')).toContain(firstWords);
+      expect(text.replace(/\n\s*(\/\/ +)+/g, ' ')).toContain(firstWords);
     }
-    expect(text).toContain("    // maxParallel: '25%',");
+    expect(text).toContain("  //   maxParallel: '25%',");
+    expect(text).toContain("    // interval: '1s',");
     expect(text).toContain("    module: 'app.main:app',");
     expect(renderInitConfig('command', 'x')).not.toContain('workerClass');
   });
