@@ -18,6 +18,10 @@ export interface ProjectOptions {
   rollout?: string;
   secret?: string;
   knownHostsFile?: string;
+  /** examples/fastapi under gunicorn (default), or examples/node under shipit's runtime. */
+  preset?: 'gunicorn' | 'node';
+  /** Extra keys of the `ssh` section, as object-literal text (e.g. "configFile: '/tmp/x', keepaliveInterval: '1s'"). */
+  ssh?: string;
 }
 
 /**
@@ -33,7 +37,8 @@ export class Project {
     readonly options: ProjectOptions,
   ) {
     if (!existsSync(join(ROOT, 'dist/src/cli/main.js'))) throw new Error('shipit is not built: run `npm run build` first');
-    cpSync(join(ROOT, 'examples/fastapi'), this.appDir, { recursive: true, filter: (src) => !src.includes('__pycache__') });
+    const example = options.preset === 'node' ? 'examples/node' : 'examples/fastapi';
+    cpSync(join(ROOT, example), this.appDir, { recursive: true, filter: (src) => !src.includes('__pycache__') });
     this.writeConfig();
   }
 
@@ -47,8 +52,7 @@ export default defineConfig({
   app: '${o.app}',
   build: { dir: 'dist' },
   server: {
-    preset: 'gunicorn',
-    module: 'app.main:app',
+    ${o.preset === 'node' ? "preset: 'node',\n    module: 'server.js'," : "preset: 'gunicorn',\n    module: 'app.main:app',"}
     port: ${o.port},
     workers: 2,
     gracefulTimeout: 10,
@@ -57,7 +61,7 @@ export default defineConfig({
   },
   health: ${o.health ?? "{ liveness: '/healthz', readiness: '/readyz', interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '1s', healthyDeadline: '20s' }"},
   rollout: ${o.rollout ?? "{ canary: 1, maxParallel: 1 }"},
-  ssh: { knownHostsFile: '${o.knownHostsFile ?? this.lab.knownHostsFile}', identityFiles: ['${this.lab.identityFile}'], agent: false },
+  ssh: { knownHostsFile: '${o.knownHostsFile ?? this.lab.knownHostsFile}', identityFiles: ['${this.lab.identityFile}'], agent: false${o.ssh ? `, ${o.ssh}` : ''} },
   ${o.extra ?? ''}
   environments: { production: { hosts: [${hosts}] } },
 });
@@ -67,8 +71,9 @@ export default defineConfig({
 
   /** Marks the next release's version (what /readyz reports) and optionally a fault. */
   setVersion(version: string, fault?: 'never-ready' | 'crash-on-import'): void {
-    writeFileSync(join(this.appDir, 'app/VERSION'), `${version}\n`);
-    const faultFile = join(this.appDir, 'app/FAULT');
+    const dir = this.options.preset === 'node' ? this.appDir : join(this.appDir, 'app');
+    writeFileSync(join(dir, 'VERSION'), `${version}\n`);
+    const faultFile = join(dir, 'FAULT');
     if (fault) writeFileSync(faultFile, `${fault}\n`);
     else rmSync(faultFile, { force: true });
   }

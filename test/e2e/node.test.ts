@@ -1,0 +1,121 @@
+import { execFileSync } from 'node:child_process';
+import { jest } from '@jest/globals';
+import { join } from 'node:path';
+import { readLab, type LabInfo } from './support/lab.js';
+import { startLoad } from './support/load.js';
+import { Project, ROOT } from './support/project.js';
+import { httpGet, onHost, wipeApp } from './support/remote.js';
+
+/**
+ * The node preset on 3 real hosts: shipit's clustered runtime (Debian's node 18) behind a systemd socket,
+ * rolled out gated; reloads and crashes under continuous load; both ways of telling systemd READY=1.
+ */
+const APP = 'e2e-node';
+const PORT = 8105;
+jest.setTimeout(300_000);
+
+let lab: LabInfo;
+let hosts: LabInfo['hosts'];
+let project: Project;
+
+const served = () => Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/readyz')).body as { release: string; version: string }));
+const underLoad = async <T>(body: () => Promise<T>) => {
+  const load = startLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })));
+  try {
+    return { result: await body(), load: await load.stop() };
+  } catch (error) {
+    await load.stop();
+    throw error;
+  }
+};
+const workerPids = async (address: string) =>
+  (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) | sort`)).trim().split('\n').filter(Boolean);
+const journal = (address: string) => onHost(lab, address, `journalctl -u ${APP}.service --no-pager -o cat -n 200`);
+
+beforeAll(async () => {
+  lab = readLab();
+  hosts = lab.hosts.slice(0, 3);
+  await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+  project = new Project(lab, { app: APP, port: PORT, hosts, preset: 'node' });
+});
+afterAll(() => project?.cleanup());
+
+describe('node preset on 3 lab hosts', () => {
+  it('deploys with a gated rolling restart: one worker per CPU, READY=1 through systemd-notify without the addon', async () => {
+    project.setVersion('n1');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.all).toMatch(/deploy of \S+ succeeded on 3 host/);
+    expect(run.exitCode).toBe(0);
+    for (const body of await served()) expect(body).toMatchObject({ version: 'n1' });
+    for (const h of hosts) {
+      const cpus = Number((await onHost(lab, h.address, 'nproc')).trim());
+      expect(await workerPids(h.address)).toHaveLength(cpus);
+      expect(await journal(h.address)).toContain('sd_notify: using systemd-notify');
+    }
+  });
+
+  it('a second deploy under load fails no request', async () => {
+    project.setVersion('n2');
+    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production']));
+    expect(run.exitCode).toBe(0);
+    for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
+    expect(load.requests).toBeGreaterThan(100);
+    expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+  });
+
+  it('systemctl reload (SIGHUP) replaces every worker one at a time under load, failing no request', async () => {
+    const before = await Promise.all(hosts.map((h) => workerPids(h.address)));
+    const { load } = await underLoad(async () => {
+      for (const h of hosts) await onHost(lab, h.address, `systemctl reload ${APP}.service`);
+      // The reload is asynchronous to systemctl: wait until every old worker is gone.
+      for (const [i, h] of hosts.entries()) {
+        await waitFor(async () => (await workerPids(h.address)).every((pid) => !before[i]!.includes(pid)));
+      }
+    });
+    expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+    for (const h of hosts) expect((await onHost(lab, h.address, `systemctl is-active ${APP}.service`)).trim()).toBe('active');
+  });
+
+  it('kill -9 of a worker: it is replaced and the service stays up', async () => {
+    const h = hosts[0]!;
+    const before = await workerPids(h.address);
+    const restarts = (await onHost(lab, h.address, `systemctl show -p NRestarts --value ${APP}.service`)).trim();
+    await onHost(lab, h.address, `kill -9 ${before[0]}`);
+    await waitFor(async () => {
+      const now = await workerPids(h.address);
+      return now.length === before.length && !now.includes(before[0]!);
+    });
+    expect((await onHost(lab, h.address, `systemctl show -p NRestarts --value ${APP}.service`)).trim()).toBe(restarts);
+    expect((await httpGet(h.address, PORT, '/readyz')).status).toBe(200);
+  });
+
+  it('a release that cannot boot is rolled back everywhere, under load, without a failed request', async () => {
+    project.setVersion('n-broken', 'crash-on-import');
+    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production']));
+    expect(run.exitCode).toBe(5);
+    for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
+    expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+    project.setVersion('n2');
+  });
+
+  it('with sd-notify built for the hosts in the app, READY=1 goes through the binding', async () => {
+    execFileSync('bash', [join(ROOT, 'scripts/build-sd-notify.sh'), project.appDir], { stdio: 'pipe' });
+    project.setVersion('n3');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(0);
+    for (const h of hosts) {
+      const log = await journal(h.address);
+      expect(log.slice(log.lastIndexOf('shipit runtime master') - 200)).toContain('sd_notify: using the sd-notify binding');
+    }
+    for (const body of await served()) expect(body).toMatchObject({ version: 'n3' });
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('condition not met in time');
+}
