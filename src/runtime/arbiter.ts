@@ -154,7 +154,7 @@ export class Arbiter {
     if (this.lastTickAt !== undefined) times.push(this.lastTickAt + this.maxTickMs);
     for (const w of this.workers.values()) {
       if (w.killed !== undefined) continue;
-      if (this.options.timeoutMs > 0 && w.state !== 'booting') times.push(w.lastBeatAt + this.options.timeoutMs + 1);
+      if (this.options.timeoutMs > 0 && w.servingAt !== undefined) times.push(w.lastBeatAt + this.options.timeoutMs + 1);
       if (w.state === 'booting' && this.options.bootTimeoutMs > 0) times.push(w.spawnedAt + this.options.bootTimeoutMs + 1);
       if (w.drainDeadline !== undefined) times.push(w.drainDeadline);
     }
@@ -233,8 +233,9 @@ export class Arbiter {
     if (wasSuccessor) slot.successor = undefined;
     const how = { ...this.workerFields(w), code: event.code, signal: event.signal };
 
-    // Socket activation: when the last listening worker leaves, node:cluster closes the primary's fd 3 and a
-    // later listen({ fd: 3 }) could hit whatever file reuses that number. Only systemd can give it back.
+    // Socket activation: when the last listening worker leaves, node:cluster closes the primary's fd 3 (in both
+    // scheduling modes), and a later listen({ fd: 3 }) could hit whatever file reuses that number. Only systemd
+    // can give the socket back.
     if (this.options.socketActivated && this.phase !== 'stopping' && w.servingAt !== undefined && this.servingCount() === 0) {
       this.log('error', 'worker exited', how);
       return this.halt(RuntimeExit.listenerLost, 'no worker left on the socket systemd passed; exiting so systemd restarts the service with it', now);
@@ -291,9 +292,10 @@ export class Arbiter {
     const { timeoutMs, bootTimeoutMs } = this.options;
     for (const w of this.workers.values()) {
       if (w.killed !== undefined) continue;
-      // A booting worker is judged by the boot deadline only: before Node has loaded our code it cannot beat, and
-      // a heavy synchronous import is not a hang (Gunicorn kills those as "WORKER TIMEOUT", a classic complaint).
-      if (timeoutMs > 0 && w.state !== 'booting' && now - w.lastBeatAt > timeoutMs) {
+      // Until it serves, a worker is judged by the boot deadline only: before Node has loaded our code it cannot
+      // beat, and a heavy synchronous import is not a hang (Gunicorn kills those as "WORKER TIMEOUT", a classic
+      // complaint).
+      if (timeoutMs > 0 && w.servingAt !== undefined && now - w.lastBeatAt > timeoutMs) {
         this.kill(w, 'timeout', `no heartbeat for ${Math.round(now - w.lastBeatAt)} ms (event loop blocked?)`);
       } else if (w.state === 'booting' && bootTimeoutMs > 0 && now - w.spawnedAt > bootTimeoutMs) {
         this.kill(w, 'boot-timeout', `not serving after ${bootTimeoutMs} ms`);

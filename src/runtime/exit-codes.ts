@@ -22,8 +22,8 @@ export const RuntimeExit = {
   appLoadFailed: 4,
   /**
    * Socket activation only: every worker left the listening socket, so node:cluster closed the primary's copy
-   * of fd 3 (round_robin_handle.js `remove`). It cannot be reopened; exiting lets systemd restart us with the
-   * socket it still holds, and connections queue meanwhile instead of being refused.
+   * of fd 3 (`remove` in round_robin_handle.js and shared_handle.js). It cannot be reopened; exiting lets systemd
+   * restart us with the socket it still holds, and connections queue meanwhile instead of being refused.
    */
   listenerLost: 5,
 } as const;

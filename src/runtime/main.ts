@@ -7,6 +7,12 @@
  * Node (Debian 12's nodejs 18.19 and newer) and imports only node: builtins, plus `sd-notify` when present.
  * Workers are forked from this same file.
  *
+ * Shipping: copy dist/src/runtime/*.js into <release>/.shipit/runtime/ together with a package.json saying
+ * {"type":"module"}: these files are ES modules, and Node 18 takes the module type from the nearest
+ * package.json, which may be the app's own (CommonJS) one. `sd-notify` is a native addon tied to the Node ABI it
+ * was built for: install it on the host (or a host-identical builder) into the release's node_modules, or point
+ * SHIPIT_SD_NOTIFY at it; without it the runtime uses systemd-notify (NotifyAccess=all) and says so in its log.
+ *
  * ## Environment (the contract)
  *
  * | variable                  | default | meaning |
@@ -16,7 +22,7 @@
  * | WORKERS                   | auto    | `auto` = CPU count at start (os.availableParallelism, else os.cpus().length), or a whole number 1–1024. |
  * | PORT                      | 8000    | TCP port (0 = any free port). Ignored under socket activation. |
  * | HOST                      | all     | address to bind; unset = every interface (IPv6 and IPv4). Ignored under socket activation. |
- * | SHIPIT_TIMEOUT            | 30      | seconds a worker may go without a heartbeat (event loop blocked) before SIGKILL; 0 = never. |
+ * | SHIPIT_TIMEOUT            | 30      | seconds a serving worker may go without a heartbeat (event loop blocked) before SIGKILL; 0 = never. Booting is bounded by SHIPIT_BOOT_TIMEOUT instead. |
  * | SHIPIT_GRACEFUL_TIMEOUT   | 30      | seconds a draining worker may finish in-flight requests before SIGKILL. Keep TimeoutStopSec= above it. |
  * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
  * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |

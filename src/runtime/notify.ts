@@ -111,7 +111,8 @@ function systemdNotifyNotifier(bin: string, options: NotifierOptions): Notifier 
     new Promise((resolve) => {
       let stderr = '';
       const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env as NodeJS.ProcessEnv });
-      // systemd-notify's own barrier gives up after 5 s; this only guards against a wedged child.
+      // I/O-edge guard, not runtime logic: systemd-notify's own barrier gives up after 5 s; this only catches a
+      // wedged child.
       const guard = setTimeout(() => child.kill('SIGKILL'), 10_000);
       child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
       child.on('error', (error) => {
@@ -153,7 +154,8 @@ function loadSdNotify(appDir: string, explicitPath: string | undefined): { send:
     return { send: (message) => sendState(message), from };
   } catch (error) {
     // Typically MODULE_NOT_FOUND, or "compiled against a different Node.js version" for a foreign-built addon.
-    return { error: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
+    const message = error instanceof Error ? error.message : String(error);
+    return { error: message.split('\nRequire stack:')[0]!.replace(/\s*\n\s*/g, ' ').slice(0, 400) };
   }
 }
 

@@ -8,9 +8,11 @@
  * sd_listen_fds(unset_environment=1), the variables are removed whether or not they were ours, so no child sees
  * them; our workers learn about fd 3 from the master instead (protocol.ts).
  *
- * With node:cluster's round-robin scheduling, a worker's `server.listen({ fd: 3 })` makes the PRIMARY listen on
- * its fd 3 and hand connections to workers (round_robin_handle.js), which is what we want: the socket stays
- * owned by systemd across restarts, so connections queue instead of being refused.
+ * A worker's `server.listen({ fd: 3 })` goes through the primary: under round-robin scheduling the PRIMARY
+ * listens on its fd 3 and hands connections out (round_robin_handle.js); under shared scheduling it sends a copy
+ * of fd 3 to each worker, which accepts itself (shared_handle.js). Either way the socket stays owned by systemd
+ * across restarts, so connections queue instead of being refused (config.ts resolveScheduling says which mode
+ * loses nothing at a restart). The worker's own fd 3 is its IPC channel, not this socket.
  */
 export const SD_LISTEN_FDS_START = 3;
 

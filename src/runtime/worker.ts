@@ -1,12 +1,15 @@
 /**
  * A worker process: load the app, build the server, run `ready()`, listen, then serve until told to drain.
  *
- * Boot order matters: `ready()` runs BEFORE `listen()`, because under round-robin scheduling the primary starts
- * handing connections to a worker the moment it listens. So "serving" means imported + ready + listening, and
- * the master may count it for READY=1 and retire an old worker in a reload.
+ * Boot order matters: `ready()` runs BEFORE `listen()`, because a worker gets connections the moment it listens
+ * (handed over by the primary, or accepted itself under shared scheduling). So "serving" means imported + ready +
+ * listening, and the master may count it for READY=1 and retire an old worker in a reload.
  *
  * Heartbeats come from a timer in this process's event loop: a handler that blocks the loop stops them, and the
- * master kills the worker after SHIPIT_TIMEOUT (Gunicorn's worker timeout).
+ * master kills the serving worker after SHIPIT_TIMEOUT (Gunicorn's worker timeout).
+ *
+ * Leaving is a drain: stop accepting, answer what is in flight (with `Connection: close`), close the handshake with
+ * the master so no connection is left in transit to us (protocol.ts), run `shutdown()`, exit 0.
  */
 import net from 'node:net';
 import type { Server } from 'node:http';

@@ -13,10 +13,13 @@ export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const fixtureApp = path.join(repo, 'test/unit/runtime/fixtures/app.mjs');
 const tsxLoader = path.join(repo, 'node_modules/tsx/dist/loader.mjs');
 
-/** argv that starts the runtime: compiled JS when RUNTIME_ENTRY is set (e.g. dist/src/runtime/main.js), else TS. */
+/**
+ * argv that starts the runtime: the TS source through tsx's loader, or, when RUNTIME_ENTRY is set (e.g.
+ * dist/src/runtime/main.js), the compiled JS, run by RUNTIME_NODE if set (e.g. the hosts' Node 18).
+ */
 export function runtimeCommand(): string[] {
   const entry = process.env.RUNTIME_ENTRY;
-  if (entry !== undefined && entry !== '') return [process.execPath, path.resolve(repo, entry)];
+  if (entry !== undefined && entry !== '') return [process.env.RUNTIME_NODE ?? process.execPath, path.resolve(repo, entry)];
   return [process.execPath, '--import', tsxLoader, path.join(repo, 'src/runtime/main.ts')];
 }
 
