@@ -6,6 +6,9 @@ import { ShipitError } from '../lib/errors.js';
 import { errorMessage } from '../lib/error-message.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectHost } from '../ssh/connect.js';
+import { describeConnection, planConnection, type ConnectPlan } from '../ssh/connect-plan.js';
+import { resolveSshChain } from '../ssh/ssh-config.js';
+import { localSshContext, sshConfigSource } from '../ssh/ssh-config-files.js';
 import type { GlobalOptions } from './options.js';
 
 export async function loadEnvironment(env: string, options: GlobalOptions, cwd = process.cwd()): Promise<ResolvedConfig> {
@@ -35,13 +38,19 @@ export async function connectFleet(
   targets: HostTarget[],
   options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand']; dryRun?: SshHostOptions['dryRun'] },
 ): Promise<Map<string, SshHost>> {
+  // The SSH config is resolved for every host before any connection: a bad line there touches nothing.
+  const plans = planFleetConnections(config, targets, options);
   const results = await Promise.allSettled(
-    targets.map(async (target) => {
-      const transport = await connectHost(target, config.ssh, {
+    plans.map(async (plan) => {
+      const { target } = plan;
+      if (options.verbose) process.stderr.write(`  [${target.name}] connect ${describeConnection(plan)}\n`);
+      const transport = await connectHost(target, plan.ssh, {
         acceptNewHostKeys: options.acceptNewHostKeys ?? false,
         signal: options.signal,
+        jumps: plan.jumps,
+        hostKeyAlias: plan.hostKeyAlias,
         onHostKeyAccepted: (info) =>
-          process.stderr.write(`${target.name}: recorded new host key ${info.keyType} ${info.fingerprint} for ${info.hostString} in ${info.knownHostsFile}\n`),
+          process.stderr.write(`${info.host}: recorded new host key ${info.keyType} ${info.fingerprint} for ${info.hostString} in ${info.knownHostsFile}\n`),
       });
       return new SshHost(target.name, transport, {
         layout: { deployTo: config.deployTo, app: config.app, serviceUser: config.server.user },
@@ -64,6 +73,17 @@ export async function connectFleet(
     throw new ShipitError(code, failures.map(errorMessage).join('\n'), { hint: first instanceof ShipitError ? first.hint : undefined });
   }
   return hosts;
+}
+
+/**
+ * How each host is reached: deploy.config's host, user and port, completed by the SSH config (--ssh-config,
+ * else ssh.configFile, else ~/.ssh/config and /etc/ssh/ssh_config), jump hosts included.
+ */
+export function planFleetConnections(config: ResolvedConfig, targets: HostTarget[], options: Pick<GlobalOptions, 'sshConfig'>): ConnectPlan[] {
+  const source = sshConfigSource(options.sshConfig ?? config.ssh.configFile);
+  // The user when neither deploy.config nor the SSH config names one: shipit's documented default.
+  const context = localSshContext('root');
+  return targets.map((target) => planConnection(target, config.ssh, (query) => resolveSshChain(query, source, context)));
 }
 
 export async function closeFleet(hosts: ReadonlyMap<string, { close(): Promise<void> }>): Promise<void> {

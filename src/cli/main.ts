@@ -27,7 +27,8 @@ function withGlobals(command: Command): Command {
     .option('--host <name>', 'act on this host only (repeatable)', collect)
     .option('--json', 'one JSON object per line on stdout, nothing else')
     .option('-v, --verbose', 'show every remote command with its timing')
-    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)');
+    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)')
+    .option('--ssh-config <path>', 'OpenSSH client config for host aliases and ProxyJump (default ~/.ssh/config, then /etc/ssh/ssh_config; "none" reads none)');
 }
 
 export function buildProgram(): Command {

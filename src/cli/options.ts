@@ -5,6 +5,8 @@ export interface GlobalOptions {
   verbose?: boolean;
   host?: string[];
   acceptNewHostKeys?: boolean;
+  /** OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config; 'none' reads none. */
+  sshConfig?: string;
 }
 
 export interface DeployOptions extends GlobalOptions {

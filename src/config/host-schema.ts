@@ -1,6 +1,7 @@
 /**
  * `environments.<name>.hosts`: '[user@]host[:port]' strings or { host, user?, port?, name? } objects, parsed to
- * HostTarget (default user root, port 22, name = the alias or the host as written).
+ * HostTarget (default user root, port 22, name = the alias or the host as written; `written` says which of
+ * user and port were given, so that the SSH config may supply the others).
  */
 import * as z from 'zod';
 import { isRecord, portSchema } from './fields.js';
@@ -38,7 +39,7 @@ export const hostSchema = z
         : { host: value.host.replace(/^\[(.*)\]$/, '$1'), user: value.user, port: value.port, name: value.name };
     const port = parsed.port ?? 22;
     const name = ('name' in parsed ? parsed.name : undefined) ?? defaultHostName(parsed.host, port);
-    return { name, host: parsed.host, user: parsed.user ?? 'root', port };
+    return { name, host: parsed.host, user: parsed.user ?? 'root', port, written: { user: parsed.user !== undefined, port: parsed.port !== undefined } };
   });
 
 export const hostsSchema = z

@@ -67,6 +67,7 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
       ...config.ssh,
       knownHostsFile: local(config.ssh.knownHostsFile),
       identityFiles: config.ssh.identityFiles.map(local),
+      configFile: config.ssh.configFile === undefined || config.ssh.configFile === 'none' ? config.ssh.configFile : local(config.ssh.configFile),
     },
     hosts: config.hosts,
   };

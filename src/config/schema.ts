@@ -120,6 +120,13 @@ export const rolloutSchema = z
 export const sshSchema = z
   .strictObject({
     knownHostsFile: z.string().min(1).default('~/.ssh/known_hosts').describe('known_hosts file used to verify host keys (hashed entries supported).'),
+    configFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'OpenSSH client config read for host aliases (HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, Include); default ~/.ssh/config then /etc/ssh/ssh_config, "none" reads none; --ssh-config overrides. User and port written in hosts win over it.',
+      ),
     identityFiles: z.array(z.string().min(1)).default([]).describe('Private keys to offer; empty = the agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.'),
     passphraseEnv: envKeySchema.default('SHIPIT_SSH_PASSPHRASE').describe('Environment variable holding the passphrase of encrypted keys.'),
     agent: z.boolean().default(true).describe('Use the SSH agent at $SSH_AUTH_SOCK when it is set.'),

@@ -14,6 +14,12 @@ export interface HostTarget {
   host: string;
   user: string;
   port: number;
+  /**
+   * Whether user and port were written in the config. Those not written are defaults (root, 22) that the SSH
+   * config (`User`, `Port` for this host) may replace; written ones win over it, like ssh's command line.
+   * Absent = both written.
+   */
+  written?: { user: boolean; port: boolean };
 }
 
 export interface ServerConfig {
@@ -65,6 +71,8 @@ export interface RolloutConfig {
 
 export interface SshConfig {
   knownHostsFile: string;
+  /** OpenSSH client config to read (absolute), 'none', or undefined for ~/.ssh/config then /etc/ssh/ssh_config. */
+  configFile?: string;
   /** Explicit identity files; empty = agent + ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
   identityFiles: string[];
   /** Name of the environment variable holding the passphrase of encrypted keys. */

@@ -1,12 +1,16 @@
 /**
  * Opening the one SSH connection per host, as an OpenSSH user expects: strict host key checking against
- * known_hosts (accept-new only when asked), agent then key files, keepalives, a bounded connect time.
+ * known_hosts (accept-new only when asked), agent then key files, keepalives, a bounded connect time, and
+ * jump hosts (ProxyJump): each hop is a full SSH connection of its own, host key checked like the target, and
+ * the next one runs over a direct-tcpip channel it opens (what `ssh -J` does with `-W`).
  */
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { AuthenticationType, ConnectConfig } from 'ssh2';
+import type { AuthenticationType, Client as Ssh2Client, ConnectConfig } from 'ssh2';
 import type { HostTarget, SshConfig } from '../config/types.js';
 import { ShipitError } from '../lib/errors.js';
 import { aborted, authFailed, connectFailed, type Ssh2Error } from './connect-errors.js';
+import { forwardFailed, throughJump, viaJump } from './jump-errors.js';
 import { decideHostKey, hostKeyAlgorithms } from './host-key.js';
 import { hostKeyError, noUsableHostKeyError, type HostKeyContext } from './host-key-errors.js';
 import { planIdentities } from './identities.js';
@@ -36,12 +40,127 @@ export interface ConnectOptions {
   acceptNewHostKeys?: boolean;
   signal?: AbortSignal;
   onHostKeyAccepted?: (info: HostKeyAcceptedInfo) => void;
+  /** Jump hosts in connection order (ProxyJump a,b: a first); the target is reached from the last one. */
+  jumps?: readonly JumpHop[];
+  /** HostKeyAlias: the name to look the target's key up under in known_hosts, instead of host:port. */
+  hostKeyAlias?: string;
 }
 
-export function connectHost(target: HostTarget, ssh: SshConfig, options: ConnectOptions = {}): Promise<SshTransport> {
-  const ctx: HostKeyContext = { name: target.name, host: target.host, port: target.port, knownHostsFile: ssh.knownHostsFile };
+/** One jump host: where it is, how to authenticate there (its own identities), and its HostKeyAlias. */
+export interface JumpHop {
+  target: HostTarget;
+  ssh: SshConfig;
+  hostKeyAlias?: string;
+}
+
+/** An authenticated ssh2 client whose host key was verified. */
+interface OpenedClient {
+  client: Ssh2Client;
+  hostKey: Buffer;
+}
+
+interface OpenOptions {
+  acceptNewHostKeys: boolean;
+  signal: AbortSignal | undefined;
+  onHostKeyAccepted: ConnectOptions['onHostKeyAccepted'];
+  hostKeyAlias: string | undefined;
+  /** The stream to speak SSH over (a channel of the previous hop) instead of a TCP connection. */
+  sock: Duplex | undefined;
+}
+
+export async function connectHost(target: HostTarget, ssh: SshConfig, options: ConnectOptions = {}): Promise<SshTransport> {
+  const jumps = options.jumps ?? [];
+  const opened: Array<{ name: string; client: Ssh2Client }> = [];
+  const base = { acceptNewHostKeys: options.acceptNewHostKeys ?? false, signal: options.signal, onHostKeyAccepted: options.onHostKeyAccepted };
+  const closeJumps = () => opened.reverse().forEach((j) => j.client.destroy());
+  let sock: Duplex | undefined;
+  try {
+    for (const [i, hop] of jumps.entries()) {
+      const next = jumps[i + 1]?.target ?? target;
+      const { client } = await openClient(hop.target, hop.ssh, { ...base, hostKeyAlias: hop.hostKeyAlias, sock }).catch((error: unknown) => {
+        throw viaJump(error, hop.target, target);
+      });
+      opened.push({ name: hop.target.name, client });
+      sock = await forwardTo(client, hop.target, next, target, ssh.connectTimeout, options.signal);
+    }
+  } catch (error) {
+    closeJumps();
+    throw error;
+  }
+
+  let end: OpenedClient;
+  try {
+    end = await openClient(target, ssh, { ...base, hostKeyAlias: options.hostKeyAlias, sock });
+  } catch (error) {
+    closeJumps();
+    throw opened.length > 0 ? throughJump(error, opened[opened.length - 1]!.name) : error;
+  }
+  const { client, hostKey } = end;
+  const transport = new SshTransport(client, target, ssh, { keyType: keyTypeOf(hostKey) ?? 'unknown', fingerprint: fingerprint(hostKey) }, opened);
+  try {
+    await firstCommand(transport, target, ssh, options.signal);
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  return transport;
+}
+
+/**
+ * A direct-tcpip channel from `via` to `next` (sshd resolves and connects, like `ssh -W host:port`): the byte
+ * stream the next SSH connection runs over. sshd answers quickly either way; the timeout covers a jump host
+ * that stops answering.
+ */
+function forwardTo(
+  via: Ssh2Client,
+  jump: HostTarget,
+  next: HostTarget,
+  target: HostTarget,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (outcome: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const timer = setTimeout(() => finish(() => reject(forwardFailed(jump, next, target, `no answer within ${timeoutMs} ms`))), timeoutMs);
+    const onAbort = () => finish(() => reject(aborted(target, `connecting through ${jump.name}`)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      via.forwardOut('127.0.0.1', 0, next.host, next.port, (error, channel) => {
+        if (error) return finish(() => reject(forwardFailed(jump, next, target, openFailure(error), error)));
+        if (done) return void channel.close();
+        finish(() => resolve(channel));
+      });
+    } catch (error) {
+      finish(() => reject(forwardFailed(jump, next, target, (error as Error).message, error)));
+    }
+  });
+}
+
+/**
+ * sshd's reason for refusing a direct-tcpip channel: the text (e.g. "Connection refused") when it gives one,
+ * else the RFC 4254 §5.1 reason code; OpenSSH says only "open failed" when AllowTcpForwarding forbids it.
+ */
+function openFailure(error: Error & { reason?: number }): string {
+  const text = error.message.replace(/^\(SSH\) Channel open failure: /, '');
+  if (error.reason === 1) return `administratively prohibited (${text})`;
+  return text || 'channel open failure';
+}
+
+/** One SSH connection, up to authenticated: host key checked, identities tried in order. */
+function openClient(target: HostTarget, ssh: SshConfig, options: OpenOptions): Promise<OpenedClient> {
+  // HostKeyAlias replaces host:port in known_hosts (OpenSSH looks the alias up without a port).
+  const keyName = options.hostKeyAlias ?? target.host;
+  const keyPort = options.hostKeyAlias === undefined ? target.port : 22;
+  const ctx: HostKeyContext = { name: target.name, host: keyName, port: keyPort, knownHostsFile: ssh.knownHostsFile };
   if (options.signal?.aborted) return Promise.reject(aborted(target, 'connecting'));
-  const hostKeys = lookup(readKnownHostsFile(ssh.knownHostsFile).entries, target.host, target.port);
+  const hostKeys = lookup(readKnownHostsFile(ssh.knownHostsFile).entries, keyName, keyPort);
   const algorithms = hostKeyAlgorithms(hostKeys);
   if (algorithms?.length === 0) {
     return Promise.reject(noUsableHostKeyError(ctx, hostKeys.keys, 'shipit (ssh2) cannot verify keys of these types'));
@@ -89,7 +208,7 @@ export function connectHost(target: HostTarget, ssh: SshConfig, options: Connect
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
   };
 
-  return new Promise<SshTransport>((resolve, reject) => {
+  return new Promise<OpenedClient>((resolve, reject) => {
     let settled = false;
     const fail = (error: ShipitError) => {
       if (settled) return;
@@ -107,7 +226,7 @@ export function connectHost(target: HostTarget, ssh: SshConfig, options: Connect
       if (!acceptedNew || !verifiedKey) return;
       acceptedNew = false;
       try {
-        recordNewHostKey(target, ssh.knownHostsFile, verifiedKey, options.onHostKeyAccepted);
+        recordNewHostKey({ ...target, name: target.name, host: keyName, port: keyPort }, ssh.knownHostsFile, verifiedKey, options.onHostKeyAccepted);
       } catch (error) {
         fail(
           new ShipitError('HOST_KEY_UNKNOWN', `Cannot record the host key of ${target.name} in ${ssh.knownHostsFile}: ${(error as Error).message}`, {
@@ -122,14 +241,10 @@ export function connectHost(target: HostTarget, ssh: SshConfig, options: Connect
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
-      const transport = new SshTransport(client, target, ssh, { keyType: keyTypeOf(verifiedKey!) ?? 'unknown', fingerprint: fingerprint(verifiedKey!) });
-      firstCommand(transport, target, ssh, options.signal).then(
-        () => resolve(transport),
-        (error: unknown) => void transport.close().finally(() => reject(error)),
-      );
+      resolve({ client, hostKey: verifiedKey! });
     });
     client.on('error', (error: Ssh2Error) => {
-      if (settled) return; // after 'ready', SshTransport owns errors
+      if (settled) return; // after 'ready', SshTransport (or the jump chain) owns errors
       if (refusal) return fail(refusal);
       if (error.level === 'client-authentication') return fail(authFailed(target, tried, plan.skipped));
       if (error.level === 'handshake' && algorithms && /no matching host key format/.test(error.message)) {
@@ -139,10 +254,11 @@ export function connectHost(target: HostTarget, ssh: SshConfig, options: Connect
     });
     client.on('close', () => fail(refusal ?? connectFailed(target, new Error('connection closed during setup'), ssh.connectTimeout)));
     try {
-      client.connect(config);
+      client.connect(options.sock ? { ...config, sock: options.sock } : config);
       // Many small request/response exchanges (commands, probes): without TCP_NODELAY, Nagle's algorithm and
-      // the peer's delayed ACK add ~40 ms to each. OpenSSH sets it for the same reason.
-      client.setNoDelay(true);
+      // the peer's delayed ACK add ~40 ms to each. OpenSSH sets it for the same reason. (Through a jump host
+      // there is no socket of ours: the jump's own connection has it, and its sshd sets it for the forward.)
+      if (!options.sock) client.setNoDelay(true);
     } catch (error) {
       fail(connectFailed(target, error as Error, ssh.connectTimeout));
     }

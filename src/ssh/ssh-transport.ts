@@ -3,6 +3,9 @@
  * multiplexed on it. When it breaks, every operation in flight and every later one rejects with one
  * CONNECT_FAILED naming the host: ssh2 closes all channels when the socket closes, and keepalives turn a
  * silently dead peer into a closed socket (after keepaliveInterval × 3), so nothing waits forever.
+ *
+ * Through jump hosts, the transport owns their connections too: it closes them after its own, and when one of
+ * them breaks, the target's connection (a channel inside it) goes with it, reported as lost via that jump.
  */
 import type { Client, ClientChannel } from 'ssh2';
 import type { HostTarget, SshConfig } from '../config/types.js';
@@ -25,6 +28,12 @@ export interface HostKeyInfo {
   fingerprint: string;
 }
 
+/** A jump host's connection carrying this one (ProxyJump), in connection order. */
+export interface JumpConnection {
+  name: string;
+  client: Client;
+}
+
 export class SshTransport implements Transport {
   readonly name: string;
   private sent = 0;
@@ -38,14 +47,26 @@ export class SshTransport implements Transport {
     private readonly ssh: Pick<SshConfig, 'commandTimeout'>,
     /** The host key the connection was verified with. */
     readonly hostKey: HostKeyInfo,
+    private readonly jumps: readonly JumpConnection[] = [],
   ) {
     this.name = target.name;
     client.on('error', (error: Ssh2Error) => {
       this.lost ??= connectionLost(target, error.level === 'client-timeout' ? 'no answer to keepalives' : error.message, error);
     });
+    for (const jump of jumps) {
+      const lostVia = (reason: string, cause?: unknown) => {
+        this.lost ??= connectionLost(target, `jump host ${jump.name}: ${reason}`, cause);
+        // The channel we run over dies with it; do not wait for our own keepalives to notice.
+        client.destroy();
+      };
+      jump.client.on('error', (error: Ssh2Error) => lostVia(error.level === 'client-timeout' ? 'no answer to keepalives' : error.message, error));
+      jump.client.once('close', () => lostVia('connection closed'));
+    }
     this.closed = new Promise((resolve) =>
       client.once('close', () => {
         this.lost ??= connectionLost(target, 'connection closed');
+        // Innermost first: each jump connection carries the one after it.
+        for (const jump of [...jumps].reverse()) jump.client.end();
         resolve();
       }),
     );
@@ -78,7 +99,10 @@ export class SshTransport implements Transport {
     this.lost ??= connectionLost(this.target, 'closed by shipit');
     this.client.end();
     // A peer that never answers our disconnect must not hold up the exit.
-    const timer = setTimeout(() => this.client.destroy(), 2_000);
+    const timer = setTimeout(() => {
+      this.client.destroy();
+      for (const jump of this.jumps) jump.client.destroy();
+    }, 2_000);
     await this.closed;
     clearTimeout(timer);
   }

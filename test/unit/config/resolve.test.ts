@@ -74,10 +74,10 @@ describe('resolveEnvironment', () => {
         commandTimeout: 120_000,
       },
       hosts: [
-        { name: 'web1.example.com', host: 'web1.example.com', user: 'deploy', port: 22 },
-        { name: 'web5', host: '10.0.0.5', user: 'deploy', port: 22 },
-        { name: '[2001:db8::7]:2222', host: '2001:db8::7', user: 'root', port: 2222 },
-        { name: 'web6:2200', host: 'web6', user: 'root', port: 2200 },
+        { name: 'web1.example.com', host: 'web1.example.com', user: 'deploy', port: 22, written: { user: true, port: false } },
+        { name: 'web5', host: '10.0.0.5', user: 'deploy', port: 22, written: { user: true, port: true } },
+        { name: '[2001:db8::7]:2222', host: '2001:db8::7', user: 'root', port: 2222, written: { user: false, port: true } },
+        { name: 'web6:2200', host: 'web6', user: 'root', port: 2200, written: { user: false, port: true } },
       ],
     });
   });
@@ -92,7 +92,7 @@ describe('resolveEnvironment', () => {
     expect(resolved.server.secrets).toEqual({ DATABASE_URL: 'postgres://staging', EXTRA: 'x' });
     expect(resolved.server.workers).toBe('auto');
     expect(resolved.server.forwardedAllowIps).toEqual(['127.0.0.1', '10.0.0.1']);
-    expect(resolved.hosts).toEqual([{ name: 'staging1', host: 'staging1', user: 'root', port: 22 }]);
+    expect(resolved.hosts).toEqual([{ name: 'staging1', host: 'staging1', user: 'root', port: 22, written: { user: false, port: false } }]);
   });
 
   it('readiness defaults to the liveness path; command line from server.command', () => {
