@@ -1,7 +1,7 @@
 // The lab description (lab.json): the one contract between the lab and everything that uses it (e2e tests,
 // demo, benchmarks). Written only once every host has booted and answered SSH; removed by `down`.
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { LAB_FILE } from './paths.js';
 
 export type LabUser = 'root' | 'deploy';
@@ -28,10 +28,29 @@ export interface LabInfo {
   gateway: string;
   rootfs: string;
   createdAt: string;
+  /** Only with `up N --isolated M` (or `isolate M`): hosts the root namespace cannot reach. */
+  isolated?: LabIsolated;
 }
 
+/**
+ * Hosts on a second bridge with no address in the root namespace: reachable only through `jumpHost`, which is
+ * on both bridges (its `jumpAddress` on this one). Kept out of `hosts`, which lists what this machine reaches.
+ */
+export interface LabIsolated {
+  bridge: string;
+  subnet: string;
+  /** Name of the primary host attached to both bridges (web1). */
+  jumpHost: string;
+  /** The jump host's address on the isolated bridge. */
+  jumpAddress: string;
+  hosts: LabHost[];
+}
+
+/** Written to a temporary file and renamed: a reader (a test starting) never sees half a file. */
 export async function writeLabFile(info: LabInfo): Promise<void> {
-  await writeFile(LAB_FILE, `${JSON.stringify(info, null, 2)}\n`);
+  const temporary = `${LAB_FILE}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(info, null, 2)}\n`);
+  await rename(temporary, LAB_FILE);
 }
 
 export function readLabFile(file = LAB_FILE): LabInfo | undefined {

@@ -14,7 +14,7 @@ export interface HostStatus {
 
 export async function hostStatuses(info: LabInfo): Promise<HostStatus[]> {
   return Promise.all(
-    info.hosts.map(async (h) => ({
+    [...info.hosts, ...(info.isolated?.hosts ?? [])].map(async (h) => ({
       name: h.name,
       address: h.address,
       nspawnPid: h.nspawnPid,
@@ -43,8 +43,13 @@ export async function labStatus(json: boolean): Promise<number> {
     return 0;
   }
   const rows = await hostStatuses(info);
-  const pss = await labPssMiB(info.hosts.map((h) => h.netns), info.hosts.map((h) => h.nspawnPid));
+  const all = [...info.hosts, ...(info.isolated?.hosts ?? [])];
+  const pss = await labPssMiB(all.map((h) => h.netns), all.map((h) => h.nspawnPid));
   process.stdout.write(`lab: ${info.hosts.length} host(s) on ${info.bridge} (${info.subnet}), up since ${info.createdAt}, ${pss} MiB PSS\n`);
+  if (info.isolated) {
+    const { bridge, subnet, jumpHost, jumpAddress, hosts } = info.isolated;
+    process.stdout.write(`isolated: ${hosts.map((h) => h.name).join(', ')} on ${bridge} (${subnet}), only through ${jumpHost} (${jumpAddress})\n`);
+  }
   process.stdout.write(`${renderTable(rows)}\n`);
   process.stdout.write(`identity: ${info.identityFile}  known_hosts: ${info.knownHostsFile}\n`);
   return rows.every((r) => r.state === 'running') ? 0 : 1;

@@ -9,7 +9,15 @@ import { findLabNspawnPids, killNamespaceProcesses, processAlive, stopContainer 
 import { LabError, log, sleep } from './exec.js';
 import { readLabFile } from './lab-file.js';
 import { mountPointsUnder, unmountAllUnder } from './mounts.js';
-import { deleteLink, deleteNamespace, listLabLinks, listLabNamespaces, namespacePids } from './network.js';
+import {
+  deleteLink,
+  deleteNamespace,
+  deleteUnreachableRoute,
+  listLabLinks,
+  listLabNamespaces,
+  listUnreachableRoutes,
+  namespacePids,
+} from './network.js';
 import { HOSTS_DIR, NAME_PREFIX, STATE_DIR } from './paths.js';
 
 export interface Leftovers {
@@ -17,6 +25,8 @@ export interface Leftovers {
   namespaces: string[];
   links: string[];
   mounts: string[];
+  /** `unreachable` routes of the isolated bridge's subnet in the root namespace. */
+  routes: string[];
   stateDir: boolean;
 }
 
@@ -30,11 +40,18 @@ export async function findLeftovers(): Promise<Leftovers> {
   const namespaces = await listLabNamespaces();
   const processes = new Set(findLabNspawnPids());
   for (const ns of namespaces) for (const pid of await namespacePids(ns)) processes.add(pid);
-  return { processes: [...processes], namespaces, links: await listLabLinks(), mounts: labMounts(), stateDir: existsSync(STATE_DIR) };
+  return {
+    processes: [...processes],
+    namespaces,
+    links: await listLabLinks(),
+    mounts: labMounts(),
+    routes: await listUnreachableRoutes(),
+    stateDir: existsSync(STATE_DIR),
+  };
 }
 
 export function isClean(left: Leftovers): boolean {
-  return left.processes.length + left.namespaces.length + left.links.length + left.mounts.length === 0 && !left.stateDir;
+  return left.processes.length + left.namespaces.length + left.links.length + left.mounts.length + left.routes.length === 0 && !left.stateDir;
 }
 
 function recordedNspawnPids(): number[] {
@@ -72,6 +89,7 @@ export async function teardown(): Promise<void> {
   const links = await listLabLinks();
   for (const link of links.filter((l) => !/^shipitlab\d+$/.test(l))) await deleteLink(link);
   for (const link of links.filter((l) => /^shipitlab\d+$/.test(l))) await deleteLink(link);
+  for (const subnet of await listUnreachableRoutes()) await deleteUnreachableRoute(subnet);
 
   const stillMounted = mountPointsUnder(STATE_DIR);
   if (stillMounted.length > 0) throw new LabError(`still mounted, not removing ${STATE_DIR}: ${stillMounted.join(', ')}`);

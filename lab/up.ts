@@ -1,10 +1,11 @@
-// `lab up N`: a fresh lab of N hosts. An existing (or half-torn-down) lab is torn down first: `up` always
-// yields a lab whose keys, overlays and containers are all new, so tests never see state from an earlier run.
+// `lab up N [--isolated M]`: a fresh lab of N hosts (plus M reachable only through web1, see isolated.ts). An
+// existing (or half-torn-down) lab is torn down first: `up` always yields a lab whose keys, overlays and
+// containers are all new, so tests never see state from an earlier run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitForBoot } from './container.js';
-import { LabError, log, seconds, sleep, tryRun } from './exec.js';
-import { planHosts, primaryAddress, startHost, type StartedHost } from './hosts.js';
+import { log, seconds } from './exec.js';
+import { planHosts, planIsolatedHosts, primaryAddress, startHost } from './hosts.js';
 import { generateClientKey, knownHostsLines, writeKnownHosts } from './keys.js';
 import { readLabFile, writeLabFile, type LabInfo } from './lab-file.js';
 import { labPssMiB } from './memory.js';
@@ -12,24 +13,17 @@ import { ensureBridge, PRIMARY_NETWORK } from './network.js';
 import { HOSTS_DIR, IDENTITY_FILE, KNOWN_HOSTS_FILE, STATE_DIR, hostDir } from './paths.js';
 import { checkPrerequisites } from './prerequisites.js';
 import { ensureRootfs } from './rootfs.js';
-import { sshArgv } from './ssh.js';
+import { startIsolatedHosts } from './isolated.js';
+import { waitForSsh } from './ssh.js';
 import { findLeftovers, isClean, teardown } from './teardown.js';
 
 /** Generous: 12 hosts booting at once on 2 cores take far less, but CI machines vary. */
 const BOOT_DEADLINE_MS = 180_000;
 
-async function waitForSsh(host: StartedHost, deadline: number): Promise<void> {
-  const argv = sshArgv({ identityFile: IDENTITY_FILE, knownHostsFile: KNOWN_HOSTS_FILE }, primaryAddress(host.plan), 'root', 'true');
-  for (;;) {
-    const result = await tryRun(argv, { timeoutMs: 10_000 });
-    if (result.ok) return;
-    if (Date.now() > deadline) throw new LabError(`${host.plan.name}: sshd did not answer: ${result.stderr.trim()}`);
-    await sleep(250);
-  }
-}
-
-export async function labUp(count: number): Promise<LabInfo> {
+/** `isolated` > 0 adds that many hosts reachable only through web1 (isolated.ts), once the others are up. */
+export async function labUp(count: number, isolated = 0): Promise<LabInfo> {
   const plans = planHosts(count);
+  planIsolatedHosts(count, isolated); // validates the count before anything is torn down
   await checkPrerequisites();
   if (readLabFile() || !isClean(await findLeftovers())) {
     log('a lab (or what a killed run left) exists: tearing it down first');
@@ -51,7 +45,7 @@ export async function labUp(count: number): Promise<LabInfo> {
   const deadline = Date.now() + BOOT_DEADLINE_MS;
   await Promise.all(started.map((h) => waitForBoot(h.plan.name, h.plan.netns, h.nspawnPid, deadline)));
   const bootTime = seconds(bootStartedAt);
-  await Promise.all(started.map((h) => waitForSsh(h, deadline)));
+  await Promise.all(started.map((h) => waitForSsh(h.plan.name, primaryAddress(h.plan), deadline)));
   const sshTime = seconds(bootStartedAt);
 
   const info: LabInfo = {
@@ -71,10 +65,12 @@ export async function labUp(count: number): Promise<LabInfo> {
     rootfs,
     createdAt: new Date().toISOString(),
   };
-  await writeLabFile(info);
-  const pss = await labPssMiB(started.map((h) => h.plan.netns), started.map((h) => h.nspawnPid));
   log(`${count} host(s) running after ${bootTime}, sshd answering after ${sshTime}`);
+  const full = isolated > 0 ? await startIsolatedHosts(info, isolated) : info;
+  await writeLabFile(full);
+  const all = [...full.hosts, ...(full.isolated?.hosts ?? [])];
+  const pss = await labPssMiB(all.map((h) => h.netns), all.map((h) => h.nspawnPid));
   log(`memory: ${pss} MiB (PSS of the hosts' processes)`);
   log(`lab description: ${path.join(STATE_DIR, 'lab.json')}`);
-  return info;
+  return full;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What `npm test` and CI (.ci/run) run: setup → typecheck → unit tests → lab up 3 → e2e tests → lab down.
+# What `npm test` and CI (.ci/run) run: setup → typecheck → unit tests → lab up 3 (+1 isolated) → e2e tests → lab down.
 # Every stage after setup runs even if an earlier one failed, so one CI run reports everything; the exit status
 # is non-zero if any stage failed. The lab is always torn down (trap), unless SHIPIT_LAB_KEEP=1.
 # Note: `lab up` replaces any lab already running on this machine (there is one lab per machine).
@@ -70,7 +70,8 @@ stage setup bash scripts/setup.sh || exit 1
 stage typecheck npm run typecheck
 stage unit npm run test:unit
 lab_started=1
-if stage lab-up npm run lab -- up 3; then
+# web1..web3 for every suite, plus web4 reachable only through web1 (ProxyJump and connection-loss suites).
+if stage lab-up npm run lab -- up 3 --isolated 1; then
   stage e2e npm run test:e2e
 else
   record e2e "not run: the lab did not come up"

@@ -2,11 +2,11 @@
 // `npm run lab -- up N`) and reach its hosts with the OpenSSH client exactly as a careful user would.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { readLabFile, type LabHost, type LabInfo, type LabUser } from '../../../lab/lab-file.js';
+import { readLabFile, type LabHost, type LabInfo, type LabIsolated, type LabUser } from '../../../lab/lab-file.js';
 import { LAB_FILE } from '../../../lab/paths.js';
 import { sshArgv } from '../../../lab/ssh.js';
 
-export type { LabHost, LabInfo, LabUser };
+export type { LabHost, LabInfo, LabIsolated, LabUser };
 
 const HINT = 'run `npm run lab -- up 3` (as root) first';
 
@@ -14,7 +14,7 @@ const HINT = 'run `npm run lab -- up 3` (as root) first';
 export function readLab(): LabInfo {
   const info = readLabFile();
   if (!info) throw new Error(`the lab is not up (no ${LAB_FILE}): ${HINT}`);
-  const gone = info.hosts.filter((h) => !existsSync(`/run/netns/${h.netns}`) || !existsSync(`/proc/${h.nspawnPid}`));
+  const gone = [...info.hosts, ...(info.isolated?.hosts ?? [])].filter((h) => !existsSync(`/run/netns/${h.netns}`) || !existsSync(`/proc/${h.nspawnPid}`));
   if (gone.length > 0) throw new Error(`the lab in ${LAB_FILE} is not running (${gone.map((h) => h.name).join(', ')}): ${HINT}`);
   return info;
 }
@@ -52,5 +52,24 @@ export async function labSsh(
     stdin: options.input === undefined ? 'ignore' : undefined,
     timeout: options.timeoutMs ?? 30_000,
   });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/** The hosts only reachable through the jump host (`npm run lab -- up 3 --isolated 1`). */
+export function readIsolated(lab: LabInfo): LabIsolated {
+  if (!lab.isolated || lab.isolated.hosts.length === 0) {
+    throw new Error('the lab has no isolated host: run `npm run lab -- up 3 --isolated 1` (or `npm run lab -- isolate 1` to add one to a running lab)');
+  }
+  return lab.isolated;
+}
+
+/**
+ * One remote shell line on an isolated host with the OpenSSH client, run from the jump host's network namespace
+ * (which is on the isolated bridge): independent of shipit's own SSH code, ProxyJump included.
+ */
+export async function isolatedSsh(lab: LabInfo, host: LabHost, user: LabUser, command: string, timeoutMs = 30_000): Promise<LabSshResult> {
+  const jump = labHost(lab, readIsolated(lab).jumpHost);
+  const [file, ...args] = ['ip', 'netns', 'exec', jump.netns, ...sshArgv(lab, host.address, user, command, host.sshPort)];
+  const result = await execa(file!, args, { reject: false, stdin: 'ignore', timeout: timeoutMs });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
