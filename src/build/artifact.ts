@@ -28,8 +28,12 @@ export interface Artifact {
 /** Inside a release, this directory belongs to shipit (server shims, the Node runtime). */
 export const SHIPIT_DIR = '.shipit';
 
-/** Walks the build dir and hashes every file: the manifest (path, mode, size, sha256) of what ships. */
-export async function scanArtifact(dir: string): Promise<Artifact> {
+/**
+ * Walks the build dir and hashes every file: the manifest (path, mode, size, sha256) of what ships. `exclude`:
+ * relative paths (files or whole directories) left out, e.g. node_modules when a dependency set replaces it.
+ */
+export async function scanArtifact(dir: string, options: { exclude?: readonly string[] } = {}): Promise<Artifact> {
+  const excluded = new Set(options.exclude ?? []);
   const paths: string[] = [];
   const walk = async (at: string): Promise<void> => {
     const entries = await readdir(at, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
@@ -43,6 +47,7 @@ export async function scanArtifact(dir: string): Promise<Artifact> {
       if (/[\t\n\r\\]/.test(rel)) {
         throw new ShipitError('BUILD_FAILED', `${rel}: file names with tabs, newlines or backslashes cannot ship`);
       }
+      if (excluded.has(rel)) continue;
       if (entry.isDirectory()) {
         if (!EXCLUDED_DIRS.has(entry.name)) await walk(full);
       } else if (entry.isFile()) {

@@ -2,6 +2,7 @@ import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
+import { dependencySpecs, depsExcludes } from '../build/deps.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { ReleaseSpec } from '../host/types.js';
 import { newReleaseId } from '../rollout/plan.js';
@@ -20,13 +21,13 @@ export async function buildRelease(
     await runBuild(config.build, config.configDir, { verbose: options.verbose });
     renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
   }
-  const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir), presetFiles(config));
+  const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir, { exclude: depsExcludes(config) }), presetFiles(config));
   const spec = makeReleaseSpec(config, artifact, {
     id: newReleaseId(new Date(), new Set()),
     createdAt: new Date().toISOString(),
     by: whoAmI(),
     revision: await gitRevision(config.configDir),
     state: 'staged',
-  });
+  }, await dependencySpecs(config));
   return { spec, files: artifact.files.length, bytes: artifact.bytes };
 }

@@ -59,6 +59,8 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
       secrets: server.secrets as Record<string, string>,
       user: server.user ?? config.app,
       notify: server.notify,
+      ...(server.python ? { python: { ...server.python, requirements: local(server.python.requirements), wheelhouse: server.python.wheelhouse && local(server.python.wheelhouse) } } : {}),
+      ...(server.npm ? { npm: { lockfile: local(server.npm.lockfile) } } : {}),
     },
     health: { ...health, readiness: health.readiness ?? health.liveness },
     rollout: config.rollout,

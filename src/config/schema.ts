@@ -30,6 +30,7 @@ import {
   userSchema,
   workersSchema,
 } from './fields.js';
+import { npmSchema, pythonSchema } from './deps-schema.js';
 import { hostSchema, hostsSchema } from './host-schema.js';
 import { checkServerRules } from './server-rules.js';
 
@@ -85,6 +86,8 @@ export const serverSchema = z
       .describe('Secret environment variables, written to <deployTo>/shared/secrets.env (mode 0600) and never printed. Read them from the environment: { DATABASE_URL: process.env.DATABASE_URL }.'),
     user: userSchema.optional().describe('Unprivileged system user the service runs as (default: the app name).'),
     notify: z.boolean().default(false).describe('preset "command": the command sends READY=1 with sd_notify (Type=notify); otherwise Type=exec.'),
+    python: pythonSchema.optional(),
+    npm: npmSchema.optional(),
   })
   // Runs even when a field failed (`when`), so that a missing module shows up next to a bad port.
   .superRefine(checkServerRules, { when: () => true })

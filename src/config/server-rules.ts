@@ -51,6 +51,12 @@ export function checkServerRules(server: Record<string, unknown>, ctx: z.Refinem
   if (server['notify'] === true && typeof preset === 'string' && preset !== 'command') {
     issue('notify', `is only used by preset "command" (preset "${preset}" always uses Type=notify)`);
   }
+  if (server['python'] !== undefined && typeof preset === 'string' && preset !== 'gunicorn' && preset !== 'command') {
+    issue('python', `is only used by presets "gunicorn" and "command" (preset is "${preset}")`);
+  }
+  if (server['npm'] !== undefined && typeof preset === 'string' && preset !== 'node' && preset !== 'command') {
+    issue('npm', `is only used by presets "node" and "command" (preset is "${preset}")`);
+  }
   const env = server['env'];
   const secrets = server['secrets'];
   if (isRecord(env) && isRecord(secrets)) {

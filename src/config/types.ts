@@ -45,6 +45,22 @@ export interface ServerConfig {
   user: string;
   /** preset 'command': the command sends READY=1 via sd_notify (Type=notify; otherwise Type=exec). Default false. */
   notify?: boolean;
+  /** Dependencies installed per dependency set on each host (src/config/deps-schema.ts); absent = none. */
+  python?: PythonDepsConfig;
+  npm?: NpmDepsConfig;
+}
+
+export interface PythonDepsConfig {
+  /** Absolute local paths. */
+  requirements: string;
+  wheelhouse: string | undefined;
+  systemSitePackages: boolean;
+  interpreter: string;
+}
+
+export interface NpmDepsConfig {
+  /** Absolute local path of package-lock.json; package.json is beside it. */
+  lockfile: string;
 }
 
 export interface HealthConfig {

@@ -1,5 +1,7 @@
 import type { Layout } from '../remote/layout.js';
 import * as scripts from '../remote/scripts.js';
+import { pruneDepsScript } from '../remote/deps-scripts.js';
+import { ensureDeps } from './deps.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { ShipitError } from '../lib/errors.js';
 import {
@@ -196,6 +198,8 @@ export class SshHost implements Host {
         signal,
       });
     }
+    // Dependency sets (server.python, server.npm) exist and are linked before the release becomes visible.
+    const deps = release.deps ? await ensureDeps((step) => this.run(step), release.deps, { host: this.name, layout, id, signal, dryRun: !!this.options.dryRun }) : undefined;
     const meta = JSON.stringify({ ...release.meta, state: 'staged' });
     await this.run({
       label: 'verify and finalize',
@@ -212,6 +216,7 @@ export class SshHost implements Host {
       base,
       alreadyStaged,
       sentPaths: send.map((f) => f.path),
+      ...(deps ? { deps } : {}),
     };
   }
 
@@ -266,6 +271,7 @@ export class SshHost implements Host {
 
   async prune(ids: string[]): Promise<void> {
     await this.run({ label: `prune ${ids.join(' ')}`, body: scripts.pruneScript(this.options.layout, ids), mutates: true });
+    await this.run({ label: 'prune unused dependency sets', body: pruneDepsScript(this.options.layout), mutates: true });
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'LOCK_HELD'
   | 'PREREQUISITE_MISSING'
+  /** A dependency set could not be built for a host (prepare fails, nothing is switched). */
+  | 'DEPS_FAILED'
   | 'DEPLOY_FAILED_RESTORED'
   | 'DEPLOY_FAILED_INCONSISTENT'
   | 'ABORTED'
@@ -49,6 +51,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   TIMEOUT: ExitCode.unexpected,
   LOCK_HELD: ExitCode.lockHeld,
   PREREQUISITE_MISSING: ExitCode.failedRestored,
+  DEPS_FAILED: ExitCode.failedRestored,
   DEPLOY_FAILED_RESTORED: ExitCode.failedRestored,
   DEPLOY_FAILED_INCONSISTENT: ExitCode.failedInconsistent,
   ABORTED: ExitCode.interrupted,

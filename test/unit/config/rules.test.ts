@@ -83,7 +83,7 @@ describe('top level', () => {
       'keepRelease: is not a known key (did you mean "keepReleases"?); expected one of: app, deployTo, build, server, health, rollout, keepReleases, ssh, environments',
     ]);
     expect(problems(with_((c) => (c.server.wokers = 3)))).toEqual([
-      'server.wokers: is not a known key (did you mean "workers"?); expected one of: preset, module, command, workerClass, port, bind, workers, timeout, gracefulTimeout, keepAlive, forwardedAllowIps, env, secrets, user, notify',
+      'server.wokers: is not a known key (did you mean "workers"?); expected one of: preset, module, command, workerClass, port, bind, workers, timeout, gracefulTimeout, keepAlive, forwardedAllowIps, env, secrets, user, notify, python, npm',
     ]);
     expect(problems(with_((c) => (c.environments.production.hosts = [{ host: 'web1', nme: 'x' }])))).toEqual([
       'environments.production.hosts[0].nme: is not a known key (did you mean "name"?); expected one of: host, user, port, name',

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { execa } from 'execa';
+import type { NpmDepsConfig } from '../config/types.js';
+import type { NodeDepsSpec, NodeTarget } from '../host/deps-types.js';
+import { ShipitError } from '../lib/errors.js';
+
+/** Bump when what a set holds changes for the same inputs: every host then builds new sets. */
+const FORMAT = 'shipit-node-deps-v1';
+
+/** This machine, in the form hosts report theirs (`node -p` on the host, src/remote/deps-scripts.ts). */
+export const LOCAL_TARGET: NodeTarget = { abi: process.versions.modules, platform: `${process.platform}-${process.arch}` };
+
+interface LockPackage {
+  resolved?: string;
+  link?: boolean;
+  dev?: boolean;
+  optional?: boolean;
+  devOptional?: boolean;
+  [key: string]: unknown;
+}
+
+interface Lockfile {
+  lockfileVersion?: number;
+  packages?: Record<string, LockPackage>;
+}
+
+/**
+ * The deployer's half of a Node dependency set: the lock file's packages (what `npm ci` installs) and the root's
+ * dependency lists, NOT the app's own name and version, so bumping the version in package.json reuses the set.
+ * The host adds its Node ABI and platform. `build(target)` runs `npm ci --omit=dev` here, at most once per
+ * target per deploy, and only when some host lacks the set.
+ *
+ * What runs on the hosts, precisely:
+ * - pure JavaScript packages: always (they do not depend on the ABI);
+ * - native addons (binding.gyp) are compiled here with `npm rebuild` when this machine's Node ABI and platform
+ *   equal the hosts' (the same Node major version on Linux x64, say); otherwise the set is refused naming them;
+ * - prebuilt binaries a package ships (prebuilds/, N-API) go as they are;
+ * and every `.node` file of a set is loaded on each host, by the host's node, before any release links to it.
+ * Building on the hosts themselves (npm and a compiler there, from a shipped offline cache) is not supported.
+ */
+export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
+  const dir = dirname(npm.lockfile);
+  const lockText = await readInput(npm.lockfile, 'the lock file (npm install writes it)');
+  await readInput(join(dir, 'package.json'), 'package.json beside the lock file');
+  let lock: Lockfile;
+  try {
+    lock = JSON.parse(lockText.toString()) as Lockfile;
+  } catch (error) {
+    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: ${npm.lockfile} is not JSON: ${(error as Error).message}`);
+  }
+  if (!lock.packages || (lock.lockfileVersion ?? 1) < 2) {
+    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: ${npm.lockfile} is lockfileVersion ${lock.lockfileVersion ?? 1}; shipit needs version 2 or 3`, {
+      hint: 'regenerate it with npm 7 or newer: npm install --package-lock-only',
+    });
+  }
+  const key = nodeDepsKey(lock);
+  const builds = new Map<string, Promise<BuiltSet>>();
+  return {
+    kind: 'node',
+    key,
+    build(target) {
+      const id = `${target.abi} ${target.platform}`;
+      if (!builds.has(id)) builds.set(id, buildNodeModules(npm.lockfile, lock, target));
+      return builds.get(id)!.then((built) => ({ openTar: () => createReadStream(built.tarball), files: built.files, bytes: built.bytes }));
+    },
+  };
+}
+
+/** sha256 over what `npm ci --omit=dev` installs: every package entry, and the root's dependency lists only. */
+export function nodeDepsKey(lock: Lockfile): string {
+  const packages = lock.packages ?? {};
+  const root = packages[''] ?? {};
+  const pick = (name: string) => (root[name] === undefined ? [] : [[name, root[name]]]);
+  const rootDeps = Object.fromEntries(['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies'].flatMap(pick));
+  const entries = Object.keys(packages)
+    .filter((k) => k !== '')
+    .sort()
+    .map((k) => [k, packages[k]]);
+  return createHash('sha256').update(JSON.stringify([FORMAT, rootDeps, entries])).digest('hex');
+}
+
+interface BuiltSet {
+  tarball: string;
+  files: number;
+  bytes: number;
+}
+
+async function buildNodeModules(lockfile: string, lock: Lockfile, target: NodeTarget): Promise<BuiltSet> {
+  const projectDir = dirname(lockfile);
+  const work = mkdtempSync(join(tmpdir(), 'shipit-node-deps-'));
+  process.once('exit', () => rmSync(work, { recursive: true, force: true }));
+  // npm ci in a scratch directory: the project's own node_modules (with devDependencies) stays untouched.
+  await copyFile(join(projectDir, 'package.json'), join(work, 'package.json'));
+  await copyFile(lockfile, join(work, 'package-lock.json'));
+  await copyLocalTarballs(projectDir, work, lock);
+  await npm(work, ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline']);
+  const packages = await listPackages(join(work, 'node_modules'));
+  const native = packages.filter((p) => p.native && !p.hasBinary);
+  const sameTarget = target.abi === LOCAL_TARGET.abi && target.platform === LOCAL_TARGET.platform;
+  if (target.platform !== LOCAL_TARGET.platform) {
+    const specific = packages.filter((p) => p.native || p.hasBinary || p.platformSpecific);
+    if (specific.length > 0) {
+      throw new ShipitError('BUILD_FAILED', `${specific.map((p) => p.name).join(', ')}: platform-specific, and this machine is ${LOCAL_TARGET.platform} while the hosts are ${target.platform}`, {
+        hint: 'deploy from a machine of the hosts\' platform (e.g. a Linux CI runner)',
+      });
+    }
+  }
+  if (native.length > 0) {
+    if (!sameTarget) {
+      throw new ShipitError(
+        'BUILD_FAILED',
+        `${native.map((p) => p.name).join(', ')}: native addon(s) (binding.gyp) must be compiled for the hosts' Node ABI ${target.abi} (${target.platform}), and this machine runs ABI ${LOCAL_TARGET.abi} (Node ${process.versions.node})`,
+        { hint: 'deploy from a machine with the hosts\' Node major version, or use a package that ships prebuilt N-API binaries' },
+      );
+    }
+    await npm(work, ['rebuild', '--foreground-scripts', ...native.map((p) => p.name)]);
+  }
+  const tarball = join(work, 'set.tar.gz');
+  await execa('tar', ['-C', work, '--owner=0', '--group=0', '--numeric-owner', '-czf', tarball, 'node_modules']);
+  return { tarball, files: packages.length, bytes: (await stat(tarball)).size };
+}
+
+async function npm(cwd: string, args: string[]): Promise<void> {
+  const result = await execa('npm', args, { cwd, reject: false, all: true, env: { npm_config_update_notifier: 'false' } });
+  if (result.exitCode !== 0) {
+    const tail = String(result.all ?? '').trim().split('\n').slice(-12).join('\n');
+    throw new ShipitError('BUILD_FAILED', `npm ${args.join(' ')} failed (exit ${result.exitCode}):\n${tail}`, {
+      hint: 'run `npm ci --omit=dev` in the project to see the whole output; package.json and package-lock.json must agree',
+    });
+  }
+}
+
+/**
+ * `file:` tarballs in the lock are copied to the same relative place; `file:` directories (npm links them)
+ * would point outside the set, and are refused.
+ */
+async function copyLocalTarballs(projectDir: string, work: string, lock: Lockfile): Promise<void> {
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    if (path === '' || entry.dev) continue;
+    if (entry.link) {
+      throw new ShipitError('BUILD_FAILED', `${path}: a linked local directory (${entry.resolved ?? 'file:'}) cannot ship as a dependency`, {
+        hint: 'pack it (`npm pack`) and depend on the tarball: "dep": "file:vendor/dep-1.0.0.tgz"',
+      });
+    }
+    if (!entry.resolved?.startsWith('file:')) continue;
+    const from = resolve(projectDir, entry.resolved.slice(5));
+    const rel = relative(projectDir, from);
+    if (rel.startsWith('..') || rel.split(sep).includes('..')) {
+      throw new ShipitError('BUILD_FAILED', `${path}: ${entry.resolved} is outside the project directory`, { hint: 'keep local tarballs beside package.json, e.g. in vendor/' });
+    }
+    await mkdir(dirname(join(work, rel)), { recursive: true });
+    await copyFile(from, join(work, rel));
+  }
+}
+
+interface InstalledPackage {
+  name: string;
+  /** binding.gyp or "gypfile": true: compiled at install time. */
+  native: boolean;
+  /** Ships .node files of its own (prebuilt, or already compiled). */
+  hasBinary: boolean;
+  /** Restricted with "os" or "cpu" in its package.json. */
+  platformSpecific: boolean;
+}
+
+/** Every package under node_modules (nested and scoped too), with what makes it platform-specific. */
+export async function listPackages(nodeModules: string): Promise<InstalledPackage[]> {
+  const found: InstalledPackage[] = [];
+  const visitModules = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+      if (entry.name.startsWith('@')) {
+        for (const scoped of await readdir(join(dir, entry.name), { withFileTypes: true })) {
+          if (scoped.isDirectory()) await visitPackage(join(dir, entry.name, scoped.name), `${entry.name}/${scoped.name}`);
+        }
+      } else {
+        await visitPackage(join(dir, entry.name), entry.name);
+      }
+    }
+  };
+  const visitPackage = async (dir: string, name: string): Promise<void> => {
+    const manifest = await readFile(join(dir, 'package.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => null);
+    if (manifest === null) return;
+    const gyp = await stat(join(dir, 'binding.gyp')).then(() => true, () => false);
+    found.push({
+      name,
+      native: gyp || manifest['gypfile'] === true,
+      hasBinary: await containsAddon(dir),
+      platformSpecific: manifest['os'] !== undefined || manifest['cpu'] !== undefined,
+    });
+    await visitModules(join(dir, 'node_modules'));
+  };
+  await visitModules(nodeModules);
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function containsAddon(dir: string): Promise<boolean> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.node')) return true;
+    if (entry.isDirectory() && entry.name !== 'node_modules' && (await containsAddon(join(dir, entry.name)))) return true;
+  }
+  return false;
+}
+
+async function readInput(path: string, what: string): Promise<Buffer> {
+  return readFile(path).catch((error: NodeJS.ErrnoException) => {
+    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: cannot read ${what} at ${path}: ${error.code ?? error.message}`, {
+      hint: 'the path is relative to the config file',
+    });
+  });
+}
