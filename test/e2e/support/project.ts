@@ -22,6 +22,8 @@ export interface ProjectOptions {
   preset?: 'gunicorn' | 'node';
   /** Extra keys of the `ssh` section, as object-literal text (e.g. "configFile: '/tmp/x', keepaliveInterval: '1s'"). */
   ssh?: string;
+  /** Extra keys of the `server` section, as object-literal text (e.g. "python: { requirements: 'dist/requirements.txt' },"). */
+  server?: string;
 }
 
 /**
@@ -58,6 +60,7 @@ export default defineConfig({
     gracefulTimeout: 10,
     env: { LOG_LEVEL: 'info' },
     secrets: { API_TOKEN: ${JSON.stringify(o.secret ?? 'tok-e2e-5ecret-value')} },
+    ${o.server ?? ''}
   },
   health: ${o.health ?? "{ liveness: '/healthz', readiness: '/readyz', interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '1s', healthyDeadline: '20s' }"},
   rollout: ${o.rollout ?? "{ canary: 1, maxParallel: 1 }"},
