@@ -129,7 +129,7 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
       try {
         const report = await host.prepare(release, signal);
         reports[name] = report;
-        emit({ type: 'host.prepared', host: name, filesSent: report.filesSent, filesReused: report.filesReused, bytesSent: report.bytesSent, durationMs: clock.now() - started });
+        emit({ type: 'host.prepared', host: name, filesSent: report.filesSent, filesReused: report.filesReused, bytesSent: report.bytesSent, durationMs: clock.now() - started, ...(report.deps ? { deps: report.deps } : {}) });
       } catch (error) {
         emit({ type: 'host.prepare_failed', host: name, error: errorMessage(error) });
         throw error;

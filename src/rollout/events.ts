@@ -2,13 +2,15 @@
  * Events out, not prints (STYLE.md, habit 7): the rollout emits these; the CLI renders them as a listr2 tree,
  * plain lines or JSON. Tests assert the sequence. Never put secret values in an event.
  */
+import type { DepsReport } from '../host/deps-types.js';
+
 export type Phase = 'connect' | 'build' | 'lock' | 'inspect' | 'prepare' | 'rollout' | 'revert' | 'finish';
 
 export type RolloutEvent =
   | { type: 'phase.started'; phase: Phase }
   | { type: 'phase.finished'; phase: Phase; durationMs: number }
   | { type: 'host.locked'; host: string }
-  | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number }
+  | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number; deps?: DepsReport[] }
   | { type: 'host.prepare_failed'; host: string; error: string }
   | { type: 'batch.started'; batch: number; of: number; hosts: string[] }
   | { type: 'host.activating'; host: string; release: string | null; previous: string | null }

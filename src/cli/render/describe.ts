@@ -13,7 +13,7 @@ export function describeEvent(event: RolloutEvent): string {
     case 'host.locked':
       return 'locked';
     case 'host.prepared':
-      return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${formatDuration(event.durationMs)})`;
+      return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
     case 'host.prepare_failed':
       return `prepare failed: ${event.error}`;
     case 'batch.started':
