@@ -173,6 +173,16 @@ describe('shipit lock', () => {
     for (const h of hosts) expect((await onHost(lab, h.address, `test -d /srv/${APP}/.shipit/lock && echo held || echo free`)).trim()).toBe('free');
   });
 
+  it('acquire where you hold the lock on some hosts only takes the others with the same lock', async () => {
+    expect((await project.shipit(['lock', 'acquire', 'production', '--host', 'web1', '-m', 'partial'])).exitCode).toBe(0);
+    const extend = await project.shipit(['lock', 'acquire', 'production']);
+    expect(extend.exitCode).toBe(0);
+    const status = JSON.parse((await project.shipit(['lock', 'status', 'production', '--json'])).stdout) as { hosts: { held: boolean; lock: { at: string; message: string } }[] };
+    expect(status.hosts.map((h) => [h.held, h.lock.message])).toEqual([[true, 'partial'], [true, 'partial'], [true, 'partial']]);
+    expect(new Set(status.hosts.map((h) => h.lock.at)).size).toBe(1);
+    expect((await project.shipit(['lock', 'release', 'production'])).stdout).toMatch(/released your lock on web1, web2, web3/);
+  });
+
   it("releasing someone else's lock needs --force (exit 4 without) and says whose it was", async () => {
     const other = await project.shipit(['lock', 'acquire', 'production', '-m', 'alice is migrating'], { GITHUB_ACTOR: 'alice' });
     expect(other.exitCode).toBe(0);
@@ -233,21 +243,27 @@ describe('shipit units and shipit init', () => {
 });
 
 describe('help', () => {
-  it('explains every command and flag, prints the version, and starts fast (no command code loaded)', async () => {
+  it('explains every command and flag, prints the version, and starts fast', async () => {
     const help = await execa('node', [BIN, '--help']);
     for (const command of ['deploy', 'plan', 'rollback', 'status', 'releases', 'logs', 'lock', 'units', 'init']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(help.stdout).toMatch(/Exit codes: 0 success/);
     const logsHelp = await execa('node', [BIN, 'logs', '--help']);
     for (const flag of ['--follow', '--since', '--lines', '--host', '--json', '--verbose']) expect(logsHelp.stdout).toContain(flag);
     expect((await execa('node', [BIN, '--version'])).stdout).toMatch(/^\d+\.\d+\.\d+$/);
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    // Against node starting with nothing to do, measured alternately so a busy machine slows both alike: the
+    // help only loads commander (command modules, config, ssh and listr2 code are imported lazily).
+    const timed = async (args: string[]) => {
       const started = performance.now();
-      await execa('node', [BIN, '--help']);
-      times.push(performance.now() - started);
+      await execa('node', args);
+      return performance.now() - started;
+    };
+    const helpMs: number[] = [];
+    const bareMs: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      helpMs.push(await timed([BIN, '--help']));
+      bareMs.push(await timed(['-e', '0']));
     }
-    times.sort((a, b) => a - b);
-    // Node alone starts in ~40 ms here; the help must not load config, ssh or listr2 code.
-    expect(times[2]).toBeLessThan(400);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    expect(median(helpMs) - median(bareMs)).toBeLessThan(250);
   });
 });

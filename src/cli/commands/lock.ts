@@ -51,10 +51,15 @@ export async function lockAcquireCommand(env: string, options: LockOptions): Pro
   const result = await withFleet(config, options, async (hosts) => {
     const locks = await readLocks(hosts);
     const held = [...locks.values()];
+    const manualMine = (lock: LockInfo | null) => lock !== null && lock.by === me && lock.pid === 0;
     // Idempotent: running acquire again while you hold it everywhere changes nothing.
-    if (held.every((lock) => lock !== null && lock.by === me)) return { already: true, locks };
-    await lockFleet(hosts, info, { waitMs: options.wait ? parseDuration(options.wait) : 0, clock: systemClock, emit: noEmit });
-    return { already: false, locks: new Map([...hosts.keys()].map((h) => [h, info] as const)) };
+    if (held.every(manualMine)) return { already: true, locks };
+    // You hold it on some hosts only (a host joined the environment since): take the others with the same lock.
+    const mine = held.find(manualMine);
+    const take = mine && held.every((lock) => lock === null || manualMine(lock)) ? mine : info;
+    const free = new Map([...hosts].filter(([name]) => take === info || locks.get(name) === null));
+    await lockFleet(free, take, { waitMs: options.wait ? parseDuration(options.wait) : 0, clock: systemClock, emit: noEmit });
+    return { already: false, locks: new Map([...hosts.keys()].map((h) => [h, take] as const)) };
   });
   const names = [...result.locks.keys()].join(', ');
   if (options.json) {
