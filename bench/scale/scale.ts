@@ -33,8 +33,8 @@ export interface ScaleResult {
 const PREPARE_PHASES = ['connect', 'lock', 'inspect', 'prepare'];
 
 export async function scale(lab: LabInfo, rounds: number): Promise<{ result: ScaleResult; report: string }> {
-  if (!(await waitForNoJest(20 * 60_000))) {
-    const skipped = 'a jest process kept running for 20 minutes: the lab was not resized';
+  if (!(await waitForNoJest(10 * 60_000))) {
+    const skipped = 'a jest process kept running for 10 minutes: the lab was not resized';
     return { result: { skipped, runs: [] }, report: `\nScale: skipped (${skipped})\n` };
   }
   const before = { availableMiB: memAvailableMiB() };

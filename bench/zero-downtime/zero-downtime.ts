@@ -17,10 +17,20 @@ const HEALTH = "{ liveness: '/healthz', readiness: '/readyz', interval: '500ms',
 const SHIPIT = { app: 'bench-zd', port: 8210, listen: 8300 };
 const PLAIN = { app: 'bench-zd-plain', port: 8211, listen: 8301 };
 
+export interface DirectLoad {
+  requests: number;
+  non2xx: number;
+  connectionErrors: number;
+  errors: Record<string, number>;
+}
+
 export interface ZeroDowntimeVariant {
   variant: string;
-  phases: (PhaseLoad & { exitCode: number | null; expectedExit: number | null; healthChanges: string[] })[];
+  phases: (PhaseLoad & { exitCode: number | null; expectedExit: number | null; healthChanges: string[]; direct: DirectLoad })[];
 }
+
+/** Beside the balancer, a little load straight at each host: what a client without HAProxy's retries sees. */
+const DIRECT_RATE = 30;
 
 /** shipit's service unit without its socket: gunicorn binds the port itself (the baseline). */
 function plainUnit(service: { name: string; content: string }, port: number): { name: string; content: string } {
@@ -48,13 +58,14 @@ interface Step {
   idleMs?: number;
 }
 
-async function underLoad(balancer: Balancer, frontend: string, listen: number, tree: { project: string; artifactDir: string; releaseDir: string }, steps: Step[]): Promise<ZeroDowntimeVariant['phases']> {
+async function underLoad(balancer: Balancer, frontend: string, listen: number, port: number, hosts: LabInfo['hosts'], tree: { project: string; artifactDir: string; releaseDir: string }, steps: Step[]): Promise<ZeroDowntimeVariant['phases']> {
   await balancer.waitAllUp(frontend);
   const load = new Load(`http://${BALANCER_NS.address}:${listen}/`, RATE, 900);
+  const direct = hosts.map((h) => new Load(`http://${h.address}:${port}/`, DIRECT_RATE, 900));
   const marks: { exitCode: number | null; expectedExit: number | null; from: number; to: number }[] = [];
-  await load.start(steps[0]!.phase);
+  await Promise.all([load, ...direct].map((l) => l.start(steps[0]!.phase)));
   for (const [i, step] of steps.entries()) {
-    if (i > 0) load.mark(step.phase);
+    if (i > 0) for (const l of [load, ...direct]) l.mark(step.phase);
     const from = Date.now();
     if (step.version) {
       setVersion(tree.artifactDir, step.version, step.fault);
@@ -71,7 +82,18 @@ async function underLoad(balancer: Balancer, frontend: string, listen: number, t
     marks.push({ exitCode, expectedExit: step.expectedExit ?? null, from, to: Date.now() });
   }
   const phases = await load.stop();
-  return phases.map((p, i) => ({ ...p, exitCode: marks[i]!.exitCode, expectedExit: marks[i]!.expectedExit, healthChanges: balancer.transitions(marks[i]!.from, marks[i]!.to + 1_000) }));
+  const directPhases = await Promise.all(direct.map((l) => l.stop()));
+  return phases.map((p, i) => {
+    const d: DirectLoad = { requests: 0, non2xx: 0, connectionErrors: 0, errors: {} };
+    for (const host of directPhases) {
+      const hp = host[i]!;
+      d.requests += hp.requests;
+      d.non2xx += hp.non2xx;
+      d.connectionErrors += hp.connectionErrors;
+      for (const [k, v] of Object.entries(hp.errors)) d.errors[k] = (d.errors[k] ?? 0) + v;
+    }
+    return { ...p, exitCode: marks[i]!.exitCode, expectedExit: marks[i]!.expectedExit, healthChanges: balancer.transitions(marks[i]!.from, marks[i]!.to + 1_000), direct: d };
+  });
 }
 
 export async function zeroDowntime(lab: LabInfo): Promise<{ result: ZeroDowntimeVariant[]; report: string }> {
@@ -106,7 +128,7 @@ export async function zeroDowntime(lab: LabInfo): Promise<{ result: ZeroDowntime
     const shipit = (args: string[]) => () => runShipit(project, [...args, '--json']);
     results.push({
       variant: 'shipit (socket unit)',
-      phases: await underLoad(balancer, 'shipit', SHIPIT.listen, tree, [
+      phases: await underLoad(balancer, 'shipit', SHIPIT.listen, SHIPIT.port, hosts, tree, [
         { phase: 'steady, before', idleMs: 5_000 },
         { phase: 'deploy v2', version: 'v2', run: shipit(['deploy', 'bench']), expectedExit: 0 },
         { phase: 'deploy never-ready → auto-revert', version: 'v3', fault: 'never-ready', run: shipit(['deploy', 'bench']), expectedExit: 5 },
@@ -118,7 +140,7 @@ export async function zeroDowntime(lab: LabInfo): Promise<{ result: ZeroDowntime
     log('zero-downtime: baseline (plain unit, OpenSSH script) under load');
     results.push({
       variant: 'baseline: plain unit binding its port, OpenSSH script',
-      phases: await underLoad(balancer, 'plain', PLAIN.listen, tree, [
+      phases: await underLoad(balancer, 'plain', PLAIN.listen, PLAIN.port, hosts, tree, [
         { phase: 'steady, before', idleMs: 5_000 },
         { phase: 'deploy v2', version: 'v2', run: () => script.deploy(ids.v2), expectedExit: 0 },
         { phase: 'deploy never-ready → revert', version: 'v3', fault: 'never-ready', run: () => script.deploy(ids.bad), expectedExit: 5 },
@@ -132,13 +154,23 @@ export async function zeroDowntime(lab: LabInfo): Promise<{ result: ZeroDowntime
   return { result: results, report: renderZeroDowntime(results) };
 }
 
+/** Error kinds without the address they name: "146× ECONNREFUSED". */
+function summarize(errors: Record<string, number>): string {
+  const kinds: Record<string, number> = {};
+  for (const [text, n] of Object.entries(errors)) {
+    const kind = /\b(E[A-Z]+)\b/.exec(text)?.[1] ?? text.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '').trim();
+    kinds[kind] = (kinds[kind] ?? 0) + n;
+  }
+  return Object.entries(kinds).map(([k, n]) => `${n}× ${k}`).join(', ');
+}
+
 export function renderZeroDowntime(results: ZeroDowntimeVariant[]): string {
   const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} ms` : '–');
   return results
     .map((v) =>
       table(
-        `Zero downtime through HAProxy (${RATE} req/s, new connection per request): ${v.variant}`,
-        ['phase', 'time', 'exit', 'requests', 'non-2xx', 'conn errors', 'p50', 'p99', 'max', 'HAProxy health changes'],
+        `Zero downtime through HAProxy (${RATE} req/s, a new connection per request; retries 3, its default): ${v.variant}`,
+        ['phase', 'time', 'exit', 'requests', 'non-2xx', 'conn errors', 'p50', 'p99', 'max', 'HAProxy health changes', `direct to hosts (${DIRECT_RATE}/s each): requests, failed`],
         v.phases.map((p) => [
           p.phase,
           seconds(p.durationMs),
@@ -150,6 +182,7 @@ export function renderZeroDowntime(results: ZeroDowntimeVariant[]): string {
           ms(p.p99Ms),
           ms(p.maxMs),
           p.healthChanges.length === 0 ? 'none' : `${p.healthChanges.length}: ${[...new Set(p.healthChanges.map((c) => c.replace(/^Server be-\w+\//, '').replace(/, reason:.*$/, '')))].join('; ')}`,
+          `${p.direct.requests}, ${p.direct.non2xx + p.direct.connectionErrors}${Object.keys(p.direct.errors).length ? ` (${summarize(p.direct.errors)})` : ''}`,
         ]),
       ),
     )
