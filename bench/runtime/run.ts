@@ -1,0 +1,814 @@
+// `npm run bench -- runtime [--rounds N] [--seconds S] [--diagnose]` (or `npx tsx bench/runtime/run.ts …`):
+// issue 5's benchmark of the Node runtime (src/runtime) on this machine alone: loopback traffic only, no lab, no
+// root unless `wrk` must be installed. Three servers with the same hello handler (hello.mjs) and worker count run
+// side by side: the shipit runtime, a minimal hand-written node:cluster server (plain-cluster.mjs) and PM2 in
+// cluster mode. It measures, interleaved in one run:
+//   - requests/s and p99 latency (wrk --latency), keep-alive and `Connection: close`, several rounds in a rotating
+//     order, median per server; ratios against the hand-written server;
+//   - failed requests while the server reloads under load (shipit: SIGHUP to the master; PM2: `pm2 reload`);
+//   - time to replace a worker killed with SIGKILL: until a worker with a new pid answers (the server has its
+//     full worker count again), polled with a fresh connection every ~5 ms.
+// Prints a table and writes bench/results/runtime.json. ≈ 2 minutes by default (--diagnose: ≈ 3.5).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const HERE = import.meta.dirname;
+const ROOT = resolve(HERE, '../..');
+const RESULTS = resolve(ROOT, 'bench/results');
+const WORK = resolve(process.env.SHIPIT_BENCH_WORK ?? '/var/tmp/shipit-bench', 'runtime');
+const PM2_NAME = 'shipit-bench-hello';
+
+// ---------------------------------------------------------------------------------------------------------------
+// options
+
+export interface Options {
+  workers: number;
+  rounds: number;
+  /** wrk duration of one throughput measurement (wrk takes whole seconds). */
+  seconds: number;
+  connections: number;
+  /** Reloads per server and connection mode. */
+  reloads: number;
+  /** Kills per server: one per worker slot, the servers restarted between passes (see killTest). */
+  killPasses: number;
+  /** Also measure shipit variants that show where its time goes (shared scheduling, no heartbeat, access log). */
+  diagnose: boolean;
+  /** A built runtime to measure instead of compiling src/runtime (e.g. dist/src/runtime/main.js). */
+  entry: string | undefined;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { workers: 2, rounds: 5, seconds: 2, connections: 50, reloads: 2, killPasses: 2, diagnose: false, entry: undefined };
+  const int = (name: string, raw: string | undefined, min: number): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} needs a whole number ≥ ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--rounds') o.rounds = int(a, argv[++i], 1);
+    else if (a === '--seconds') o.seconds = int(a, argv[++i], 1);
+    else if (a === '--connections') o.connections = int(a, argv[++i], 1);
+    else if (a === '--workers') o.workers = int(a, argv[++i], 1);
+    else if (a === '--reloads') o.reloads = int(a, argv[++i], 0);
+    else if (a === '--kill-passes') o.killPasses = int(a, argv[++i], 0);
+    else if (a === '--diagnose') o.diagnose = true;
+    else if (a === '--entry') o.entry = resolve(argv[++i] ?? '');
+    else throw new Error(`unknown argument ${a}: expected --rounds N, --seconds S, --connections C, --workers W, --reloads N, --kill-passes N, --diagnose, --entry FILE`);
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// small helpers
+
+const t0 = Date.now();
+function log(message: string): void {
+  process.stderr.write(`[bench runtime +${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
+}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+const round = (n: number, digits = 0) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null);
+const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const fmtMs = (n: number) => (Number.isFinite(n) ? (n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(1)} ms`) : '–');
+const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(3)}×` : '–');
+
+/** Rotate so each server leads in turn: round r starts with item r. */
+function rotate<T>(items: T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** GET /pid on a fresh connection: the answering worker's pid, or undefined (refused, reset, timed out, non-200). */
+function getPid(port: number, timeoutMs: number): Promise<number | undefined> {
+  return new Promise((done) => {
+    let settled = false;
+    const finish = (v: number | undefined) => {
+      if (!settled) {
+        settled = true;
+        done(v);
+      }
+    };
+    const req = http.get({ host: '127.0.0.1', port, path: '/pid', agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => finish(res.statusCode === 200 && /^\d+$/.test(body) ? Number(body) : undefined));
+      res.on('error', () => finish(undefined));
+    });
+    req.setTimeout(timeoutMs, () => {
+      req.destroy();
+      finish(undefined);
+    });
+    req.on('error', () => finish(undefined));
+  });
+}
+
+/** The pids of the workers answering on `port`, polled until `count` distinct ones answered. */
+async function workerPids(port: number, count: number, timeoutMs = 20_000): Promise<number[]> {
+  const seen = new Set<number>();
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < count) {
+    if (Date.now() > deadline) throw new Error(`port ${port}: only ${seen.size} of ${count} workers answered within ${timeoutMs} ms`);
+    const pid = await getPid(port, 1000);
+    if (pid !== undefined) seen.add(pid);
+    else await sleep(50);
+  }
+  return [...seen];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The environment servers start with: ours, without what a parent (tsx, systemd) may have set for us. */
+function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const key of ['NODE_OPTIONS', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'NODE_CLUSTER_SCHED_POLICY']) {
+    if (!(key in extra)) delete env[key];
+  }
+  return env;
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      done();
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// wrk
+
+export interface WrkResult {
+  requests: number;
+  rps: number;
+  /** From wrk's latency distribution (--latency), ms. */
+  p50Ms: number;
+  p99Ms: number;
+  errors: { connect: number; read: number; write: number; timeout: number; non2xx: number };
+  failed: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : NaN;
+}
+
+export function parseWrk(out: string): WrkResult {
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    return m ? toMs(m[1]!, m[2]!) : NaN;
+  };
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = {
+    connect: Number(sock?.[1] ?? 0),
+    read: Number(sock?.[2] ?? 0),
+    write: Number(sock?.[3] ?? 0),
+    timeout: Number(sock?.[4] ?? 0),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+  };
+  const result: WrkResult = {
+    requests: num(/(\d+) requests in /),
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    p50Ms: pct('50'),
+    p99Ms: pct('99'),
+    errors,
+    failed: errors.connect + errors.read + errors.write + errors.timeout + errors.non2xx,
+  };
+  if (!Number.isFinite(result.rps) || !Number.isFinite(result.p99Ms)) throw new Error(`could not read wrk's output:\n${out}`);
+  return result;
+}
+
+type Mode = 'keep-alive' | 'close';
+const MODES: Mode[] = ['keep-alive', 'close'];
+
+async function wrk(port: number, seconds: number, connections: number, mode: Mode): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(mode === 'close' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${port}/`];
+  const { stdout } = await execFileP('wrk', args, { timeout: (seconds + 30) * 1000 });
+  return parseWrk(stdout);
+}
+
+async function ensureWrk(): Promise<string> {
+  const version = async () => {
+    const r = await execFileP('wrk', ['--version']).catch((e: { stdout?: string; code?: unknown }) => e);
+    return typeof r.stdout === 'string' && r.stdout.startsWith('wrk') ? r.stdout.split('\n')[0]!.replace(/ Copyright.*/, '').trim() : undefined;
+  };
+  const found = await version();
+  if (found !== undefined) return found;
+  if (process.getuid?.() !== 0) throw new Error('wrk is not installed: apt-get install wrk (or run the bench as root, it installs it)');
+  log('apt-get install wrk');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => execFileP('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'wrk'], { env });
+  await install().catch(async () => {
+    await execFileP('apt-get', ['update', '-q'], { env });
+    await install();
+  });
+  const installed = await version();
+  if (installed === undefined) throw new Error('wrk still missing after apt-get install wrk');
+  return installed;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the servers
+
+interface Server {
+  key: string;
+  label: string;
+  port: number;
+  /** The comparison proper (shipit, plain, pm2) or a diagnostic shipit variant. */
+  main: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Rolling reload; resolves when the tool says it finished, with ms since it was asked. */
+  reload?: () => Promise<number>;
+  /** What the tool itself logged about replacement workers since the last call (shipit: boot_ms). */
+  bootTimes?: () => number[];
+}
+
+/** The runtime compiled from src/runtime as it is shipped: ES modules next to a {"type":"module"} package.json. */
+async function compileRuntime(): Promise<string> {
+  const out = join(WORK, 'runtime-dist');
+  mkdirSync(out, { recursive: true });
+  const sources = readdirSync(join(ROOT, 'src/runtime')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src/runtime', f));
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  await execFileP(process.execPath, [tsc, '--outDir', out, '--rootDir', join(ROOT, 'src/runtime'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+  return join(out, 'main.js');
+}
+
+/** Reads the JSON log lines the shipit master and workers write to `file`, from where the last call stopped. */
+function logReader(file: string): { next(): Record<string, unknown>[]; skip(): void } {
+  let offset = 0;
+  const next = () => {
+    if (!existsSync(file)) return [];
+    const size = statSync(file).size;
+    if (size <= offset) return [];
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(size - offset);
+    let read = 0;
+    try {
+      read = readSync(fd, buf, 0, buf.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    const text = buf.subarray(0, read).toString('utf8');
+    const end = text.lastIndexOf('\n');
+    if (end === -1) return [];
+    offset += Buffer.byteLength(text.slice(0, end + 1));
+    const records: Record<string, unknown>[] = [];
+    for (const line of text.slice(0, end).split('\n')) {
+      try {
+        records.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log record (e.g. a Node warning)
+      }
+    }
+    return records;
+  };
+  return { next, skip: () => void next() };
+}
+
+async function waitForRecord(reader: ReturnType<typeof logReader>, match: (r: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = reader.next().find(match);
+    if (hit !== undefined) return hit;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function shipitServer(key: string, label: string, port: number, entry: string, workers: number, env: Record<string, string>, main: boolean): Server {
+  let child: ChildProcess | undefined;
+  const logFile = join(WORK, `${key}.log`);
+  const reader = logReader(logFile);
+  const bootMs: number[] = [];
+  const collect = (records: Record<string, unknown>[]) => {
+    for (const r of records) if (r.msg === 'worker serving' && typeof r.boot_ms === 'number') bootMs.push(r.boot_ms);
+    return records;
+  };
+  const tracked = { next: () => collect(reader.next()), skip: () => void collect(reader.next()) };
+  return {
+    key,
+    label,
+    port,
+    main,
+    async start() {
+      writeFileSync(logFile, '');
+      const fd = openSync(logFile, 'a');
+      child = spawn(process.execPath, [entry], {
+        cwd: HERE,
+        env: serverEnv({ SHIPIT_APP: 'hello.mjs', WORKERS: String(workers), PORT: String(port), HOST: '127.0.0.1', ...env }),
+        stdio: ['ignore', fd, fd],
+      });
+      closeSync(fd);
+      const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`${label} exited with ${code} at start; see ${logFile}`))));
+      await Promise.race([waitForRecord(tracked, (r) => r.msg === 'ready: every worker serves', 20_000, `${label}: ready`), exited]);
+      bootMs.length = 0;
+    },
+    async stop() {
+      if (child === undefined) return;
+      child.kill('SIGTERM');
+      await waitExit(child, 10_000);
+      child = undefined;
+    },
+    async reload() {
+      tracked.skip();
+      const started = performance.now();
+      child!.kill('SIGHUP');
+      await waitForRecord(tracked, (r) => r.msg === 'reload complete' || r.msg === 'reload failed; keeping the workers that serve', 30_000, `${label}: reload complete`);
+      const ms = performance.now() - started;
+      bootMs.length = 0;
+      return ms;
+    },
+    bootTimes() {
+      tracked.skip();
+      return bootMs.splice(0);
+    },
+  };
+}
+
+function plainServer(key: string, label: string, port: number, workers: number, env: Record<string, string>, main: boolean): Server {
+  let child: ChildProcess | undefined;
+  return {
+    key,
+    label,
+    port,
+    main,
+    async start() {
+      child = spawn(process.execPath, [join(HERE, 'plain-cluster.mjs')], { cwd: HERE, env: serverEnv({ WORKERS: String(workers), PORT: String(port), ...env }), stdio: 'ignore' });
+      await workerPids(port, workers);
+    },
+    async stop() {
+      if (child === undefined) return;
+      child.kill('SIGTERM');
+      await waitExit(child, 10_000);
+      child = undefined;
+    },
+  };
+}
+
+type Pm2 = typeof import('pm2');
+
+async function loadPm2(): Promise<{ pm2: Pm2; version: string }> {
+  // PM2 reads PM2_HOME when it is loaded: a private one, so the bench never touches a PM2 the machine runs.
+  process.env.PM2_HOME = join(WORK, 'pm2-home');
+  mkdirSync(process.env.PM2_HOME, { recursive: true });
+  const mod = (await import('pm2')) as unknown as { default: Pm2 };
+  const version = (JSON.parse(readFileSync(join(ROOT, 'node_modules/pm2/package.json'), 'utf8')) as { version: string }).version;
+  return { pm2: mod.default, version };
+}
+
+function pm2Server(pm2: Pm2, version: string, port: number, workers: number): Server {
+  const call = <T>(fn: (cb: (err: unknown, value: T) => void) => void): Promise<T> =>
+    new Promise((ok, fail) => fn((err, value) => (err ? fail(err instanceof Error ? err : new Error(JSON.stringify(err))) : ok(value))));
+  let connected = false;
+  return {
+    key: 'pm2',
+    label: `PM2 ${version} cluster mode`,
+    port,
+    main: true,
+    async start() {
+      if (!connected) {
+        await call<void>((cb) => pm2.connect((err) => cb(err, undefined)));
+        connected = true;
+      }
+      await call((cb) =>
+        pm2.start(
+          { name: PM2_NAME, script: join(HERE, 'pm2-worker.mjs'), cwd: HERE, instances: workers, exec_mode: 'cluster', env: { PORT: String(port) } as never },
+          cb,
+        ),
+      );
+      await workerPids(port, workers);
+    },
+    async stop() {
+      if (!connected) return;
+      await call((cb) => pm2.delete(PM2_NAME, cb)).catch(() => undefined);
+    },
+    async reload() {
+      const started = performance.now();
+      await call((cb) => pm2.reload(PM2_NAME, cb));
+      return performance.now() - started;
+    },
+  };
+}
+
+async function pm2Shutdown(pm2: Pm2): Promise<void> {
+  await new Promise<void>((done) => pm2.killDaemon(() => done()));
+  pm2.disconnect();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// measurements
+
+interface ThroughputRun extends WrkResult {
+  round: number;
+  server: string;
+  mode: Mode;
+}
+
+async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[]> {
+  log(`warm-up: 1 s per server and mode`);
+  for (const mode of MODES) for (const s of servers) await wrk(s.port, 1, o.connections, mode);
+  const runs: ThroughputRun[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    for (const mode of MODES) {
+      for (const s of rotate(servers, r)) {
+        const result = await wrk(s.port, o.seconds, o.connections, mode);
+        runs.push({ round: r + 1, server: s.key, mode, ...result });
+      }
+    }
+    log(`throughput round ${r + 1}/${o.rounds} done`);
+  }
+  return runs;
+}
+
+interface ReloadRun extends WrkResult {
+  server: string;
+  mode: Mode;
+  rep: number;
+  reloadMs: number;
+  /** The reload finished while wrk was still sending (else the window did not cover it). */
+  covered: boolean;
+}
+
+const RELOAD_LOAD_S = 5;
+const RELOAD_AT_MS = 1000;
+
+async function reloadTest(servers: Server[], o: Options): Promise<ReloadRun[]> {
+  const runs: ReloadRun[] = [];
+  const reloadable = servers.filter((s) => s.reload !== undefined);
+  for (let rep = 0; rep < o.reloads; rep++) {
+    for (const mode of MODES) {
+      for (const s of rotate(reloadable, rep)) {
+        const load = wrk(s.port, RELOAD_LOAD_S, o.connections, mode);
+        await sleep(RELOAD_AT_MS);
+        const reloadMs = await s.reload!();
+        const result = await load;
+        runs.push({ server: s.key, mode, rep: rep + 1, reloadMs, covered: RELOAD_AT_MS + reloadMs < RELOAD_LOAD_S * 1000 - 200, ...result });
+        log(`reload ${s.key} ${mode}: ${result.failed} failed of ${result.requests} (reload ${Math.round(reloadMs)} ms)`);
+        await sleep(300);
+      }
+    }
+  }
+  return runs;
+}
+
+interface KillRun {
+  server: string;
+  pass: number;
+  victim: number;
+  /** kill -9 → a worker with a new pid answered; undefined: not within the limit (no respawn). */
+  replacedMs: number | undefined;
+  /** Polls that got no answer meanwhile (the surviving worker serves them). */
+  failedPolls: number;
+  polls: number;
+  /** What the tool logged (shipit: the replacement's boot_ms, fork → serving). */
+  toolBootMs: number[];
+}
+
+const KILL_LIMIT_MS = 5000;
+
+async function killOne(s: Server, pids: number[], pass: number, victim: number): Promise<KillRun> {
+  s.bootTimes?.();
+  const known = new Set(pids);
+  let polls = 0;
+  let failedPolls = 0;
+  let replacedMs: number | undefined;
+  const started = performance.now();
+  process.kill(victim, 'SIGKILL');
+  while (performance.now() - started < KILL_LIMIT_MS) {
+    const pid = await getPid(s.port, 500);
+    polls++;
+    if (pid === undefined) failedPolls++;
+    else if (!known.has(pid)) {
+      replacedMs = performance.now() - started;
+      break;
+    }
+    await sleep(5);
+  }
+  await sleep(100); // let the tool's own log line arrive
+  const toolBootMs = s.bootTimes?.() ?? [];
+  return { server: s.key, pass, victim, replacedMs, failedPolls, polls, toolBootMs };
+}
+
+/**
+ * Kill -9 each worker once per pass, the servers interleaved. One kill per slot per pass on purpose: shipit backs
+ * off a slot that dies again within 30 s of serving (100 ms, then doubling, backoff.ts), so a second kill of the
+ * same slot measures the backoff, not the replacement; the servers are restarted between passes. The hand-written
+ * server does not respawn: it is killed once, at the end.
+ */
+async function killTest(servers: Server[], o: Options): Promise<KillRun[]> {
+  const runs: KillRun[] = [];
+  const respawning = servers.filter((s) => s.key !== 'plain');
+  for (let pass = 0; pass < o.killPasses; pass++) {
+    if (pass > 0) {
+      for (const s of respawning) {
+        await s.stop();
+        await s.start();
+      }
+    }
+    const pids = new Map<string, number[]>();
+    for (const s of respawning) pids.set(s.key, await workerPids(s.port, o.workers));
+    for (let slot = 0; slot < o.workers; slot++) {
+      for (const s of rotate(respawning, pass + slot)) {
+        const before = await workerPids(s.port, o.workers);
+        const victim = pids.get(s.key)![slot]!;
+        if (!before.includes(victim)) throw new Error(`${s.key}: worker ${victim} no longer answers`);
+        const run = await killOne(s, before, pass + 1, victim);
+        runs.push(run);
+        log(`kill -9 ${s.key} worker ${victim}: ${run.replacedMs === undefined ? 'not replaced' : `new worker answers after ${Math.round(run.replacedMs)} ms`}`);
+        await sleep(200);
+      }
+    }
+  }
+  const plain = servers.find((s) => s.key === 'plain');
+  if (plain !== undefined && o.killPasses > 0) {
+    const before = await workerPids(plain.port, o.workers);
+    const run = await killOne(plain, before, 1, before[0]!);
+    runs.push(run);
+    log(`kill -9 plain worker ${before[0]}: ${run.replacedMs === undefined ? `not replaced within ${KILL_LIMIT_MS} ms` : `replaced after ${Math.round(run.replacedMs)} ms`}`);
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// report
+
+interface Summary {
+  server: string;
+  label: string;
+  mode: Mode;
+  rps: number;
+  p99Ms: number;
+  p50Ms: number;
+  /** rps ÷ the hand-written server's (ratio of medians), and the per-round ratios' range. */
+  vsPlain: number;
+  vsPlainRounds: [number, number];
+  vsPm2: number;
+  failed: number;
+}
+
+function summarize(servers: Server[], runs: ThroughputRun[]): Summary[] {
+  const out: Summary[] = [];
+  for (const mode of MODES) {
+    const of = (key: string) => runs.filter((r) => r.server === key && r.mode === mode);
+    const med = (key: string, f: (r: ThroughputRun) => number) => median(of(key).map(f));
+    for (const s of servers) {
+      const perRound = of(s.key).map((r) => r.rps / (of('plain').find((p) => p.round === r.round)?.rps ?? NaN));
+      out.push({
+        server: s.key,
+        label: s.label,
+        mode,
+        rps: med(s.key, (r) => r.rps),
+        p99Ms: med(s.key, (r) => r.p99Ms),
+        p50Ms: med(s.key, (r) => r.p50Ms),
+        vsPlain: med(s.key, (r) => r.rps) / med('plain', (r) => r.rps),
+        vsPlainRounds: [Math.min(...perRound), Math.max(...perRound)],
+        vsPm2: med(s.key, (r) => r.rps) / med('pm2', (r) => r.rps),
+        failed: of(s.key).reduce((n, r) => n + r.failed, 0),
+      });
+    }
+  }
+  return out;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [line(head), `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+function report(servers: Server[], o: Options, summary: Summary[], reloads: ReloadRun[], kills: KillRun[], header: string): string {
+  const lines: string[] = [header, ''];
+  const rows = servers.map((s) => {
+    const ka = summary.find((x) => x.server === s.key && x.mode === 'keep-alive')!;
+    const cl = summary.find((x) => x.server === s.key && x.mode === 'close')!;
+    const range = (x: Summary) => (s.key === 'plain' ? '' : ` (${x.vsPlainRounds[0].toFixed(2)}–${x.vsPlainRounds[1].toFixed(2)})`);
+    return [
+      s.label,
+      fmtInt(ka.rps),
+      `${fmtRatio(ka.vsPlain)}${range(ka)}`,
+      fmtMs(ka.p99Ms),
+      fmtInt(cl.rps),
+      `${fmtRatio(cl.vsPlain)}${range(cl)}`,
+      fmtMs(cl.p99Ms),
+      String(ka.failed + cl.failed),
+    ];
+  });
+  lines.push(
+    `Throughput: median of ${o.rounds} interleaved rounds of \`wrk -t1 -c${o.connections} -d${o.seconds}s --latency\` per server and mode; ` +
+      '× = req/s ÷ the hand-written server\'s (ratio of medians; per-round range in brackets).',
+    '',
+    table(['server', 'keep-alive req/s', '× plain', 'p99', 'Connection: close req/s', '× plain', 'p99', 'failed'], rows),
+    '',
+  );
+
+  const reloadRows: string[][] = [];
+  for (const s of servers.filter((x) => x.reload !== undefined)) {
+    for (const mode of MODES) {
+      const rs = reloads.filter((r) => r.server === s.key && r.mode === mode);
+      if (rs.length === 0) continue;
+      const failed = rs.reduce((n, r) => n + r.failed, 0);
+      const requests = rs.reduce((n, r) => n + r.requests, 0);
+      const kinds = (['connect', 'read', 'write', 'timeout', 'non2xx'] as const)
+        .map((k) => [k, rs.reduce((n, r) => n + r.errors[k], 0)] as const)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      reloadRows.push([
+        s.label,
+        mode,
+        `${rs.length}`,
+        `${fmtInt(failed)} of ${fmtInt(requests)}${kinds ? ` (${kinds})` : ''}`,
+        rs.map((r) => `${(r.reloadMs / 1000).toFixed(2)} s${r.covered ? '' : ' (!)'}`).join(', '),
+      ]);
+    }
+  }
+  if (reloadRows.length > 0) {
+    lines.push(
+      `Reload under load: \`wrk -c${o.connections} -d${RELOAD_LOAD_S}s\`, the reload asked for at +${RELOAD_AT_MS / 1000} s (shipit: kill -HUP master; PM2: pm2 reload). ` +
+        'Failed = socket errors + non-2xx as wrk counts them. The hand-written server has no reload.',
+      '',
+      table(['server', 'connections', 'reloads', 'failed requests', 'reload took'], reloadRows),
+      '',
+    );
+  }
+
+  const killRows: string[][] = [];
+  for (const s of servers) {
+    const ks = kills.filter((k) => k.server === s.key);
+    if (ks.length === 0) continue;
+    const done = ks.map((k) => k.replacedMs).filter((x): x is number => x !== undefined);
+    const boot = ks.flatMap((k) => k.toolBootMs);
+    killRows.push([
+      s.label,
+      `${ks.length}`,
+      done.length === 0 ? `never (not within ${KILL_LIMIT_MS / 1000} s: no respawn)` : `${fmtMs(median(done))} (${done.map((d) => Math.round(d)).join(', ')})${done.length < ks.length ? `, ${ks.length - done.length} never` : ''}`,
+      boot.length > 0 ? `${fmtMs(median(boot))}` : '',
+      `${ks.reduce((n, k) => n + k.failedPolls, 0)} of ${ks.reduce((n, k) => n + k.polls, 0)}`,
+    ]);
+  }
+  if (killRows.length > 0) {
+    lines.push(
+      'Replacing a killed worker: kill -9 one worker, then GET /pid on a fresh connection every ~5 ms until a new pid answers (full worker count again); one kill per worker slot per pass.',
+      '',
+      table(['server', 'kills', 'kill -9 → new worker answers: median (each)', "tool's own boot_ms", 'polls unanswered meanwhile'], killRows),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+function targets(summary: Summary[], reloads: ReloadRun[], kills: KillRun[]): { target: string; measured: string; met: boolean }[] {
+  const get = (server: string, mode: Mode) => summary.find((s) => s.server === server && s.mode === mode)!;
+  const out: { target: string; measured: string; met: boolean }[] = [];
+  for (const mode of MODES) {
+    const s = get('shipit', mode);
+    out.push({ target: `req/s ≥ 0.98× the hand-written server (${mode})`, measured: `${s.vsPlain.toFixed(3)}×`, met: s.vsPlain >= 0.98 });
+    out.push({ target: `req/s ≥ PM2 (${mode})`, measured: `${s.vsPm2.toFixed(3)}× PM2`, met: s.vsPm2 >= 1 });
+    const p = get('pm2', mode);
+    out.push({ target: `p99 ≤ PM2's (${mode})`, measured: `${fmtMs(s.p99Ms)} vs ${fmtMs(p.p99Ms)}`, met: s.p99Ms <= p.p99Ms });
+  }
+  const shipitReloads = reloads.filter((r) => r.server === 'shipit');
+  const failed = shipitReloads.reduce((n, r) => n + r.failed, 0);
+  out.push({
+    target: '0 failed requests during a reload',
+    measured: `${failed} of ${shipitReloads.reduce((n, r) => n + r.requests, 0).toLocaleString('en-US')} in ${shipitReloads.length} reloads`,
+    met: failed === 0 && shipitReloads.length > 0 && shipitReloads.every((r) => r.covered),
+  });
+  const sk = kills.filter((k) => k.server === 'shipit' && k.replacedMs !== undefined).map((k) => k.replacedMs!);
+  const pk = kills.filter((k) => k.server === 'pm2' && k.replacedMs !== undefined).map((k) => k.replacedMs!);
+  if (sk.length > 0 && pk.length > 0) {
+    out.push({ target: 'killed worker replaced no slower than PM2', measured: `${fmtMs(median(sk))} vs ${fmtMs(median(pk))}`, met: median(sk) <= median(pk) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// main
+
+async function revision(): Promise<string> {
+  const head = await execFileP('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).then((r) => r.stdout.trim(), () => '?');
+  const dirty = await execFileP('git', ['status', '--porcelain', '--', 'src/runtime'], { cwd: ROOT }).then((r) => r.stdout.trim() !== '', () => false);
+  return `${head}${dirty ? ' + uncommitted src/runtime changes' : ''}`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const o = parseArgs(argv);
+  mkdirSync(WORK, { recursive: true });
+  const wrkVersion = await ensureWrk();
+  const startedAt = new Date();
+  const load: { before: (number | null)[]; after?: (number | null)[] } = { before: loadavg().map((n) => round(n, 1)) };
+  log(o.entry ? `runtime: ${o.entry}` : 'compiling src/runtime (tsc, as shipped)');
+  const entry = o.entry ?? (await compileRuntime());
+  const { pm2, version: pm2Version } = await loadPm2();
+
+  const W = o.workers;
+  const servers: Server[] = [
+    shipitServer('shipit', 'shipit runtime', 18301, entry, W, {}, true),
+    plainServer('plain', 'hand-written node:cluster', 18302, W, {}, true),
+    pm2Server(pm2, pm2Version, 18303, W),
+  ];
+  if (o.diagnose) {
+    servers.push(
+      shipitServer('shipit-shared', 'shipit, SHIPIT_SCHEDULING=shared', 18304, entry, W, { SHIPIT_SCHEDULING: 'shared' }, false),
+      plainServer('plain-shared', 'hand-written, NODE_CLUSTER_SCHED_POLICY=none', 18305, W, { NODE_CLUSTER_SCHED_POLICY: 'none' }, false),
+      shipitServer('shipit-no-heartbeat', 'shipit, SHIPIT_TIMEOUT=0 (no heartbeat)', 18306, entry, W, { SHIPIT_TIMEOUT: '0' }, false),
+      shipitServer('shipit-access-log', 'shipit, SHIPIT_ACCESS_LOG=1 (to a file)', 18307, entry, W, { SHIPIT_ACCESS_LOG: '1' }, false),
+    );
+  }
+
+  const machine = {
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    kernel: (await execFileP('uname', ['-r'])).stdout.trim(),
+    os: /PRETTY_NAME="(.*)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '?',
+    node: process.version,
+    wrk: wrkVersion,
+    pm2: pm2Version,
+  };
+  const shipit = await revision();
+  const results: Record<string, unknown> = { startedAt: startedAt.toISOString(), shipit, machine, options: o, load };
+  const save = () => {
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 'runtime.json'), `${JSON.stringify(results, null, 2)}\n`);
+  };
+
+  const stopAll = async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    await pm2Shutdown(pm2).catch(() => undefined);
+  };
+  const onSignal = () => void stopAll().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (const s of servers) {
+      log(`starting ${s.label} on 127.0.0.1:${s.port}`);
+      await s.start();
+    }
+    const runs = await throughput(servers, o);
+    results.throughput = runs;
+    const summary = summarize(servers, runs);
+    results.summary = summary.map((s) => ({ ...s, rps: round(s.rps), p99Ms: round(s.p99Ms, 2), p50Ms: round(s.p50Ms, 2), vsPlain: round(s.vsPlain, 3), vsPm2: round(s.vsPm2, 3) }));
+    save();
+
+    const main = servers.filter((s) => s.main);
+    const reloads = await reloadTest(main, o);
+    results.reload = reloads;
+    save();
+    const kills = await killTest(main, o);
+    results.kill = kills;
+    load.after = loadavg().map((n) => round(n, 1));
+
+    const header =
+      `Machine: ${machine.cpu}, ${machine.memory}, ${machine.os}, kernel ${machine.kernel}; Node ${machine.node}, ${machine.wrk}, PM2 ${machine.pm2}; ` +
+      `shipit ${shipit}; ${W} workers each, all servers up side by side on 127.0.0.1; load average ${load.before[0]} before, ${load.after?.[0]} after.`;
+    const text = report(servers, o, summary, reloads, kills, header);
+    const t = targets(summary, reloads, kills);
+    results.targets = t;
+    const targetText = table(['target', 'measured', ''], t.map((x) => [x.target, x.measured, x.met ? 'met' : 'MISSED']));
+    process.stdout.write(`\n${text}\n${targetText}\n\nresults: bench/results/runtime.json\n`);
+  } finally {
+    await stopAll();
+    save();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`bench runtime: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
