@@ -1,10 +1,11 @@
-import { execa } from 'execa';
 import type { BuildConfig } from '../config/types.js';
 import { ShipitError } from '../lib/errors.js';
 
 /** Runs the configured build command locally, in the config file's directory, through the shell. */
 export async function runBuild(build: BuildConfig, cwd: string, options: { signal?: AbortSignal; verbose?: boolean } = {}): Promise<void> {
   if (!build.command) return;
+  // Loaded only when there is a build command to run.
+  const { execa } = await import('execa');
   const result = await execa(build.command, {
     cwd,
     shell: true,

@@ -10,14 +10,15 @@ import type { RolloutEvent } from '../rollout/events.js';
 import { closeFleet, commandLogger, connectFleet, selectHosts } from './fleet.js';
 import { whoAmI } from './identity.js';
 import type { GlobalOptions } from './options.js';
-import { ListrRenderer } from './render/listr-renderer.js';
 import { JsonRenderer, PlainRenderer, pickRenderMode, type Renderer } from './render/renderer.js';
 
-export function makeRenderer(options: GlobalOptions, hosts: readonly string[], secrets: readonly string[]): Renderer {
+/** listr2 is loaded only for a TTY: CI and --json runs never pay for it (start time, memory). */
+export async function makeRenderer(options: GlobalOptions, hosts: readonly string[], secrets: readonly string[]): Promise<Renderer> {
   const mode = pickRenderMode(options);
   const safe = createRedactor(secrets);
   if (mode === 'json') return new JsonRenderer((line) => process.stdout.write(`${safe(line)}\n`), (line) => process.stderr.write(`${safe(line)}\n`));
   if (mode === 'plain') return new PlainRenderer((line) => process.stdout.write(`${safe(line)}\n`));
+  const { ListrRenderer } = await import('./render/listr-renderer.js');
   return new ListrRenderer(hosts);
 }
 

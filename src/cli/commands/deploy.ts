@@ -7,7 +7,7 @@ import { finish, makeRenderer, runFleetOperation } from '../session.js';
 export async function deployCommand(env: string, options: DeployOptions): Promise<void> {
   const config = await loadEnvironment(env, options);
   const hosts = selectHosts(config, options.host).map((h) => h.name);
-  const renderer = makeRenderer(options, hosts, Object.values(config.server.secrets));
+  const renderer = await makeRenderer(options, hosts, Object.values(config.server.secrets));
   try {
     const { spec, files, bytes } = await buildRelease(config, options, renderer);
     const id = spec.meta.id;

@@ -5,7 +5,7 @@ import { finish, makeRenderer, runFleetOperation } from '../session.js';
 
 export async function rollbackCommand(env: string, options: RollbackOptions): Promise<void> {
   const config = await loadEnvironment(env, options);
-  const renderer = makeRenderer(options, selectHosts(config, options.host).map((h) => h.name), Object.values(config.server.secrets));
+  const renderer = await makeRenderer(options, selectHosts(config, options.host).map((h) => h.name), Object.values(config.server.secrets));
   try {
     const outcome = await runFleetOperation(config, options, options.to ?? null, (ctx) => rollback(ctx, options.to), renderer);
     finish(outcome, 'rollback', renderer);
