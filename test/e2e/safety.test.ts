@@ -95,6 +95,25 @@ describe('bad input fails before any host is touched', () => {
   });
 });
 
+describe('a non-root user without sudo rights', () => {
+  it('is told which sudo rule is missing, and nothing is touched', async () => {
+    const h = hosts[0]!;
+    await onHost(
+      lab,
+      h.address,
+      'id -u nosudo >/dev/null 2>&1 || useradd -m -s /bin/sh nosudo; install -d -m 700 -o nosudo -g nosudo ~nosudo/.ssh; ' +
+        'install -m 600 -o nosudo -g nosudo /root/.ssh/authorized_keys ~nosudo/.ssh/authorized_keys',
+    );
+    project.writeConfig({ hosts: [h], user: 'nosudo' });
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(3);
+    expect(run.all).toMatch(/nosudo may not run privileged steps with sudo without a password/);
+    expect(run.all).toMatch(/nosudo ALL=\(root\) NOPASSWD: \/bin\/sh/);
+    await untouched();
+    project.writeConfig({ hosts });
+  });
+});
+
 describe('secrets', () => {
   it('never appear in any output, even --verbose and --json, nor in the hosts\' journal; the file is 0600', async () => {
     project.setVersion('s1');

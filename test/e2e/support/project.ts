@@ -11,7 +11,7 @@ export interface ProjectOptions {
   app: string;
   port: number;
   hosts: LabInfo['hosts'];
-  user?: 'root' | 'deploy';
+  user?: string;
   /** Extra top-level config, as TypeScript object-literal text merged into defineConfig({...}). */
   extra?: string;
   health?: string;
