@@ -43,7 +43,11 @@ function pythonPrerequisites(interpreter: string): Prerequisite[] {
   return [
     { check: `command -v ${python}`, message: `${interpreter} is not installed (server.python.interpreter; Debian: apt-get install python3)` },
     { check: `${python} -c 'import venv'`, message: `${interpreter} has no venv module (Debian: apt-get install python3-venv)` },
-    { check: `${python} -m pip --version`, message: `${interpreter} has no pip (Debian: apt-get install python3-pip)` },
+    // `import pip` rather than `-m pip --version`: 0.09 s instead of 0.8 s on every prepare. --python needs pip 22.3.
+    {
+      check: `${python} -c ${quote("import pip, sys; sys.exit(tuple(int(p) for p in pip.__version__.split('.')[:2]) < (22, 3))")}`,
+      message: `${interpreter} has no pip 22.3 or newer (Debian 12: apt-get install python3-pip)`,
+    },
   ];
 }
 

@@ -1,0 +1,109 @@
+import type { PythonDepsSpec } from '../../../src/host/deps-types.js';
+import * as deps from '../../../src/remote/deps-scripts.js';
+
+const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
+const PREAMBLE = ['set -u', 'D=/srv/hello', 'A=hello', 'U=hello', 'S="$D/.shipit"'];
+const KEY = 'a'.repeat(64);
+const SET = '0123456789abcdef';
+
+const python = (over: Partial<PythonDepsSpec> = {}): PythonDepsSpec => ({
+  kind: 'python',
+  key: KEY,
+  interpreter: 'python3',
+  systemSitePackages: false,
+  offline: true,
+  imports: [{ module: 'gunicorn', hint: '' }],
+  files: [{ path: 'requirements.txt', mode: 0o644, size: 6, sha256: 'c'.repeat(64) }],
+  openTar: () => {
+    throw new Error('not in this test');
+  },
+  ...over,
+});
+
+describe('dependency set scripts (the exact text is what runs on the host)', () => {
+  it('probes every set in one read-only command: the id is the key hashed with the host\'s python version or node ABI', () => {
+    const node = { kind: 'node' as const, key: 'b'.repeat(64), build: () => Promise.reject(new Error('unused')) };
+    expect(deps.depsProbeScript(layout, [python(), node])).toBe(
+      [
+        ...PREAMBLE,
+        `if v=$(python3 -c 'import platform, sys; print(sys.implementation.cache_tag, platform.machine(), sys.version.replace(chr(10), " "))' 2> /dev/null); then`,
+        `  h=$(printf '%s\\n%s\\n' ${KEY} "$v" | sha256sum | cut -c1-16)`,
+        '  if [ -f "$D/deps/python/$h/.shipit-set.json" ]; then echo "0 $h have"; else echo "0 $h need"; fi',
+        `else printf "prereq: %s\\n" 'python3 cannot run on this host (server.python.interpreter; Debian: apt-get install python3 python3-venv python3-pip)'; exit 3; fi`,
+        `if t=$(node -p 'process.versions.modules + " " + process.platform + "-" + process.arch' 2> /dev/null); then`,
+        `  h=$(printf '%s\\n%s\\n' ${'b'.repeat(64)} "$t" | sha256sum | cut -c1-16)`,
+        '  if [ -f "$D/deps/node/$h/.shipit-set.json" ]; then echo "1 $h have $t"; else echo "1 $h need $t"; fi',
+        'else echo "prereq: node cannot run on this host (Debian: apt-get install nodejs)"; exit 3; fi',
+      ].join('\n'),
+    );
+  });
+
+  it('links the staged release to its sets with relative links', () => {
+    expect(deps.depsLinkScript(layout, '20260101T000000Z', [{ kind: 'python', set: SET }, { kind: 'node', set: 'fedcba9876543210' }])).toBe(
+      [
+        ...PREAMBLE,
+        'set -e',
+        'T="$D/releases/.20260101T000000Z.tmp"',
+        'mkdir -p "$T/.shipit"',
+        `ln -sfn ../../../deps/python/${SET} "$T/.shipit/venv"`,
+        'rm -rf "$T/node_modules"',
+        'ln -sfn ../../deps/node/fedcba9876543210/node_modules "$T/node_modules"',
+      ].join('\n'),
+    );
+  });
+
+  it('prunes the sets no release links to', () => {
+    expect(deps.pruneDepsScript(layout)).toBe(
+      [
+        ...PREAMBLE,
+        'for s in "$D"/deps/python/* "$D"/deps/node/*; do',
+        '  [ -d "$s" ] || continue',
+        '  n=${s#"$D/deps/"}',
+        '  used=0',
+        '  for l in "$D"/releases/*/.shipit/venv "$D"/releases/*/node_modules; do',
+        '    [ -L "$l" ] || continue',
+        '    case "$(readlink "$l")" in */deps/"$n"|*/deps/"$n"/*) used=1; break ;; esac',
+        '  done',
+        '  if [ "$used" = 0 ]; then rm -rf "$s"; echo "pruned $n"; fi',
+        'done',
+      ].join('\n'),
+    );
+  });
+
+  it('builds a virtualenv in place, installs offline from the wheelhouse, checks imports, compiles, seals, marks last', () => {
+    const lines = deps.pythonInstallScript(layout, SET, python({ systemSitePackages: true })).split('\n');
+    expect(lines.slice(5, 10)).toEqual([
+      'set -e',
+      'umask 022',
+      `X="$D/deps/python/${SET}"; L="$X/.shipit/install.log"`,
+      'rm -rf "$X"; mkdir -p "$X/.shipit/src"',
+      'tar -C "$X/.shipit/src" --no-same-owner -xzf -',
+    ]);
+    expect(lines).toContain('python3 -m venv --without-pip --system-site-packages "$X" > "$L" 2>&1 || fail');
+    expect(lines).toContain(
+      'python3 -m pip --python "$X/bin/python" install --no-input --disable-pip-version-check --no-cache-dir --no-warn-script-location --no-index --find-links "$X/.shipit/src/wheels" -r "$X/.shipit/src/requirements.txt" >> "$L" 2>&1 || fail',
+    );
+    expect(lines).toContain(`"$X/bin/python" -c 'import gunicorn' >> "$L" 2>&1 || { echo "missing gunicorn" >&2; rm -rf "$X"; exit 6; }`);
+    expect(lines).toContain('"$X/bin/python" -m compileall -q -j 0 "$X/lib" >> "$L" 2>&1 || fail');
+    expect(lines.at(-1)).toMatch(/^printf %s \S+ \| base64 -d > "\$X\/\.shipit-set\.json"$/);
+    expect(lines.slice(-3, -1)).toEqual(['chown -R "root:$U" "$X"', 'chmod -R g+rX,g-w,o-rwx "$X"']);
+  });
+
+  it('installs from the host\'s index when no wheelhouse ships', () => {
+    const script = deps.pythonInstallScript(layout, SET, python({ offline: false }));
+    expect(script).toContain('python3 -m venv --without-pip "$X"');
+    expect(script).not.toContain('--no-index');
+  });
+
+  it('loads every native addon of a node set on the host, as the service user, before marking it', () => {
+    const script = deps.nodeInstallScript(layout, SET);
+    expect(script).toContain(`if ! out=$(as_user node -e 'process.dlopen({ exports: {} }, process.argv[1])' "$f" 2>&1); then`);
+    expect(script).toContain('if [ "$bad" != 0 ]; then rm -rf "$X"; exit 5; fi');
+  });
+
+  it('refuses ids that could escape their directory', () => {
+    expect(() => deps.depsLinkScript(layout, '20260101T000000Z', [{ kind: 'python', set: '../x' }])).toThrow(/invalid dependency set id/);
+    expect(() => deps.nodeInstallScript(layout, 'ABC')).toThrow(/invalid dependency set id/);
+    expect(() => deps.depsProbeScript(layout, [python({ key: 'nothex' })])).toThrow(/invalid dependency key/);
+  });
+});
