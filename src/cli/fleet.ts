@@ -7,7 +7,7 @@ import { errorMessage } from '../lib/error-message.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectHost } from '../ssh/connect.js';
 import { describeConnection, planConnection, type ConnectPlan } from '../ssh/connect-plan.js';
-import { resolveSshChain } from '../ssh/ssh-config.js';
+import { resolveSshChain } from '../ssh/ssh-chain.js';
 import { localSshContext, sshConfigSource } from '../ssh/ssh-config-files.js';
 import type { GlobalOptions } from './options.js';
 

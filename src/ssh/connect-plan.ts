@@ -10,7 +10,8 @@
  */
 import type { HostTarget, SshConfig } from '../config/types.js';
 import type { JumpHop } from './connect.js';
-import type { ResolvedSshChain, ResolvedSshHost, SshConfigQuery } from './ssh-config.js';
+import type { ResolvedSshChain } from './ssh-chain.js';
+import type { ResolvedSshHost, SshConfigQuery } from './ssh-config.js';
 
 export interface ConnectPlan {
   /** The host to reach: its display name unchanged, host/user/port as resolved. */

@@ -2,7 +2,8 @@
 // writes wins, its defaults do not. The SSH config here is in memory (the resolver is pure).
 import type { HostTarget, SshConfig } from '../../../src/config/types.js';
 import { describeConnection, planConnection } from '../../../src/ssh/connect-plan.js';
-import { resolveSshChain, type SshConfigContext, type SshConfigSource } from '../../../src/ssh/ssh-config.js';
+import { resolveSshChain } from '../../../src/ssh/ssh-chain.js';
+import type { SshConfigContext, SshConfigSource } from '../../../src/ssh/ssh-config.js';
 
 const SSH_CONFIG = `
 Host web1
