@@ -70,7 +70,7 @@ interface OpenOptions {
 
 export async function connectHost(target: HostTarget, ssh: SshConfig, options: ConnectOptions = {}): Promise<SshTransport> {
   const jumps = options.jumps ?? [];
-  const opened: Array<{ name: string; client: Ssh2Client }> = [];
+  const opened: Array<{ name: string; client: Ssh2Client; target: HostTarget }> = [];
   const base = { acceptNewHostKeys: options.acceptNewHostKeys ?? false, signal: options.signal, onHostKeyAccepted: options.onHostKeyAccepted };
   const closeJumps = () => opened.reverse().forEach((j) => j.client.destroy());
   let sock: Duplex | undefined;
@@ -80,7 +80,7 @@ export async function connectHost(target: HostTarget, ssh: SshConfig, options: C
       const { client } = await openClient(hop.target, hop.ssh, { ...base, hostKeyAlias: hop.hostKeyAlias, sock }).catch((error: unknown) => {
         throw viaJump(error, hop.target, target);
       });
-      opened.push({ name: hop.target.name, client });
+      opened.push({ name: hop.target.name, client, target: hop.target });
       sock = await forwardTo(client, hop.target, next, target, ssh.connectTimeout, options.signal);
     }
   } catch (error) {
@@ -93,7 +93,7 @@ export async function connectHost(target: HostTarget, ssh: SshConfig, options: C
     end = await openClient(target, ssh, { ...base, hostKeyAlias: options.hostKeyAlias, sock });
   } catch (error) {
     closeJumps();
-    throw opened.length > 0 ? throughJump(error, opened[opened.length - 1]!.name) : error;
+    throw opened.length > 0 ? throughJump(error, opened[opened.length - 1]!.target, target) : error;
   }
   const { client, hostKey } = end;
   const transport = new SshTransport(client, target, ssh, { keyType: keyTypeOf(hostKey) ?? 'unknown', fingerprint: fingerprint(hostKey) }, opened);

@@ -30,13 +30,20 @@ export function forwardFailed(jump: HostTarget, next: HostTarget, target: HostTa
   });
 }
 
-/** The target's own failure, reached through `jump`: the same error, saying which way it went. */
-export function throughJump(error: unknown, jump: string): unknown {
+/**
+ * The target's own failure, reached through `jump`: the same error, saying which way it went. A connection
+ * failure's hint ("ssh -p 22 user@host true") would not work from here: it gets the ProxyJump form instead.
+ */
+export function throughJump(error: unknown, jump: HostTarget, target: HostTarget): unknown {
   if (!isShipitError(error) || error.code === 'ABORTED') return error;
-  return new ShipitError(error.code, `${error.message} (through jump host ${jump})`, {
+  const hint =
+    error.code === 'CONNECT_FAILED'
+      ? `Check that ${target.host} answers on port ${target.port} from ${jump.name} (ssh -J ${jump.user}@${jump.host}:${jump.port} -p ${target.port} ${target.user}@${target.host} true), or raise ssh.connectTimeout.`
+      : error.hint;
+  return new ShipitError(error.code, `${error.message} (through jump host ${jump.name})`, {
     host: error.host,
     cause: error,
-    hint: error.hint,
+    hint,
     exitCode: error.exitCode,
   });
 }

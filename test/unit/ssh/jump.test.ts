@@ -1,6 +1,7 @@
 // Jump hosts (ProxyJump) against real OpenSSH servers on loopback: `jump` and `target` are two throwaway sshds
 // with their own host keys and their own authorized client keys, so every hop is checked and authenticated on
 // its own. The target is reached through a direct-tcpip channel the jump opens, as `ssh -J jump target` does.
+import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -132,6 +133,21 @@ describe('connecting through jump hosts', () => {
     const error = await refusal(connectHost(hostOf('web4', target.port), ssh(target, file), { jumps: [hop(noForwarding, file)] }));
     expect(error.message).toMatch(/jump host bastion could not connect to .*prohibited/);
     expect(error.hint).toMatch(/AllowTcpForwarding/);
+  });
+
+  it('a target that never speaks SSH behind the jump: CONNECT_FAILED through the hop, with an `ssh -J` hint', async () => {
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const file = bothKnown();
+      const error = await refusal(connectHost(hostOf('web4', port), ssh(target, file, { connectTimeout: 300 }), { jumps: [hop(jump, file)] }));
+      expect(error.code).toBe('CONNECT_FAILED');
+      expect(error.message).toBe(`Cannot connect to ${user}@web4 (127.0.0.1:${port}): no SSH handshake within 300 ms (through jump host bastion)`);
+      expect(error.hint).toContain(`ssh -J ${user}@127.0.0.1:${jump.port} -p ${port} ${user}@127.0.0.1 true`);
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('an unreachable jump host: CONNECT_FAILED via the hop', async () => {
