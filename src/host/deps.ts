@@ -110,7 +110,8 @@ async function install(run: (step: DepsStep) => Promise<ExecResult>, spec: DepsS
     .filter((l) => l.startsWith('addon\t'))
     .map((l) => {
       const [, path = '', error = ''] = l.split('\t');
-      return `${packageOf(path)} (${path.replace(/^node_modules\//, '')}): ${error.trim()}`;
+      // The absolute path in Node's message repeats what the package and path already say.
+      return `${packageOf(path)} (${path.replace(/^node_modules\//, '')}): ${error.replace(/ '\/[^']*\.node'/, '').replace(/\s+/g, ' ').trim()}`;
     });
   throw new ShipitError('DEPS_FAILED', `${host}: native addons do not load with this host's node (ABI ${target.abi}): ${addons.join('; ')}`, {
     host,

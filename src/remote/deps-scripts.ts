@@ -125,7 +125,8 @@ export function nodeInstallScript(layout: Layout, set: string): string {
     'find "$X/node_modules" -name "*.node" -type f > "$X/.shipit-addons"',
     'while IFS= read -r f; do',
     `  if ! out=$(as_user node -e ${quote(load)} "$f" 2>&1); then`,
-    '    printf "addon\\t%s\\t%s\\n" "${f#"$X/"}" "$(printf "%s\\n" "$out" | grep -m 1 -i "error" || printf "%s" "$out" | head -n 1)"; bad=1',
+    // Node's message spans lines ("Error: The module …\nwas compiled against … NODE_MODULE_VERSION 115 …"): one line.
+    '    printf "addon\\t%s\\t%s\\n" "${f#"$X/"}" "$(printf "%s\\n" "$out" | sed -n "/[Ee]rror/,\\$p" | head -n 4 | tr "\\n\\t" "  ")"; bad=1',
     '  fi',
     'done < "$X/.shipit-addons"',
     'if [ "$bad" != 0 ]; then rm -rf "$X"; exit 5; fi',

@@ -12,7 +12,8 @@ import { writeWheel } from './support/wheel.js';
  * One set per requirements+wheelhouse+interpreter, reused by releases, kept for rollback, pruned with releases.
  */
 const APP = 'e2e-deps';
-const PORT = 8104;
+// Ports of their own: apps of other suites stay deployed (and their sockets listening) after those suites.
+const PORT = 8110;
 const D = `/srv/${APP}`;
 jest.setTimeout(300_000);
 
@@ -89,10 +90,11 @@ async def deps():
   writeWheel(join(project.dir, 'wheels'), 'shipit-greet', '1.0.0');
   setRequirements(['shipit-greet==1.0.0']);
 });
-afterAll(() => {
+afterAll(async () => {
   // eslint-disable-next-line no-console
   console.log(`[deps figures] python: ${JSON.stringify(figures)}`);
   project?.cleanup();
+  await Promise.all((hosts ?? []).map((h) => wipeApp(lab, h.address, APP)));
 });
 
 describe('python dependency sets on 3 lab hosts', () => {

@@ -1,0 +1,207 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { execa } from 'execa';
+import { readLab, type LabInfo } from './support/lab.js';
+import { Project, ROOT } from './support/project.js';
+import { httpGet, onHost, wipeApp } from './support/remote.js';
+
+/**
+ * Node dependency sets on 3 lab hosts (issue 7): examples/node under the node preset with a production
+ * dependency (a local tarball, so no registry is needed) and a devDependency that must not ship. The hosts have
+ * node 18 and no npm: node_modules is built here (`npm ci --omit=dev`) once per lock file and host ABI, shipped
+ * to hosts that lack it, loaded there, and linked into releases.
+ */
+const APP = 'e2e-deps-node';
+const PORT = 8111;
+const D = `/srv/${APP}`;
+jest.setTimeout(300_000);
+
+let lab: LabInfo;
+let hosts: LabInfo['hosts'];
+let project: Project;
+let vendor: string;
+const figures: Record<string, number | string> = {};
+
+interface Prepared {
+  type: 'host.prepared';
+  host: string;
+  deps: { kind: string; set: string; created: boolean; durationMs: number }[];
+}
+
+async function deploy() {
+  const started = Date.now();
+  const run = await project.shipit(['deploy', 'production', '--json']);
+  const wallMs = Date.now() - started;
+  const events = run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const prepared = events.filter((e): e is Prepared & Record<string, unknown> => e.type === 'host.prepared');
+  const release = (events.find((e) => e.type === 'rollout.finished') as { release?: string } | undefined)?.release;
+  const prepareMs = (events.find((e) => e.type === 'phase.finished' && e.phase === 'prepare') as { durationMs?: number } | undefined)?.durationMs ?? NaN;
+  return { run, wallMs, prepareMs, prepared, release };
+}
+
+function expectSuccess(run: { exitCode?: number; all?: unknown }): void {
+  if (run.exitCode !== 0) throw new Error(`shipit exited ${run.exitCode}:\n${String(run.all)}`);
+}
+
+const depsServed = () => Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/deps')).body as { greet: string; release: string }));
+const sets = async (address: string) => (await onHost(lab, address, `ls ${D}/deps/node 2>/dev/null || true`)).split('\n').filter(Boolean).sort();
+const markers = (address: string) => onHost(lab, address, `stat -c '%n %Y.%y' ${D}/deps/node/*/.shipit-set.json 2>/dev/null || true`);
+
+/** A package tarball (npm pack) in the project's vendor/ dir. */
+async function pack(name: string, version: string, files: Record<string, string>): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'shipit-pkg-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }));
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
+  const { stdout } = await execa('npm', ['pack', '--silent', '--pack-destination', vendor], { cwd: dir });
+  rmSync(dir, { recursive: true, force: true });
+  return `file:vendor/${stdout.trim().split('\n').at(-1)}`;
+}
+
+const greetPackage = (version: string) => pack('shipit-greet', version, { 'index.js': `module.exports = (name) => \`hello \${name} from shipit-greet ${version}\`;\n` });
+
+/** Rewrites the app's package.json (version, dependencies) and its lock file, as `npm install` would. */
+async function setPackage(version: string, dependencies: Record<string, string>, devDependencies: Record<string, string>): Promise<void> {
+  const manifest = JSON.parse(readFileSync(join(project.appDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(project.appDir, 'package.json'), JSON.stringify({ ...manifest, version, dependencies, devDependencies }, null, 2));
+  await execa('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--offline'], { cwd: project.appDir });
+}
+
+let greet1: string;
+let greet2: string;
+let devOnly: string;
+
+beforeAll(async () => {
+  lab = readLab();
+  hosts = lab.hosts.slice(0, 3);
+  await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+  project = new Project(lab, { app: APP, port: PORT, hosts, preset: 'node', server: "npm: { lockfile: 'dist/package-lock.json' },", extra: 'keepReleases: 2,' });
+  vendor = join(project.appDir, 'vendor');
+  mkdirSync(vendor);
+  // The example's handler, wrapped: /deps answers from the production dependency.
+  renameSync(join(project.appDir, 'server.js'), join(project.appDir, 'app.js'));
+  writeFileSync(
+    join(project.appDir, 'server.js'),
+    `import greet from 'shipit-greet';
+import { handler as app, ready } from './app.js';
+export { ready };
+export async function handler(req, res) {
+  if (req.url !== '/deps') return app(req, res);
+  const body = JSON.stringify({ greet: greet('e2e'), release: process.cwd().split('/').pop() });
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(body);
+}
+`,
+  );
+  greet1 = await greetPackage('1.0.0');
+  greet2 = await greetPackage('2.0.0');
+  devOnly = await pack('shipit-devonly', '1.0.0', { 'index.js': 'module.exports = 1;\n' });
+  // A node_modules of the developer's (with devDependencies) must not ship: the set replaces it.
+  mkdirSync(join(project.appDir, 'node_modules/stray'), { recursive: true });
+  writeFileSync(join(project.appDir, 'node_modules/stray/index.js'), '');
+  await setPackage('1.0.0', { 'shipit-greet': greet1 }, { 'shipit-devonly': devOnly });
+});
+afterAll(async () => {
+  // eslint-disable-next-line no-console
+  console.log(`[deps figures] node: ${JSON.stringify(figures)}`);
+  project?.cleanup();
+  await Promise.all((hosts ?? []).map((h) => wipeApp(lab, h.address, APP)));
+});
+
+describe('node dependency sets on 3 lab hosts', () => {
+  let setA: string;
+  let second: string;
+
+  it('the first deploy ships production node_modules built here, once, to every host', async () => {
+    project.setVersion('m1');
+    const { run, wallMs, prepareMs, prepared } = await deploy();
+    expectSuccess(run);
+    figures['first deploy, new set: wall (s)'] = wallMs / 1000;
+    figures['first deploy, new set: prepare phase (s)'] = prepareMs / 1000;
+    expect(prepared).toHaveLength(3);
+    setA = prepared[0]!.deps[0]!.set;
+    for (const e of prepared) expect(e.deps).toEqual([expect.objectContaining({ kind: 'node', set: setA, created: true })]);
+    for (const body of await depsServed()) expect(body.greet).toBe('hello e2e from shipit-greet 1.0.0');
+    const h = hosts[0]!.address;
+    expect(await sets(h)).toEqual([setA]);
+    expect((await onHost(lab, h, `readlink ${D}/current/node_modules`)).trim()).toBe(`../../deps/node/${setA}/node_modules`);
+    expect((await onHost(lab, h, `ls ${D}/deps/node/${setA}/node_modules`)).split('\n')).not.toContain('shipit-devonly');
+    expect((await onHost(lab, h, `ls ${D}/deps/node/${setA}/node_modules`)).split('\n')).not.toContain('stray');
+    figures['disk per set (KiB, du -sk)'] = Number((await onHost(lab, h, `du -sk ${D}/deps/node/${setA}`)).split('\t')[0]);
+  });
+
+  it('a redeploy with app code and the app\'s version bumped reuses the set: nothing is built or installed', async () => {
+    const before = await Promise.all(hosts.map((h) => markers(h.address)));
+    await setPackage('1.0.1', { 'shipit-greet': greet1 }, { 'shipit-devonly': devOnly });
+    project.setVersion('m2');
+    const { run, wallMs, prepareMs, prepared, release } = await deploy();
+    expectSuccess(run);
+    second = release!;
+    figures['redeploy, reused set: wall (s)'] = wallMs / 1000;
+    figures['redeploy, reused set: prepare phase (s)'] = prepareMs / 1000;
+    for (const e of prepared) expect(e.deps).toEqual([expect.objectContaining({ set: setA, created: false })]);
+    expect(await Promise.all(hosts.map((h) => markers(h.address)))).toEqual(before);
+  });
+
+  it('a changed lock file makes a new set; rollback returns to the old one without installing', async () => {
+    await setPackage('1.0.2', { 'shipit-greet': greet2 }, { 'shipit-devonly': devOnly });
+    project.setVersion('m3');
+    const { run, prepared, prepareMs } = await deploy();
+    expectSuccess(run);
+    figures['changed lock, new set: prepare phase (s)'] = prepareMs / 1000;
+    const setB = prepared[0]!.deps[0]!.set;
+    expect(setB).not.toBe(setA);
+    for (const e of prepared) expect(e.deps[0]).toMatchObject({ set: setB, created: true });
+    for (const body of await depsServed()) expect(body.greet).toBe('hello e2e from shipit-greet 2.0.0');
+    const before = await Promise.all(hosts.map((h) => markers(h.address)));
+    const back = await project.shipit(['rollback', 'production']);
+    expectSuccess(back);
+    for (const body of await depsServed()) expect(body).toEqual({ greet: 'hello e2e from shipit-greet 1.0.0', release: second });
+    expect(await Promise.all(hosts.map((h) => markers(h.address)))).toEqual(before);
+    for (const h of hosts) expect(await sets(h.address)).toEqual([setA, setB].sort());
+  });
+
+  // sd-notify as published: C++ against V8 (binding.gyp), compiled at install time for one Node ABI.
+  const sdNotify = async (withBuild: boolean) => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-sd-notify-'));
+    cpSync(join(ROOT, 'node_modules/sd-notify'), dir, { recursive: true, filter: (src) => withBuild || !src.includes('/build') });
+    rmSync(join(dir, 'build/Release/obj.target'), { recursive: true, force: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    // Its `bindings` dependency is not needed to show the refusal; the package must install offline.
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, dependencies: {}, files: undefined }));
+    const { stdout } = await execa('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', vendor], { cwd: dir });
+    rmSync(dir, { recursive: true, force: true });
+    const tarball = join(vendor, stdout.trim().split('\n').at(-1)!);
+    const named = join(vendor, `sd-notify-${withBuild ? 'prebuilt' : 'source'}.tgz`);
+    renameSync(tarball, named);
+    return `file:vendor/${named.split('/').at(-1)}`;
+  };
+
+  it('a native addon that must be compiled for the hosts\' ABI is refused on every host, naming it; the fleet keeps serving', async () => {
+    if (process.versions.modules === '108') return; // this machine runs the hosts' Node: it would compile it for them
+    await setPackage('1.0.3', { 'shipit-greet': greet1, 'sd-notify': await sdNotify(false) }, {});
+    project.setVersion('m4');
+    const { run } = await deploy();
+    expect(run.exitCode).toBe(5);
+    for (const h of hosts) {
+      expect(run.all).toContain(`${h.name}: node_modules for Node ABI 108 (linux-x64): sd-notify: native addon(s) (binding.gyp) must be compiled for the hosts' Node ABI 108`);
+    }
+    for (const body of await depsServed()) expect(body).toEqual({ greet: 'hello e2e from shipit-greet 1.0.0', release: second });
+  });
+
+  it('a prebuilt addon that does not load with the hosts\' node is refused by the hosts, naming it', async () => {
+    if (process.versions.modules === '108') return;
+    await setPackage('1.0.4', { 'shipit-greet': greet1, 'sd-notify': await sdNotify(true) }, {});
+    project.setVersion('m5');
+    const { run } = await deploy();
+    expect(run.exitCode).toBe(5);
+    for (const h of hosts) expect(run.all).toContain(`${h.name}: native addons do not load with this host's node (ABI 108): sd-notify (sd-notify/build/Release/notify.node)`);
+    expect(run.all).toMatch(/NODE_MODULE_VERSION 115/);
+    for (const body of await depsServed()) expect(body).toEqual({ greet: 'hello e2e from shipit-greet 1.0.0', release: second });
+    for (const h of hosts) expect((await sets(h.address)).length).toBe(2);
+  });
+});
