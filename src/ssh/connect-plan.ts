@@ -6,17 +6,17 @@
  *
  * Identities per connection: deploy.config's ssh.identityFiles first (like `ssh -i`), then the IdentityFiles
  * the SSH config gives that host; with neither, shipit's defaults (agent, ~/.ssh/id_*). IdentitiesOnly yes
- * leaves the agent out. Pure: the SSH config comes in as a resolver.
+ * limits the agent to those files' keys. Pure: the SSH config comes in as a resolver.
  */
 import type { HostTarget, SshConfig } from '../config/types.js';
-import type { JumpHop } from './connect.js';
+import type { EndpointSshConfig, JumpHop } from './connect.js';
 import type { ResolvedSshChain } from './ssh-chain.js';
 import type { ResolvedSshHost, SshConfigQuery } from './ssh-config.js';
 
 export interface ConnectPlan {
   /** The host to reach: its display name unchanged, host/user/port as resolved. */
   target: HostTarget;
-  ssh: SshConfig;
+  ssh: EndpointSshConfig;
   hostKeyAlias: string | undefined;
   /** In connection order. */
   jumps: JumpHop[];
@@ -46,13 +46,9 @@ export function planConnection(host: HostTarget, ssh: SshConfig, resolveChain: R
   };
 }
 
-function endpointSsh(ssh: SshConfig, resolved: ResolvedSshHost): SshConfig {
+function endpointSsh(ssh: SshConfig, resolved: ResolvedSshHost): EndpointSshConfig {
   const fromSshConfig = resolved.identityFiles.map((f) => f.value).filter((f) => !ssh.identityFiles.includes(f));
-  return {
-    ...ssh,
-    identityFiles: [...ssh.identityFiles, ...fromSshConfig],
-    agent: ssh.agent && !resolved.identitiesOnly,
-  };
+  return { ...ssh, identityFiles: [...ssh.identityFiles, ...fromSshConfig], identitiesOnly: resolved.identitiesOnly };
 }
 
 /** One line for --verbose: `web4: deploy@10.213.38.14:22 via deploy@web1 (10.213.37.11:22)`. */

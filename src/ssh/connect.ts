@@ -13,7 +13,7 @@ import { aborted, authFailed, connectFailed, type Ssh2Error } from './connect-er
 import { forwardFailed, throughJump, viaJump } from './jump-errors.js';
 import { decideHostKey, hostKeyAlgorithms } from './host-key.js';
 import { hostKeyError, noUsableHostKeyError, type HostKeyContext } from './host-key-errors.js';
-import { planIdentities } from './identities.js';
+import { planIdentities, type IdentityOptions } from './identities.js';
 import { fingerprint, keyTypeOf } from './key-blob.js';
 import { formatEntry, hostString, lookup } from './known-hosts.js';
 import { appendKnownHost, readKnownHostsFile } from './known-hosts-file.js';
@@ -49,9 +49,12 @@ export interface ConnectOptions {
 /** One jump host: where it is, how to authenticate there (its own identities), and its HostKeyAlias. */
 export interface JumpHop {
   target: HostTarget;
-  ssh: SshConfig;
+  ssh: EndpointSshConfig;
   hostKeyAlias?: string;
 }
+
+/** ssh settings for one connection: deploy.config's, plus what the SSH config says about that host's keys. */
+export type EndpointSshConfig = SshConfig & IdentityOptions;
 
 /** An authenticated ssh2 client whose host key was verified. */
 interface OpenedClient {
@@ -68,7 +71,7 @@ interface OpenOptions {
   sock: Duplex | undefined;
 }
 
-export async function connectHost(target: HostTarget, ssh: SshConfig, options: ConnectOptions = {}): Promise<SshTransport> {
+export async function connectHost(target: HostTarget, ssh: EndpointSshConfig, options: ConnectOptions = {}): Promise<SshTransport> {
   const jumps = options.jumps ?? [];
   const opened: Array<{ name: string; client: Ssh2Client; target: HostTarget }> = [];
   const base = { acceptNewHostKeys: options.acceptNewHostKeys ?? false, signal: options.signal, onHostKeyAccepted: options.onHostKeyAccepted };
@@ -154,7 +157,7 @@ function openFailure(error: Error & { reason?: number }): string {
 }
 
 /** One SSH connection, up to authenticated: host key checked, identities tried in order. */
-function openClient(target: HostTarget, ssh: SshConfig, options: OpenOptions): Promise<OpenedClient> {
+function openClient(target: HostTarget, ssh: EndpointSshConfig, options: OpenOptions): Promise<OpenedClient> {
   // HostKeyAlias replaces host:port in known_hosts (OpenSSH looks the alias up without a port).
   const keyName = options.hostKeyAlias ?? target.host;
   const keyPort = options.hostKeyAlias === undefined ? target.port : 22;

@@ -1,5 +1,6 @@
 /**
- * Which identities to offer, in the order OpenSSH offers them: the agent's keys first, then key files
+ * Which identities to offer, in the order OpenSSH offers them: the agent's keys first (under IdentitiesOnly only
+ * those that are also identity files), then key files
  * (`ssh.identityFiles`, or the default ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist). Keys are parsed up
  * front so that an encrypted key without its passphrase is reported by name instead of failing mid-handshake.
  */
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AgentAuthMethod, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
 import type { SshConfig } from '../config/types.js';
+import { agentLimitedTo } from './filtered-agent.js';
 
 // ssh2 is CommonJS: named imports work under jest's transform but not in real Node ESM (REFERENCE.md).
 const { utils } = ssh2;
@@ -33,25 +35,35 @@ export interface IdentityEnvironment {
   home: string;
 }
 
-export function planIdentities(
-  ssh: Pick<SshConfig, 'agent' | 'identityFiles' | 'passphraseEnv'>,
-  where: IdentityEnvironment = { env: process.env, home: homedir() },
-): IdentityPlan {
+export type IdentityOptions = Pick<SshConfig, 'agent' | 'identityFiles' | 'passphraseEnv'> & {
+  /** IdentitiesOnly (SSH config): the agent offers only its keys that are also identity files. */
+  identitiesOnly?: boolean;
+};
+
+export function planIdentities(ssh: IdentityOptions, where: IdentityEnvironment = { env: process.env, home: homedir() }): IdentityPlan {
   const identities: Identity[] = [];
   const skipped: string[] = [];
   const tilde = (path: string) => (path.startsWith(where.home + '/') ? `~${path.slice(where.home.length)}` : path);
-
-  if (ssh.agent) {
-    const socket = where.env.SSH_AUTH_SOCK;
-    if (socket) identities.push({ label: `agent (${socket})`, method: (username) => ({ type: 'agent', username, agent: socket }) });
-    else skipped.push('agent (SSH_AUTH_SOCK is not set)');
-  }
 
   const explicit = ssh.identityFiles.length > 0;
   const files = explicit
     ? ssh.identityFiles.map((f) => (f === '~' || f.startsWith('~/') ? join(where.home, f.slice(1)) : f))
     : DEFAULT_KEY_FILES.map((f) => join(where.home, '.ssh', f));
   const passphrase = ssh.passphraseEnv === undefined ? undefined : where.env[ssh.passphraseEnv];
+
+  if (ssh.agent) {
+    const socket = where.env.SSH_AUTH_SOCK;
+    if (!socket) skipped.push('agent (SSH_AUTH_SOCK is not set)');
+    else if (!ssh.identitiesOnly) identities.push({ label: `agent (${socket})`, method: (username) => ({ type: 'agent', username, agent: socket }) });
+    else {
+      const allowed = files.map((file) => publicBlobOf(file, passphrase)).filter((blob): blob is Buffer => blob !== undefined);
+      if (allowed.length === 0) skipped.push(`agent (${socket}): IdentitiesOnly, and no identity file has a public key to match`);
+      else {
+        const agent = agentLimitedTo(socket, allowed);
+        identities.push({ label: `agent (${socket}, IdentitiesOnly: its keys among the identity files)`, method: (username) => ({ type: 'agent', username, agent }) });
+      }
+    }
+  }
 
   for (const file of files) {
     let data: Buffer;
@@ -70,6 +82,25 @@ export function planIdentities(
     identities.push({ label: tilde(file), method: (username) => ({ type: 'publickey', username, key: parsed }) });
   }
   return { identities, skipped };
+}
+
+/**
+ * The public key blob of an identity file, to match agent keys against: from `<file>.pub` (what OpenSSH reads
+ * for an encrypted key), else from the private key itself when it can be read.
+ */
+function publicBlobOf(file: string, passphrase: string | undefined): Buffer | undefined {
+  try {
+    const blob64 = readFileSync(`${file}.pub`, 'utf8').trim().split(/\s+/)[1];
+    if (blob64) return Buffer.from(blob64, 'base64');
+  } catch {
+    // no .pub: try the private key
+  }
+  try {
+    const parsed = parsePrivateKey(readFileSync(file), passphrase);
+    return typeof parsed === 'string' ? undefined : parsed.getPublicSSH();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A parsed private key, or why not, worded for the user. Never includes the passphrase. */

@@ -68,13 +68,14 @@ describe('planConnection', () => {
   it('keeps shipit defaults (root, 22, its own identities) for a host the SSH config does not mention', () => {
     const plan = planConnection(host('db.example.com'), ssh, resolve);
     expect(plan.target).toEqual({ name: 'db.example.com', host: 'db.example.com', user: 'root', port: 22 });
-    expect(plan.ssh).toEqual(ssh);
+    expect(plan.ssh).toEqual({ ...ssh, identitiesOnly: false });
   });
 
-  it('offers deploy.config identity files first, then the SSH config ones; IdentitiesOnly drops the agent', () => {
+  it('offers deploy.config identity files first, then the SSH config ones; IdentitiesOnly is passed on per host', () => {
     const plan = planConnection(host('web4', { user: 'deploy' }), { ...ssh, identityFiles: ['/keys/ci'] }, resolve);
     expect(plan.ssh.identityFiles).toEqual(['/keys/ci', '/home/ci/.ssh/isolated']);
-    expect(plan.ssh.agent).toBe(false);
+    expect(plan.ssh).toMatchObject({ agent: true, identitiesOnly: true });
+    expect(plan.jumps[0]!.ssh.identitiesOnly).toBe(false);
   });
 
   it('plans jump hosts in connection order, each resolved through the SSH config with its own identities', () => {
@@ -82,7 +83,7 @@ describe('planConnection', () => {
     expect(plan.target).toEqual({ name: 'web4', host: '10.213.38.14', user: 'deploy', port: 22 });
     expect(plan.jumps.map((j) => j.target)).toEqual([{ name: 'web1', host: '10.213.37.11', user: 'deploy', port: 22 }]);
     expect(plan.jumps[0]!.ssh.identityFiles).toEqual(['/home/ci/.ssh/lab_10.213.37.11']);
-    expect(plan.jumps[0]!.ssh.agent).toBe(true);
+    expect(plan.jumps[0]!.ssh).toMatchObject({ agent: true, identitiesOnly: false });
     expect(describeConnection(plan)).toBe('web4: deploy@10.213.38.14:22 via deploy@web1 (10.213.37.11:22)');
   });
 

@@ -5,9 +5,9 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { HostTarget, SshConfig } from '../../../src/config/types.js';
+import type { HostTarget } from '../../../src/config/types.js';
 import type { ShipitError } from '../../../src/lib/errors.js';
-import { connectHost, type HostKeyAcceptedInfo } from '../../../src/ssh/connect.js';
+import { connectHost, type EndpointSshConfig, type HostKeyAcceptedInfo } from '../../../src/ssh/connect.js';
 import { fingerprint } from '../../../src/ssh/key-blob.js';
 import { parseKnownHosts } from '../../../src/ssh/known-hosts.js';
 import { freePort, startSshd, type TestSshd } from './support/sshd.js';
@@ -38,7 +38,7 @@ function knownHosts(lines: string[]): string {
   return file;
 }
 
-function config(overrides: Partial<SshConfig> = {}): SshConfig {
+function config(overrides: Partial<EndpointSshConfig> = {}): EndpointSshConfig {
   return {
     knownHostsFile: knownHosts([sshd.knownHostsLine(sshd.hostKeys.ed25519)]),
     identityFiles: [sshd.clientKey.path],
@@ -211,6 +211,43 @@ describe('identities', () => {
       else process.env.SSH_AUTH_SOCK = saved;
       agent.kill();
     }
+  });
+});
+
+describe('IdentitiesOnly (from the SSH config)', () => {
+  let socket: string;
+  let agent: ReturnType<typeof spawn>;
+  let saved: string | undefined;
+  beforeAll(async () => {
+    socket = join(sshd.dir, `agent-only-${++counter}.sock`);
+    agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+    // The encrypted key goes into the agent with its passphrase (askpass); the wrong key too.
+    const askpass = join(sshd.dir, 'askpass.sh');
+    writeFileSync(askpass, "#!/bin/sh\necho 'correct horse'\n", { mode: 0o700 });
+    const env = { ...process.env, SSH_AUTH_SOCK: socket, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' };
+    execFileSync('ssh-add', ['-q', encryptedClientKey.path, wrongClientKey.path], { env, stdio: 'ignore' });
+    saved = process.env.SSH_AUTH_SOCK;
+    process.env.SSH_AUTH_SOCK = socket;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+    else process.env.SSH_AUTH_SOCK = saved;
+    agent.kill();
+  });
+
+  it('uses the agent for an encrypted identity file it holds, with no passphrase anywhere (as ssh does)', async () => {
+    const transport = await connectHost(target(), config({ agent: true, identitiesOnly: true, identityFiles: [encryptedClientKey.path] }));
+    await transport.close();
+  });
+
+  it("offers none of the agent's other keys", async () => {
+    const error = await refusal(connectHost(target(), config({ agent: true, identitiesOnly: true, identityFiles: [wrongClientKey.path] })));
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.message).toContain(`tried agent (${socket}, IdentitiesOnly: its keys among the identity files), ${wrongClientKey.path}`);
+    // Without IdentitiesOnly the same agent gets in with the encrypted key it holds.
+    const transport = await connectHost(target(), config({ agent: true, identityFiles: [wrongClientKey.path] }));
+    await transport.close();
   });
 });
 
