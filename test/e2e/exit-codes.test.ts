@@ -11,7 +11,7 @@ import { httpGet, onHost, wipeApp } from './support/remote.js';
  * the revert of that host fails; the message names it and where each host is.
  */
 const APP = 'e2e-exit';
-const PORT = 8104;
+const PORT = 8121;
 jest.setTimeout(300_000);
 
 let lab: LabInfo;

@@ -55,7 +55,11 @@ beforeAll(async () => {
   releases.push(releaseIdOf(bad.all)!);
   project.setVersion('v2');
 });
-afterAll(() => project?.cleanup());
+afterAll(async () => {
+  project?.cleanup();
+  // Free the port and the hosts for other suites.
+  if (hosts) await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+});
 
 describe('shipit releases', () => {
   it('lists every release with its state and hosts; a consistent fleet has no disagreement', async () => {
