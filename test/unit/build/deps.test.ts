@@ -1,0 +1,105 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listPackages, nodeDepsKey } from '../../../src/build/node-deps.js';
+import { presetImports, pythonDepsSpec } from '../../../src/build/python-deps.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shipit-deps-test-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const write = (path: string, content: string) => {
+  mkdirSync(join(dir, path, '..'), { recursive: true });
+  writeFileSync(join(dir, path), content);
+};
+
+describe('python dependency set key', () => {
+  const gunicorn = { preset: 'gunicorn' as const, workerClass: 'uvicorn.workers.UvicornWorker' };
+  const config = (over = {}) => ({ requirements: join(dir, 'requirements.txt'), wheelhouse: join(dir, 'wheels'), systemSitePackages: false, interpreter: 'python3', ...over });
+
+  beforeEach(() => {
+    write('requirements.txt', 'greet==1.0\n');
+    write('wheels/greet-1.0-py3-none-any.whl', 'wheel 1');
+  });
+
+  it('is the same for the same inputs, and lists what ships', async () => {
+    const a = await pythonDepsSpec(config(), gunicorn);
+    const b = await pythonDepsSpec(config(), gunicorn);
+    expect(a.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.key).toBe(a.key);
+    expect(a.files.map((f) => f.path)).toEqual(['requirements.txt', 'wheels/greet-1.0-py3-none-any.whl']);
+    expect(a.offline).toBe(true);
+  });
+
+  it('changes with the requirements, any wheel, the interpreter or the system site packages', async () => {
+    const base = (await pythonDepsSpec(config(), gunicorn)).key;
+    const keys = new Set([base]);
+    keys.add((await pythonDepsSpec(config({ interpreter: 'python3.12' }), gunicorn)).key);
+    keys.add((await pythonDepsSpec(config({ systemSitePackages: true }), gunicorn)).key);
+    keys.add((await pythonDepsSpec(config({ wheelhouse: undefined }), gunicorn)).key);
+    write('wheels/greet-1.0-py3-none-any.whl', 'wheel 1, rebuilt');
+    keys.add((await pythonDepsSpec(config(), gunicorn)).key);
+    write('requirements.txt', 'greet==1.0\nother==2\n');
+    keys.add((await pythonDepsSpec(config(), gunicorn)).key);
+    expect(keys.size).toBe(6);
+  });
+
+  it('refuses requirements that pull in local files, which would not be on the hosts', async () => {
+    write('requirements.txt', 'greet==1.0\n-r base.txt\n');
+    await expect(pythonDepsSpec(config(), gunicorn)).rejects.toThrow(`server.python.requirements: ${dir}/requirements.txt: "-r base.txt" refers to a local file, which is not shipped to the hosts`);
+    write('requirements.txt', '-e .\n');
+    await expect(pythonDepsSpec(config(), gunicorn)).rejects.toThrow(/"-e \." refers to a local file/);
+  });
+
+  it('names a missing requirements file or wheelhouse', async () => {
+    await expect(pythonDepsSpec(config({ requirements: join(dir, 'nope.txt') }), gunicorn)).rejects.toThrow(`server.python.requirements: cannot read ${dir}/nope.txt: ENOENT`);
+    await expect(pythonDepsSpec(config({ wheelhouse: join(dir, 'nowheels') }), gunicorn)).rejects.toThrow(`server.python.wheelhouse: ${dir}/nowheels is not a directory`);
+  });
+
+  it('the gunicorn preset needs gunicorn and the worker class module from the virtualenv', () => {
+    expect(presetImports(gunicorn).map((i) => i.module)).toEqual(['gunicorn', 'uvicorn.workers']);
+    expect(presetImports({ preset: 'gunicorn', workerClass: 'sync' }).map((i) => i.module)).toEqual(['gunicorn']);
+    expect(presetImports({ preset: 'command', workerClass: 'sync' })).toEqual([]);
+  });
+});
+
+describe('node dependency set key', () => {
+  const lock = (rootVersion: string, greet: string) => ({
+    name: 'app',
+    version: rootVersion,
+    lockfileVersion: 3,
+    packages: {
+      '': { name: 'app', version: rootVersion, dependencies: { greet: `^${greet}` }, devDependencies: { jest: '^30' } },
+      'node_modules/greet': { version: greet, resolved: `https://registry.example/greet-${greet}.tgz`, integrity: `sha512-${greet}` },
+      'node_modules/jest': { version: '30.0.0', dev: true },
+    },
+  });
+
+  it('ignores the app\'s own name and version: a version bump reuses the set', () => {
+    expect(nodeDepsKey({ ...lock('1.0.1', '1.0.0'), name: 'renamed' } as never)).toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+  });
+
+  it('changes when a dependency changes', () => {
+    expect(nodeDepsKey(lock('1.0.0', '1.0.1'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+  });
+});
+
+describe('listPackages', () => {
+  it('finds nested and scoped packages and what makes them platform-specific', async () => {
+    write('node_modules/plain/package.json', '{"name":"plain"}');
+    write('node_modules/addon/package.json', '{"name":"addon","gypfile":true}');
+    write('node_modules/addon/binding.gyp', '{}');
+    write('node_modules/@scope/prebuilt/package.json', '{"name":"@scope/prebuilt"}');
+    write('node_modules/@scope/prebuilt/prebuilds/linux-x64/node.napi.node', 'ELF');
+    write('node_modules/plain/node_modules/inner/package.json', '{"name":"inner","os":["linux"]}');
+    write('node_modules/.bin/x', '');
+    expect(await listPackages(join(dir, 'node_modules'))).toEqual([
+      { name: '@scope/prebuilt', native: false, hasBinary: true, platformSpecific: false },
+      { name: 'addon', native: true, hasBinary: false, platformSpecific: false },
+      { name: 'inner', native: false, hasBinary: false, platformSpecific: true },
+      { name: 'plain', native: false, hasBinary: false, platformSpecific: false },
+    ]);
+  });
+});
