@@ -36,8 +36,9 @@ interface Lockfile {
  *
  * What runs on the hosts, precisely:
  * - pure JavaScript packages: always (they do not depend on the ABI);
- * - native addons (binding.gyp) are compiled here with `npm rebuild` when this machine's Node ABI and platform
- *   equal the hosts' (the same Node major version on Linux x64, say); otherwise the set is refused naming them;
+ * - native addons (binding.gyp) are compiled here with `npm rebuild`: against this Node when its ABI and platform
+ *   equal the hosts' (the same Node major version on Linux x64, say), or against the hosts' Node headers given as
+ *   server.npm.nodedir (same platform, any Node here); otherwise the set is refused naming them;
  * - prebuilt binaries a package ships (prebuilds/, N-API) go as they are;
  * and every `.node` file of a set is loaded on each host, by the host's node, before any release links to it.
  * Building on the hosts themselves (npm and a compiler there, from a shipped offline cache) is not supported.
@@ -64,7 +65,7 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
     key,
     build(target) {
       const id = `${target.abi} ${target.platform}`;
-      if (!builds.has(id)) builds.set(id, buildNodeModules(npm.lockfile, lock, target));
+      if (!builds.has(id)) builds.set(id, buildNodeModules(npm, lock, target));
       return builds.get(id)!.then((built) => ({ openTar: () => createReadStream(built.tarball), files: built.files, bytes: built.bytes }));
     },
   };
@@ -89,7 +90,8 @@ interface BuiltSet {
   bytes: number;
 }
 
-async function buildNodeModules(lockfile: string, lock: Lockfile, target: NodeTarget): Promise<BuiltSet> {
+async function buildNodeModules(config: NpmDepsConfig, lock: Lockfile, target: NodeTarget): Promise<BuiltSet> {
+  const { lockfile } = config;
   const projectDir = dirname(lockfile);
   const work = mkdtempSync(join(tmpdir(), 'shipit-node-deps-'));
   process.once('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -110,22 +112,33 @@ async function buildNodeModules(lockfile: string, lock: Lockfile, target: NodeTa
     }
   }
   if (native.length > 0) {
-    if (!sameTarget) {
+    const names = native.map((p) => p.name).join(', ');
+    if (sameTarget) {
+      await npm(work, ['rebuild', '--foreground-scripts', ...native.map((p) => p.name)]);
+    } else if (config.nodedir !== undefined && target.platform === LOCAL_TARGET.platform) {
+      // node-gyp compiles against the hosts' headers instead of this Node's: the result loads there (checked).
+      const headers = await nodeHeaders(config.nodedir);
+      if (headers.abi !== target.abi) {
+        throw new ShipitError('BUILD_FAILED', `server.npm.nodedir: ${config.nodedir} holds the headers of Node ${headers.version} (ABI ${headers.abi}), the hosts run ABI ${target.abi}${target.version ? ` (Node ${target.version})` : ''}`);
+      }
+      await npm(work, ['rebuild', '--foreground-scripts', ...native.map((p) => p.name)], { npm_config_nodedir: config.nodedir, npm_config_target: headers.version });
+    } else {
       throw new ShipitError(
         'BUILD_FAILED',
-        `${native.map((p) => p.name).join(', ')}: native addon(s) (binding.gyp) must be compiled for the hosts' Node ABI ${target.abi} (${target.platform}), and this machine runs ABI ${LOCAL_TARGET.abi} (Node ${process.versions.node})`,
-        { hint: 'deploy from a machine with the hosts\' Node major version, or use a package that ships prebuilt N-API binaries' },
+        `${names}: native addon(s) (binding.gyp) must be compiled for the hosts' Node ABI ${target.abi} (${target.platform}), and this machine runs ABI ${LOCAL_TARGET.abi} (Node ${process.versions.node})`,
+        {
+          hint: `set server.npm.nodedir to the headers of the hosts' Node${target.version ? ` ${target.version}` : ''} to compile them here, deploy from a machine with the hosts' Node major version, or use packages that ship prebuilt N-API binaries`,
+        },
       );
     }
-    await npm(work, ['rebuild', '--foreground-scripts', ...native.map((p) => p.name)]);
   }
   const tarball = join(work, 'set.tar.gz');
   await execa('tar', ['-C', work, '--owner=0', '--group=0', '--numeric-owner', '-czf', tarball, 'node_modules']);
   return { tarball, files: packages.length, bytes: (await stat(tarball)).size };
 }
 
-async function npm(cwd: string, args: string[]): Promise<void> {
-  const result = await execa('npm', args, { cwd, reject: false, all: true, env: { npm_config_update_notifier: 'false' } });
+async function npm(cwd: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+  const result = await execa('npm', args, { cwd, reject: false, all: true, env: { npm_config_update_notifier: 'false', ...env } });
   if (result.exitCode !== 0) {
     const tail = String(result.all ?? '').trim().split('\n').slice(-12).join('\n');
     throw new ShipitError('BUILD_FAILED', `npm ${args.join(' ')} failed (exit ${result.exitCode}):\n${tail}`, {
@@ -213,4 +226,18 @@ async function readInput(path: string, what: string): Promise<Buffer> {
       hint: 'the path is relative to the config file',
     });
   });
+}
+
+/** The Node version and ABI of a headers directory (include/node/node_version.h), as node-gyp --nodedir reads it. */
+async function nodeHeaders(nodedir: string): Promise<{ version: string; abi: string }> {
+  const file = join(nodedir, 'include/node/node_version.h');
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new ShipitError('BUILD_FAILED', `server.npm.nodedir: cannot read ${file}: ${error.code ?? error.message}`, {
+      hint: 'point it at a directory holding include/node/ (e.g. Debian\'s libnode-dev, unpacked with dpkg-deb -x)',
+    });
+  });
+  const define = (name: string) => new RegExp(`^#define ${name} (\\d+)`, 'm').exec(text)?.[1];
+  const [major, minor, patch, abi] = ['NODE_MAJOR_VERSION', 'NODE_MINOR_VERSION', 'NODE_PATCH_VERSION', 'NODE_MODULE_VERSION'].map(define);
+  if (!major || !minor || !patch || !abi) throw new ShipitError('BUILD_FAILED', `server.npm.nodedir: ${file} does not say which Node version it is`);
+  return { version: `${major}.${minor}.${patch}`, abi };
 }

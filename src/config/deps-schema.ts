@@ -41,5 +41,12 @@ export const npmSchema = z
       .min(1, 'is empty: expected "package-lock.json"')
       .default('package-lock.json')
       .describe('package-lock.json (relative to the config file; package.json beside it). Production dependencies (`npm ci --omit=dev`) are built on the deployer per dependency set and linked as node_modules into each release.'),
+    nodedir: z
+      .string()
+      .min(1, 'is empty: expected a directory holding include/node/')
+      .optional()
+      .describe(
+        "Headers of the hosts' Node version (a directory holding include/node/, as `node-gyp --nodedir` takes; e.g. Debian's libnode-dev unpacked): native addons are then compiled here for the hosts when this machine runs another Node major version. Without it such addons are refused.",
+      ),
   })
   .describe('Node dependencies: node_modules per dependency set (lock file and the hosts\' Node ABI), reused across releases.');

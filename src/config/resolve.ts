@@ -60,7 +60,7 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
       user: server.user ?? config.app,
       notify: server.notify,
       ...(server.python ? { python: { ...server.python, requirements: local(server.python.requirements), wheelhouse: server.python.wheelhouse && local(server.python.wheelhouse) } } : {}),
-      ...(server.npm ? { npm: { lockfile: local(server.npm.lockfile) } } : {}),
+      ...(server.npm ? { npm: { lockfile: local(server.npm.lockfile), ...(server.npm.nodedir ? { nodedir: local(server.npm.nodedir) } : {}) } } : {}),
     },
     health: { ...health, readiness: health.readiness ?? health.liveness },
     rollout: config.rollout,

@@ -61,6 +61,8 @@ export interface PythonDepsConfig {
 export interface NpmDepsConfig {
   /** Absolute local path of package-lock.json; package.json is beside it. */
   lockfile: string;
+  /** Absolute local path of the hosts' Node headers (include/node/), to compile native addons for them here. */
+  nodedir?: string;
 }
 
 export interface HealthConfig {

@@ -29,6 +29,8 @@ export interface NodeTarget {
   abi: string;
   /** process.platform-process.arch, e.g. 'linux-x64'. */
   platform: string;
+  /** process.versions.node, e.g. '18.20.4': which headers native addons are compiled against (not part of the set id). */
+  version?: string;
 }
 
 export interface NodeDepsSpec {

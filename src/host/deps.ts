@@ -128,9 +128,10 @@ interface Probed {
 function parseProbe(stdout: string, count: number): Probed[] {
   const found: Probed[] = [];
   for (const line of stdout.split('\n')) {
-    const m = /^(\d+) ([0-9a-f]{16}) (have|need)(?: (\S+) (\S+))?$/.exec(line.trim());
+    const m = /^(\d+) ([0-9a-f]{16}) (have|need)(?: (\S+) (\S+)(?: (\S+))?)?$/.exec(line.trim());
     if (!m) continue;
-    found[Number(m[1])] = { set: m[2]!, present: m[3] === 'have', target: m[4] && m[5] ? { abi: m[4], platform: m[5] } : null };
+    const target = m[4] && m[5] ? { abi: m[4], platform: m[5], ...(m[6] ? { version: m[6] } : {}) } : null;
+    found[Number(m[1])] = { set: m[2]!, present: m[3] === 'have', target };
   }
   for (let i = 0; i < count; i++) if (!found[i]) throw new Error(`dependency probe gave no answer for set ${i}: ${stdout.trim()}`);
   return found;

@@ -40,7 +40,7 @@ const PYTHON_FACTS = 'import platform, sys; print(sys.implementation.cache_tag, 
 const NODE_FACTS = 'process.versions.modules + " " + process.platform + "-" + process.arch';
 
 /**
- * Read-only. For each spec, in order, one line `<i> <set> have|need [<abi> <platform>]`; exit 3 with `prereq:` lines
+ * Read-only. For each spec, in order, one line `<i> <set> have|need [<abi> <platform> <node version>]`; exit 3 with `prereq:` lines
  * when the interpreter or node is missing.
  */
 export function depsProbeScript(layout: Layout, specs: readonly DepsSpec[]): string {
@@ -57,7 +57,9 @@ export function depsProbeScript(layout: Layout, specs: readonly DepsSpec[]): str
     return [
       `if t=$(node -p ${quote(NODE_FACTS)} 2> /dev/null); then`,
       `  ${setId(spec.key, '$t')}`,
-      `  if [ -f "$D/deps/node/$h/${MARKER}" ]; then echo "${i} $h have $t"; else echo "${i} $h need $t"; fi`,
+      // The exact version is not part of the id (an ABI is shared by every 18.x): it picks headers to compile for.
+      `  n=$(node -p process.versions.node)`,
+      `  if [ -f "$D/deps/node/$h/${MARKER}" ]; then echo "${i} $h have $t $n"; else echo "${i} $h need $t $n"; fi`,
       `else echo "prereq: node cannot run on this host (Debian: apt-get install nodejs)"; exit 3; fi`,
     ];
   });

@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -165,21 +166,24 @@ describe('node dependency sets on 3 lab hosts', () => {
     for (const h of hosts) expect(await sets(h.address)).toEqual([setA, setB].sort());
   });
 
-  // sd-notify as published: C++ against V8 (binding.gyp), compiled at install time for one Node ABI.
-  const sdNotify = async (withBuild: boolean) => {
-    const dir = mkdtempSync(join(tmpdir(), 'shipit-sd-notify-'));
-    cpSync(join(ROOT, 'node_modules/sd-notify'), dir, { recursive: true, filter: (src) => withBuild || !src.includes('/build') });
+  /**
+   * A package of this repository's node_modules as a local tarball, its dependencies left to the app (so that
+   * everything installs offline). sd-notify as published is C++ against V8 (binding.gyp), compiled at install
+   * time for one Node ABI; with `withBuild` it carries the binary compiled for this machine's Node.
+   */
+  const packFromRepo = async (name: string, withBuild = false) => {
+    const dir = mkdtempSync(join(tmpdir(), `shipit-${name}-`));
+    cpSync(join(ROOT, 'node_modules', name), dir, { recursive: true, filter: (src) => withBuild || !src.includes(`${name}/build`) });
     rmSync(join(dir, 'build/Release/obj.target'), { recursive: true, force: true });
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-    // Its `bindings` dependency is not needed to show the refusal; the package must install offline.
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, dependencies: {}, files: undefined }));
     const { stdout } = await execa('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', vendor], { cwd: dir });
     rmSync(dir, { recursive: true, force: true });
-    const tarball = join(vendor, stdout.trim().split('\n').at(-1)!);
-    const named = join(vendor, `sd-notify-${withBuild ? 'prebuilt' : 'source'}.tgz`);
-    renameSync(tarball, named);
+    const named = join(vendor, `${name}-${withBuild ? 'prebuilt' : 'source'}.tgz`);
+    renameSync(join(vendor, stdout.trim().split('\n').at(-1)!), named);
     return `file:vendor/${named.split('/').at(-1)}`;
   };
+  const sdNotify = (withBuild: boolean) => packFromRepo('sd-notify', withBuild);
 
   it('a native addon that must be compiled for the hosts\' ABI is refused on every host, naming it; the fleet keeps serving', async () => {
     if (process.versions.modules === '108') return; // this machine runs the hosts' Node: it would compile it for them
@@ -204,4 +208,39 @@ describe('node dependency sets on 3 lab hosts', () => {
     for (const body of await depsServed()) expect(body).toEqual({ greet: 'hello e2e from shipit-greet 1.0.0', release: second });
     for (const h of hosts) expect((await sets(h.address)).length).toBe(2);
   });
+
+  it('with server.npm.nodedir (the hosts\' Node headers), sd-notify is compiled here for the hosts, loads there and serves READY=1', async () => {
+    const nodedir = hostNodeHeaders();
+    project.writeConfig({ server: `npm: { lockfile: 'dist/package-lock.json', nodedir: '${nodedir}' },` });
+    const deps = { 'shipit-greet': greet1, 'sd-notify': await sdNotify(false), bindings: await packFromRepo('bindings'), 'file-uri-to-path': await packFromRepo('file-uri-to-path') };
+    await setPackage('1.0.5', deps, {});
+    project.setVersion('m6');
+    const { run, prepared, prepareMs } = await deploy();
+    expectSuccess(run);
+    figures['native addon compiled for the hosts, new set: prepare phase (s)'] = prepareMs / 1000;
+    for (const e of prepared) expect(e.deps[0]).toMatchObject({ kind: 'node', created: true });
+    for (const body of await depsServed()) expect(body.greet).toBe('hello e2e from shipit-greet 1.0.0');
+    for (const h of hosts) {
+      expect(await onHost(lab, h.address, `cat ${D}/deps/node/${prepared[0]!.deps[0]!.set}/.shipit-addons`)).toContain('sd-notify/build/Release/notify.node');
+      const log = await onHost(lab, h.address, `journalctl -u ${APP}.service --no-pager -o cat -n 300`);
+      expect(log.slice(log.lastIndexOf('shipit runtime master') - 200)).toContain('sd_notify: using the sd-notify binding');
+    }
+  });
 });
+
+/** Debian 12's Node headers (libnode-dev: node 18, the hosts' ABI), unpacked, not installed (scripts/build-sd-notify.sh does the same). */
+function hostNodeHeaders(): string {
+  const work = mkdtempSync(join(tmpdir(), 'shipit-nodedir-'));
+  const download = () => execFileSync('apt-get', ['download', 'libnode-dev'], { cwd: work, stdio: 'pipe' });
+  try {
+    download();
+  } catch {
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'pipe' });
+    download();
+  }
+  const deb = readdirSync(work).find((f) => f.startsWith('libnode-dev_'))!;
+  execFileSync('dpkg-deb', ['-x', join(work, deb), join(work, 'deb')]);
+  mkdirSync(join(work, 'nodedir/include'), { recursive: true });
+  cpSync(join(work, 'deb/usr/include/node'), join(work, 'nodedir/include/node'), { recursive: true });
+  return join(work, 'nodedir');
+}

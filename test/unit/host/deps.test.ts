@@ -63,7 +63,7 @@ describe('ensureDeps', () => {
 
   it('missing sets are built: pip on the host for python, npm here for the host\'s node ABI', async () => {
     const builds: NodeTarget[] = [];
-    const host = fakeHost({ 'check dependency sets': { stdout: `0 ${PY} need\n1 ${NODE} need 108 linux-x64\n` } });
+    const host = fakeHost({ 'check dependency sets': { stdout: `0 ${PY} need\n1 ${NODE} need 108 linux-x64 18.20.4\n` } });
     const reports = await ensureDeps(host.run, [python, nodeSpec(builds)], options);
     expect(host.steps.map((s) => s.label)).toEqual([
       'check dependency sets',
@@ -72,7 +72,7 @@ describe('ensureDeps', () => {
       'link dependency sets',
     ]);
     expect(host.steps[1]!.stdinNote).toBe('gzipped tar of requirements.txt, 10 bytes before compression');
-    expect(builds).toEqual([{ abi: '108', platform: 'linux-x64' }]);
+    expect(builds).toEqual([{ abi: '108', platform: 'linux-x64', version: '18.20.4' }]);
     expect(reports.map((r) => r.created)).toEqual([true, true]);
   });
 
