@@ -37,7 +37,11 @@ beforeAll(async () => {
   await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
   project = new Project(lab, { app: APP, port: PORT, hosts });
 });
-afterAll(() => project?.cleanup());
+afterAll(async () => {
+  project?.cleanup();
+  // Leave the shared lab hosts as we found them: other suites deploy their own apps there.
+  if (lab) await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+});
 
 describe('shipit deploy on 3 lab hosts', () => {
   let first: string;

@@ -11,7 +11,7 @@ import { httpGet, onHost, wipeApp } from './support/remote.js';
  * rolled out gated; reloads and crashes under continuous load; both ways of telling systemd READY=1.
  */
 const APP = 'e2e-node';
-const PORT = 8105;
+const PORT = 8130;
 jest.setTimeout(300_000);
 
 let lab: LabInfo;
@@ -38,7 +38,11 @@ beforeAll(async () => {
   await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
   project = new Project(lab, { app: APP, port: PORT, hosts, preset: 'node' });
 });
-afterAll(() => project?.cleanup());
+afterAll(async () => {
+  project?.cleanup();
+  // Leave the shared lab hosts as we found them: other suites deploy their own apps there.
+  if (lab) await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+});
 
 describe('node preset on 3 lab hosts', () => {
   it('deploys with a gated rolling restart: one worker per CPU, READY=1 through systemd-notify without the addon', async () => {

@@ -26,7 +26,11 @@ beforeAll(async () => {
   await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
   project = new Project(lab, { app: APP, port: PORT, hosts, secret: SECRET });
 });
-afterAll(() => project?.cleanup());
+afterAll(async () => {
+  project?.cleanup();
+  // Leave the shared lab hosts as we found them: other suites deploy their own apps there.
+  if (lab) await Promise.all(hosts.map((h) => wipeApp(lab, h.address, APP)));
+});
 
 describe('host keys are checked strictly', () => {
   it('an unknown host is refused with its fingerprint and how to accept it; nothing is touched', async () => {
