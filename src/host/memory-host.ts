@@ -1,4 +1,5 @@
 import type { Clock } from '../lib/clock.js';
+import { planDepsPrune } from './deps-prune.js';
 import { ShipitError } from '../lib/errors.js';
 import type {
   ActivateOptions,
@@ -35,6 +36,8 @@ export interface Faults {
   bootTakes?: number;
   /** The connection drops during activate. */
   dropOnActivate?: boolean;
+  /** Building a missing dependency set fails with this message (a set already there is still reused). */
+  depsFail?: string;
 }
 
 /**
@@ -43,7 +46,9 @@ export interface Faults {
  */
 export class MemoryHost implements Host {
   current: string | null = null;
-  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[]; units?: RenderedFile[] }>();
+  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[]; units?: RenderedFile[]; deps?: string[] }>();
+  /** Dependency sets on the host, `<kind>/<set>` (the set id is the key's start: no interpreter to hash with here). */
+  depsSets = new Set<string>();
   /** /etc/systemd/system: the units of the release activated last (activate installs them, like the script). */
   units = new Map<string, string>();
   /** The service's journal, oldest first; `log()` appends to it. */
@@ -113,7 +118,10 @@ export class MemoryHost implements Host {
     const base = this.current ? this.releases.get(this.current) : undefined;
     const have = new Set(base?.files.map((f) => `${f.path}\0${f.sha256}\0${f.mode}`) ?? []);
     const send = release.files.filter((f) => !have.has(`${f.path}\0${f.sha256}\0${f.mode}`));
-    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files], units: [...release.units] });
+    const deps = (release.deps ?? []).map((d) => ({ kind: d.kind, set: d.key.slice(0, 16), created: !this.depsSets.has(`${d.kind}/${d.key.slice(0, 16)}`), durationMs: 0 }));
+    if (this.faults.depsFail && deps.some((d) => d.created)) throw new ShipitError('DEPS_FAILED', `${this.name}: ${this.faults.depsFail}`, { host: this.name });
+    for (const d of deps) this.depsSets.add(`${d.kind}/${d.set}`);
+    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files], units: [...release.units], deps: deps.map((d) => `${d.kind}/${d.set}`) });
     return {
       filesSent: send.length,
       filesReused: release.files.length - send.length,
@@ -121,6 +129,7 @@ export class MemoryHost implements Host {
       base: base?.meta.id ?? null,
       alreadyStaged: false,
       sentPaths: send.map((f) => f.path),
+      ...(release.deps ? { deps } : {}),
     };
   }
 
@@ -231,6 +240,7 @@ export class MemoryHost implements Host {
   async prune(ids: string[]): Promise<void> {
     this.reach();
     for (const id of ids) if (id !== this.current) this.releases.delete(id);
+    for (const set of planDepsPrune([...this.depsSets], [...this.releases.values()].map((r) => r.deps ?? []))) this.depsSets.delete(set);
     this.calls.push(`prune ${ids.join(',')}`);
   }
 
