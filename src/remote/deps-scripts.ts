@@ -37,7 +37,7 @@ const setId = (key: string, facts: string) => `h=$(printf '%s\\n%s\\n' ${checkKe
 
 /** What Python version the set is for: version, bytecode tag, machine and the full build string. */
 const PYTHON_FACTS = 'import platform, sys; print(sys.implementation.cache_tag, platform.machine(), sys.version.replace(chr(10), " "))';
-const NODE_FACTS = 'process.versions.modules + " " + process.platform + "-" + process.arch';
+const NODE_FACTS = 'process.versions.modules + " " + process.platform + "-" + process.arch + " " + process.versions.node';
 
 /**
  * Read-only. For each spec, in order, one line `<i> <set> have|need [<abi> <platform> <node version>]`; exit 3 with `prereq:` lines
@@ -55,11 +55,11 @@ export function depsProbeScript(layout: Layout, specs: readonly DepsSpec[]): str
       ];
     }
     return [
-      `if t=$(node -p ${quote(NODE_FACTS)} 2> /dev/null); then`,
-      `  ${setId(spec.key, '$t')}`,
+      `if f=$(node -p ${quote(NODE_FACTS)} 2> /dev/null); then`,
       // The exact version is not part of the id (an ABI is shared by every 18.x): it picks headers to compile for.
-      `  n=$(node -p process.versions.node)`,
-      `  if [ -f "$D/deps/node/$h/${MARKER}" ]; then echo "${i} $h have $t $n"; else echo "${i} $h need $t $n"; fi`,
+      '  t=${f% *}',
+      `  ${setId(spec.key, '$t')}`,
+      `  if [ -f "$D/deps/node/$h/${MARKER}" ]; then echo "${i} $h have $f"; else echo "${i} $h need $f"; fi`,
       `else echo "prereq: node cannot run on this host (Debian: apt-get install nodejs)"; exit 3; fi`,
     ];
   });

@@ -30,10 +30,10 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
         `  h=$(printf '%s\\n%s\\n' ${KEY} "$v" | sha256sum | cut -c1-16)`,
         '  if [ -f "$D/deps/python/$h/.shipit-set.json" ]; then echo "0 $h have"; else echo "0 $h need"; fi',
         `else printf "prereq: %s\\n" 'python3 cannot run on this host (server.python.interpreter; Debian: apt-get install python3 python3-venv python3-pip)'; exit 3; fi`,
-        `if t=$(node -p 'process.versions.modules + " " + process.platform + "-" + process.arch' 2> /dev/null); then`,
+        `if f=$(node -p 'process.versions.modules + " " + process.platform + "-" + process.arch + " " + process.versions.node' 2> /dev/null); then`,
+        '  t=${f% *}',
         `  h=$(printf '%s\\n%s\\n' ${'b'.repeat(64)} "$t" | sha256sum | cut -c1-16)`,
-        '  n=$(node -p process.versions.node)',
-        '  if [ -f "$D/deps/node/$h/.shipit-set.json" ]; then echo "1 $h have $t $n"; else echo "1 $h need $t $n"; fi',
+        '  if [ -f "$D/deps/node/$h/.shipit-set.json" ]; then echo "1 $h have $f"; else echo "1 $h need $f"; fi',
         'else echo "prereq: node cannot run on this host (Debian: apt-get install nodejs)"; exit 3; fi',
       ].join('\n'),
     );
