@@ -1,8 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { depsExcludes } from '../../../src/build/deps.js';
 import { listPackages, nodeDepsKey } from '../../../src/build/node-deps.js';
 import { presetImports, pythonDepsSpec } from '../../../src/build/python-deps.js';
+import { testConfig } from '../../support/config.js';
 
 let dir: string;
 beforeEach(() => {
@@ -101,5 +103,16 @@ describe('listPackages', () => {
       { name: 'inner', native: false, hasBinary: false, platformSpecific: true },
       { name: 'plain', native: false, hasBinary: false, platformSpecific: false },
     ]);
+  });
+});
+
+describe('depsExcludes', () => {
+  it('leaves out node_modules with server.npm, and a wheelhouse kept inside build.dir', () => {
+    const base = testConfig();
+    const python = { requirements: '/work/app/requirements.txt', systemSitePackages: false, interpreter: 'python3' };
+    expect(depsExcludes(base)).toEqual([]);
+    expect(depsExcludes({ ...base, server: { ...base.server, preset: 'node', npm: { lockfile: '/work/app/package-lock.json' } } })).toEqual(['node_modules']);
+    expect(depsExcludes({ ...base, server: { ...base.server, python: { ...python, wheelhouse: '/work/app/dist/vendor/wheels' } } })).toEqual(['vendor/wheels']);
+    expect(depsExcludes({ ...base, server: { ...base.server, python: { ...python, wheelhouse: '/work/app/wheels' } } })).toEqual([]);
   });
 });
