@@ -46,7 +46,7 @@ beforeAll(async () => {
   writeFileSync(sshConfig, `Host ${web4.name}\n  HostName ${web4.address}\n  ProxyJump deploy@${web1.address}\n`);
   await setLink('up');
   await wipeApp(lab, web2.address, APP);
-  await isolatedSsh(lab, web4, 'root', `systemctl disable --now ${APP}.service ${APP}.socket 2>/dev/null; rm -rf /srv/${APP} /etc/systemd/system/${APP}.*; systemctl daemon-reload; true`);
+  await isolatedSsh(lab, web4, 'root', wipe);
   project = new Project(lab, {
     app: APP,
     port: PORT,
@@ -57,10 +57,15 @@ beforeAll(async () => {
     health: "{ liveness: '/healthz', readiness: '/readyz', interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '5s', healthyDeadline: '40s' }",
   });
 });
+const wipe = `systemctl disable --now ${APP}.service ${APP}.socket 2>/dev/null; rm -rf /srv/${APP} /etc/systemd/system/${APP}.*; systemctl daemon-reload; true`;
+
 afterAll(async () => {
   await setLink('up');
   project?.cleanup();
   rmSync(tmp, { recursive: true, force: true });
+  // Free the port and the hosts for other suites.
+  if (web2) await wipeApp(lab, web2.address, APP);
+  if (web4) await isolatedSsh(lab, web4, 'root', wipe);
 });
 
 describe('a host that drops off the network mid-rollout', () => {

@@ -193,9 +193,11 @@ beforeAll(async () => {
 
   secrets = { SSH_PRIVATE_KEY: readFileSync(lab.identityFile, 'utf8'), SSH_KNOWN_HOSTS: readFileSync(lab.knownHostsFile, 'utf8') };
 });
-afterAll(() => {
+afterAll(async () => {
   project?.cleanup();
   rmSync(tmp, { recursive: true, force: true });
+  // Free the port and the host for other suites.
+  if (web3) await wipeApp(lab, web3.address, APP);
 });
 
 const keyLine = () => secrets.SSH_PRIVATE_KEY.split('\n')[2]!;

@@ -39,6 +39,7 @@ function sshConfig(name: string, text: string): string {
 
 let jumpConfig: string;
 let directConfig: string;
+const wipeWeb4 = `systemctl disable --now ${APP}.service ${APP}.socket 2>/dev/null; rm -rf /srv/${APP} /etc/systemd/system/${APP}.*; systemctl daemon-reload; true`;
 const onWeb4 = async (command: string) => {
   const result = await isolatedSsh(lab, web4, 'root', command);
   if (result.exitCode !== 0) throw new Error(`web4: ${command}: exit ${result.exitCode}: ${result.stderr}`);
@@ -62,14 +63,16 @@ Host ${web1.name}
 `,
   );
   directConfig = sshConfig('direct.conf', `Host ${web4.name}\n  HostName ${web4.address}\n`);
-  await onWeb4(`systemctl disable --now ${APP}.service ${APP}.socket 2>/dev/null; rm -rf /srv/${APP} /etc/systemd/system/${APP}.*; systemctl daemon-reload; true`);
+  await onWeb4(wipeWeb4);
   // deploy.config names the host by its alias, as written in the SSH config.
   project = new Project(lab, { app: APP, port: PORT, hosts: [{ ...web4, address: web4.name }] });
 });
-afterAll(() => {
+afterAll(async () => {
   if (figures.length > 0) console.log(`jump hosts on the lab:\n  ${figures.join('\n  ')}`);
   project?.cleanup();
   rmSync(tmp, { recursive: true, force: true });
+  // Free the port and the host for other suites.
+  if (web4) await onWeb4(wipeWeb4);
 });
 
 describe('a host reachable only through a jump host', () => {
