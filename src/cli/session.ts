@@ -58,6 +58,20 @@ export function lockInfo(release: string | null, message: string | undefined): L
   };
 }
 
+/**
+ * A lock taken by a shipit run on this machine, as this user, whose process no longer exists: it died or lost
+ * its connection before it could unlock that host. Manual locks (pid 0) and other machines' are never stale.
+ */
+export function isDeadLocalRun(holder: LockInfo): boolean {
+  if (holder.pid <= 0 || holder.by !== whoAmI() || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** Connects, runs a fleet operation with rendering, signals and cleanup; returns its outcome. */
 export async function runFleetOperation(
   config: ResolvedConfig,
@@ -81,6 +95,7 @@ export async function runFleetOperation(
       hosts,
       lock: lockInfo(release, options.message),
       lockWaitMs: options.lockWait ? parseDuration(options.lockWait) : 0,
+      isStaleLock: isDeadLocalRun,
       clock: systemClock,
       emit,
       signal: abort.signal,

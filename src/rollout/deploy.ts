@@ -13,6 +13,8 @@ export interface FleetContext {
   hosts: ReadonlyMap<string, Host>;
   lock: LockInfo;
   lockWaitMs: number;
+  /** Recognises locks whose holder is gone (see lockFleet). */
+  isStaleLock?: (holder: LockInfo) => boolean;
   clock: Clock;
   emit: Emit;
   signal?: AbortSignal;
@@ -54,7 +56,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   const id = release.meta.id;
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
-  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal }));
+  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal));
     for (const [name, state] of fleet) {

@@ -10,6 +10,7 @@ export type RolloutEvent =
   | { type: 'phase.started'; phase: Phase }
   | { type: 'phase.finished'; phase: Phase; durationMs: number }
   | { type: 'host.locked'; host: string }
+  | { type: 'host.lock_stale'; host: string; holder: string }
   | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number; deps?: DepsReport[] }
   | { type: 'host.prepare_failed'; host: string; error: string }
   | { type: 'batch.started'; batch: number; of: number; hosts: string[] }

@@ -17,10 +17,18 @@ export function describeLock(lock: LockInfo): string {
 export async function lockFleet(
   hosts: ReadonlyMap<string, Host>,
   info: LockInfo,
-  options: { waitMs: number; clock: Clock; emit: Emit; signal?: AbortSignal },
+  options: {
+    waitMs: number;
+    clock: Clock;
+    emit: Emit;
+    signal?: AbortSignal;
+    /** True for a lock whose holder is known to be gone (a run of ours that died, from this same machine). */
+    isStale?: (holder: LockInfo) => boolean;
+  },
 ): Promise<void> {
   const { clock, signal } = options;
   const giveUpAt = clock.now() + options.waitMs;
+  const cleared = new Set<string>();
   for (;;) {
     signal?.throwIfAborted();
     const attempts = await Promise.allSettled(
@@ -37,6 +45,17 @@ export async function lockFleet(
     }
     await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name))), info.token);
     if (errors.length > 0) throw errors[0]!.reason;
+    // A lock left behind by a dead run of ours (its connection to that host was lost before it could unlock)
+    // is removed once per host, said aloud, and the whole fleet is tried again at once.
+    const stale = held.filter(({ name, holder }) => !cleared.has(name) && options.isStale?.(holder) === true);
+    if (stale.length > 0) {
+      for (const { name, holder } of stale) {
+        cleared.add(name);
+        await hosts.get(name)!.unlock(holder.token, { force: true });
+        options.emit({ type: 'host.lock_stale', host: name, holder: describeLock(holder) });
+      }
+      continue;
+    }
     if (clock.now() >= giveUpAt) {
       const first = held[0]!;
       throw new ShipitError('LOCK_HELD', `${first.name}: deploy lock held by ${describeLock(first.holder)}`, {

@@ -12,7 +12,7 @@ import { pickRollbackTarget } from './plan.js';
 export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
   const durations: Outcome['durations'] = {};
-  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal }));
+  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal));
     const target = pickRollbackTarget(fleet, to);

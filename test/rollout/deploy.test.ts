@@ -197,3 +197,19 @@ describe('deploy on an in-memory fleet', () => {
     expect(fleet.clock.now() - started).toBeGreaterThanOrEqual(30_000 + 2 * 6_000);
   });
 });
+
+describe('stale locks', () => {
+  it('a lock left by a dead run of ours is removed, said, and the deploy goes on; a live holder still wins', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    fleet.host('web2').lockInfo = { ...lockInfo('dead-run'), pid: 999_999 };
+    const outcome = await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+    expect(fleet.events).toContainEqual(expect.objectContaining({ type: 'host.lock_stale', host: 'web2' }));
+    expect(fleet.host('web2').lockInfo).toBeNull();
+
+    fleet.host('web1').lockInfo = { ...lockInfo('alive'), pid: 4242 };
+    const error = await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec('20261126T000000Z')).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/web1: deploy lock held by/);
+  });
+});

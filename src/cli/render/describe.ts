@@ -12,6 +12,8 @@ export function describeEvent(event: RolloutEvent): string {
       return `${event.phase} done in ${formatDuration(event.durationMs)}`;
     case 'host.locked':
       return 'locked';
+    case 'host.lock_stale':
+      return `removed a stale lock of a run that is gone: ${event.holder}`;
     case 'host.prepared':
       return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
     case 'host.prepare_failed':

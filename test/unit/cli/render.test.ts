@@ -51,3 +51,16 @@ describe('status table', () => {
     expect(table).toContain('web22  -        inactive/dead   -      0        no (refused)  bob');
   });
 });
+
+describe('isDeadLocalRun', () => {
+  it('is true only for a run of this user on this machine whose pid is gone', async () => {
+    const { isDeadLocalRun } = await import('../../../src/cli/session.js');
+    const { whoAmI } = await import('../../../src/cli/identity.js');
+    const lock = { by: whoAmI(), pid: 2 ** 22 + 12345, at: '', release: null, message: '', token: 't' };
+    expect(isDeadLocalRun(lock)).toBe(true);
+    expect(isDeadLocalRun({ ...lock, pid: process.pid })).toBe(false);
+    expect(isDeadLocalRun({ ...lock, pid: 1 })).toBe(false);
+    expect(isDeadLocalRun({ ...lock, pid: 0 })).toBe(false);
+    expect(isDeadLocalRun({ ...lock, by: 'bob@elsewhere' })).toBe(false);
+  });
+});
