@@ -138,6 +138,7 @@ export class MemoryHost implements Host {
     if (id === this.current) return;
     this.calls.push(`discard ${id}`);
     this.releases.delete(id);
+    for (const set of planDepsPrune([...this.depsSets], [...this.releases.values()].map((r) => r.deps ?? []))) this.depsSets.delete(set);
   }
 
   async activate(id: string | null, options: ActivateOptions): Promise<void> {

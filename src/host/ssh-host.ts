@@ -222,6 +222,8 @@ export class SshHost implements Host {
 
   async discard(id: string): Promise<void> {
     await this.run({ label: 'discard', body: scripts.discardScript(this.options.layout, id), mutates: true });
+    // A set built for the discarded release (on a host whose prepare passed) is used by no kept release.
+    await this.run({ label: 'prune unused dependency sets', body: pruneDepsScript(this.options.layout), mutates: true });
   }
 
   async activate(id: string | null, options: ActivateOptions): Promise<void> {

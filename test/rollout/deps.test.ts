@@ -58,6 +58,8 @@ describe('dependency sets on an in-memory fleet', () => {
     for (const host of fleet.hosts.values()) {
       expect(host.current).toBe('20261125T100000Z');
       expect(host.releases.has('20261125T110000Z')).toBe(false);
+      // Set B, built on the hosts whose prepare passed, went with the discarded release.
+      expect([...host.depsSets]).toEqual([SET_A]);
     }
   });
 
