@@ -49,7 +49,10 @@ describe.each(['round-robin', 'shared'])('SIGHUP rolling reload (%s scheduling)'
     for (const pid of servingNow) expect(oldPids).not.toContain(pid);
     const answeredBy = new Set<number>();
     for (let i = 0; i < 20; i += 1) answeredBy.add((JSON.parse((await get(port, '/')).body) as { pid: number }).pid);
-    expect([...answeredBy].sort()).toEqual([...servingNow].sort());
+    // Only new workers answer. Round-robin deals to each in turn; with shared accept the kernel may hand a short
+    // sequential burst to one worker alone, so there it is "a subset of", not "all of", the serving workers.
+    for (const pid of answeredBy) expect(servingNow).toContain(pid);
+    if (scheduling === 'round-robin') expect([...answeredBy].sort()).toEqual([...servingNow].sort());
     expect(rt.count((l) => l.level === 'error')).toBe(0);
   }, 30_000);
 });
