@@ -63,6 +63,8 @@ async function machine(): Promise<Record<string, string>> {
 }
 
 async function main(): Promise<void> {
+  // `npm run bench -- runtime [options]`: issue 5's Node runtime benchmark, on this machine alone (no lab).
+  if (process.argv[2] === 'runtime') return (await import('./runtime/run.js')).main(process.argv.slice(3));
   const { scenarios, runs } = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('run the bench as root (the lab and its network namespaces need it)');
   await ensurePackages();
