@@ -23,7 +23,16 @@ cp -r "$root/node_modules/sd-notify" "$work/sd-notify"
 rm -rf "$work/sd-notify/build"
 gyp=$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
 [[ -f $gyp ]] || gyp=/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
+# Under `npm run`/`npm exec`, npm's npm_config_* variables reach node-gyp and override --nodedir (it then builds
+# for the Node running here): drop them.
+while read -r var; do unset "$var"; done < <(compgen -e | grep -i '^npm_')
 (cd "$work/sd-notify" && node "$gyp" rebuild --nodedir="$work/nodedir" > "$work/gyp.log" 2>&1) || { cat "$work/gyp.log" >&2; exit 1; }
+# Refuse to hand over an addon built for the wrong Node: the ABI is in the binary's module registration.
+abi=$(sed -n 's/^#define NODE_MODULE_VERSION \([0-9]*\).*/\1/p' "$work/nodedir/include/node/node_version.h")
+if [[ -n $abi && $abi != "$(node -p process.versions.modules)" ]] && node -e "require('$work/sd-notify/build/Release/notify.node')" 2> /dev/null; then
+  echo "build-sd-notify: the addon loads on this machine's Node, so it was not built for ABI $abi" >&2
+  exit 1
+fi
 
 mkdir -p "$out/node_modules"
 rm -rf "$out/node_modules/sd-notify"
