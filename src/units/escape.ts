@@ -17,11 +17,8 @@ export function systemdArg(text: string): string {
   return `'${escaped}'`;
 }
 
-/** A POSIX sh word for `word`: as is when it is plainly safe, else single-quoted. */
-export function shWord(word: string): string {
-  if (/^[A-Za-z0-9_./:,=@+-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+/** A POSIX sh word: the project's one quoting function (src/remote/quote.ts), under the name units use. */
+export { quote as shWord } from '../remote/quote.js';
 
 /** `ExecStart=` value running `script` with /bin/sh. */
 export function shExecStart(script: string): string {
