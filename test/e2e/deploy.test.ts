@@ -1,5 +1,6 @@
 import { readLab, type LabInfo } from './support/lab.js';
-import { startLoad } from './support/load.js';
+import { underLoad } from './support/load.js';
+import { waitFor } from './support/ops.js';
 import { Project } from './support/project.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
 import { jest } from '@jest/globals';
@@ -19,16 +20,7 @@ let hosts: LabInfo['hosts'];
 const served = async () =>
   Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/readyz')).body as { release: string; version: string }));
 const releaseIdOf = (output: string) => /deploying (\S+) /.exec(output)?.[1];
-const underLoad = async <T>(body: () => Promise<T>) => {
-  const load = startLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })));
-  try {
-    const result = await body();
-    return { result, load: await load.stop() };
-  } catch (error) {
-    await load.stop();
-    throw error;
-  }
-};
+const loadAll = <T>(body: () => Promise<T>) => underLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })), body);
 const meta = async (address: string, id: string) => JSON.parse(await onHost(lab, address, `cat /srv/${APP}/.shipit/releases/${id}/meta.json`)) as { state: string };
 
 beforeAll(async () => {
@@ -64,7 +56,7 @@ describe('shipit deploy on 3 lab hosts', () => {
 
   it('a second deploy under load sends only the changed file, and no request fails', async () => {
     project.setVersion('v2');
-    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production', '--json']));
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production', '--json']));
     expect(run.exitCode).toBe(0);
     const events = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const prepared = events.filter((e) => e.type === 'host.prepared');
@@ -83,7 +75,7 @@ describe('shipit deploy on 3 lab hosts', () => {
 
   it.each(['never-ready', 'crash-on-import'] as const)('a %s release is rolled back everywhere, under load, without a failed request', async (fault) => {
     project.setVersion(`bad-${fault}`, fault);
-    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production']));
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production']));
     expect(run.exitCode).toBe(5);
     expect(run.all).toMatch(/every host is back on the release it ran before/);
     const bad = releaseIdOf(run.all)!;
@@ -94,7 +86,7 @@ describe('shipit deploy on 3 lab hosts', () => {
   });
 
   it('shipit rollback returns to the previous good release, skipping bad ones; --to picks one', async () => {
-    const { result: back, load } = await underLoad(() => project.shipit(['rollback', 'production']));
+    const { result: back, load } = await loadAll(() => project.shipit(['rollback', 'production']));
     expect(back.exitCode).toBe(0);
     for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
     const to = await project.shipit(['rollback', 'production', '--to', second]);
@@ -130,12 +122,3 @@ describe('shipit deploy on 3 lab hosts', () => {
     for (const h of hosts) expect((await onHost(lab, h.address, `ls -A /srv/${APP}/.shipit`)).split('\n')).not.toContain('lock');
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('condition not met in time');
-}

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { jest } from '@jest/globals';
 import { join } from 'node:path';
 import { readLab, type LabInfo } from './support/lab.js';
-import { startLoad } from './support/load.js';
+import { underLoad } from './support/load.js';
+import { waitFor } from './support/ops.js';
 import { Project, ROOT } from './support/project.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
 
@@ -19,15 +20,7 @@ let hosts: LabInfo['hosts'];
 let project: Project;
 
 const served = () => Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/readyz')).body as { release: string; version: string }));
-const underLoad = async <T>(body: () => Promise<T>) => {
-  const load = startLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })));
-  try {
-    return { result: await body(), load: await load.stop() };
-  } catch (error) {
-    await load.stop();
-    throw error;
-  }
-};
+const loadAll = <T>(body: () => Promise<T>) => underLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })), body);
 const workerPids = async (address: string) =>
   (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) | sort`)).trim().split('\n').filter(Boolean);
 const journal = (address: string) => onHost(lab, address, `journalctl -u ${APP}.service --no-pager -o cat -n 200`);
@@ -60,7 +53,7 @@ describe('node preset on 3 lab hosts', () => {
 
   it('a second deploy under load fails no request', async () => {
     project.setVersion('n2');
-    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production']));
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production']));
     expect(run.exitCode).toBe(0);
     for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
     expect(load.requests).toBeGreaterThan(100);
@@ -69,7 +62,7 @@ describe('node preset on 3 lab hosts', () => {
 
   it('systemctl reload (SIGHUP) replaces every worker one at a time under load, failing no request', async () => {
     const before = await Promise.all(hosts.map((h) => workerPids(h.address)));
-    const { load } = await underLoad(async () => {
+    const { load } = await loadAll(async () => {
       for (const h of hosts) await onHost(lab, h.address, `systemctl reload ${APP}.service`);
       // The reload is asynchronous to systemctl: wait until every old worker is gone.
       for (const [i, h] of hosts.entries()) {
@@ -95,7 +88,7 @@ describe('node preset on 3 lab hosts', () => {
 
   it('a release that cannot boot is rolled back everywhere, under load, without a failed request', async () => {
     project.setVersion('n-broken', 'crash-on-import');
-    const { result: run, load } = await underLoad(() => project.shipit(['deploy', 'production']));
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production']));
     expect(run.exitCode).toBe(5);
     for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
     expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
@@ -114,12 +107,3 @@ describe('node preset on 3 lab hosts', () => {
     for (const body of await served()) expect(body).toMatchObject({ version: 'n3' });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('condition not met in time');
-}

@@ -63,3 +63,15 @@ export function startLoad(targets: { address: string; port: number; path: string
     },
   };
 }
+
+/** Runs `body` with steady load on `targets`; returns its result and the load report (load stopped either way). */
+export async function underLoad<T>(targets: { address: string; port: number; path: string }[], body: () => Promise<T>): Promise<{ result: T; load: LoadReport }> {
+  const load = startLoad(targets);
+  try {
+    const result = await body();
+    return { result, load: await load.stop() };
+  } catch (error) {
+    await load.stop();
+    throw error;
+  }
+}
