@@ -16,8 +16,8 @@ export function prerequisites(config: ResolvedConfig): Prerequisite[] {
       return [
         { check: 'command -v gunicorn', message: 'gunicorn is not installed (Debian: apt-get install gunicorn)' },
         {
-          check: `python3 -c ${quote(`import ${workerModule}`)}`,
-          message: `the worker class module ${workerModule} cannot be imported (Debian: apt-get install python3-uvicorn)`,
+          check: `python3 -c ${quote(findModule(workerModule))}`,
+          message: `the worker class module ${workerModule} is not installed (Debian: apt-get install python3-uvicorn)`,
         },
       ];
     }
@@ -35,6 +35,22 @@ export function prerequisites(config: ResolvedConfig): Prerequisite[] {
         ...(server.npm ? [{ check: 'command -v node', message: 'node is not installed (Debian: apt-get install nodejs)' }] : []),
       ];
   }
+}
+
+/**
+ * Python that exits 0 when `module` is installed, without importing it: importing uvicorn.workers takes
+ * 0.15 s of CPU on an idle host (gunicorn, uvicorn, asyncio...), 0.4–0.6 s on a busy one, on every prepare;
+ * locating it takes 0.02 s. The top package is found by the import system itself, the rest by file. A module
+ * that is there but fails to import is caught when the service starts (the gate sees the unit fail).
+ */
+export function findModule(module: string): string {
+  const [top, ...rest] = module.split('.');
+  return [
+    'import importlib.machinery, importlib.util, os, sys',
+    `s = importlib.util.find_spec(${JSON.stringify(top)})`,
+    `p = os.path.join(*(list(s.submodule_search_locations or [""])[:1] + ${JSON.stringify(rest)})) if s else None`,
+    `sys.exit(0 if s and (${rest.length === 0 ? 'True' : 'os.path.isdir(p) or any(os.path.exists(p + x) for x in importlib.machinery.all_suffixes())'}) else 1)`,
+  ].join('\n');
 }
 
 /** What building a virtualenv on the host takes: the interpreter, its venv module, and pip (which installs into it). */

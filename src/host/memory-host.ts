@@ -141,7 +141,7 @@ export class MemoryHost implements Host {
     for (const set of planDepsPrune([...this.depsSets], [...this.releases.values()].map((r) => r.deps ?? []))) this.depsSets.delete(set);
   }
 
-  async activate(id: string | null, options: ActivateOptions): Promise<void> {
+  async activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null> {
     this.reach();
     this.calls.push(`activate ${id}`);
     if (id !== null && !this.releases.has(id)) {
@@ -157,7 +157,7 @@ export class MemoryHost implements Host {
       this.serving = null;
       this.units.clear();
       this.log('Stopped.', { identifier: 'systemd' });
-      return;
+      return null;
     }
     for (const unit of this.releases.get(id)!.units ?? []) this.units.set(unit.name, unit.content);
     const takes = this.faults.restartHangs?.has(id) ? Infinity : (this.faults.restartTakes ?? 0);
@@ -170,6 +170,7 @@ export class MemoryHost implements Host {
     this.serving = id;
     this.startedAt = this.clock.now();
     this.log(`Started ${id}.`, { identifier: 'systemd' });
+    return this.serviceState();
   }
 
   /** Appends a journal entry stamped with the fake clock (tests use it as the app's output). */

@@ -67,13 +67,46 @@ export function parseManifest(lines: readonly string[]): ManifestEntry[] {
   });
 }
 
-/** Files of `next` that `base` has with the same path, content and mode: copied on the host, not sent. */
-export function diffManifest(next: readonly ManifestEntry[], base: readonly ManifestEntry[]): { reuse: ManifestEntry[]; send: ManifestEntry[] } {
-  const have = new Set(base.map((f) => `${f.path}\0${f.sha256}\0${f.mode}`));
-  const reuse: ManifestEntry[] = [];
-  const send: ManifestEntry[] = [];
-  for (const f of next) (have.has(`${f.path}\0${f.sha256}\0${f.mode}`) ? reuse : send).push(f);
-  return { reuse, send };
+/** What one stage command needs, given the next release's files and the base release's manifest lines. */
+export interface ManifestDelta {
+  /** Files of the next release the base does not have with the same content and mode: sent. */
+  send: ManifestEntry[];
+  /** How many files are linked from the base. */
+  reuse: number;
+  /** Paths of the base not reused, one per line: the host drops their manifest lines. */
+  drop: string;
+  dropCount: number;
+  /** Manifest lines of the files sent. */
+  sent: string;
+  /** The next release's manifest as the host composes it: the base's kept lines (as they are), then `sent`. */
+  manifest: string;
+}
+
+/**
+ * A base file is reused when the next release has the same path with the same sha256 and mode. Decided per
+ * path, the way the host's awk applies `drop`; kept lines are the base's own bytes, so the manifest composed
+ * here and the one composed on the host hash the same.
+ */
+export function manifestDelta(next: readonly ManifestEntry[], baseLines: readonly string[]): ManifestDelta {
+  const want = new Map(next.map((f) => [f.path, `${f.sha256}\0${f.mode}`]));
+  const pathOf = (line: string) => line.split('\t', 1)[0]!;
+  const dropped = new Set<string>();
+  for (const line of baseLines) {
+    const entry = parseManifest([line])[0];
+    if (!entry || want.get(entry.path) !== `${entry.sha256}\0${entry.mode}`) dropped.add(pathOf(line));
+  }
+  const kept = baseLines.filter((line) => !dropped.has(pathOf(line)));
+  const keptPaths = new Set(kept.map(pathOf));
+  const send = next.filter((f) => !keptPaths.has(f.path));
+  const sent = formatManifest(send);
+  return {
+    send,
+    reuse: next.length - send.length,
+    drop: [...dropped].map((p) => `${p}\n`).join(''),
+    dropCount: dropped.size,
+    sent,
+    manifest: kept.map((line) => `${line}\n`).join('') + sent,
+  };
 }
 
 /**

@@ -2,14 +2,16 @@ import type { Layout } from '../remote/layout.js';
 import * as scripts from '../remote/scripts.js';
 import { pruneDepsScript } from '../remote/deps-scripts.js';
 import { ensureDeps } from './deps.js';
+import type { DepsReport } from './deps-types.js';
+import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { ShipitError } from '../lib/errors.js';
+import { gunzipSync } from 'node:zlib';
+import { PassThrough, type Readable } from 'node:stream';
 import {
-  diffManifest,
-  formatManifest,
+  manifestDelta,
   parseJournal,
   parseLock,
-  parseManifest,
   parseReleases,
   parseServiceLines,
   parseUnitFiles,
@@ -47,6 +49,8 @@ export interface SshHostOptions {
    * the journal, installed units, probes) still run. Nothing on the host changes.
    */
   dryRun?: (step: DryRunStep) => void;
+  /** Manifests the deployer already has (default: the user's cache dir); null = none, always ask the host. */
+  manifests?: ManifestCache | null;
 }
 
 export interface CommandInfo {
@@ -76,6 +80,8 @@ interface Step {
   allow?: number[];
 }
 
+let defaultManifests: ManifestCache | undefined;
+
 const SUDO_DENIED = /sudo: (a password is required|a terminal is required|.*is not allowed|.*not in the sudoers)/;
 
 /** The Host interface over one SSH connection: each method is one or a few remote scripts (src/remote). */
@@ -85,6 +91,11 @@ export class SshHost implements Host {
     private readonly transport: Transport,
     private readonly options: SshHostOptions,
   ) {}
+
+  private get manifestCache(): ManifestCache | null {
+    if (this.options.manifests !== undefined) return this.options.manifests;
+    return (defaultManifests ??= fileManifestCache());
+  }
 
   get bytesSent(): number {
     return this.transport.bytesSent;
@@ -153,71 +164,120 @@ export class SshHost implements Host {
 
   async prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport> {
     const { layout } = this.options;
+    const manifests = this.manifestCache;
     const id = release.meta.id;
     const bytesBefore = this.transport.bytesSent;
     const diskKiB = Math.ceil(release.diskBytes / 1024);
-    const check = await this.run({ label: 'check prerequisites', body: scripts.checkScript(layout, id, release.prerequisites, diskKiB), mutates: false, signal, allow: [0, 3] });
-    if (check.code === 3) {
-      const missing = check.stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
-      throw new ShipitError('PREREQUISITE_MISSING', `${this.name}: ${missing.join('; ')}`, { host: this.name });
-    }
-    const lines = check.stdout.split('\n');
-    const alreadyStaged = lines[0] === 'staged';
-    const baseAt = lines.findIndex((l) => l.startsWith('base '));
-    const base = baseAt >= 0 ? lines[baseAt]!.slice(5) : null;
-    const baseFiles = baseAt >= 0 ? parseManifest(lines.slice(baseAt + 1)) : [];
-    await this.run({
-      label: 'write shared env and secrets',
-      body: scripts.sharedFilesScript(layout, release.env),
-      mutates: true,
-      stdin: release.secrets,
-      stdinNote: `secrets.env (${countLines(release.secrets)} variable(s), values never shown)`,
-      signal,
-    });
-    if (alreadyStaged) {
-      return { filesSent: 0, filesReused: release.files.length, bytesSent: this.transport.bytesSent - bytesBefore, base, alreadyStaged, sentPaths: [] };
-    }
-    const { reuse, send } = diffManifest(release.files, base === id ? [] : baseFiles);
-    const reuseList = reuse.map((f) => `${f.path}\0`).join('');
-    await this.run({
-      label: 'stage reused files',
-      body: scripts.stageScript(layout, id, reuse.length > 0 ? base : null),
-      mutates: true,
-      stdin: reuseList,
-      stdinNote: reuse.length > 0 ? `${reuse.length} path(s) to copy from ${base}, NUL-separated` : '(nothing)',
-      signal,
-    });
-    if (send.length > 0) {
-      const bytes = send.reduce((sum, f) => sum + f.size, 0);
+    const check = await this.checkAndReadBase(release, diskKiB, signal);
+    if (check.alreadyStaged) {
       await this.run({
-        label: 'upload',
-        body: scripts.uploadScript(layout, id),
+        label: 'write shared env and secrets',
+        body: scripts.sharedFilesScript(layout, release.env),
         mutates: true,
-        stdin: () => release.openTar(send.map((f) => f.path)),
-        stdinNote: `gzipped tar of ${send.length} file(s), ${bytes} bytes before compression`,
+        stdin: release.secrets,
+        stdinNote: secretsNote(release.secrets),
+        signal,
+      });
+      return { filesSent: 0, filesReused: release.files.length, bytesSent: this.transport.bytesSent - bytesBefore, base: check.base, alreadyStaged: true, sentPaths: [] };
+    }
+    const base = check.base === id ? null : check.base;
+    const delta = manifestDelta(release.files, base === null ? [] : check.baseLines);
+    const expectedSha = sha256Hex(delta.manifest);
+    const head = Buffer.from(release.secrets + delta.drop + delta.sent);
+    const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
+    const stage = await this.run({
+      label: 'stage',
+      body: scripts.stageScript(layout, id, {
+        env: release.env,
+        secretsBytes: Buffer.byteLength(release.secrets),
+        base: delta.reuse > 0 ? base : null,
+        dropBytes: Buffer.byteLength(delta.drop),
+        sentBytes: Buffer.byteLength(delta.sent),
+        sentFiles: delta.send.length,
+        // Dependency sets are linked into the staged release before it becomes visible.
+        finalize: release.deps ? null : { metaJson: JSON.stringify({ ...release.meta, state: 'staged' }), units: release.units },
+      }),
+      mutates: true,
+      stdin: () => (delta.send.length > 0 ? prefixed(head, release.openTar(delta.send.map((f) => f.path))) : head),
+      stdinNote: [
+        secretsNote(release.secrets),
+        `${delta.dropCount} path(s) of ${base ?? 'no base'} not reused`,
+        `manifest lines of ${delta.send.length} file(s) sent`,
+        `gzipped tar of ${delta.send.length} file(s), ${tarBytes} bytes before compression; ${delta.reuse} file(s) linked from ${base ?? 'no base'}`,
+      ].join('; '),
+      dryStdout: `manifest\t${expectedSha}\n`,
+      signal,
+    });
+    const staged = splitTagged(stage.stdout).get('manifest')?.[0];
+    if (staged !== expectedSha) {
+      throw new ShipitError('REMOTE_FAILED', `${this.name}: the manifest staged on the host (sha256 ${staged ?? 'missing'}) is not the release's (${expectedSha})`, {
+        host: this.name,
+        hint: `the base release ${base ?? ''} may have been modified on the host; deploy again to send every file`,
+      });
+    }
+    if (!this.options.dryRun) await manifests?.put(layout.app, id, delta.manifest);
+    let deps: DepsReport[] | undefined;
+    if (release.deps) {
+      deps = await ensureDeps((step) => this.run(step), release.deps, { host: this.name, layout, id, signal, dryRun: !!this.options.dryRun });
+      await this.run({
+        label: 'finalize',
+        body: scripts.finalizeScript(layout, id, JSON.stringify({ ...release.meta, state: 'staged' }), release.units),
+        mutates: true,
         signal,
       });
     }
-    // Dependency sets (server.python, server.npm) exist and are linked before the release becomes visible.
-    const deps = release.deps ? await ensureDeps((step) => this.run(step), release.deps, { host: this.name, layout, id, signal, dryRun: !!this.options.dryRun }) : undefined;
-    const meta = JSON.stringify({ ...release.meta, state: 'staged' });
-    await this.run({
-      label: 'verify and finalize',
-      body: scripts.finalizeScript(layout, id, meta, release.units),
-      mutates: true,
-      stdin: formatManifest(release.files),
-      stdinNote: `manifest.tsv of ${release.files.length} file(s) (path, mode, sha256, size)`,
-      signal,
-    });
     return {
-      filesSent: send.length,
-      filesReused: reuse.length,
+      filesSent: delta.send.length,
+      filesReused: delta.reuse,
       bytesSent: this.transport.bytesSent - bytesBefore,
-      base,
-      alreadyStaged,
-      sentPaths: send.map((f) => f.path),
+      base: check.base,
+      alreadyStaged: false,
+      sentPaths: delta.send.map((f) => f.path),
       ...(deps ? { deps } : {}),
     };
+  }
+
+  /**
+   * The prerequisite check, which also names the base release and its manifest's sha256; the manifest's text
+   * comes from the deployer's cache when it has that exact one, else from the host (gzipped).
+   */
+  private async checkAndReadBase(release: ReleaseSpec, diskKiB: number, signal: AbortSignal | undefined): Promise<{ alreadyStaged: boolean; base: string | null; baseLines: string[] }> {
+    const { layout } = this.options;
+    const manifests = this.manifestCache;
+    for (let attempt = 0; ; attempt++) {
+      const known = attempt === 0 && manifests ? await manifests.known(layout.app) : [];
+      const check = await this.run({
+        label: 'check prerequisites',
+        body: scripts.checkScript(layout, release.meta.id, release.prerequisites, diskKiB, known),
+        mutates: false,
+        signal,
+        allow: [0, 3],
+      });
+      if (check.code === 3) {
+        const missing = check.stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
+        throw new ShipitError('PREREQUISITE_MISSING', `${this.name}: ${missing.join('; ')}`, { host: this.name });
+      }
+      const lines = check.stdout.split('\n');
+      const alreadyStaged = lines[0] === 'staged';
+      const baseAt = lines.findIndex((l) => l.startsWith('base '));
+      if (baseAt < 0) return { alreadyStaged, base: null, baseLines: [] };
+      const [, base, sha] = lines[baseAt]!.split(' ');
+      const sent = lines[baseAt + 1] ?? '';
+      let text: string | null;
+      if (sent !== '') {
+        text = gunzipSync(Buffer.from(sent, 'base64')).toString('utf8');
+        if (sha256Hex(text) !== sha) throw new ShipitError('REMOTE_FAILED', `${this.name}: the manifest of ${base} arrived damaged`, { host: this.name });
+        if (manifests && !this.options.dryRun) await manifests.put(layout.app, base!, text);
+      } else {
+        // Known to the deployer: read it from the cache (gone since it was listed: ask the host once more).
+        text = manifests ? await manifests.read(layout.app, base!, sha!) : null;
+        if (text === null) {
+          if (attempt === 0) continue;
+          throw new ShipitError('REMOTE_FAILED', `${this.name}: no manifest for the base release ${base}`, { host: this.name });
+        }
+      }
+      return { alreadyStaged, base: base!, baseLines: text.split('\n').filter((l) => l !== '') };
+    }
   }
 
   async discard(id: string): Promise<void> {
@@ -226,9 +286,12 @@ export class SshHost implements Host {
     await this.run({ label: 'prune unused dependency sets', body: pruneDepsScript(this.options.layout), mutates: true });
   }
 
-  async activate(id: string | null, options: ActivateOptions): Promise<void> {
+  async activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null> {
     const body = id === null ? scripts.deactivateScript(this.options.layout) : scripts.activateScript(this.options.layout, id);
-    await this.run({ label: id === null ? 'deactivate' : `activate ${id}`, body, mutates: true, timeoutMs: options.timeoutMs, signal: options.signal });
+    const { stdout } = await this.run({ label: id === null ? 'deactivate' : `activate ${id}`, body, mutates: true, timeoutMs: options.timeoutMs, signal: options.signal });
+    const svc = splitTagged(stdout).get('svc');
+    // A dry run prints nothing: the caller then reads the state itself.
+    return id === null || svc === undefined ? null : parseServiceLines(svc);
   }
 
   async probe(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
@@ -279,6 +342,20 @@ export class SshHost implements Host {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+/** How a dry run shows the secrets part of a stdin: how many, never their values. */
+function secretsNote(secrets: string): string {
+  return `secrets.env (${countLines(secrets)} variable(s), values never shown)`;
+}
+
+/** `head` then everything `tail` streams: one stdin for a command that reads a few parts and then a tar. */
+function prefixed(head: Buffer, tail: Readable): Readable {
+  const out = new PassThrough();
+  out.write(head);
+  tail.on('error', (error) => out.destroy(error));
+  tail.pipe(out);
+  return out;
 }
 
 /** Variables in an EnvironmentFile text (comments and blank lines aside). */

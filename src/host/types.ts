@@ -116,8 +116,9 @@ export interface Host {
   /** Removes a staged (never activated) release. Never removes the current one. */
   discard(id: string): Promise<void>;
   /** Points `current` at `id` (installing that release's units) and restarts the service; null = stop and
-   * deactivate (the host had nothing before). Resolves when systemctl returns. */
-  activate(id: string | null, options: ActivateOptions): Promise<void>;
+   * deactivate (the host had nothing before). Resolves when systemctl returns, with the unit's state read
+   * right after the restart (the gate's baseline; saves a round trip), or null after a deactivation. */
+  activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null>;
   /** HTTP GET on 127.0.0.1:<port><path> from the host's side: the status code. */
   probe(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<number>;
   service(signal?: AbortSignal): Promise<ServiceState>;

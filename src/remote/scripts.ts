@@ -69,13 +69,24 @@ export function unlockScript(layout: Layout, token: string, force: boolean): str
   );
 }
 
+/** The base release's manifest as the deployer knows it (from its cache), so that the host need not send it. */
+export interface KnownManifest {
+  release: string;
+  sha256: string;
+}
+
 /**
- * Checks prerequisites and disk, reports whether the release is already staged, and prints the manifest of
- * the current release (the base whose unchanged files are copied instead of sent). Exit 3 = prerequisite
- * missing, with `prereq:` lines saying which.
+ * Checks prerequisites and disk, reports whether the release is already staged, and names the base (the
+ * current release, whose unchanged files are linked instead of sent) with the sha256 of its manifest. The
+ * manifest itself follows, gzipped and base64 on one line, unless it is one of those the deployer `known`s.
+ * Exit 3 = prerequisite missing, with `prereq:` lines saying which.
  */
-export function checkScript(layout: Layout, id: string, prerequisites: Prerequisite[], diskKiB: number): string {
+export function checkScript(layout: Layout, id: string, prerequisites: Prerequisite[], diskKiB: number, known: readonly KnownManifest[] = []): string {
   checkReleaseId(id);
+  const knownCases = known.map((k) => {
+    if (!/^[0-9a-f]{64}$/.test(k.sha256)) throw new Error(`invalid manifest checksum ${JSON.stringify(k.sha256)}`);
+    return quote(`${checkReleaseId(k.release)} ${k.sha256}`);
+  });
   return script(
     layout,
     'fail=0',
@@ -89,54 +100,29 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
     '[ "$fail" = 0 ] || exit 3',
     `if [ -d "$D/releases/${id}" ] && [ -f "$S/releases/${id}/meta.json" ]; then echo staged; fi`,
     'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
-    'if [ -n "$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then echo "base $cur"; cat "$S/releases/$cur/manifest.tsv"; fi',
+    'if [ -n "$cur" ] && [ -d "$D/releases/$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then',
+    '  sum=$(sha256sum < "$S/releases/$cur/manifest.tsv"); sum=${sum%% *}',
+    '  echo "base $cur $sum"',
+    `  case "$cur $sum" in ${knownCases.length > 0 ? knownCases.join('|') : "''"}) ;; *) gzip -c < "$S/releases/$cur/manifest.tsv" | base64 -w0; echo ;; esac`,
+    'fi',
   );
 }
 
-/**
- * A fresh temporary release dir holding the files reused from
- * `base` (NUL-separated paths on stdin), copied on the host with a tar pipe (modes kept, 2 processes in all).
- */
-export function stageScript(layout: Layout, id: string, base: string | null): string {
-  checkReleaseId(id);
-  return script(
-    layout,
-    'set -e',
-    `T="$D/releases/.${id}.tmp"`,
-    'rm -rf "$T"; mkdir -p "$T"',
-    base === null
-      ? 'cat > /dev/null'
-      : `(cd "$D/releases/${checkReleaseId(base)}" && tar --null --no-recursion -T - -cf -) | tar -C "$T" -xpf -`,
-  );
-}
-
-/** Unpacks the gzipped tar(s) of new and changed files arriving on stdin into the temporary release dir. */
-export function uploadScript(layout: Layout, id: string): string {
-  checkReleaseId(id);
-  return script(layout, 'set -e', `tar -C "$D/releases/.${id}.tmp" --no-same-owner --ignore-zeros -xzpf -`);
-}
-
-/**
- * The manifest arrives on stdin. Verifies every file's sha256 (a corrupted base or upload fails here, before
- * anything is switched), gives the service group read access, records meta and units, then renames both
- * directories into place: a release is visible only once complete.
- */
-export function finalizeScript(layout: Layout, id: string, metaJson: string, units: RenderedFile[]): string {
-  checkReleaseId(id);
-  return script(
-    layout,
-    'set -e',
-    `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
-    'rm -rf "$M.tmp"; mkdir -p "$M.tmp/units"',
-    'cat > "$M.tmp/manifest.tsv"',
-    `if ! awk -F "\\t" '{ print $3 "  " $1 }' "$M.tmp/manifest.tsv" | (cd "$T" && sha256sum --quiet --strict -c - >&2); then echo "checksum mismatch in the staged release" >&2; exit 4; fi`,
-    'chown -R "root:$U" "$T"',
-    'chmod -R g+rX,g-w,o-w "$T"',
-    `${inline(metaJson)} > "$M.tmp/meta.json"`,
-    ...units.map((u) => `${inline(u.content)} > "$M.tmp/units/${unitName(u.name)}"`),
-    `if [ "$(readlink "$D/current" 2>/dev/null || true)" != "releases/${id}" ]; then rm -rf "$D/releases/${id}"; mv "$T" "$D/releases/${id}"; else rm -rf "$T"; fi`,
-    'rm -rf "$M"; mv "$M.tmp" "$M"',
-  );
+/** How one stage command reads its stdin: these parts, byte counts in this order, then the gzipped tar. */
+export interface StagePlan {
+  /** The plain env file (not secret: inline in the script). */
+  env: string;
+  /** Bytes of shared/secrets.env at the head of stdin. */
+  secretsBytes: number;
+  /** The release whose unchanged files are linked, or null (everything is sent). */
+  base: string | null;
+  /** Bytes of the paths of `base` NOT reused (newline-separated), next on stdin. */
+  dropBytes: number;
+  /** Bytes of the manifest lines of the files sent, next on stdin; a gzipped tar of those files follows. */
+  sentBytes: number;
+  sentFiles: number;
+  /** Meta and units: when given, the release is also finalized (no dependency set to link in between). */
+  finalize: { metaJson: string; units: RenderedFile[] } | null;
 }
 
 /** The service's system user and the layout's directories: the first thing prepare writes. */
@@ -145,22 +131,85 @@ const ENSURE_USER_AND_DIRS = [
   'mkdir -p "$D/releases" "$D/shared" "$S/releases"',
 ];
 
+/** shared/env inline, shared/secrets.env (0600, the service user's) from what `readSecrets` writes to stdout. */
+const writeSharedFiles = (env: string, readSecrets: string) => [
+  'umask 077',
+  `${inline(env)} > "$D/shared/.env.tmp"`,
+  'chown "root:$U" "$D/shared/.env.tmp"; chmod 0640 "$D/shared/.env.tmp"; mv -f "$D/shared/.env.tmp" "$D/shared/env"',
+  `${readSecrets} > "$D/shared/.secrets.tmp"`,
+  'chown "$U:$U" "$D/shared/.secrets.tmp"; chmod 0600 "$D/shared/.secrets.tmp"; mv -f "$D/shared/.secrets.tmp" "$D/shared/secrets.env"',
+  'umask 022',
+];
+
 /**
  * Creates the service user and directories, then writes the plain env file inline (not secret) and the
  * secrets file from stdin, 0600 and owned by the service user.
  */
 export function sharedFilesScript(layout: Layout, env: string): string {
+  return script(layout, 'set -e', ...ENSURE_USER_AND_DIRS, ...writeSharedFiles(env, 'cat'));
+}
+
+/**
+ * Stages a release in one command, from one stdin (StagePlan): the shared env and secrets; the files of the
+ * base release that did not change, hard-linked (releases are never modified in place, like rsync
+ * --link-dest; copied where links cannot be made); the new and changed files from the gzipped tar; the sha256
+ * of every file sent checked (linked ones were checked when their release was staged); the release's
+ * manifest composed from the base's kept lines and the sent lines, its sha256 printed (`manifest\t<sha>`) for
+ * the deployer to compare with its own. With `finalize`, the release then becomes visible (finalizeScript).
+ */
+export function stageScript(layout: Layout, id: string, plan: StagePlan): string {
+  checkReleaseId(id);
+  const bytes = (n: number) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`invalid byte count ${n}`);
+    return n;
+  };
+  const base = plan.base === null ? null : checkReleaseId(plan.base);
   return script(
     layout,
     'set -e',
+    `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ENSURE_USER_AND_DIRS,
-    'umask 077',
-    `${inline(env)} > "$D/shared/.env.tmp"`,
-    'chown "root:$U" "$D/shared/.env.tmp"; chmod 0640 "$D/shared/.env.tmp"; mv -f "$D/shared/.env.tmp" "$D/shared/env"',
-    'cat > "$D/shared/.secrets.tmp"',
-    'chown "$U:$U" "$D/shared/.secrets.tmp"; chmod 0600 "$D/shared/.secrets.tmp"; mv -f "$D/shared/.secrets.tmp" "$D/shared/secrets.env"',
+    ...writeSharedFiles(plan.env, `head -c ${bytes(plan.secretsBytes)}`),
+    'rm -rf "$T" "$M.tmp"; mkdir -p "$T" "$M.tmp/units"',
+    `head -c ${bytes(plan.dropBytes)} > "$M.tmp/drop"`,
+    `head -c ${bytes(plan.sentBytes)} > "$M.tmp/sent.tsv"`,
+    ...(base === null
+      ? [': > "$M.tmp/kept.tsv"']
+      : [
+          `B="$D/releases/${base}"`,
+          `awk -F "\\t" 'FILENAME == ARGV[1] { drop[$0] = 1; next } !($1 in drop)' "$M.tmp/drop" "$S/releases/${base}/manifest.tsv" > "$M.tmp/kept.tsv"`,
+          // Linked files share owner and mode with the base: only when the base belongs to the same service group.
+          'if [ "$(stat -c %G "$B")" != "$U" ] || ! cut -f 1 "$M.tmp/kept.tsv" | (cd "$B" && xargs -r -d "\\n" cp -l --parents -t "$T" --) 2> /dev/null; then',
+          '  rm -rf "$T"; mkdir -p "$T"',
+          '  cut -f 1 "$M.tmp/kept.tsv" | tr "\\n" "\\0" | (cd "$B" && tar --null --no-recursion -T - -cf -) | tar -C "$T" -xpf -',
+          'fi',
+        ]),
+    ...(plan.sentFiles > 0 ? ['tar -C "$T" --no-same-owner --ignore-zeros -xzpf -'] : []),
+    `if [ -s "$M.tmp/sent.tsv" ] && ! awk -F "\\t" '{ print $3 "  " $1 }' "$M.tmp/sent.tsv" | (cd "$T" && sha256sum --quiet --strict -c - >&2); then echo "checksum mismatch in the staged release" >&2; exit 4; fi`,
+    'cat "$M.tmp/kept.tsv" "$M.tmp/sent.tsv" > "$M.tmp/manifest.tsv"',
+    'rm -f "$M.tmp/drop" "$M.tmp/sent.tsv" "$M.tmp/kept.tsv"',
+    'sum=$(sha256sum < "$M.tmp/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
+    ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units)),
   );
 }
+
+/**
+ * Makes a staged release visible: gives the service group read access, records meta and units, then renames
+ * both directories into place (a release is visible only once complete).
+ */
+export function finalizeScript(layout: Layout, id: string, metaJson: string, units: RenderedFile[]): string {
+  checkReleaseId(id);
+  return script(layout, 'set -e', `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`, ...finalizeLines(id, metaJson, units));
+}
+
+const finalizeLines = (id: string, metaJson: string, units: RenderedFile[]) => [
+  'chown -R "root:$U" "$T"',
+  'chmod -R g+rX,g-w,o-w "$T"',
+  `${inline(metaJson)} > "$M.tmp/meta.json"`,
+  ...units.map((u) => `${inline(u.content)} > "$M.tmp/units/${unitName(u.name)}"`),
+  `if [ "$(readlink "$D/current" 2>/dev/null || true)" != "releases/${id}" ]; then rm -rf "$D/releases/${id}"; mv "$T" "$D/releases/${id}"; else rm -rf "$T"; fi`,
+  'rm -rf "$M"; mv "$M.tmp" "$M"',
+];
 
 /** Removes a staged release that never went live. */
 export function discardScript(layout: Layout, id: string): string {
@@ -174,7 +223,8 @@ export function discardScript(layout: Layout, id: string): string {
 
 /**
  * Installs the release's units when they differ, makes sure the socket listens (it owns the port across
- * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, and restarts.
+ * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, restarts, and
+ * prints the unit's state (serviceScript's lines).
  */
 export function activateScript(layout: Layout, id: string): string {
   checkReleaseId(id);
@@ -203,6 +253,8 @@ export function activateScript(layout: Layout, id: string): string {
     'mv -fT "$D/.current.tmp" "$D/current"',
     'systemctl reset-failed "$A.service" 2> /dev/null || true',
     'systemctl restart "$A.service"',
+    // The state right after the restart: the baseline the readiness gate compares restarts with.
+    ...SERVICE_LINES,
   );
 }
 

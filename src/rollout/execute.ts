@@ -118,10 +118,10 @@ async function moveHost(input: RolloutInput, name: string, release: string | nul
   const host = input.hosts.get(name)!;
   const started = clock.now();
   emit({ type: 'host.activating', host: name, release, previous: input.previous.get(name) ?? null });
-  await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal });
+  const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal });
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   if (release === null) return;
-  const baseline = await host.service(signal);
+  const baseline = state ?? (await host.service(signal));
   await waitForReady(host, input.health, { clock, signal, baseline });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }

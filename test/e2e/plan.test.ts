@@ -67,10 +67,7 @@ describe('shipit plan / deploy --dry-run', () => {
     // The mutating steps of a deploy, in order, with their exact command lines; the revert would deactivate.
     expect([...new Set(plan.steps.filter((s) => !s.readOnly && s.host === 'web2').map((s) => `${s.phase}: ${s.label.replace(plan.release, 'ID')}`))]).toEqual([
       'lock: lock',
-      'prepare: write shared env and secrets',
-      'prepare: stage reused files',
-      'prepare: upload',
-      'prepare: verify and finalize',
+      'prepare: stage',
       'rollout: activate ID',
       'finish: mark ID good',
       'unlock: unlock',
@@ -104,7 +101,7 @@ describe('shipit plan / deploy --dry-run', () => {
     expect(text).toMatch(/^\+.*--workers "\$\$\{WORKERS:-3\}"/m);
     expect(text).toContain('web1, web2, web3: app/VERSION');
     expect(text).toContain('== rollout, batch 2 ==');
-    expect(text).toMatch(/# web1, web2, web3: upload {2}\(stdin: gzipped tar of 1 file\(s\)/);
+    expect(text).toMatch(/# web1, web2, web3: stage {2}\(stdin: secrets\.env \(\d+ variable\(s\), values never shown\); \d+ path\(s\) of \d+T\d+Z not reused; manifest lines of 1 file\(s\) sent; gzipped tar of 1 file\(s\)/);
     expect(text).not.toContain(SECRET);
 
     const plan = JSON.parse(dry.stdout) as PlanJson;

@@ -57,7 +57,7 @@ export function formatPlan(preview: DeployPreview, context: { environment: strin
 
   const sentGroups = byHosts(preview.hosts.flatMap((h) => (h.files && h.files.sentPaths.length > 0 ? [{ host: h.host, value: h.files.sentPaths, key: h.files.sentPaths.join('\0') }] : [])), hostNames);
   if (sentGroups.length > 0) {
-    out.push('', 'files that would be sent (the others are copied on the host from the current release):');
+    out.push('', 'files that would be sent (the others are linked on the host from the current release):');
     for (const { hosts, value } of sentGroups) {
       const shown = value.slice(0, 50);
       out.push(`  ${hosts.join(', ')}: ${shown.join(' ')}${value.length > shown.length ? ` … and ${value.length - shown.length} more` : ''}`);

@@ -1,4 +1,4 @@
-import { diffManifest, formatManifest, parseLock, parseManifest, parseServiceLines, splitTagged } from '../../../src/host/parse.js';
+import { formatManifest, manifestDelta, parseLock, parseManifest, parseServiceLines, splitTagged } from '../../../src/host/parse.js';
 
 describe('parsing what hosts print', () => {
   it('reads systemctl show lines and the worker count', () => {
@@ -36,8 +36,21 @@ describe('parsing what hosts print', () => {
       a[2]!,
       { path: 'new.py', mode: 0o644, size: 1, sha256: 'dd' },
     ];
-    const { reuse, send } = diffManifest(b, a);
-    expect(reuse.map((f) => f.path)).toEqual(['my file.txt']);
-    expect(send.map((f) => f.path)).toEqual(['app/main.py', 'app/run.sh', 'new.py']);
+    const baseLines = formatManifest(a).trim().split('\n');
+    const delta = manifestDelta(b, baseLines);
+    expect(delta.reuse).toBe(1);
+    expect(delta.send.map((f) => f.path)).toEqual(['app/main.py', 'app/run.sh', 'new.py']);
+    expect(delta.drop).toBe('app/main.py\napp/run.sh\n');
+    // The kept line is the base's own text, followed by the sent lines: what the host composes.
+    expect(delta.manifest).toBe(`${baseLines[2]}\n${formatManifest(delta.send)}`);
+    expect(delta.sent).toBe(formatManifest(delta.send));
+  });
+
+  it('decides per path as the host does: a base line it cannot read is dropped, never kept', () => {
+    const good = { path: 'a.py', mode: 0o644, size: 1, sha256: 'aa' };
+    const delta = manifestDelta([good, { path: 'b.py', mode: 0o644, size: 1, sha256: 'bb' }], [...formatManifest([good]).trim().split('\n'), 'b.py\tgarbage']);
+    expect(delta.reuse).toBe(1);
+    expect(delta.drop).toBe('b.py\n');
+    expect(delta.send.map((f) => f.path)).toEqual(['b.py']);
   });
 });

@@ -37,14 +37,16 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     );
   });
 
-  it('switches current by renaming a new symlink, after the socket is up, then restarts', () => {
+  it('switches current by renaming a new symlink, after the socket is up, then restarts and reads the state', () => {
     const text = scripts.activateScript(layout, '20261125T130501Z');
     const lines = text.split('\n');
     const at = (needle: string) => lines.findIndex((l) => l === needle);
     expect(at('systemctl start "$A.socket"')).toBeGreaterThan(0);
     expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(at('systemctl start "$A.socket"'));
     expect(at('mv -fT "$D/.current.tmp" "$D/current"')).toBe(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"') + 1);
-    expect(lines.at(-1)).toBe('systemctl restart "$A.service"');
+    // The restart is the last change; the service lines (the gate's baseline) come after it.
+    const restart = at('systemctl restart "$A.service"');
+    expect(lines.slice(restart + 1).join('\n')).toBe(scripts.serviceScript(layout).split('\n').slice(5).join('\n'));
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
   });
 
@@ -60,13 +62,18 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(text).toContain('chmod 0600 "$D/shared/.secrets.tmp"');
   });
 
-  it('verifies every checksum before a staged release becomes visible', () => {
-    const text = scripts.finalizeScript(layout, 'r1', '{"id":"r1"}', [{ name: 'hello.service', content: '[Unit]\n' }]);
+  it('verifies the checksums of the files sent before a staged release becomes visible', () => {
+    const plan = { env: '', secretsBytes: 0, base: 'r0', dropBytes: 0, sentBytes: 10, sentFiles: 1 };
+    const text = scripts.stageScript(layout, 'r1', { ...plan, finalize: { metaJson: '{"id":"r1"}', units: [{ name: 'hello.service', content: '[Unit]\n' }] } });
     const verify = text.indexOf('sha256sum --quiet --strict -c -');
     const rename = text.indexOf('mv "$T" "$D/releases/r1"');
     expect(verify).toBeGreaterThan(0);
     expect(rename).toBeGreaterThan(verify);
+    // Without finalize (dependency sets come next) nothing is renamed into place.
+    expect(scripts.stageScript(layout, 'r1', { ...plan, finalize: null })).not.toContain('mv "$T"');
     expect(() => scripts.finalizeScript(layout, 'r1', '{}', [{ name: '../x.service', content: '' }])).toThrow(/invalid unit name/);
+    expect(() => scripts.stageScript(layout, 'r1', { ...plan, base: '../etc', finalize: null })).toThrow(/invalid release id/);
+    expect(() => scripts.stageScript(layout, 'r1', { ...plan, sentBytes: -1, finalize: null })).toThrow(/invalid byte count/);
   });
 
   it('checks prerequisites with their own messages, and disk space', () => {

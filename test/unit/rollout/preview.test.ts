@@ -1,5 +1,7 @@
 import { SshHost } from '../../../src/host/ssh-host.js';
+import { gzipSync } from 'node:zlib';
 import { formatManifest } from '../../../src/host/parse.js';
+import { sha256Hex } from '../../../src/host/manifest-cache.js';
 import type { ReleaseSpec } from '../../../src/host/types.js';
 import * as scripts from '../../../src/remote/scripts.js';
 import { DryRunRecorder, previewDeploy } from '../../../src/rollout/preview.js';
@@ -35,7 +37,8 @@ class ReadOnlyTransport implements Transport {
       return ok(`current\t${current ? `releases/${current}` : ''}\n${lock}${releases}svc\tActiveState=active\n`);
     }
     if (command.includes('prereq: systemd')) {
-      return ok(current ? `base ${current}\n${formatManifest([{ path: 'app/main.py', mode: 0o644, size: 3, sha256: 'sha-main' }])}` : '');
+      const manifest = formatManifest([{ path: 'app/main.py', mode: 0o644, size: 3, sha256: 'sha-main' }]);
+      return ok(current ? `base ${current} ${sha256Hex(manifest)}\n${gzipSync(manifest).toString('base64')}\n` : '');
     }
     if (command.includes('base64 -w0')) {
       const unit = this.state.serviceUnit;
@@ -79,7 +82,7 @@ function setup(states: Record<string, ConstructorParameters<typeof ReadOnlyTrans
   const hosts = new Map(
     [...transports].map(([name, t]) => [
       name,
-      new SshHost(name, t, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, dryRun: recorder.record, onCommand: recorder.ran }),
+      new SshHost(name, t, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, dryRun: recorder.record, onCommand: recorder.ran, manifests: null }),
     ] as const),
   );
   const config = testConfig({ hosts: Object.keys(states).map((name) => ({ name, host: name, user: 'root', port: 22 })) });
@@ -100,10 +103,21 @@ describe('dry run of a deploy (shipit plan)', () => {
     const cmd = (body: string) => scripts.privileged(body, 'root');
     expect(recorded('web1').map((st) => [st.phase, st.label, st.command])).toEqual([
       ['lock', 'lock', cmd(scripts.lockScript(layout))],
-      ['prepare', 'write shared env and secrets', cmd(scripts.sharedFilesScript(layout, 'LOG_LEVEL="info"\n'))],
-      ['prepare', 'stage reused files', cmd(scripts.stageScript(layout, NEW, OLD))],
-      ['prepare', 'upload', cmd(scripts.uploadScript(layout, NEW))],
-      ['prepare', 'verify and finalize', cmd(scripts.finalizeScript(layout, NEW, JSON.stringify(release().meta), release().units))],
+      [
+        'prepare',
+        'stage',
+        cmd(
+          scripts.stageScript(layout, NEW, {
+            env: 'LOG_LEVEL="info"\n',
+            secretsBytes: Buffer.byteLength(release().secrets),
+            base: OLD,
+            dropBytes: 0,
+            sentBytes: Buffer.byteLength(formatManifest([release().files[1]!])),
+            sentFiles: 1,
+            finalize: { metaJson: JSON.stringify(release().meta), units: release().units },
+          }),
+        ),
+      ],
       ['rollout', `activate ${NEW}`, cmd(scripts.activateScript(layout, NEW))],
       ['finish', `mark ${NEW} good`, expect.stringContaining(`"state":"good"`)],
       ['unlock', 'unlock', cmd(scripts.unlockScript(layout, 'tok-1', false))],
@@ -113,8 +127,10 @@ describe('dry run of a deploy (shipit plan)', () => {
     expect(recorded('web3').at(-1)).toMatchObject({ phase: 'revert', label: 'deactivate', command: cmd(scripts.deactivateScript(layout)) });
     // What the steps read on stdin is described; secret values never appear.
     expect(JSON.stringify(preview)).not.toContain('hunter2');
-    expect(recorded('web1').find((st) => st.label === 'upload')!.stdin).toBe('gzipped tar of 1 file(s), 3 bytes before compression');
-    expect(recorded('web1').find((st) => st.label.startsWith('write shared'))!.stdin).toBe('secrets.env (1 variable(s), values never shown)');
+    expect(recorded('web1').find((st) => st.label === 'stage')!.stdin).toBe(
+      `secrets.env (1 variable(s), values never shown); 0 path(s) of ${OLD} not reused; manifest lines of 1 file(s) sent; ` +
+        `gzipped tar of 1 file(s), 3 bytes before compression; 1 file(s) linked from ${OLD}`,
+    );
     // The read-only steps did run, and are listed as such.
     expect(preview.steps.filter((st) => st.readOnly && st.host === 'web1').map((st) => st.label).sort()).toEqual(['check prerequisites', 'inspect', 'installed units']);
   });

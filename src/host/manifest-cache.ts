@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cacheDir } from '../lib/cache-dir.js';
+
+/**
+ * Manifests of releases this deployer staged or has seen, so that a host need not send its current release's
+ * manifest back on every deploy (~110 bytes a file). An entry is named by its sha256 and a host names the
+ * sha256 of its own copy before the deployer uses one: a stale or foreign entry is never trusted, only unused.
+ */
+export interface ManifestCache {
+  /** Entries known for `app`, newest first (at most `limit`). */
+  known(app: string, limit?: number): Promise<{ release: string; sha256: string }[]>;
+  /** The manifest text, or null when the entry is gone or does not hash to `sha256`. */
+  read(app: string, release: string, sha256: string): Promise<string | null>;
+  put(app: string, release: string, text: string): Promise<void>;
+}
+
+export const sha256Hex = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
+
+const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const ENTRY = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.([0-9a-f]{64})\.tsv$/;
+
+/** How many manifests per app are kept: a few deploys' worth of bases across environments. */
+const KEEP = 16;
+
+/** The cache on disk: `<cacheDir>/manifests/<app>/<release>.<sha256>.tsv`. Failures only cost bytes on the wire. */
+export function fileManifestCache(root: string = join(cacheDir(), 'manifests')): ManifestCache {
+  const dirOf = (app: string) => (SAFE.test(app) ? join(root, app) : null);
+  const list = async (app: string) => {
+    const dir = dirOf(app);
+    if (dir === null) return [];
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const entries = await Promise.all(
+      names.flatMap((name) => {
+        const match = ENTRY.exec(name);
+        if (!match) return [];
+        return [stat(join(dir, name)).then((s) => ({ name, release: match[1]!, sha256: match[2]!, mtimeMs: s.mtimeMs }), () => null)];
+      }),
+    );
+    return entries.filter((e) => e !== null).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  };
+  return {
+    async known(app, limit = KEEP) {
+      return (await list(app)).slice(0, limit).map(({ release, sha256 }) => ({ release, sha256 }));
+    },
+    async read(app, release, sha256) {
+      const dir = dirOf(app);
+      if (dir === null || !SAFE.test(release)) return null;
+      const text = await readFile(join(dir, `${release}.${sha256}.tsv`), 'utf8').catch(() => null);
+      return text !== null && sha256Hex(text) === sha256 ? text : null;
+    },
+    async put(app, release, text) {
+      const dir = dirOf(app);
+      if (dir === null || !SAFE.test(release)) return;
+      try {
+        await mkdir(dir, { recursive: true });
+        const file = join(dir, `${release}.${sha256Hex(text)}.tsv`);
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, text);
+        await rename(tmp, file);
+        for (const old of (await list(app)).slice(KEEP)) await rm(join(dir, old.name), { force: true });
+      } catch {
+        // A cache that cannot be written is a cache miss next time, nothing more.
+      }
+    },
+  };
+}
+
+/** In memory, for tests and for runs that must not write to the user's cache. */
+export function memoryManifestCache(): ManifestCache & { entries: Map<string, string> } {
+  const entries = new Map<string, string>();
+  let order = 0;
+  const stamps = new Map<string, number>();
+  return {
+    entries,
+    async known(app, limit = KEEP) {
+      return [...entries.keys()]
+        .filter((key) => key.startsWith(`${app}/`))
+        .sort((a, b) => stamps.get(b)! - stamps.get(a)!)
+        .slice(0, limit)
+        .map((key) => {
+          const [release, sha256] = key.slice(app.length + 1).split(' ');
+          return { release: release!, sha256: sha256! };
+        });
+    },
+    async read(app, release, sha256) {
+      const text = entries.get(`${app}/${release} ${sha256}`);
+      return text !== undefined && sha256Hex(text) === sha256 ? text : null;
+    },
+    async put(app, release, text) {
+      const key = `${app}/${release} ${sha256Hex(text)}`;
+      entries.set(key, text);
+      stamps.set(key, order++);
+    },
+  };
+}

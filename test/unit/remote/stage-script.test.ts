@@ -1,0 +1,175 @@
+// The stage and check scripts run for real, by /bin/sh on this machine, on a layout under a temporary
+// directory: the framing of stdin, the hard links, the composed manifest and the checks are behaviour, not text.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { openArtifactTar, scanArtifact, type Artifact } from '../../../src/build/artifact.js';
+import { sha256Hex } from '../../../src/host/manifest-cache.js';
+import { manifestDelta } from '../../../src/host/parse.js';
+import * as scripts from '../../../src/remote/scripts.js';
+
+const SECRETS = 'DATABASE_URL="postgres://u:hunter2@db/app"\n';
+
+function run(body: string, stdin: Buffer = Buffer.alloc(0)) {
+  const r = spawnSync('sh', ['-c', body], { input: stdin });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** The check without its systemd line: this machine's init may not be systemd (the lab tests that part). */
+const checkBody = (...args: Parameters<typeof scripts.checkScript>) => {
+  const body = scripts.checkScript(...args);
+  const withoutSystemd = body.replace(/^command -v systemctl .*$/m, ':');
+  expect(withoutSystemd).not.toBe(body);
+  return withoutSystemd;
+};
+
+function writeTree(dir: string, files: Record<string, string | { content: string; mode: number }>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, spec] of Object.entries(files)) {
+    const { content, mode } = typeof spec === 'string' ? { content: spec, mode: 0o644 } : spec;
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+    chmodSync(join(dir, path), mode);
+  }
+}
+
+async function tarOf(artifact: Artifact, paths: string[]): Promise<Buffer> {
+  if (paths.length === 0) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of openArtifactTar(artifact, paths)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** One deploy's prepare, as SshHost does it: check (for the base manifest), then one stage command. */
+async function stage(root: string, user: string, id: string, artifactDir: string, options: { corrupt?: boolean } = {}) {
+  const layout = { deployTo: join(root, 'srv'), app: 'demo', serviceUser: user };
+  const check = run(checkBody(layout, id, [], 1));
+  expect(check.code).toBe(0);
+  const lines = check.stdout.split('\n');
+  const baseLine = lines.find((l) => l.startsWith('base '));
+  const [, base = null, sha] = baseLine?.split(' ') ?? [];
+  const baseText = baseLine ? gunzipSync(Buffer.from(lines[lines.indexOf(baseLine) + 1]!, 'base64')).toString() : '';
+  if (baseLine) expect(sha256Hex(baseText)).toBe(sha);
+  const artifact = await scanArtifact(artifactDir);
+  const delta = manifestDelta(artifact.files, baseText.split('\n').filter(Boolean));
+  const sent = options.corrupt ? delta.sent.replace(/\t[0-9a-f]{64}\t/, `\t${'0'.repeat(64)}\t`) : delta.sent;
+  const body = scripts.stageScript(layout, id, {
+    env: 'LOG_LEVEL="info"\n',
+    secretsBytes: Buffer.byteLength(SECRETS),
+    base: delta.reuse > 0 ? base : null,
+    dropBytes: Buffer.byteLength(delta.drop),
+    sentBytes: Buffer.byteLength(sent),
+    sentFiles: delta.send.length,
+    finalize: { metaJson: JSON.stringify({ id, state: 'staged' }), units: [{ name: 'demo.service', content: '[Service]\n' }] },
+  });
+  const stdin = Buffer.concat([Buffer.from(SECRETS + delta.drop + sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+  return { result: run(body, stdin), delta, base, release: join(layout.deployTo, 'releases', id), meta: join(layout.deployTo, '.shipit/releases', id) };
+}
+
+const ino = (path: string) => statSync(path).ino;
+
+describe('stageScript on a real shell', () => {
+  let root: string;
+  let art: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'shipit-stage-'));
+    art = join(root, 'art');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('stages a first release from the tar alone, with the manifest the deployer computed', async () => {
+    writeTree(art, { 'app/main.py': 'print(1)\n', 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 }, 'my file.txt': 'x' });
+    const { result, delta, base, release, meta } = await stage(root, 'root', 'r1', art);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(base).toBeNull();
+    expect(result.stdout).toBe(`manifest\t${sha256Hex(delta.manifest)}\n`);
+    expect(readFileSync(join(meta, 'manifest.tsv'), 'utf8')).toBe(delta.manifest);
+    expect(readFileSync(join(release, 'my file.txt'), 'utf8')).toBe('x');
+    expect(statSync(join(release, 'run.sh')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe(SECRETS);
+    expect(statSync(join(root, 'srv/shared/secrets.env')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('LOG_LEVEL="info"\n');
+    expect(existsSync(join(meta, 'units/demo.service'))).toBe(true);
+  });
+
+  it('links unchanged files from the base, sends changed, new and re-moded ones, and drops deleted ones', async () => {
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'old', 'c.txt': 'gone soon', 'd.sh': 'echo', 'deep/e/f.txt': 'deep' });
+    const first = await stage(root, 'root', 'r1', art);
+    expect(first.result.code).toBe(0);
+    run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'new', 'd.sh': { content: 'echo', mode: 0o755 }, 'deep/e/f.txt': 'deep', 'n.txt': 'added' });
+    const second = await stage(root, 'root', 'r2', art);
+    expect(second.result.stderr).toBe('');
+    expect(second.result.code).toBe(0);
+    expect(second.base).toBe('r1');
+    expect(second.delta.send.map((f) => f.path).sort()).toEqual(['b.txt', 'd.sh', 'n.txt']);
+    expect(second.delta.drop.split('\n').filter(Boolean).sort()).toEqual(['b.txt', 'c.txt', 'd.sh']);
+    expect(second.result.stdout).toBe(`manifest\t${sha256Hex(second.delta.manifest)}\n`);
+    expect(readFileSync(join(second.meta, 'manifest.tsv'), 'utf8')).toBe(second.delta.manifest);
+    // Unchanged files share the base's inode; the changed one does not, and the base's copy is untouched.
+    expect(ino(join(second.release, 'a.txt'))).toBe(ino(join(first.release, 'a.txt')));
+    expect(ino(join(second.release, 'deep/e/f.txt'))).toBe(ino(join(first.release, 'deep/e/f.txt')));
+    expect(ino(join(second.release, 'b.txt'))).not.toBe(ino(join(first.release, 'b.txt')));
+    expect(readFileSync(join(first.release, 'b.txt'), 'utf8')).toBe('old');
+    expect(readFileSync(join(second.release, 'b.txt'), 'utf8')).toBe('new');
+    expect(statSync(join(second.release, 'd.sh')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(first.release, 'd.sh')).mode & 0o777).toBe(0o644);
+    expect(existsSync(join(second.release, 'c.txt'))).toBe(false);
+    // The next deploy finds r2's manifest as the base and reuses everything.
+    run(`ln -sfn releases/r2 ${join(root, 'srv/current')}`);
+    const third = await stage(root, 'root', 'r3', art);
+    expect(third.result.code).toBe(0);
+    expect(third.delta.send).toEqual([]);
+    expect(third.delta.reuse).toBe(5);
+  });
+
+  it('copies instead of linking when the base belongs to another service group', async () => {
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'old' });
+    const first = await stage(root, 'root', 'r1', art);
+    run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'new' });
+    const second = await stage(root, 'daemon', 'r2', art);
+    expect(second.result.code).toBe(0);
+    expect(second.delta.reuse).toBe(1);
+    expect(ino(join(second.release, 'a.txt'))).not.toBe(ino(join(first.release, 'a.txt')));
+    expect(readFileSync(join(second.release, 'a.txt'), 'utf8')).toBe('same');
+    expect(statSync(join(first.release, 'a.txt')).gid).toBe(0);
+  });
+
+  it('refuses a release whose sent files do not match their checksums, and nothing becomes visible', async () => {
+    writeTree(art, { 'a.txt': 'one', 'b.txt': 'two' });
+    const { result, release, meta } = await stage(root, 'root', 'r1', art, { corrupt: true });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('checksum mismatch in the staged release');
+    expect(existsSync(release)).toBe(false);
+    expect(existsSync(meta)).toBe(false);
+  });
+});
+
+describe('checkScript on a real shell', () => {
+  it('sends the base manifest only when the deployer does not know that exact one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-check-'));
+    try {
+      const layout = { deployTo: join(root, 'srv'), app: 'demo', serviceUser: 'root' };
+      const manifest = 'a.txt\t0644\t' + 'a'.repeat(64) + '\t4\n';
+      mkdirSync(join(root, 'srv/releases/r1'), { recursive: true });
+      mkdirSync(join(root, 'srv/.shipit/releases/r1'), { recursive: true });
+      writeFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'), manifest);
+      run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+      const sha = sha256Hex(manifest);
+      const unknown = run(checkBody(layout, 'r2', [], 1, [{ release: 'r0', sha256: sha }]));
+      const [line, payload] = unknown.stdout.split('\n');
+      expect(line).toBe(`base r1 ${sha}`);
+      expect(gunzipSync(Buffer.from(payload!, 'base64')).toString()).toBe(manifest);
+      const known = run(checkBody(layout, 'r2', [], 1, [{ release: 'r1', sha256: sha }]));
+      expect(known.stdout).toBe(`base r1 ${sha}\n`);
+      const stale = run(checkBody(layout, 'r2', [], 1, [{ release: 'r1', sha256: 'b'.repeat(64) }]));
+      expect(stale.stdout.split('\n')).toHaveLength(3);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
