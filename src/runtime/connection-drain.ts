@@ -10,25 +10,40 @@
  * - every response from now on carries `Connection: close`, so busy connections end after their response;
  * - a connection that stays idle for `lingerMs` after the drain started is closed (its client is not sending);
  * - the server's close callback fires when the last connection is gone.
+ *
+ * Steady state costs one property store per request and nothing per response (issue 5: the tracker used to cost
+ * workers 5-8% CPU per keep-alive request in its listeners, a Set and clock reads). It listens for connections
+ * (a Set, for the sweep) but for no request or response event and reads no clock: each socket remembers the
+ * response last begun on it, and whether that one is still in flight is asked only while draining
+ * (`writableFinished`). When a connection went idle is observed by the drain's sweep instead of timed per
+ * response; seeing it up to one sweep late only makes its linger longer, never shorter. The price: an idle
+ * keep-alive connection keeps its last request/response pair reachable until its next request or its close (the
+ * keep-alive timeout bounds that).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ServerResponse } from 'node:http';
 import type { Clock } from './clock.js';
 
+/** The response last begun on a connection; with pipelining, earlier ones finish before it (HTTP/1.1 order). */
+const lastResponse = Symbol('shipit.lastResponse');
+type TrackedSocket = Socket & { [lastResponse]?: ServerResponse };
+
+/** What the drain's sweep knows about a connection. */
 export interface ConnectionState {
-  /** Responses in flight on this connection. */
-  busy: number;
-  /** When the connection last became idle (or was accepted). */
-  idleSince: number;
-  responses: Set<ServerResponse>;
+  /** A response is in flight on it. */
+  busy: boolean;
+  /** When a sweep first saw it idle since its last response (undefined while busy). */
+  idleSince: number | undefined;
 }
 
-/** Pure: the idle connections that have had `lingerMs` of quiet since the drain started. */
+/**
+ * Pure: the idle connections that have had `lingerMs` of quiet since the drain started. A connection counts as
+ * quiet from when a sweep first saw it idle, or from the drain's start if it was idle then.
+ */
 export function pickIdleToClose<T>(connections: Iterable<[T, ConnectionState]>, now: number, drainStartedAt: number, lingerMs: number): T[] {
   const picked: T[] = [];
   for (const [key, state] of connections) {
-    if (state.busy === 0 && now - Math.max(state.idleSince, drainStartedAt) >= lingerMs) picked.push(key);
+    if (!state.busy && state.idleSince !== undefined && now - Math.max(state.idleSince, drainStartedAt) >= lingerMs) picked.push(key);
   }
   return picked;
 }
@@ -38,31 +53,45 @@ export interface ConnectionTrackerOptions {
   /** 0 = no keep-alive: every response says `Connection: close`. */
   keepAliveMs: number;
   lingerMs: number;
+  /**
+   * 'listener' (default): the tracker adds its own prepended 'request' listener. 'caller': the server's request
+   * handler calls `onRequest` first thing itself (buildServer does), which saves an emitter dispatch per request.
+   */
+  requests?: 'listener' | 'caller';
+}
+
+interface DrainState {
+  startedAt: number;
+  states: Map<Socket, ConnectionState>;
+  stopSweep: (() => void) | undefined;
 }
 
 export class ConnectionTracker {
-  private readonly connections = new Map<Socket, ConnectionState>();
-  private drainStartedAt: number | undefined;
-  private stopSweep: (() => void) | undefined;
+  private readonly connections = new Set<Socket>();
+  /** Set once every response must say `Connection: close`: no keep-alive, or draining. */
+  private closeEach: boolean;
+  private drain: DrainState | undefined;
 
-  constructor(private readonly server: Server, private readonly options: ConnectionTrackerOptions) {
-    server.on('connection', (socket: Socket) => this.track(socket));
-    // Prepended so the header is set before the app's own listener can send headers.
-    server.prependListener('request', (req, res) => {
-      const state = this.track(req.socket);
-      state.busy += 1;
-      state.responses.add(res);
-      if (this.drainStartedAt !== undefined || options.keepAliveMs === 0) res.setHeader('Connection', 'close');
-      let done = false;
-      res.once('close', () => {
-        if (done) return;
-        done = true;
-        state.busy -= 1;
-        state.responses.delete(res);
-        state.idleSince = options.clock.now();
-      });
+  constructor(server: Server, private readonly options: ConnectionTrackerOptions) {
+    this.closeEach = options.keepAliveMs === 0;
+    const connections = this.connections;
+    // `this` in an emitter's listener is the emitter: one shared function, no closure per connection.
+    function forget(this: Socket): void {
+      connections.delete(this);
+    }
+    server.on('connection', (socket: Socket) => {
+      connections.add(socket);
+      socket.once('close', forget);
     });
+    // Prepended so the header is set before the app's own listener can send headers.
+    if (options.requests !== 'caller') server.prependListener('request', this.onRequest);
   }
+
+  /** Must run for every request before the app sees it (see `requests` in the options). */
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    (req.socket as TrackedSocket)[lastResponse] = res;
+    if (this.closeEach) res.setHeader('Connection', 'close');
+  };
 
   get size(): number {
     return this.connections.size;
@@ -70,37 +99,41 @@ export class ConnectionTracker {
 
   /** Call right after the listening socket was closed. */
   beginDrain(sweepEveryMs = 100): void {
-    if (this.drainStartedAt !== undefined) return;
-    this.drainStartedAt = this.options.clock.now();
-    for (const state of this.connections.values()) {
-      for (const res of state.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    if (this.drain !== undefined) return;
+    this.closeEach = true;
+    this.drain = { startedAt: this.options.clock.now(), states: new Map(), stopSweep: undefined };
+    for (const socket of this.connections) {
+      const res = (socket as TrackedSocket)[lastResponse];
+      if (res !== undefined && !res.headersSent) res.setHeader('Connection', 'close');
     }
     const sweep = (): void => {
       this.closeLingeringIdle();
-      if (this.connections.size > 0) this.stopSweep = this.options.clock.setTimer(sweepEveryMs, sweep);
+      if (this.connections.size > 0 && this.drain !== undefined) this.drain.stopSweep = this.options.clock.setTimer(sweepEveryMs, sweep);
     };
     sweep();
   }
 
+  /** One sweep: update what is known about each connection, close those idle for the linger time. */
   closeLingeringIdle(): void {
-    if (this.drainStartedAt === undefined) return;
-    for (const socket of pickIdleToClose(this.connections, this.options.clock.now(), this.drainStartedAt, this.options.lingerMs)) {
+    const drain = this.drain;
+    if (drain === undefined) return;
+    const now = this.options.clock.now();
+    for (const socket of drain.states.keys()) if (!this.connections.has(socket)) drain.states.delete(socket);
+    for (const socket of this.connections) {
+      const res = (socket as TrackedSocket)[lastResponse];
+      // In flight until Node handed all of it to the kernel; then 'finish' follows and the socket awaits the next request.
+      const busy = res !== undefined && !res.writableFinished;
+      drain.states.set(socket, { busy, idleSince: busy ? undefined : (drain.states.get(socket)?.idleSince ?? now) });
+    }
+    for (const socket of pickIdleToClose(drain.states, now, drain.startedAt, this.options.lingerMs)) {
       socket.destroy();
       this.connections.delete(socket);
+      drain.states.delete(socket);
     }
   }
 
   dispose(): void {
-    this.stopSweep?.();
-  }
-
-  private track(socket: Socket): ConnectionState {
-    let state = this.connections.get(socket);
-    if (state === undefined) {
-      state = { busy: 0, idleSince: this.options.clock.now(), responses: new Set() };
-      this.connections.set(socket, state);
-      socket.once('close', () => this.connections.delete(socket));
-    }
-    return state;
+    this.drain?.stopSweep?.();
+    if (this.drain !== undefined) this.drain.stopSweep = undefined;
   }
 }

@@ -1,9 +1,14 @@
 /**
  * Builds the worker's HTTP server around the user's app: keep-alive timeout, optional access log, connection
  * tracking for a clean drain, and a 500 instead of a dead worker when a handler throws.
+ *
+ * Everything here sits on every request's path, so it is kept to what the plain `http.createServer(handler)`
+ * does plus a few stores: for a handler app the tracker's bookkeeping runs inside our own request listener
+ * (one listener, as in a hand-written server: a second one costs an emitter dispatch per request), and nothing
+ * of ours is allocated per request unless the handler throws or returns a promise.
  */
-import http, { type Server } from 'node:http';
-import type { LoadedApp } from './app-loader.js';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { LoadedApp, RequestHandler } from './app-loader.js';
 import { AppShapeError } from './app-loader.js';
 import type { Clock } from './clock.js';
 import { ConnectionTracker } from './connection-drain.js';
@@ -22,24 +27,7 @@ export interface ServerOptions {
 export async function buildServer(app: LoadedApp, options: ServerOptions): Promise<{ server: Server; tracker: ConnectionTracker }> {
   let server: Server;
   if (app.kind === 'handler') {
-    const handler = app.handler;
-    server = http.createServer((req, res) => {
-      const fail = (error: unknown): void => {
-        options.log('error', 'request handler threw', { method: req.method, path: pathOf(req.url), error: errorFields(error) });
-        if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
-          res.end('internal server error\n');
-        } else {
-          res.destroy();
-        }
-      };
-      try {
-        const result = handler(req, res);
-        if (result instanceof Promise) result.catch(fail);
-      } catch (error) {
-        fail(error);
-      }
-    });
+    server = http.createServer();
     if (options.keepAliveMs > 0) server.keepAliveTimeout = options.keepAliveMs;
   } else {
     const created: unknown = await app.createServer();
@@ -49,20 +37,50 @@ export async function buildServer(app: LoadedApp, options: ServerOptions): Promi
     server = created as Server;
     if (options.keepAliveExplicit && options.keepAliveMs > 0) server.keepAliveTimeout = options.keepAliveMs;
   }
-  if (options.accessLog) attachAccessLog(server, options);
-  const tracker = new ConnectionTracker(server, { clock: options.clock, keepAliveMs: options.keepAliveMs, lingerMs: options.lingerMs });
+  const tracker = new ConnectionTracker(server, {
+    clock: options.clock,
+    keepAliveMs: options.keepAliveMs,
+    lingerMs: options.lingerMs,
+    // An app's own server has its own 'request' listeners: the tracker prepends one. Ours calls it itself.
+    requests: app.kind === 'handler' ? 'caller' : 'listener',
+  });
+  if (app.kind === 'handler') server.on('request', serveWith(app.handler, tracker.onRequest, options.log));
+  if (options.accessLog) attachAccessLog(server, options.log, options.clock);
   return { server, tracker };
 }
 
-function attachAccessLog(server: Server, options: ServerOptions): void {
-  server.on('request', (req, res) => {
-    const started = options.clock.now();
+/** The one 'request' listener of a handler app: the tracker's bookkeeping, then the app, with errors answered. */
+function serveWith(handler: RequestHandler, track: (req: IncomingMessage, res: ServerResponse) => void, log: LogFn) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    track(req, res);
+    try {
+      const result = handler(req, res);
+      if (result instanceof Promise) result.catch((error: unknown) => answerFailure(req, res, error, log));
+    } catch (error) {
+      answerFailure(req, res, error, log);
+    }
+  };
+}
+
+function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown, log: LogFn): void {
+  log('error', 'request handler threw', { method: req.method, path: pathOf(req.url), error: errorFields(error) });
+  if (!res.headersSent) {
+    res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('internal server error\n');
+  } else {
+    res.destroy();
+  }
+}
+
+function attachAccessLog(server: Server, accessLog: LogFn, clock: Clock): void {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = clock.now();
     res.once('close', () => {
-      options.log('info', 'request', {
+      accessLog('info', 'request', {
         method: req.method,
         path: pathOf(req.url),
         status: res.statusCode,
-        duration_ms: Math.round((options.clock.now() - started) * 10) / 10,
+        duration_ms: Math.round((clock.now() - started) * 10) / 10,
         ...(res.writableFinished ? {} : { aborted: true }),
       });
     });

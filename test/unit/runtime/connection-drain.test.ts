@@ -1,17 +1,19 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { ConnectionTracker, pickIdleToClose, type ConnectionState } from '../../../src/runtime/connection-drain.js';
+import { buildServer } from '../../../src/runtime/http-server.js';
 import { FakeClock } from './fake-clock.js';
 
-const state = (busy: number, idleSince: number): ConnectionState => ({ busy, idleSince, responses: new Set() });
+const busy: ConnectionState = { busy: true, idleSince: undefined };
+const idle = (since: number): ConnectionState => ({ busy: false, idleSince: since });
 
 describe('pickIdleToClose', () => {
   it('closes connections idle for the linger time since the drain began, never busy ones', () => {
     const connections: Array<[string, ConnectionState]> = [
-      ['busy', state(1, 0)],
-      ['idle-long-before-drain', state(0, 0)],
-      ['idle-since-after-drain', state(0, 1500)],
-      ['idle-just-now', state(0, 1900)],
+      ['busy', busy],
+      ['idle-long-before-drain', idle(0)],
+      ['idle-since-after-drain', idle(1500)],
+      ['idle-just-now', idle(1900)],
     ];
     // drain began at 1000; linger 500
     expect(pickIdleToClose(connections, 1400, 1000, 500)).toEqual([]);
@@ -20,51 +22,166 @@ describe('pickIdleToClose', () => {
   });
 });
 
-describe('ConnectionTracker on a real server', () => {
-  it('answers in-flight requests with Connection: close and closes idle keep-alive connections after the linger', async () => {
-    const clock = new FakeClock();
-    let release!: () => void;
-    const slow = new Promise<void>((resolve) => (release = resolve));
-    const server = http.createServer((req, res) => {
-      if (req.url === '/slow') void slow.then(() => res.end('slow'));
-      else res.end('fast');
-    });
-    const tracker = new ConnectionTracker(server, { clock, keepAliveMs: 5000, lingerMs: 1000 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const get = (path: string, via: http.Agent | false): Promise<{ body: string; connection: string | undefined }> =>
-      new Promise((resolve, reject) => {
-        http.get({ port, host: '127.0.0.1', path, agent: via }, (res) => {
+/** A real server on loopback, a fake clock for the linger, and requests whose end the test controls. */
+type Make = (clock: FakeClock, handler: http.RequestListener) => Promise<{ server: http.Server; tracker: ConnectionTracker }>;
+
+async function setUp(make: Make) {
+  const clock = new FakeClock();
+  const held = new Map<string, () => void>();
+  const handler: http.RequestListener = (req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/hold')) {
+      // /hold-headers sends its headers at once (keep-alive is then decided) and the body when released.
+      if (url.startsWith('/hold-headers')) res.writeHead(200, { 'content-type': 'text/plain' });
+      held.set(url, () => res.end('held'));
+    } else {
+      res.end('fast');
+    }
+  };
+  const { server, tracker } = await make(clock, handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const agents: http.Agent[] = [];
+  const agent = (): http.Agent => {
+    const a = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(a);
+    return a;
+  };
+  const get = (path: string, via: http.Agent | false): Promise<{ body: string; connection: string | undefined }> =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ port, host: '127.0.0.1', path, agent: via }, (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c.toString()));
           res.on('end', () => resolve({ body, connection: res.headers.connection }));
-        }).on('error', reject);
-      });
+        })
+        .on('error', reject);
+    });
+  const release = async (path: string): Promise<void> => {
+    for (let i = 0; i < 100 && !held.has(path); i += 1) await tick(10);
+    held.get(path)!();
+  };
+  let closed = false;
+  const drain = (): void => {
+    net.Server.prototype.close.call(server, () => (closed = true));
+    tracker.beginDrain(50);
+  };
+  /** Real time passes for the sockets; the fake clock moves with it so the sweeps see the linger pass. */
+  const wait = async (ms: number): Promise<void> => {
+    for (let t = 0; t < ms; t += 10) {
+      await tick(10);
+      clock.advance(10);
+    }
+  };
+  const cleanUp = (): void => {
+    tracker.dispose();
+    for (const a of agents) a.destroy();
+    server.closeAllConnections();
+    server.close();
+  };
+  return { clock, server, tracker, get, agent, release, drain, wait, closed: () => closed, cleanUp };
+}
 
+const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const variants: Array<[string, Make]> = [
+  [
+    'its own request listener (an app from createServer())',
+    async (clock, handler) => {
+      const server = http.createServer(handler);
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, lingerMs: 1000 }) };
+    },
+  ],
+  [
+    "buildServer's handler wrapper (a handler app)",
+    async (clock, handler) =>
+      buildServer(
+        { kind: 'handler', handler, ready: undefined, shutdown: undefined },
+        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, accessLog: false, lingerMs: 1000 },
+      ),
+  ],
+];
+
+describe.each(variants)('ConnectionTracker on a real server, via %s', (_name, make) => {
+  it('answers in-flight requests with Connection: close, waits for them, and closes idle keep-alive connections after the linger', async () => {
+    const t = await setUp(make);
     try {
-      expect(await get('/fast', agent)).toEqual({ body: 'fast', connection: 'keep-alive' }); // leaves one idle connection
-      const inFlight = get('/slow', false);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(tracker.size).toBe(2);
+      expect(await t.get('/fast', t.agent())).toEqual({ body: 'fast', connection: 'keep-alive' }); // leaves one idle connection
+      const inFlight = t.get('/hold', t.agent()); // a keep-alive client: only the drain makes it close
+      await tick(50);
+      expect(t.tracker.size).toBe(2);
 
-      const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
-      net.Server.prototype.close.call(server);
-      tracker.beginDrain();
-      clock.advance(500);
-      expect(tracker.size).toBe(2); // the idle one is still given its chance to send a request
-      release();
-      expect(await inFlight).toEqual({ body: 'slow', connection: 'close' });
-      clock.advance(600); // linger over: the idle keep-alive connection is closed
-      await closed;
-      // sockets emit 'close' after libuv closed their handles, which can be after the server's 'close'
-      for (let i = 0; i < 50 && tracker.size > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(tracker.size).toBe(0);
+      t.drain();
+      await t.wait(500);
+      expect(t.tracker.size).toBe(2); // the idle one is still given its chance to send a request
+      expect(t.closed()).toBe(false);
+      await t.release('/hold');
+      expect(await inFlight).toEqual({ body: 'held', connection: 'close' });
+      await t.wait(700); // linger over: the idle keep-alive connection is closed
+      for (let i = 0; i < 50 && !t.closed(); i += 1) await tick(10);
+      expect(t.closed()).toBe(true);
+      for (let i = 0; i < 50 && t.tracker.size > 0; i += 1) await tick(10); // a socket's 'close' may follow the server's
+      expect(t.tracker.size).toBe(0);
     } finally {
-      tracker.dispose();
-      agent.destroy();
-      server.closeAllConnections();
-      server.close();
+      t.cleanUp();
+    }
+  });
+
+  it('keeps a connection whose response already said keep-alive until it has been idle for the linger after that response', async () => {
+    const t = await setUp(make);
+    try {
+      const a = t.agent();
+      const streaming = t.get('/hold-headers', a); // headers (keep-alive) out before the drain, body after
+      await tick(50);
+      t.drain();
+      await t.wait(1500); // well past the linger since the drain began: still busy, so still open
+      expect(t.tracker.size).toBe(1);
+      await t.release('/hold-headers');
+      expect(await streaming).toEqual({ body: 'held', connection: 'keep-alive' });
+      await t.wait(300);
+      expect(t.tracker.size).toBe(1); // idle now, but only for 300 ms: its client may be sending the next request
+      // …which it does, on the same connection: answered, and told to close.
+      expect(await t.get('/fast', a)).toEqual({ body: 'fast', connection: 'close' });
+      for (let i = 0; i < 50 && !t.closed(); i += 1) await tick(10);
+      expect(t.closed()).toBe(true);
+    } finally {
+      t.cleanUp();
+    }
+  });
+
+  it('closes such a connection once it has been idle for the linger after its response', async () => {
+    const t = await setUp(make);
+    try {
+      const streaming = t.get('/hold-headers', t.agent());
+      await tick(50);
+      t.drain();
+      await t.wait(200);
+      await t.release('/hold-headers');
+      expect(await streaming).toEqual({ body: 'held', connection: 'keep-alive' });
+      await t.wait(800);
+      expect(t.closed()).toBe(false); // 800 ms idle < linger, although 1000 ms since the drain began
+      await t.wait(400);
+      for (let i = 0; i < 50 && !t.closed(); i += 1) await tick(10);
+      expect(t.closed()).toBe(true);
+    } finally {
+      t.cleanUp();
+    }
+  });
+
+});
+
+describe('ConnectionTracker without keep-alive', () => {
+  it('says Connection: close on every response when keepAliveMs is 0', async () => {
+    const t = await setUp(async (clock, handler) => {
+      const server = http.createServer(handler);
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 0, lingerMs: 1000 }) };
+    });
+    try {
+      const a = t.agent();
+      expect(await t.get('/fast', a)).toEqual({ body: 'fast', connection: 'close' });
+      expect(await t.get('/fast', a)).toEqual({ body: 'fast', connection: 'close' });
+    } finally {
+      t.cleanUp();
     }
   });
 });
