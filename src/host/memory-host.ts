@@ -11,6 +11,7 @@ import type {
   JournalEntry,
   JournalQuery,
   LockInfo,
+  LockResult,
   ManifestEntry,
   PrepareReport,
   ReleaseMeta,
@@ -89,12 +90,12 @@ export class MemoryHost implements Host {
     };
   }
 
-  async lock(info: LockInfo): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }> {
+  async lock(info: LockInfo): Promise<LockResult> {
     this.reach();
     if (this.lockInfo && this.lockInfo.token !== info.token) return { acquired: false, holder: { ...this.lockInfo } };
     this.lockInfo = { ...info };
     this.calls.push('lock');
-    return { acquired: true };
+    return { acquired: true, state: await this.inspect() };
   }
 
   async unlock(token: string, options: { force?: boolean } = {}): Promise<LockInfo | null> {

@@ -27,6 +27,7 @@ import type {
   JournalBatch,
   JournalQuery,
   LockInfo,
+  LockResult,
   PrepareReport,
   ReleaseSpec,
   ServiceState,
@@ -133,20 +134,14 @@ export class SshHost implements Host {
 
   async inspect(signal?: AbortSignal): Promise<HostState> {
     const { stdout } = await this.run({ label: 'inspect', body: scripts.inspectScript(this.options.layout), mutates: false, signal });
-    const tagged = splitTagged(stdout);
-    const current = tagged.get('current')?.[0]?.split('/').pop() || null;
-    return {
-      current,
-      releases: parseReleases(tagged.get('release') ?? []),
-      lock: parseLock(tagged.get('lock')?.[0]),
-      service: parseServiceLines(tagged.get('svc') ?? []),
-    };
+    return parseInspect(stdout);
   }
 
-  async lock(info: LockInfo): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }> {
+  async lock(info: LockInfo): Promise<LockResult> {
     const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
     const [first, ...rest] = stdout.split('\n');
-    if (first === 'acquired') return { acquired: true };
+    // A dry run prints `acquired` alone: the state is then read by inspect.
+    if (first === 'acquired') return rest.some((line) => line.startsWith('current\t')) ? { acquired: true, state: parseInspect(rest.join('\n')) } : { acquired: true };
     return { acquired: false, holder: parseLock(rest.join('\n').trim())! };
   }
 
@@ -342,6 +337,17 @@ export class SshHost implements Host {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+/** What inspectScript prints (also after `acquired` from lockScript). */
+function parseInspect(stdout: string): HostState {
+  const tagged = splitTagged(stdout);
+  return {
+    current: tagged.get('current')?.[0]?.split('/').pop() || null,
+    releases: parseReleases(tagged.get('release') ?? []),
+    lock: parseLock(tagged.get('lock')?.[0]),
+    service: parseServiceLines(tagged.get('svc') ?? []),
+  };
 }
 
 /** How a dry run shows the secrets part of a stdin: how many, never their values. */

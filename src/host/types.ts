@@ -54,6 +54,9 @@ export interface HostState {
   service: ServiceState;
 }
 
+/** A lock taken comes with the host's state read under it (what inspect says), when the host could say it. */
+export type LockResult = { acquired: true; state?: HostState } | { acquired: false; holder: LockInfo };
+
 export interface RenderedFile {
   name: string;
   content: string;
@@ -109,7 +112,7 @@ export interface Host {
   readonly name: string;
   inspect(signal?: AbortSignal): Promise<HostState>;
   /** Takes the deploy lock (atomic mkdir). Returns the holder when someone else has it. */
-  lock(info: LockInfo): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }>;
+  lock(info: LockInfo): Promise<LockResult>;
   /** Releases the lock if `token` holds it (or always, with force). Returns the lock that was removed. */
   unlock(token: string, options?: { force?: boolean }): Promise<LockInfo | null>;
   prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport>;

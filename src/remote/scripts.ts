@@ -31,28 +31,34 @@ export function serviceScript(layout: Layout): string {
   return script(layout, ...SERVICE_LINES);
 }
 
+/** What `current` points at, the lock, every release's meta, and the service: tagged lines (parse.ts). */
+const INSPECT_LINES = [
+  'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
+  'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
+  'for m in "$S"/releases/*/meta.json; do',
+  '  [ -f "$m" ] || continue',
+  '  r=${m%/meta.json}; r=${r##*/}',
+  '  [ -d "$D/releases/$r" ] || continue',
+  '  printf "release\\t%s\\n" "$(tr -d "\\n" < "$m")"',
+  'done',
+  ...SERVICE_LINES,
+];
+
 export function inspectScript(layout: Layout): string {
-  return script(
-    layout,
-    'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
-    'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
-    'for m in "$S"/releases/*/meta.json; do',
-    '  [ -f "$m" ] || continue',
-    '  r=${m%/meta.json}; r=${r##*/}',
-    '  [ -d "$D/releases/$r" ] || continue',
-    '  printf "release\\t%s\\n" "$(tr -d "\\n" < "$m")"',
-    'done',
-    ...SERVICE_LINES,
-  );
+  return script(layout, ...INSPECT_LINES);
 }
 
-/** Lock info arrives on stdin; prints `acquired`, or `held` and the holder's info. */
+/**
+ * Lock info arrives on stdin; prints `acquired` followed by what inspectScript prints (the next thing every
+ * locked command needs, one round trip saved), or `held` and the holder's info.
+ */
 export function lockScript(layout: Layout): string {
   return script(
     layout,
     'mkdir -p "$S"',
     'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
-    'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; fi',
+    'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; exit 0; fi',
+    ...INSPECT_LINES,
   );
 }
 

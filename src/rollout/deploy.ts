@@ -42,8 +42,9 @@ export async function phase<T>(ctx: Pick<FleetContext, 'clock' | 'emit'>, durati
   }
 }
 
-export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: AbortSignal): Promise<Map<string, HostState>> {
-  const entries = await Promise.all([...hosts].map(async ([name, host]) => [name, await host.inspect(signal)] as const));
+/** Every host's state; `known` (what the hosts said when locked) saves asking them again. */
+export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: AbortSignal, known?: ReadonlyMap<string, HostState>): Promise<Map<string, HostState>> {
+  const entries = await Promise.all([...hosts].map(async ([name, host]) => [name, known?.get(name) ?? (await host.inspect(signal))] as const));
   return new Map(entries);
 }
 
@@ -56,9 +57,9 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   const id = release.meta.id;
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
-  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
+  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   try {
-    const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal));
+    const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
     for (const [name, state] of fleet) {
       const existing = state.releases.find((r) => r.id === id);
       if (existing && existing.state !== 'staged') {

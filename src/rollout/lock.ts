@@ -1,4 +1,4 @@
-import type { Host, LockInfo } from '../host/types.js';
+import type { Host, HostState, LockInfo } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { ShipitError } from '../lib/errors.js';
 import type { Emit } from './events.js';
@@ -13,6 +13,7 @@ export function describeLock(lock: LockInfo): string {
 /**
  * Takes the lock on every host (Kamal: atomic mkdir with who/when/message), all or nothing: when any host
  * is held by someone else, the ones we got are released again, and with `waitMs` we retry until it frees.
+ * Returns the state each host reported with its lock (hosts that did not are absent: inspect them).
  */
 export async function lockFleet(
   hosts: ReadonlyMap<string, Host>,
@@ -25,7 +26,7 @@ export async function lockFleet(
     /** True for a lock whose holder is known to be gone (a run of ours that died, from this same machine). */
     isStale?: (holder: LockInfo) => boolean;
   },
-): Promise<void> {
+): Promise<Map<string, HostState>> {
   const { clock, signal } = options;
   const giveUpAt = clock.now() + options.waitMs;
   const cleared = new Set<string>();
@@ -41,7 +42,7 @@ export async function lockFleet(
     );
     if (errors.length === 0 && held.length === 0) {
       for (const name of got) options.emit({ type: 'host.locked', host: name });
-      return;
+      return new Map(attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired && a.value.result.state ? [[a.value.name, a.value.result.state] as const] : [])));
     }
     await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name))), info.token);
     if (errors.length > 0) throw errors[0]!.reason;

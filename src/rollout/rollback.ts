@@ -12,9 +12,9 @@ import { pickRollbackTarget } from './plan.js';
 export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
   const durations: Outcome['durations'] = {};
-  await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
+  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   try {
-    const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal));
+    const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
     const target = pickRollbackTarget(fleet, to);
     const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
     const moving = [...hosts.keys()].filter((name) => previous.get(name) !== target);

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { quote, shellJoin } from '../../../src/remote/quote.js';
 import * as scripts from '../../../src/remote/scripts.js';
 
@@ -22,19 +26,18 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(scripts.privileged('echo "$D"', 'deploy')).toBe(`sudo -n sh -c 'echo "$D"'`);
   });
 
-  it('locks with an atomic mkdir and reports the holder', () => {
-    expect(scripts.lockScript(layout)).toBe(
-      [
-        'set -u',
-        'D=/srv/hello',
-        'A=hello',
-        'U=hello',
-        'S="$D/.shipit"',
-        'mkdir -p "$S"',
-        'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
-        'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; fi',
-      ].join('\n'),
-    );
+  it('locks with an atomic mkdir, then reports the state under the lock, or the holder (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-lock-'));
+    try {
+      const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
+      const lock = (info: string) => spawnSync('sh', ['-c', scripts.lockScript(local)], { input: info }).stdout.toString();
+      const first = lock('{"by":"alice","token":"t1"}');
+      expect(first.split('\n').slice(0, 3)).toEqual(['acquired', 'current\t', 'lock\t{"by":"alice","token":"t1"}']);
+      expect(readFileSync(join(root, 'srv/.shipit/lock/info.json'), 'utf8')).toBe('{"by":"alice","token":"t1"}');
+      expect(lock('{"by":"bob","token":"t2"}')).toBe('held\n{"by":"alice","token":"t1"}');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('switches current by renaming a new symlink, after the socket is up, then restarts and reads the state', () => {
