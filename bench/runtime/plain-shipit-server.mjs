@@ -30,7 +30,7 @@ if (cluster.isPrimary) {
     const { buildServer } = await runtime('http-server.js');
     ({ server } = await buildServer(
       { kind: 'handler', handler, ready: undefined, shutdown: undefined },
-      { clock: systemClock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, accessLog: false, lingerMs: 1000 },
+      { clock: systemClock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, accessLog: undefined, lingerMs: 1000 },
     ));
   }
   server.listen(Number(process.env.PORT), '127.0.0.1');

@@ -20,7 +20,8 @@ export interface ServerOptions {
   keepAliveMs: number;
   /** Whether SHIPIT_KEEP_ALIVE was set: a server from createServer() keeps its own setting otherwise. */
   keepAliveExplicit: boolean;
-  accessLog: boolean;
+  /** Where the access log goes (SHIPIT_ACCESS_LOG=1), one line per request; undefined = no access log. */
+  accessLog: LogFn | undefined;
   lingerMs: number;
 }
 
@@ -45,7 +46,7 @@ export async function buildServer(app: LoadedApp, options: ServerOptions): Promi
     requests: app.kind === 'handler' ? 'caller' : 'listener',
   });
   if (app.kind === 'handler') server.on('request', serveWith(app.handler, tracker.onRequest, options.log));
-  if (options.accessLog) attachAccessLog(server, options.log, options.clock);
+  if (options.accessLog !== undefined) attachAccessLog(server, options.accessLog, options.clock);
   return { server, tracker };
 }
 

@@ -26,7 +26,7 @@
  * | SHIPIT_GRACEFUL_TIMEOUT   | 30      | seconds a draining worker may finish in-flight requests before SIGKILL. Keep TimeoutStopSec= above it. |
  * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
  * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |
- * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms. |
+ * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms; written in batches, one write() per event-loop turn. |
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
  * | SHIPIT_SCHEDULING         | auto    | `round-robin` (the primary accepts and deals connections out), `shared` (workers accept on the shared socket), or `auto` = shared under socket activation, round-robin otherwise (trade-offs: config.ts resolveScheduling). |
@@ -48,7 +48,7 @@ import os from 'node:os';
 import { systemClock } from './clock.js';
 import { parseRuntimeConfig, resolveScheduling, RuntimeConfigError, type RuntimeConfig } from './config.js';
 import { RuntimeExit } from './exit-codes.js';
-import { createLogger, errorFields, type LogFn } from './log.js';
+import { batchLines, createLogger, errorFields, type LogFn } from './log.js';
 import { createNotifier, watchdogPingIntervalMs } from './notify.js';
 import { runPrimary } from './primary.js';
 import { type ListenTarget, WorkerEnv } from './protocol.js';
@@ -116,12 +116,20 @@ async function startWorker(config: RuntimeConfig): Promise<void> {
   const slot = Number(process.env[WorkerEnv.slot] ?? '0');
   const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot });
   process.title = `shipit-runtime: worker ${slot}`;
+  let accessLog: LogFn | undefined;
+  if (config.accessLog) {
+    const batch = batchLines((chunk) => void process.stdout.write(chunk), setImmediate);
+    // Workers leave through process.exit(); stdout to a pipe or a file is written synchronously in 'exit'.
+    process.on('exit', batch.flush);
+    accessLog = createLogger({ level: config.logLevel, pid: process.pid, worker: slot, write: batch.push });
+  }
   await runWorker({
     config,
     listen: JSON.parse(process.env[WorkerEnv.listen] ?? '{}') as ListenTarget,
     keepAliveExplicit: (process.env.SHIPIT_KEEP_ALIVE ?? '') !== '',
     clock: systemClock,
     log,
+    accessLog,
   });
 }
 

@@ -34,6 +34,8 @@ export interface WorkerOptions {
   keepAliveExplicit: boolean;
   clock: Clock;
   log: LogFn;
+  /** SHIPIT_ACCESS_LOG=1: where the per-request lines go (batched, see log.ts). */
+  accessLog: LogFn | undefined;
 }
 
 export async function runWorker(options: WorkerOptions): Promise<void> {
@@ -146,7 +148,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       log,
       keepAliveMs: config.keepAliveMs,
       keepAliveExplicit: options.keepAliveExplicit,
-      accessLog: config.accessLog,
+      accessLog: options.accessLog,
       // A keep-alive connection idle this long after a drain began is closed; busy ones close after a response.
       lingerMs: Math.min(1000, config.gracefulTimeoutMs / 2),
     });

@@ -97,7 +97,7 @@ const variants: Array<[string, Make]> = [
     async (clock, handler) =>
       buildServer(
         { kind: 'handler', handler, ready: undefined, shutdown: undefined },
-        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, accessLog: false, lingerMs: 1000 },
+        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, accessLog: undefined, lingerMs: 1000 },
       ),
   ],
 ];
