@@ -4,6 +4,7 @@ import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
+import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
 export function prerequisites(config: ResolvedConfig): Prerequisite[] {
@@ -74,7 +75,7 @@ export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta
   return {
     meta,
     files: artifact.files,
-    openTar: (paths) => openArtifactTar(artifact, paths),
+    openTar: sharedTar((paths) => openArtifactTar(artifact, paths)).open,
     units: renderUnits(config),
     env: renderEnvFile(config.server.env),
     secrets: renderEnvFile(config.server.secrets),
