@@ -18,7 +18,14 @@ export function parseServiceLines(lines: string[]): ServiceState {
     restarts: Number(values.get('NRestarts') ?? 0) || 0,
     since: active === 'active' && seconds ? new Date(Number(seconds) * 1000).toISOString() : null,
     workers: Number(values.get('Workers') ?? 0) || 0,
+    ...listenPort(values.get('Listen')),
   };
+}
+
+/** `Listen=0.0.0.0:8000 (Stream)`, `[::]:8000 (Stream)`: the first stream port of the socket unit. */
+function listenPort(listen: string | undefined): { port?: number } {
+  const port = /:(\d+) \(Stream\)/.exec(listen ?? '')?.[1];
+  return port === undefined ? {} : { port: Number(port) };
 }
 
 /** Lines "tag\tpayload" grouped by tag. */

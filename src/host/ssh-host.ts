@@ -276,9 +276,9 @@ export class SshHost implements Host {
   }
 
   async discard(id: string): Promise<void> {
-    await this.run({ label: 'discard', body: scripts.discardScript(this.options.layout, id), mutates: true });
     // A set built for the discarded release (on a host whose prepare passed) is used by no kept release.
-    await this.run({ label: 'prune unused dependency sets', body: pruneDepsScript(this.options.layout), mutates: true });
+    // One command: the second script's preamble only sets the same variables again.
+    await this.run({ label: 'discard, prune unused dependency sets', body: `${scripts.discardScript(this.options.layout, id)}\n${pruneDepsScript(this.options.layout)}`, mutates: true });
   }
 
   async activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null> {
@@ -289,19 +289,20 @@ export class SshHost implements Host {
     return id === null || svc === undefined ? null : parseServiceLines(svc);
   }
 
-  async probe(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
+  async probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<number> {
+    const port = options.port ?? this.options.port;
     const started = performance.now();
     const report = (code: number) =>
       this.options.onCommand?.({
         host: this.name,
         kind: 'probe',
-        label: `GET 127.0.0.1:${this.options.port}${path}`,
+        label: `GET 127.0.0.1:${port}${path}`,
         command: `GET ${path}`,
         durationMs: performance.now() - started,
         code,
       });
     try {
-      const response = await this.transport.httpGet(this.options.port, path, options);
+      const response = await this.transport.httpGet(port, path, options);
       report(response.status);
       return response.status;
     } catch (error) {
@@ -330,8 +331,7 @@ export class SshHost implements Host {
   }
 
   async prune(ids: string[]): Promise<void> {
-    await this.run({ label: `prune ${ids.join(' ')}`, body: scripts.pruneScript(this.options.layout, ids), mutates: true });
-    await this.run({ label: 'prune unused dependency sets', body: pruneDepsScript(this.options.layout), mutates: true });
+    await this.run({ label: `prune ${ids.join(' ')}, unused dependency sets`, body: `${scripts.pruneScript(this.options.layout, ids)}\n${pruneDepsScript(this.options.layout)}`, mutates: true });
   }
 
   async close(): Promise<void> {

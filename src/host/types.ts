@@ -44,6 +44,8 @@ export interface ServiceState {
   since: string | null;
   /** Worker processes under the main process, when it runs. */
   workers: number;
+  /** The TCP port the app's socket unit listens on, when it has one (what the readiness probe must use). */
+  port?: number;
 }
 
 export interface HostState {
@@ -123,7 +125,7 @@ export interface Host {
    * right after the restart (the gate's baseline; saves a round trip), or null after a deactivation. */
   activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null>;
   /** HTTP GET on 127.0.0.1:<port><path> from the host's side: the status code. */
-  probe(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<number>;
+  probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<number>;
   service(signal?: AbortSignal): Promise<ServiceState>;
   /** Marks a release good or bad and appends the audit line (when given). */
   record(id: string, state: 'good' | 'bad', history: HistoryEntry | null): Promise<void>;

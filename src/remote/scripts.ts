@@ -25,6 +25,8 @@ const SERVICE_LINES = [
   'systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p ActiveEnterTimestamp --timestamp=unix "$A.service" 2>/dev/null | sed "s/^/svc\\t/"',
   'pid=$(systemctl show -p MainPID --value "$A.service" 2>/dev/null)',
   'if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then printf "svc\\tWorkers=%s\\n" "$(pgrep -c -P "$pid" || true)"; fi',
+  // Where the socket listens: the port of the release that runs, which after a revert may not be the config's.
+  'systemctl show -p Listen "$A.socket" 2>/dev/null | sed "s/^/svc\\t/"',
 ];
 
 export function serviceScript(layout: Layout): string {
@@ -239,7 +241,7 @@ export function activateScript(layout: Layout, id: string): string {
     'set -e',
     `R="$S/releases/${id}/units"`,
     `[ -d "$D/releases/${id}" ] && [ -d "$R" ] || { echo "release ${id} is not staged on this host" >&2; exit 3; }`,
-    'changed=0; socket_changed=0',
+    'changed=0; socket_changed=0; t0=$(date +%s)',
     'for f in "$R"/*; do',
     '  n=${f##*/}',
     `  if ! cmp -s "$f" "${SYSTEMD_DIR}/$n"; then`,
@@ -247,18 +249,21 @@ export function activateScript(layout: Layout, id: string): string {
     '    [ "$n" != "$A.socket" ] || socket_changed=1',
     '  fi',
     'done',
+    // On failure, systemd's own words about the unit since this script started (e.g. "Address already in use"):
+    // only PID 1's lines, never the app's output, which may hold anything.
+    'why() { journalctl -q -o cat --no-pager --since "@$t0" _PID=1 UNIT="$1" >&2 || true; exit 1; }',
     '[ "$changed" = 0 ] || systemctl daemon-reload',
     // `enable` reloads systemd every time (~0.5 s on a busy host); skip it when the units are enabled already.
     'if [ "$changed" = 1 ] || ! systemctl is-enabled --quiet "$A.socket" "$A.service" 2> /dev/null; then',
     '  systemctl enable --quiet "$A.socket" "$A.service" 2> /dev/null || systemctl enable --quiet "$A.socket"',
     'fi',
     // A changed socket (new port or address) only takes effect when re-bound: the one moment a restart refuses.
-    'if [ "$socket_changed" = 1 ] && systemctl is-active --quiet "$A.socket"; then systemctl stop "$A.service"; systemctl restart "$A.socket"; fi',
-    'systemctl start "$A.socket"',
+    'if [ "$socket_changed" = 1 ] && systemctl is-active --quiet "$A.socket"; then systemctl stop "$A.service"; systemctl restart "$A.socket" || why "$A.socket"; fi',
+    'systemctl start "$A.socket" || why "$A.socket"',
     `ln -sfn "releases/${id}" "$D/.current.tmp"`,
     'mv -fT "$D/.current.tmp" "$D/current"',
     'systemctl reset-failed "$A.service" 2> /dev/null || true',
-    'systemctl restart "$A.service"',
+    'systemctl restart "$A.service" || why "$A.service"',
     // The state right after the restart: the baseline the readiness gate compares restarts with.
     ...SERVICE_LINES,
   );

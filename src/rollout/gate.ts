@@ -31,7 +31,8 @@ export async function waitForReady(
     signal?.throwIfAborted();
     const [service, probe] = await Promise.all([
       host.service(signal),
-      host.probe(health.readiness, { timeoutMs: health.timeout, signal }).then(
+      // The port the host's socket reported after the restart: a revert across a port change probes the old one.
+      host.probe(health.readiness, { timeoutMs: health.timeout, signal, ...(baseline.port ? { port: baseline.port } : {}) }).then(
         (status) => ({ status, error: null as string | null }),
         (error: unknown) => ({ status: 0, error: error instanceof Error ? error.message : String(error) }),
       ),

@@ -96,6 +96,16 @@ describe('exit codes on the lab', () => {
     for (const h of hosts) expect((await httpGet(h.address, PORT, '/readyz')).body).toMatchObject({ release: good });
   });
 
+  it("5: a port already taken on the host: systemd's reason is in the error, and every host is back", async () => {
+    project.setVersion('e2-port');
+    project.writeConfig({ port: 22 });
+    const run = await project.shipit(['deploy', 'production']);
+    project.writeConfig({ port: PORT });
+    expect(run.exitCode).toBe(5);
+    expect(run.all).toMatch(new RegExp(`activate \\S+ failed \\(exit 1\\):.*${APP}\\.socket: Failed to (create listening socket|listen on sockets).*Address already in use`));
+    for (const h of hosts) expect((await httpGet(h.address, PORT, '/readyz')).body).toMatchObject({ release: good });
+  });
+
   it('6: a host cannot be put back (its previous release was deleted by hand); the message names it', async () => {
     const [web1, web2] = hosts as [LabInfo['hosts'][0], LabInfo['hosts'][0]];
     // The running service keeps serving from memory; what shipit would switch back to is gone.

@@ -10,6 +10,10 @@ describe('parsing what hosts print', () => {
       since: null,
       workers: 0,
     });
+    // The socket's port (IPv4, IPv6, several listeners: the first stream one); none without a socket unit.
+    expect(parseServiceLines(['ActiveState=active', 'Listen=0.0.0.0:8193 (Stream)']).port).toBe(8193);
+    expect(parseServiceLines(['Listen=[::]:9000 (Stream) 127.0.0.1:9001 (Stream)']).port).toBe(9000);
+    expect(parseServiceLines(['Listen=']).port).toBeUndefined();
   });
 
   it('groups tagged lines', () => {

@@ -44,11 +44,11 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     const text = scripts.activateScript(layout, '20261125T130501Z');
     const lines = text.split('\n');
     const at = (needle: string) => lines.findIndex((l) => l === needle);
-    expect(at('systemctl start "$A.socket"')).toBeGreaterThan(0);
-    expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(at('systemctl start "$A.socket"'));
+    expect(at('systemctl start "$A.socket" || why "$A.socket"')).toBeGreaterThan(0);
+    expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(at('systemctl start "$A.socket" || why "$A.socket"'));
     expect(at('mv -fT "$D/.current.tmp" "$D/current"')).toBe(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"') + 1);
     // The restart is the last change; the service lines (the gate's baseline) come after it.
-    const restart = at('systemctl restart "$A.service"');
+    const restart = at('systemctl restart "$A.service" || why "$A.service"');
     expect(lines.slice(restart + 1).join('\n')).toBe(scripts.serviceScript(layout).split('\n').slice(5).join('\n'));
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
   });
