@@ -27,10 +27,15 @@ export async function waitForReady(
   let consecutive = 0;
   let healthySince: number | null = null;
   let last = 'no probe answered yet';
+  // The baseline was read right after the restart: the first round's state, so that round waits only for
+  // the probe (an app that is ready at once answers in a few ms; systemctl show takes 40-100 ms).
+  let fresh: ServiceState | null = baseline;
   for (;;) {
     signal?.throwIfAborted();
+    const known = fresh;
+    fresh = null;
     const [service, probe] = await Promise.all([
-      host.service(signal),
+      known ?? host.service(signal),
       // The port the host's socket reported after the restart: a revert across a port change probes the old one.
       host.probe(health.readiness, { timeoutMs: health.timeout, signal, ...(baseline.port ? { port: baseline.port } : {}) }).then(
         (status) => ({ status, error: null as string | null }),
