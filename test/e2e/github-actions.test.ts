@@ -95,7 +95,8 @@ async function runJob(steps: Step[], workspace: string, env: Record<string, stri
     if (step.uses) {
       // The checkout is `workspace`; setup-node provides this machine's node, which must be Node 20+.
       if (step.uses.startsWith('actions/setup-node@')) expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
-      else if (!step.uses.startsWith('actions/checkout@')) throw new Error(`uses: ${step.uses} is not simulated`);
+      // actions/cache: the runner's HOME lives for the whole suite, as a restored ~/.cache/shipit would.
+      else if (!step.uses.startsWith('actions/checkout@') && !step.uses.startsWith('actions/cache@')) throw new Error(`uses: ${step.uses} is not simulated`);
       results.push({ name: step.name, outcome: 'success', exitCode: 0, output: '' });
       continue;
     }
@@ -211,10 +212,11 @@ describe('examples/github-actions/deploy.yml on the lab', () => {
       ['Set up Node 20', 'actions/setup-node@v4', ''],
       ['Install', 'npm ci', ''],
       ['Build', 'npm run build --if-present', ''],
+      ["Cache shipit's manifests", 'actions/cache@v4', ''],
       ['Deploy', 'bash .github/shipit/deploy.sh production', ''],
       ['Status after a failed deploy', 'npx --no-install shipit status production', 'failure()'],
     ]);
-    expect(steps[4]!.env).toEqual({ SSH_PRIVATE_KEY: '${{ secrets.SSH_PRIVATE_KEY }}', SSH_KNOWN_HOSTS: '${{ secrets.SSH_KNOWN_HOSTS }}' });
+    expect(steps[5]!.env).toEqual({ SSH_PRIVATE_KEY: '${{ secrets.SSH_PRIVATE_KEY }}', SSH_KNOWN_HOSTS: '${{ secrets.SSH_KNOWN_HOSTS }}' });
     expect(readFileSync(WORKFLOW, 'utf8')).toMatch(/node-version: 20/);
   });
 
@@ -222,7 +224,7 @@ describe('examples/github-actions/deploy.yml on the lab', () => {
     const results = await runJob(parseSteps(readFileSync(join(project.dir, '.github/workflows/deploy.yml'), 'utf8')), project.dir, runnerEnv(), secrets);
     const deploy = results.find((r) => r.name === 'Deploy')!;
     expect({ steps: summary(results), output: deploy.output }).toMatchObject({
-      steps: ['Check out: success', 'Set up Node 20: success', 'Install: success', 'Build: success', 'Deploy: success', 'Status after a failed deploy: skipped'],
+      steps: ['Check out: success', 'Set up Node 20: success', 'Install: success', 'Build: success', "Cache shipit's manifests: success", 'Deploy: success', 'Status after a failed deploy: skipped'],
     });
     expect(deploy.output).toMatch(/deploy of \S+ succeeded on 1 host/);
     // Plain lines for a log, not a TTY renderer: no escape sequences, no spinner frames.
@@ -251,6 +253,7 @@ describe('examples/github-actions/deploy.yml on the lab', () => {
       'Set up Node 20: success',
       'Install: success',
       'Build: success',
+      "Cache shipit's manifests: success",
       'Deploy: failure',
       'Status after a failed deploy: success',
     ]);
@@ -263,7 +266,7 @@ describe('examples/github-actions/deploy.yml on the lab', () => {
   });
 
   it('refuses to run without the secrets, saying which one is missing', async () => {
-    const results = await runJob(parseSteps(readFileSync(WORKFLOW, 'utf8')).slice(4, 5), project.dir, runnerEnv(), { SSH_KNOWN_HOSTS: 'x' });
+    const results = await runJob(parseSteps(readFileSync(WORKFLOW, 'utf8')).filter((s) => s.name === 'Deploy'), project.dir, runnerEnv(), { SSH_KNOWN_HOSTS: 'x' });
     expect(results[0]).toMatchObject({ outcome: 'failure' });
     expect(results[0]!.output).toMatch(/SSH_PRIVATE_KEY: is empty: add the deploy key as the repository secret SSH_PRIVATE_KEY/);
   });
