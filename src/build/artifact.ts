@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -27,6 +26,10 @@ export interface Artifact {
 
 /** Inside a release, this directory belongs to shipit (server shims, the Node runtime). */
 export const SHIPIT_DIR = '.shipit';
+
+/** Files hashed at once: enough to keep the disk and the thread pool busy; each holds one read buffer. */
+const HASH_PARALLEL = 16;
+const READ_BUFFER = 64 * 1024;
 
 /**
  * Walks the build dir and hashes every file: the manifest (path, mode, size, sha256) of what ships. `exclude`:
@@ -60,10 +63,10 @@ export async function scanArtifact(dir: string, options: { exclude?: readonly st
     }
   };
   await walk(dir);
-  const files = await mapLimit(paths, 16, async (path): Promise<ManifestEntry> => {
+  const files = await mapLimit(paths, HASH_PARALLEL, async (path, buffer): Promise<ManifestEntry> => {
     const full = join(dir, path);
     const info = await lstat(full);
-    return { path, mode: info.mode & 0o777, size: info.size, sha256: await sha256File(full) };
+    return { path, mode: info.mode & 0o777, size: info.size, sha256: await sha256File(full, buffer) };
   });
   return { sources: [{ dir, files }], files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
 }
@@ -116,23 +119,34 @@ export function openArtifactTar(artifact: Artifact, paths: string[]): Readable {
   return out;
 }
 
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
+/**
+ * Reads into the caller's buffer: a read stream allocates a fresh 64 KiB buffer per read, which for 2,000
+ * small files is 250 MB of garbage and tens of MB of peak RSS before the collector catches up.
+ */
+async function sha256File(path: string, buffer: Buffer): Promise<string> {
+  const hash = createHash('sha256');
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
+  }
+  return hash.digest('hex');
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** `fn` over `items`, `limit` at a time; each of the `limit` workers hands its own read buffer to `fn`. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, buffer: Buffer) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
+    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      out[i] = await fn(items[i]!, buffer);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
