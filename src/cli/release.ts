@@ -2,7 +2,6 @@ import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
-import { dependencySpecs, depsExcludes } from '../build/deps.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { ReleaseSpec } from '../host/types.js';
 import { newReleaseId } from '../rollout/plan.js';
@@ -21,13 +20,15 @@ export async function buildRelease(
     await runBuild(config.build, config.configDir, { verbose: options.verbose });
     renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
   }
-  const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir, { exclude: depsExcludes(config) }), presetFiles(config));
+  // Dependency sets load execa (npm) and their hashing code: only for the configs that have one.
+  const deps = config.server.python || config.server.npm ? await import('../build/deps.js') : undefined;
+  const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir, { exclude: deps?.depsExcludes(config) ?? [] }), presetFiles(config));
   const spec = makeReleaseSpec(config, artifact, {
     id: newReleaseId(new Date(), new Set()),
     createdAt: new Date().toISOString(),
     by: whoAmI(),
     revision: await gitRevision(config.configDir),
     state: 'staged',
-  }, await dependencySpecs(config));
+  }, (await deps?.dependencySpecs(config)) ?? []);
   return { spec, files: artifact.files.length, bytes: artifact.bytes };
 }

@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBuild } from '../../../src/build/build.js';
+import { ShipitError } from '../../../src/lib/errors.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shipit-build-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const build = (command: string) => ({ command, dir: join(dir, 'dist') });
+
+async function failure(promise: Promise<void>): Promise<ShipitError> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  if (!(error instanceof ShipitError)) throw new Error(`expected a ShipitError, got ${String(error)}`);
+  return error;
+}
+
+describe('runBuild', () => {
+  it('runs the command through the shell in the given directory', async () => {
+    await runBuild(build('mkdir -p dist && echo "$PWD" > dist/where'), dir);
+    expect(readFileSync(join(dir, 'dist/where'), 'utf8').trim()).toBe(dir);
+  });
+
+  it('does nothing without a command', async () => {
+    await expect(runBuild({ command: undefined, dir }, dir)).resolves.toBeUndefined();
+  });
+
+  it('fails with the exit code and the last 15 lines of stdout and stderr, interleaved', async () => {
+    const error = await failure(runBuild(build('for i in $(seq 1 20); do echo "out $i"; done; sleep 0.2; echo "boom" >&2; exit 3'), dir));
+    expect(error.code).toBe('BUILD_FAILED');
+    const lines = error.message.split('\n');
+    expect(lines[0]).toBe('build command `for i in $(seq 1 20); do echo "out $i"; done; sleep 0.2; echo "boom" >&2; exit 3` failed (exit 3):');
+    expect(lines.slice(1)).toEqual([...Array.from({ length: 14 }, (_, i) => `out ${i + 7}`), 'boom']);
+    expect(error.hint).toMatch(/run the build command yourself/);
+  });
+
+  it('gives a command that reads stdin an end of file instead of waiting forever', async () => {
+    const error = await failure(runBuild(build('read answer || { echo "no answer"; exit 4; }'), dir));
+    expect(error.message).toMatch(/failed \(exit 4\):\nno answer$/);
+  });
+
+  it('stops the command when the signal aborts, and says it was interrupted', async () => {
+    const abort = new AbortController();
+    const started = Date.now();
+    const running = runBuild(build('echo started; exec sleep 30'), dir, { signal: abort.signal });
+    setTimeout(() => abort.abort(), 200);
+    const error = await failure(running);
+    expect(error.message).toBe('build command `echo started; exec sleep 30` failed (interrupted):\nstarted');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
