@@ -6,6 +6,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ManifestEntry } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
+import type { HashCache } from './hash-cache.js';
 
 /** Never shipped: VCS data and Python bytecode (the unit forbids writing it and hosts compile nothing). */
 const EXCLUDED_DIRS = new Set(['.git', '__pycache__', '.pytest_cache', '.mypy_cache']);
@@ -34,8 +35,9 @@ const READ_BUFFER = 64 * 1024;
 /**
  * Walks the build dir and hashes every file: the manifest (path, mode, size, sha256) of what ships. `exclude`:
  * relative paths (files or whole directories) left out, e.g. node_modules when a dependency set replaces it.
+ * `cache`: hashes of unchanged files from the previous scan (hash-cache.ts), opened before this scan.
  */
-export async function scanArtifact(dir: string, options: { exclude?: readonly string[] } = {}): Promise<Artifact> {
+export async function scanArtifact(dir: string, options: { exclude?: readonly string[]; cache?: HashCache } = {}): Promise<Artifact> {
   const excluded = new Set(options.exclude ?? []);
   const paths: string[] = [];
   const walk = async (at: string): Promise<void> => {
@@ -63,10 +65,16 @@ export async function scanArtifact(dir: string, options: { exclude?: readonly st
     }
   };
   await walk(dir);
+  const { cache } = options;
   const files = await mapLimit(paths, HASH_PARALLEL, async (path, buffer): Promise<ManifestEntry> => {
     const full = join(dir, path);
-    const info = await lstat(full);
-    return { path, mode: info.mode & 0o777, size: info.size, sha256: await sha256File(full, buffer) };
+    const info = await lstat(full, { bigint: true });
+    let sha256 = cache?.lookup(path, info);
+    if (sha256 === undefined) {
+      sha256 = await sha256File(full, buffer);
+      cache?.record(path, info, sha256);
+    }
+    return { path, mode: Number(info.mode & 0o777n), size: Number(info.size), sha256 };
   });
   return { sources: [{ dir, files }], files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
 }

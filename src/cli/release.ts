@@ -1,8 +1,10 @@
 import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
+import { openHashCache } from '../build/hash-cache.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { cacheDir } from '../lib/cache-dir.js';
 import type { ReleaseSpec } from '../host/types.js';
 import { newReleaseId } from '../rollout/plan.js';
 import { gitRevision, whoAmI } from './identity.js';
@@ -20,14 +22,19 @@ export async function buildRelease(
     await runBuild(config.build, config.configDir, { verbose: options.verbose });
     renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
   }
+  // Two git processes, while the files are hashed.
+  const revision = gitRevision(config.configDir);
   // Dependency sets load execa (npm) and their hashing code: only for the configs that have one.
   const deps = config.server.python || config.server.npm ? await import('../build/deps.js') : undefined;
-  const artifact = await withGeneratedFiles(await scanArtifact(config.build.dir, { exclude: deps?.depsExcludes(config) ?? [] }), presetFiles(config));
+  const cache = await openHashCache(cacheDir(), config.build.dir);
+  const scanned = await scanArtifact(config.build.dir, { exclude: deps?.depsExcludes(config) ?? [], cache });
+  await cache.save();
+  const artifact = await withGeneratedFiles(scanned, presetFiles(config));
   const spec = makeReleaseSpec(config, artifact, {
     id: newReleaseId(new Date(), new Set()),
     createdAt: new Date().toISOString(),
     by: whoAmI(),
-    revision: await gitRevision(config.configDir),
+    revision: await revision,
     state: 'staged',
   }, (await deps?.dependencySpecs(config)) ?? []);
   return { spec, files: artifact.files.length, bytes: artifact.bytes };
