@@ -86,6 +86,38 @@ export function planFleetConnections(config: ResolvedConfig, targets: HostTarget
   return targets.map((target) => planConnection(target, config.ssh, (query) => resolveSshChain(query, source, context)));
 }
 
+/**
+ * Connections opened in the background, e.g. while the release is built: SSH handshakes change nothing on a
+ * host, so they need not wait for the build. Whoever starts them either awaits `hosts` or calls `close()`.
+ */
+export interface PendingFleet {
+  /** Aborts the connections still being opened; later, the operation that uses them (Ctrl-C). */
+  readonly abort: AbortController;
+  /** Settles like connectFleet; a rejection nobody awaits is not reported as unhandled. */
+  readonly hosts: Promise<Map<string, SshHost>>;
+  /** Stops what is still connecting and closes what connected; never rejects. */
+  close(): Promise<void>;
+}
+
+export function connectInBackground(
+  config: ResolvedConfig,
+  targets: HostTarget[],
+  options: Omit<Parameters<typeof connectFleet>[2], 'signal'>,
+): PendingFleet {
+  const abort = new AbortController();
+  const hosts = connectFleet(config, targets, { ...options, signal: abort.signal });
+  hosts.catch(() => {});
+  return {
+    abort,
+    hosts,
+    async close() {
+      abort.abort(new ShipitError('ABORTED', 'not needed any more'));
+      const connected = await hosts.catch(() => null);
+      if (connected) await closeFleet(connected);
+    },
+  };
+}
+
 export async function closeFleet(hosts: ReadonlyMap<string, { close(): Promise<void> }>): Promise<void> {
   await Promise.allSettled([...hosts.values()].map((h) => h.close()));
 }

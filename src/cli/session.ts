@@ -7,7 +7,8 @@ import { ShipitError } from '../lib/errors.js';
 import { createRedactor } from '../lib/redact.js';
 import type { FleetContext, Outcome } from '../rollout/deploy.js';
 import type { RolloutEvent } from '../rollout/events.js';
-import { closeFleet, commandLogger, connectFleet, selectHosts } from './fleet.js';
+import type { SshHost } from '../host/ssh-host.js';
+import { closeFleet, commandLogger, connectInBackground, selectHosts, type PendingFleet } from './fleet.js';
 import { whoAmI } from './identity.js';
 import type { GlobalOptions } from './options.js';
 import { JsonRenderer, PlainRenderer, pickRenderMode, type Renderer } from './render/renderer.js';
@@ -72,24 +73,32 @@ export function isDeadLocalRun(holder: LockInfo): boolean {
   }
 }
 
-/** Connects, runs a fleet operation with rendering, signals and cleanup; returns its outcome. */
+/** Starts connecting to the selected hosts, commands logged to the renderer with --verbose (see runFleetOperation). */
+export function connectForOperation(config: ResolvedConfig, options: GlobalOptions, renderer: Renderer): PendingFleet {
+  return connectInBackground(config, selectHosts(config, options.host), { ...options, onCommand: commandLogger(options, (line) => renderer.info(line)) });
+}
+
+/**
+ * Connects (or takes the connections `pending` started earlier), runs a fleet operation with rendering, signals
+ * and cleanup; returns its outcome. The connect phase is what the operation waits for its connections, from
+ * here: with `pending`, the handshakes may be done already.
+ */
 export async function runFleetOperation(
   config: ResolvedConfig,
   options: GlobalOptions & { lockWait?: string; message?: string },
   release: string | null,
   operation: (ctx: FleetContext) => Promise<Outcome>,
   renderer: Renderer,
+  pending: PendingFleet = connectForOperation(config, options, renderer),
 ): Promise<Outcome> {
-  const abort = new AbortController();
+  const { abort } = pending;
   const untrap = trapSignals(abort, (line) => renderer.info(line));
   const emit = (event: RolloutEvent) => renderer.emit(event);
-  const verbose = commandLogger(options, (line) => renderer.info(line));
-  const started = Date.now();
-  emit({ type: 'phase.started', phase: 'connect' });
-  const hosts = await connectFleet(config, selectHosts(config, options.host), { ...options, signal: abort.signal, onCommand: verbose }).finally(() =>
-    emit({ type: 'phase.finished', phase: 'connect', durationMs: Date.now() - started }),
-  );
+  let hosts: Map<string, SshHost> | undefined;
   try {
+    const started = Date.now();
+    emit({ type: 'phase.started', phase: 'connect' });
+    hosts = await pending.hosts.finally(() => emit({ type: 'phase.finished', phase: 'connect', durationMs: Date.now() - started }));
     return await operation({
       config,
       hosts,
@@ -102,7 +111,7 @@ export async function runFleetOperation(
     });
   } finally {
     untrap();
-    await closeFleet(hosts);
+    if (hosts) await closeFleet(hosts);
   }
 }
 

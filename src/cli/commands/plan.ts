@@ -2,7 +2,7 @@ import { formatDuration } from '../../lib/duration.js';
 import { ShipitError } from '../../lib/errors.js';
 import { createRedactor } from '../../lib/redact.js';
 import { DryRunRecorder, previewDeploy } from '../../rollout/preview.js';
-import { closeFleet, commandLogger, connectFleet, loadEnvironment, selectHosts } from '../fleet.js';
+import { closeFleet, commandLogger, connectInBackground, loadEnvironment, selectHosts } from '../fleet.js';
 import type { PlanOptions } from '../options.js';
 import { buildRelease } from '../release.js';
 import { formatPlan } from '../render/plan.js';
@@ -19,14 +19,10 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
   const targets = selectHosts(config, options.host);
   const redact = createRedactor(Object.values(config.server.secrets));
   const say = (line: string) => process.stderr.write(`${redact(line)}\n`);
-  const { spec, files, bytes } = await buildRelease(config, options, {
-    emit: (event) => {
-      if (event.type === 'phase.finished' && config.build.command) say(`build \`${config.build.command}\` done in ${formatDuration(event.durationMs)}`);
-    },
-  });
   const recorder = new DryRunRecorder();
   const verbose = commandLogger(options);
-  const hosts = await connectFleet(config, targets, {
+  // Connected while the build runs, as a deploy does; a failed build closes the connections.
+  const pending = connectInBackground(config, targets, {
     ...options,
     dryRun: recorder.record,
     onCommand: (info) => {
@@ -34,6 +30,15 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
       verbose?.(info);
     },
   });
+  const { spec, files, bytes } = await buildRelease(config, options, {
+    emit: (event) => {
+      if (event.type === 'phase.finished' && config.build.command) say(`build \`${config.build.command}\` done in ${formatDuration(event.durationMs)}`);
+    },
+  }).catch(async (error: unknown) => {
+    await pending.close();
+    throw error;
+  });
+  const hosts = await pending.hosts;
   let preview;
   try {
     preview = await previewDeploy({ config, hosts, recorder, lock: lockInfo(spec.meta.id, options.message) }, spec);
