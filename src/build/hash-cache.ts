@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -23,6 +23,8 @@ import { join } from 'node:path';
  */
 const FORMAT = 'shipit-hash-cache-v1';
 const MARGIN_MS = 2_000;
+/** Cache files kept: those of the build dirs scanned most recently (each is ~150 bytes a file). */
+const KEEP = 32;
 /** An entry: path, then its identity and hash (`size mtimeNs ctimeNs ino dev sha256`, tab-separated). */
 const ENTRY = /^\d+\t\d+\t\d+\t\d+\t\d+\t[0-9a-f]{64}$/;
 
@@ -77,11 +79,21 @@ export async function openHashCache(root: string, dir: string, options: { margin
       try {
         await writeFile(tmp, `${sha256Hex(body)}\n${body}\n`);
         await rename(tmp, file); // atomic: a concurrent deploy reads the old file or this one, whole
+        await pruneCacheFiles(join(root, 'hashes'));
       } catch {
         await rm(tmp, { force: true }).catch(() => {});
       }
     },
   };
+}
+
+/** Keeps the KEEP newest cache files, and removes what a crashed run left (temporary files over an hour old). */
+async function pruneCacheFiles(dir: string): Promise<void> {
+  const names = await readdir(dir);
+  const files = await Promise.all(names.map(async (name) => ({ name, mtimeMs: (await stat(join(dir, name)).catch(() => null))?.mtimeMs ?? 0 })));
+  const caches = files.filter((f) => f.name.endsWith('.tsv')).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const leftovers = files.filter((f) => !f.name.endsWith('.tsv') && f.mtimeMs < Date.now() - 3_600_000);
+  await Promise.all([...caches.slice(KEEP), ...leftovers].map((f) => rm(join(dir, f.name), { force: true })));
 }
 
 /** The filesystem's clock now, as it stamps files (it may lag the system clock by a tick): null if unwritable. */

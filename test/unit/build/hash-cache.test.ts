@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanArtifact } from '../../../src/build/artifact.js';
@@ -101,6 +101,27 @@ describe('openHashCache', () => {
     const second = await openHashCache(root, dir);
     expect(second.lookup('kept', identity)).toBe(FAKE);
     expect(second.lookup('deleted', identity)).toBeUndefined();
+  });
+
+  it('keeps the cache files of the 32 build dirs scanned last, and removes what a crashed run left', async () => {
+    const hashDir = join(root, 'hashes');
+    mkdirSync(hashDir, { recursive: true });
+    const minutesAgo = (n: number) => Date.now() / 1000 - n * 60;
+    for (let i = 0; i < 40; i++) {
+      writeFileSync(join(hashDir, `other-${i}.tsv`), 'x');
+      utimesSync(join(hashDir, `other-${i}.tsv`), minutesAgo(i + 1), minutesAgo(i + 1));
+    }
+    writeFileSync(join(hashDir, 'crashed.tsv.1.ab.tmp'), 'x');
+    utimesSync(join(hashDir, 'crashed.tsv.1.ab.tmp'), minutesAgo(90), minutesAgo(90));
+    writeFileSync(join(hashDir, 'running.tsv.2.cd.tmp'), 'x');
+    await recordAndReopen([['app/main.py', oldIdentity(), FAKE]]);
+    const left = readdirSync(hashDir).sort();
+    expect(left.filter((name) => name.endsWith('.tsv'))).toHaveLength(32);
+    expect(existsSync(hashCacheFile(root, dir))).toBe(true);
+    expect(left).toContain('other-30.tsv');
+    expect(left).not.toContain('other-31.tsv');
+    expect(left).not.toContain('crashed.tsv.1.ab.tmp');
+    expect(left).toContain('running.tsv.2.cd.tmp');
   });
 
   it('a cache that cannot be written costs hashing, never an error', async () => {
