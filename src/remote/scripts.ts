@@ -20,13 +20,17 @@ export function privileged(body: string, sshUser: string): string {
   return shellJoin(sshUser === 'root' ? argv : ['sudo', '-n', ...argv]);
 }
 
-/** systemctl show lines for the service: ActiveState, SubState, MainPID, NRestarts, ActiveEnterTimestamp, + workers. */
+/**
+ * systemctl show lines for the service (ActiveState, SubState, MainPID, NRestarts, ActiveEnterTimestamp), the
+ * socket's Listen (the port of the release that runs, which after a revert may not be the config's) and the
+ * worker count. One systemctl call for both units (each call costs 15-30 ms on a busy host, and this runs
+ * after every restart and in every gate round): the blank line between their blocks tells them apart.
+ */
 const SERVICE_LINES = [
-  'systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p ActiveEnterTimestamp --timestamp=unix "$A.service" 2>/dev/null | sed "s/^/svc\\t/"',
-  'pid=$(systemctl show -p MainPID --value "$A.service" 2>/dev/null)',
+  's=$(systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p ActiveEnterTimestamp -p Listen --timestamp=unix "$A.service" "$A.socket" 2>/dev/null || true)',
+  `printf "%s\\n" "$s" | awk '/^$/ { b++; next } !b || /^Listen=/ { print "svc\\t" $0 }'`,
+  'pid=$(printf "%s\\n" "$s" | sed -n "/^$/q; s/^MainPID=//p")',
   'if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then printf "svc\\tWorkers=%s\\n" "$(pgrep -c -P "$pid" || true)"; fi',
-  // Where the socket listens: the port of the release that runs, which after a revert may not be the config's.
-  'systemctl show -p Listen "$A.socket" 2>/dev/null | sed "s/^/svc\\t/"',
 ];
 
 export function serviceScript(layout: Layout): string {
