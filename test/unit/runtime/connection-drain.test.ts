@@ -170,6 +170,38 @@ describe.each(variants)('ConnectionTracker on a real server, via %s', (_name, ma
 
 });
 
+describe('ConnectionTracker bookkeeping', () => {
+  it('counts connections as clients open and close them in any order, and the drain closes every idle one left', async () => {
+    const t = await setUp(async (clock, handler) => {
+      const server = http.createServer(handler);
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, lingerMs: 1000 }) };
+    });
+    const settle = async (size: number): Promise<void> => {
+      for (let i = 0; i < 100 && t.tracker.size !== size; i += 1) await tick(10);
+      expect(t.tracker.size).toBe(size);
+    };
+    try {
+      const agents = Array.from({ length: 6 }, () => t.agent());
+      for (const a of agents) expect(await t.get('/fast', a)).toEqual({ body: 'fast', connection: 'keep-alive' });
+      await settle(6);
+      // Clients close, one at a time so the order is known: from the middle, the first, then one that moved.
+      for (const [i, left] of [[1, 5], [0, 4], [5, 3], [3, 2]] as const) {
+        agents[i]!.destroy();
+        await settle(left);
+      }
+      expect(await t.get('/fast', agents[4]!)).toEqual({ body: 'fast', connection: 'keep-alive' }); // still the same connection
+      await settle(2);
+      t.drain();
+      await t.wait(1200);
+      for (let i = 0; i < 50 && !t.closed(); i += 1) await tick(10);
+      expect(t.closed()).toBe(true);
+      await settle(0);
+    } finally {
+      t.cleanUp();
+    }
+  });
+});
+
 describe('ConnectionTracker without keep-alive', () => {
   it('says Connection: close on every response when keepAliveMs is 0', async () => {
     const t = await setUp(async (clock, handler) => {
