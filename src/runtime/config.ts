@@ -78,23 +78,27 @@ export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
 }
 
 /**
- * node:cluster's two ways to get connections to workers, chosen per mode because each wins somewhere (measured
- * with 2 workers under closed-loop load, see test/unit/runtime):
+ * node:cluster's two ways to get connections to workers (measured with 2 workers under closed-loop load, see
+ * test/unit/runtime and `npm run bench -- runtime`):
  *
- * - round-robin (SCHED_RR): the primary accepts and hands each connection to the next worker over IPC. Even
- *   spread, also of long keep-alive connections. But at a final stop the primary accepts until the last worker
- *   leaves, then closes what it still holds (round_robin_handle.js `remove`): a restart behind a held socket
- *   reset 1-4 requests in every run. A connection in transit to a worker that dies hangs until the client gives up.
  * - shared (SCHED_NONE): every worker accepts on the same listening socket itself, as Gunicorn's workers do. A
  *   stopping worker just stops accepting and the kernel keeps queued connections for whoever accepts next, also a
- *   runtime restarted on the socket systemd holds: 0 failed requests in 6 of 6 restarts. Keep-alive connections
- *   can gather on one worker (87/13 with 8 connections on 2 workers).
+ *   runtime restarted on the socket systemd holds: 0 failed requests in 6 of 6 restarts. A new connection costs
+ *   one accept() in the worker that takes it: with `Connection: close` the runtime used 0.4-0.5x the CPU per
+ *   request of round-robin and served 1.2-1.8x the requests per second; with keep-alive the two are even.
+ *   Keep-alive connections can gather on one worker (87/13 with 8 connections on 2 workers; 17/33 to 30/20
+ *   with 50), which matters only when a few long-lived connections carry most of the traffic.
+ * - round-robin (SCHED_RR): the primary accepts and hands each connection to the next worker over IPC: an even
+ *   spread, also of long keep-alive connections, for ~55 µs of the primary's CPU per connection plus the
+ *   worker's side of the hand-off. At a final stop the primary accepts until the last worker leaves, then
+ *   closes what it still holds (round_robin_handle.js `remove`): a restart behind a held socket reset 1-4
+ *   requests in every run. A connection in transit to a worker that dies hangs until the client gives up.
  *
- * `auto`: shared under socket activation (lossless restarts are the point of a .socket unit), round-robin otherwise.
+ * `auto` is shared, with or without socket activation (where lossless restarts are the point of a .socket unit);
+ * SHIPIT_SCHEDULING=round-robin is there for apps whose traffic comes over a few long keep-alive connections.
  */
-export function resolveScheduling(scheduling: Scheduling, socketActivated: boolean): 'round-robin' | 'shared' {
-  if (scheduling !== 'auto') return scheduling;
-  return socketActivated ? 'shared' : 'round-robin';
+export function resolveScheduling(scheduling: Scheduling): 'round-robin' | 'shared' {
+  return scheduling === 'auto' ? 'shared' : scheduling;
 }
 
 function parseScheduling(raw: string | undefined): Scheduling {

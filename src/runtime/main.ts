@@ -1,6 +1,6 @@
 /**
  * shipit runtime: a pre-fork HTTP server for Node apps, what Gunicorn is for Python. One master supervises one
- * worker per CPU (node:cluster, round-robin), replaces workers that die or hang, drains on SIGTERM, reloads
+ * worker per CPU (node:cluster; the workers accept on one shared socket), replaces workers that die or hang, drains on SIGTERM, reloads
  * workers one at a time on SIGHUP, and tells systemd the truth about readiness (sd_notify).
  *
  * Started by systemd as `node <release>/.shipit/runtime/main.js` with cwd = the release. It runs on the hosts'
@@ -29,7 +29,7 @@
  * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms; written in batches, one write() per event-loop turn. |
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
- * | SHIPIT_SCHEDULING         | auto    | `round-robin` (the primary accepts and deals connections out), `shared` (workers accept on the shared socket), or `auto` = shared under socket activation, round-robin otherwise (trade-offs: config.ts resolveScheduling). |
+ * | SHIPIT_SCHEDULING         | auto    | `shared` (workers accept on the shared socket), `round-robin` (the primary accepts and deals connections out), or `auto` = shared (trade-offs: config.ts resolveScheduling). |
  *
  * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
  * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
@@ -88,7 +88,7 @@ function startPrimary(config: RuntimeConfig): void {
     activation.fd !== undefined ? { fd: activation.fd } : config.host === undefined ? { port: config.port } : { port: config.port, host: config.host };
 
   // Must be set before the first fork; it overrides NODE_CLUSTER_SCHED_POLICY.
-  const scheduling = resolveScheduling(config.scheduling, 'fd' in listen);
+  const scheduling = resolveScheduling(config.scheduling);
   cluster.schedulingPolicy = scheduling === 'shared' ? cluster.SCHED_NONE : cluster.SCHED_RR;
 
   const notifier = createNotifier({ env: process.env, appDir: config.appDir ?? process.cwd(), log });

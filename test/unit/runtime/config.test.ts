@@ -101,10 +101,9 @@ describe('parseWorkers', () => {
 });
 
 describe('resolveScheduling', () => {
-  it('shares the socket under socket activation and deals round-robin otherwise, unless told', () => {
-    expect(resolveScheduling('auto', true)).toBe('shared');
-    expect(resolveScheduling('auto', false)).toBe('round-robin');
-    expect(resolveScheduling('round-robin', true)).toBe('round-robin');
-    expect(resolveScheduling('shared', false)).toBe('shared');
+  it('shares the socket unless told to deal round-robin', () => {
+    expect(resolveScheduling('auto')).toBe('shared');
+    expect(resolveScheduling('shared')).toBe('shared');
+    expect(resolveScheduling('round-robin')).toBe('round-robin');
   });
 });

@@ -57,11 +57,16 @@ describe.each(['round-robin', 'shared'])('SIGHUP rolling reload (%s scheduling)'
   }, 30_000);
 });
 
-describe('dead and hung workers', () => {
-  it('replaces a SIGKILLed worker at once; the service keeps answering', async () => {
-    const { rt, port, pids } = await started();
-    // A connection that node:cluster was handing to the worker as it died is never closed by the primary (it
-    // lives only in a pending IPC callback in round_robin_handle.js); its client waits for its own timeout.
+describe.each<{ scheduling: string; env: Record<string, string> }>([
+  { scheduling: 'shared', env: {} }, // the default
+  { scheduling: 'round-robin', env: { SHIPIT_SCHEDULING: 'round-robin' } },
+])('a SIGKILLed worker ($scheduling scheduling)', ({ scheduling, env }) => {
+  it('is replaced at once; the service keeps answering', async () => {
+    const { rt, port, pids } = await started(env);
+    expect(rt.lines.find((l) => l.msg === 'shipit runtime master')?.scheduling).toBe(scheduling);
+    // Shared: the requests the worker had accepted die with it (ECONNRESET). Round-robin also: a connection that
+    // node:cluster was handing to the worker as it died is never closed by the primary (it lives only in a
+    // pending IPC callback in round_robin_handle.js); its client waits for its own timeout.
     const load = startLoad(port, { concurrency: 4, keepAlive: false, maxMs: 10_000, requestTimeoutMs: 2000 });
     await sleep(300);
     const victim = pids[0]!;
@@ -73,8 +78,8 @@ describe('dead and hung workers', () => {
     const replacedMs = Date.now() - killedAt;
     await sleep(2500);
     const result = await load.stop();
-    log('SIGKILL a worker: time until its replacement serves (ms)', replacedMs);
-    log('SIGKILL a worker under load', { ok: result.ok, failed: result.failed, errors: result.errors });
+    log(`SIGKILL a worker (${scheduling}): time until its replacement serves (ms)`, replacedMs);
+    log(`SIGKILL a worker under load (${scheduling})`, { ok: result.ok, failed: result.failed, errors: result.errors });
     expect(replacedMs).toBeLessThan(5000);
     expect(replacement.worker_pid).not.toBe(victim);
     expect(rt.lines.find((l) => l.msg === 'worker died')).toMatchObject({ worker: slot, worker_pid: victim, signal: 'SIGKILL' });
@@ -86,7 +91,9 @@ describe('dead and hung workers', () => {
     expect(after.status).toBe(200);
     expect(replacement.generation).toBe(1);
   }, 30_000);
+});
 
+describe('hung workers', () => {
   it('SIGKILLs a worker whose handler blocks the event loop past SHIPIT_TIMEOUT, and replaces it', async () => {
     const { rt, port } = await started({ SHIPIT_TIMEOUT: '1' });
     const from = rt.lines.length;
