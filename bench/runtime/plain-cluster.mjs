@@ -1,6 +1,8 @@
 // The baseline: the smallest hand-written node:cluster server, same handler (hello.mjs) and worker count. Like
-// most hand-written ones it neither respawns a dead worker nor reloads.
-//   WORKERS=2 PORT=18201 node bench/runtime/plain-cluster.mjs
+// most hand-written ones it neither respawns a dead worker nor reloads. The bench runs it twice: with
+// NODE_CLUSTER_SCHED_POLICY=none (Node's documented switch: workers accept on the shared socket, the scheduling
+// the shipit runtime uses), the reference the runtime is measured against; and with Node's default, round-robin.
+//   NODE_CLUSTER_SCHED_POLICY=none WORKERS=2 PORT=18201 node bench/runtime/plain-cluster.mjs
 import cluster from 'node:cluster';
 import http from 'node:http';
 import handler from './hello.mjs';

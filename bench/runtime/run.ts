@@ -4,8 +4,9 @@
 // shipit runtime (compiled from src/runtime as shipped), a minimal hand-written node:cluster server
 // (plain-cluster.mjs) and PM2 in cluster mode (pm2-worker.mjs, a devDependency, with a private PM2_HOME). In one run:
 //   - requests/s and p99 latency (wrk --latency), keep-alive and `Connection: close`, interleaved rounds in a
-//     rotating order, median per server, ratios against the hand-written server; and the CPU time per request of
-//     each server's processes in the same runs (/proc), which a busy machine disturbs far less than req/s;
+//     rotating order, median per server, ratios against the hand-written server with the runtime's scheduling
+//     (shared accept; also shown with Node's default, round-robin); and the CPU time per request of each
+//     server's processes in the same runs (/proc), which a busy machine disturbs far less than req/s;
 //   - failed requests while the server reloads under load (shipit: SIGHUP to the master; PM2: `pm2 reload`);
 //   - time to replace a worker killed with SIGKILL: until a worker with a new pid answers (the server has its
 //     full worker count again), polled with a fresh connection every 5 ms.
@@ -43,7 +44,7 @@ export interface Options {
   reloads: number;
   /** Kills per server: one per worker slot, the servers restarted between passes (see killTest). */
   killPasses: number;
-  /** Also measure shipit variants that show where its time goes (shared scheduling, no heartbeat, access log). */
+  /** Also measure shipit variants that show where its time goes (round-robin, no heartbeat, access log, pieces). */
   diagnose: boolean;
   /** A built runtime to measure instead of compiling src/runtime (e.g. dist/src/runtime/main.js). */
   entry: string | undefined;
@@ -715,11 +716,19 @@ function report(servers: Server[], o: Options, summary: Summary[], reloads: Relo
   });
   lines.push(
     `Throughput: median of ${o.rounds} interleaved rounds of \`wrk -t1 -c${o.connections} -d${o.seconds}s --latency\` per server and mode; ` +
-      '× = req/s ÷ the hand-written server\'s (ratio of medians; per-round range in brackets).',
+      '× = req/s ÷ the hand-written server\'s with shared accept, the runtime\'s default scheduling (ratio of medians; per-round range in brackets).',
     '',
     table(['server', 'keep-alive req/s', '× plain', 'p99', 'Connection: close req/s', '× plain', 'p99', 'failed'], rows),
     '',
   );
+  const rr = (key: string, mode: Mode) => summary.find((x) => x.server === key && x.mode === mode)?.rps ?? NaN;
+  if (servers.some((s) => s.key === 'shipit-rr') && servers.some((s) => s.key === 'plain-rr')) {
+    lines.push(
+      `Both with round-robin: shipit ÷ hand-written = ${fmtRatio(rr('shipit-rr', 'keep-alive') / rr('plain-rr', 'keep-alive'))} keep-alive, ` +
+        `${fmtRatio(rr('shipit-rr', 'close') / rr('plain-rr', 'close'))} \`Connection: close\` (ratio of medians).`,
+      '',
+    );
+  }
   const us = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
   const cpuRows = servers.map((s) => {
     const cells: string[] = [s.label];
@@ -839,19 +848,24 @@ export async function main(argv: string[]): Promise<void> {
   const { pm2, version: pm2Version } = await loadPm2();
 
   const W = o.workers;
+  // The reference is the hand-written server with the scheduling the runtime uses by default (workers accept on
+  // the shared socket, config.ts resolveScheduling), so that × prices the runtime and not the scheduling policy;
+  // the same script with Node's default (round-robin) shows what the policy alone is worth. Only the environment
+  // differs: plain-cluster.mjs stays the minimal server anyone would write.
+  const SHARED = { NODE_CLUSTER_SCHED_POLICY: 'none' };
   let servers: Server[] = [
     shipitServer('shipit', 'shipit runtime', 18301, entry, W, {}, true),
-    plainServer('plain', 'hand-written node:cluster', 18302, 'plain-cluster.mjs', W, {}, true),
+    plainServer('plain', 'hand-written node:cluster (shared accept)', 18302, 'plain-cluster.mjs', W, SHARED, true),
     pm2Server(pm2, pm2Version, 18303, W),
+    plainServer('plain-rr', "hand-written, Node's default round-robin", 18304, 'plain-cluster.mjs', W, {}, false),
   ];
   if (o.diagnose) {
     servers.push(
-      shipitServer('shipit-shared', 'shipit, SHIPIT_SCHEDULING=shared', 18304, entry, W, { SHIPIT_SCHEDULING: 'shared' }, false),
-      plainServer('plain-shared', 'hand-written, NODE_CLUSTER_SCHED_POLICY=none', 18305, 'plain-cluster.mjs', W, { NODE_CLUSTER_SCHED_POLICY: 'none' }, false),
+      shipitServer('shipit-rr', 'shipit, SHIPIT_SCHEDULING=round-robin', 18305, entry, W, { SHIPIT_SCHEDULING: 'round-robin' }, false),
       shipitServer('shipit-no-heartbeat', 'shipit, SHIPIT_TIMEOUT=0 (no heartbeat)', 18306, entry, W, { SHIPIT_TIMEOUT: '0' }, false),
       shipitServer('shipit-access-log', 'shipit, SHIPIT_ACCESS_LOG=1 (to a file)', 18307, entry, W, { SHIPIT_ACCESS_LOG: '1' }, false),
-      plainServer('plain-buildserver', "hand-written + shipit's buildServer", 18308, 'plain-shipit-server.mjs', W, { SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'buildServer' }, false),
-      plainServer('plain-tracker', "hand-written + shipit's ConnectionTracker", 18309, 'plain-shipit-server.mjs', W, { SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'tracker' }, false),
+      plainServer('plain-buildserver', "hand-written + shipit's buildServer", 18308, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'buildServer' }, false),
+      plainServer('plain-tracker', "hand-written + shipit's ConnectionTracker", 18309, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'tracker' }, false),
     );
   }
   if (o.only !== undefined) servers = servers.filter((s) => s.key === 'plain' || o.only!.includes(s.key));
