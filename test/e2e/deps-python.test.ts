@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { readLab, type LabInfo } from './support/lab.js';
 import { Project } from './support/project.js';
+import { deployJson, expectSuccess } from './support/deploy-json.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
 import { writeWheel } from './support/wheel.js';
 
@@ -22,31 +23,7 @@ let hosts: LabInfo['hosts'];
 let project: Project;
 const figures: Record<string, number | string> = {};
 
-interface Prepared {
-  type: 'host.prepared';
-  host: string;
-  deps: { kind: string; set: string; created: boolean; durationMs: number }[];
-}
-
-/** `shipit deploy --json`: exit code, wall time, the release id and the host.prepared events. */
-async function deploy() {
-  const started = Date.now();
-  const run = await project.shipit(['deploy', 'production', '--json']);
-  const wallMs = Date.now() - started;
-  const events = run.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const prepared = events.filter((e): e is Prepared & Record<string, unknown> => e.type === 'host.prepared');
-  const release = (events.find((e) => e.type === 'rollout.finished') as { release?: string } | undefined)?.release;
-  const prepareMs = (events.find((e) => e.type === 'phase.finished' && e.phase === 'prepare') as { durationMs?: number } | undefined)?.durationMs ?? NaN;
-  return { run, wallMs, prepareMs, prepared, release };
-}
-
-/** Exit code 0, or a failure that shows what shipit said. */
-function expectSuccess(run: { exitCode?: number; all?: unknown }): void {
-  if (run.exitCode !== 0) throw new Error(`shipit exited ${run.exitCode}:\n${String(run.all)}`);
-}
+const deploy = () => deployJson(project);
 
 const depsServed = () =>
   Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/deps')).body as { greet: string | null; prefix: string; release: string }));
