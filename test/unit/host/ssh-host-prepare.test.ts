@@ -1,0 +1,95 @@
+// SshHost.prepare's protocol with the host, on a scripted transport: when the host's current manifest comes
+// back (and when it does not), what is sent, and that a staged manifest differing from the deployer's fails.
+import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { memoryManifestCache, sha256Hex } from '../../../src/host/manifest-cache.js';
+import { formatManifest, manifestDelta } from '../../../src/host/parse.js';
+import { SshHost } from '../../../src/host/ssh-host.js';
+import type { ManifestEntry, ReleaseSpec } from '../../../src/host/types.js';
+import type { ExecOptions, ExecResult, Transport } from '../../../src/ssh/transport.js';
+
+const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
+const BASE: ManifestEntry[] = [
+  { path: 'app/main.py', mode: 0o644, size: 3, sha256: 'a'.repeat(64) },
+  { path: 'app/VERSION', mode: 0o644, size: 2, sha256: 'b'.repeat(64) },
+];
+const BASE_TEXT = formatManifest(BASE);
+const NEXT: ManifestEntry[] = [BASE[0]!, { path: 'app/VERSION', mode: 0o644, size: 2, sha256: 'c'.repeat(64) }];
+
+/** Answers the check as a host whose current release is r1, and the stage with the manifest sha it is told to. */
+class ScriptedHost implements Transport {
+  readonly name = 'web1';
+  readonly bytesSent = 0;
+  readonly commands: string[] = [];
+  stagedSha: (expected: string) => string = (expected) => expected;
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.commands.push(command);
+    if (command.includes('prereq: systemd')) {
+      const sha = sha256Hex(BASE_TEXT);
+      const known = command.includes(`r1 ${sha}`);
+      return ok(`base r1 ${sha}\n${known ? '' : `${gzipSync(BASE_TEXT).toString('base64')}\n`}`);
+    }
+    if (command.includes('head -c')) {
+      if (options.stdin instanceof Readable) for await (const _ of options.stdin) void _;
+      return ok(`manifest\t${this.stagedSha(sha256Hex(manifestDelta(NEXT, BASE_TEXT.trim().split('\n')).manifest))}\n`);
+    }
+    return ok('');
+  }
+  async httpGet(): Promise<never> {
+    throw new Error('no probe in prepare');
+  }
+  async close(): Promise<void> {}
+}
+
+const ok = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
+
+function release(): ReleaseSpec {
+  return {
+    meta: { id: 'r2', createdAt: 'x', by: 'alice@laptop', revision: null, state: 'staged' },
+    files: NEXT,
+    openTar: () => Readable.from([Buffer.from('tar')]),
+    units: [{ name: 'hello.service', content: '[Service]\n' }],
+    env: '',
+    secrets: 'TOKEN="s3cret"\n',
+    prerequisites: [],
+    diskBytes: 0,
+  };
+}
+
+describe('SshHost.prepare and the manifest cache', () => {
+  it('asks the host for its manifest once; the next deploy names it by sha256 and the host sends only the sum', async () => {
+    const manifests = memoryManifestCache();
+    const transport = new ScriptedHost();
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
+    const first = await host.prepare(release());
+    expect(first).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1', sentPaths: ['app/VERSION'] });
+    // The base manifest that came back, and the release's own, are cached under their sha256.
+    expect(await manifests.read('hello', 'r1', sha256Hex(BASE_TEXT))).toBe(BASE_TEXT);
+    const staged = manifestDelta(NEXT, BASE_TEXT.trim().split('\n')).manifest;
+    expect(await manifests.read('hello', 'r2', sha256Hex(staged))).toBe(staged);
+
+    transport.commands.length = 0;
+    await host.prepare(release());
+    expect(transport.commands[0]).toContain(`r1 ${sha256Hex(BASE_TEXT)}`);
+  });
+
+  it('fails, naming the host, when the manifest staged on the host is not the release\'s', async () => {
+    const transport = new ScriptedHost();
+    transport.stagedSha = () => 'd'.repeat(64);
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests: memoryManifestCache() });
+    await expect(host.prepare(release())).rejects.toThrow(/^web1: the manifest staged on the host \(sha256 d{64}\) is not the release's/);
+  });
+
+  it('asks the host again when a cached manifest it named has gone from the cache', async () => {
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    manifests.entries.clear();
+    manifests.known = async () => [{ release: 'r1', sha256: sha256Hex(BASE_TEXT) }];
+    const transport = new ScriptedHost();
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
+    expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1 });
+    const checks = transport.commands.filter((c) => c.includes('prereq: systemd'));
+    expect(checks).toHaveLength(2);
+    expect(checks[1]).not.toContain(`r1 ${sha256Hex(BASE_TEXT)}`);
+  });
+});
