@@ -27,6 +27,11 @@ export interface RuntimeConfig {
   bootTimeoutMs: number;
   /** SHIPIT_KEEP_ALIVE: HTTP keep-alive idle timeout. 0 = no keep-alive (every response closes). */
   keepAliveMs: number;
+  /**
+   * SHIPIT_KEEPALIVE_REQUESTS: the response to a connection's Nth request says `Connection: close` and the
+   * connection is closed after it (nginx's keepalive_requests); 0 = never for this reason. See connection-drain.ts.
+   */
+  keepAliveRequests: number;
   accessLog: boolean;
   logLevel: LogLevel;
   /** SHIPIT_SD_NOTIFY: explicit path to the `sd-notify` package (or its index.js). */
@@ -41,6 +46,8 @@ export const defaults = {
   gracefulTimeoutSec: 30,
   bootTimeoutSec: 60,
   keepAliveSec: 5,
+  /** nginx's keepalive_requests default since 1.19.10. */
+  keepAliveRequests: 1000,
 } as const;
 
 export class RuntimeConfigError extends Error {
@@ -70,6 +77,7 @@ export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
     gracefulTimeoutMs: parseSeconds('SHIPIT_GRACEFUL_TIMEOUT', env.SHIPIT_GRACEFUL_TIMEOUT, defaults.gracefulTimeoutSec),
     bootTimeoutMs: parseSeconds('SHIPIT_BOOT_TIMEOUT', env.SHIPIT_BOOT_TIMEOUT, defaults.bootTimeoutSec),
     keepAliveMs: parseSeconds('SHIPIT_KEEP_ALIVE', env.SHIPIT_KEEP_ALIVE, defaults.keepAliveSec),
+    keepAliveRequests: parseKeepAliveRequests(env.SHIPIT_KEEPALIVE_REQUESTS),
     accessLog: parseFlag('SHIPIT_ACCESS_LOG', env.SHIPIT_ACCESS_LOG),
     logLevel: parseLogLevel(env.SHIPIT_LOG_LEVEL),
     sdNotifyPath: nonEmpty(env.SHIPIT_SD_NOTIFY),
@@ -135,6 +143,19 @@ function parseSeconds(key: string, raw: string | undefined, fallbackSec: number)
     throw new RuntimeConfigError(key, `${JSON.stringify(raw)} is not a number of seconds (e.g. 30 or 0.5)`);
   }
   return Math.round(Number(value) * 1000);
+}
+
+/** A whole number of requests; 0 = no limit. */
+function parseKeepAliveRequests(raw: string | undefined): number {
+  const value = raw?.trim();
+  if (value === undefined || value === '') return defaults.keepAliveRequests;
+  if (!/^[0-9]{1,9}$/.test(value)) {
+    throw new RuntimeConfigError(
+      'SHIPIT_KEEPALIVE_REQUESTS',
+      `${JSON.stringify(raw)} is not a whole number of requests (e.g. 1000; 0 = keep a connection open whatever its request count)`,
+    );
+  }
+  return Number(value);
 }
 
 function parseFlag(key: string, raw: string | undefined): boolean {

@@ -20,6 +20,8 @@ export interface ServerOptions {
   keepAliveMs: number;
   /** Whether SHIPIT_KEEP_ALIVE was set: a server from createServer() keeps its own setting otherwise. */
   keepAliveExplicit: boolean;
+  /** SHIPIT_KEEPALIVE_REQUESTS: the response to a connection's Nth request closes it; 0 = never. */
+  keepAliveRequests: number;
   /** Where the access log goes (SHIPIT_ACCESS_LOG=1), one line per request; undefined = no access log. */
   accessLog: LogFn | undefined;
   lingerMs: number;
@@ -41,6 +43,7 @@ export async function buildServer(app: LoadedApp, options: ServerOptions): Promi
   const tracker = new ConnectionTracker(server, {
     clock: options.clock,
     keepAliveMs: options.keepAliveMs,
+    keepAliveRequests: options.keepAliveRequests,
     lingerMs: options.lingerMs,
     // An app's own server has its own 'request' listeners: the tracker prepends one. Ours calls it itself.
     requests: app.kind === 'handler' ? 'caller' : 'listener',

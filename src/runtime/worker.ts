@@ -148,6 +148,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       log,
       keepAliveMs: config.keepAliveMs,
       keepAliveExplicit: options.keepAliveExplicit,
+      keepAliveRequests: config.keepAliveRequests,
       accessLog: options.accessLog,
       // A keep-alive connection idle this long after a drain began is closed; busy ones close after a response.
       lingerMs: Math.min(1000, config.gracefulTimeoutMs / 2),

@@ -14,6 +14,7 @@ describe('parseRuntimeConfig', () => {
       gracefulTimeoutMs: 30_000,
       bootTimeoutMs: 60_000,
       keepAliveMs: 5000,
+      keepAliveRequests: 1000,
       accessLog: false,
       logLevel: 'info',
       sdNotifyPath: undefined,
@@ -33,6 +34,7 @@ describe('parseRuntimeConfig', () => {
         SHIPIT_GRACEFUL_TIMEOUT: '10',
         SHIPIT_BOOT_TIMEOUT: '0',
         SHIPIT_KEEP_ALIVE: '0',
+        SHIPIT_KEEPALIVE_REQUESTS: '250',
         SHIPIT_ACCESS_LOG: '1',
         SHIPIT_LOG_LEVEL: 'debug',
         SHIPIT_SD_NOTIFY: '/opt/sd-notify',
@@ -51,11 +53,17 @@ describe('parseRuntimeConfig', () => {
       gracefulTimeoutMs: 10_000,
       bootTimeoutMs: 0,
       keepAliveMs: 0,
+      keepAliveRequests: 250,
       accessLog: true,
       logLevel: 'debug',
       sdNotifyPath: '/opt/sd-notify',
       scheduling: 'shared',
     });
+  });
+
+  it('takes SHIPIT_KEEPALIVE_REQUESTS=0 as "never recycle"', () => {
+    expect(parseRuntimeConfig({ SHIPIT_APP: 'a.js', SHIPIT_KEEPALIVE_REQUESTS: '0' }, 2).keepAliveRequests).toBe(0);
+    expect(parseRuntimeConfig({ SHIPIT_APP: 'a.js', SHIPIT_KEEPALIVE_REQUESTS: ' 1 ' }, 2).keepAliveRequests).toBe(1);
   });
 
   it('requires SHIPIT_APP', () => {
@@ -69,6 +77,9 @@ describe('parseRuntimeConfig', () => {
     ['SHIPIT_ACCESS_LOG', 'maybe', 'is not a flag'],
     ['SHIPIT_LOG_LEVEL', 'loud', 'is not one of'],
     ['SHIPIT_SCHEDULING', 'random', 'is not one of auto, round-robin, shared'],
+    ['SHIPIT_KEEPALIVE_REQUESTS', 'many', 'is not a whole number of requests'],
+    ['SHIPIT_KEEPALIVE_REQUESTS', '-1', 'is not a whole number of requests'],
+    ['SHIPIT_KEEPALIVE_REQUESTS', '1e3', 'is not a whole number of requests'],
   ])('rejects %s=%s, naming the variable', (key, value, message) => {
     let error: unknown;
     try {

@@ -3,6 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { ConnectionTracker, pickIdleToClose, type ConnectionState } from '../../../src/runtime/connection-drain.js';
 import { buildServer } from '../../../src/runtime/http-server.js';
 import { FakeClock } from './fake-clock.js';
+import { openRaw } from './raw-http.js';
 
 const busy: ConnectionState = { busy: true, idleSince: undefined };
 const idle = (since: number): ConnectionState => ({ busy: false, idleSince: since });
@@ -39,6 +40,8 @@ async function setUp(make: Make) {
     }
   };
   const { server, tracker } = await make(clock, handler);
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const agents: http.Agent[] = [];
@@ -79,7 +82,7 @@ async function setUp(make: Make) {
     server.closeAllConnections();
     server.close();
   };
-  return { clock, server, tracker, get, agent, release, drain, wait, closed: () => closed, cleanUp };
+  return { clock, server, port, tracker, get, agent, release, drain, wait, closed: () => closed, connections: () => connections, cleanUp };
 }
 
 const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -89,7 +92,7 @@ const variants: Array<[string, Make]> = [
     'its own request listener (an app from createServer())',
     async (clock, handler) => {
       const server = http.createServer(handler);
-      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, lingerMs: 1000 }) };
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests: 1000, lingerMs: 1000 }) };
     },
   ],
   [
@@ -97,7 +100,7 @@ const variants: Array<[string, Make]> = [
     async (clock, handler) =>
       buildServer(
         { kind: 'handler', handler, ready: undefined, shutdown: undefined },
-        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, accessLog: undefined, lingerMs: 1000 },
+        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, keepAliveRequests: 1000, accessLog: undefined, lingerMs: 1000 },
       ),
   ],
 ];
@@ -174,7 +177,7 @@ describe('ConnectionTracker bookkeeping', () => {
   it('counts connections as clients open and close them in any order, and the drain closes every idle one left', async () => {
     const t = await setUp(async (clock, handler) => {
       const server = http.createServer(handler);
-      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, lingerMs: 1000 }) };
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests: 1000, lingerMs: 1000 }) };
     });
     const settle = async (size: number): Promise<void> => {
       for (let i = 0; i < 100 && t.tracker.size !== size; i += 1) await tick(10);
@@ -206,12 +209,112 @@ describe('ConnectionTracker without keep-alive', () => {
   it('says Connection: close on every response when keepAliveMs is 0', async () => {
     const t = await setUp(async (clock, handler) => {
       const server = http.createServer(handler);
-      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 0, lingerMs: 1000 }) };
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 0, keepAliveRequests: 1000, lingerMs: 1000 }) };
     });
     try {
       const a = t.agent();
       expect(await t.get('/fast', a)).toEqual({ body: 'fast', connection: 'close' });
       expect(await t.get('/fast', a)).toEqual({ body: 'fast', connection: 'close' });
+    } finally {
+      t.cleanUp();
+    }
+  });
+});
+
+/** The variants above, with a given keepAliveRequests (SHIPIT_KEEPALIVE_REQUESTS). */
+const recycling: Array<[string, (keepAliveRequests: number) => Make]> = [
+  [
+    'its own request listener (an app from createServer())',
+    (keepAliveRequests) => async (clock, handler) => {
+      const server = http.createServer(handler);
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests, lingerMs: 1000 }) };
+    },
+  ],
+  [
+    "buildServer's handler wrapper (a handler app)",
+    (keepAliveRequests) => async (clock, handler) =>
+      buildServer(
+        { kind: 'handler', handler, ready: undefined, shutdown: undefined },
+        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, keepAliveRequests, accessLog: undefined, lingerMs: 1000 },
+      ),
+  ],
+];
+
+describe.each(recycling)('keep-alive recycling (keepAliveRequests) on a real server, via %s', (_name, withLimit) => {
+  it('says Connection: close on the Nth response of a connection and the server closes it; the responses before keep it alive', async () => {
+    const t = await setUp(withLimit(3));
+    const c = await openRaw(t.port);
+    try {
+      for (let i = 1; i <= 2; i += 1) {
+        c.send('/fast');
+        expect(await c.next()).toMatchObject({ status: 200, body: 'fast', headers: { connection: 'keep-alive' } });
+      }
+      expect(c.ended).toBe(false);
+      c.send('/fast');
+      expect(await c.next()).toMatchObject({ status: 200, body: 'fast', headers: { connection: 'close' } });
+      await c.serverEnded(); // the server's FIN, not ours
+      for (let i = 0; i < 50 && t.tracker.size > 0; i += 1) await tick(10);
+      expect(t.tracker.size).toBe(0);
+
+      // The count belongs to the connection: the client's next one starts from 1 again.
+      const d = await openRaw(t.port);
+      try {
+        d.send('/fast');
+        expect((await d.next())?.headers.connection).toBe('keep-alive');
+      } finally {
+        d.destroy();
+      }
+    } finally {
+      c.destroy();
+      t.cleanUp();
+    }
+  });
+
+  it('never closes a connection for its request count when keepAliveRequests is 0', async () => {
+    const t = await setUp(withLimit(0));
+    const c = await openRaw(t.port);
+    try {
+      for (let i = 1; i <= 1200; i += 1) {
+        c.send('/fast');
+        const response = await c.next();
+        if (response?.headers.connection !== 'keep-alive') throw new Error(`response ${i}: ${JSON.stringify(response)}`);
+      }
+      expect(c.ended).toBe(false);
+      expect(t.connections()).toBe(1);
+    } finally {
+      c.destroy();
+      t.cleanUp();
+    }
+  });
+
+  it('answers requests pipelined behind the Nth with nothing: the connection closes after the Nth response (no 503, unlike maxRequestsPerSocket)', async () => {
+    const t = await setUp(withLimit(2));
+    const c = await openRaw(t.port);
+    try {
+      c.send('/fast', '/fast', '/fast', '/fast');
+      expect((await c.next())?.headers.connection).toBe('keep-alive');
+      expect(await c.next()).toMatchObject({ status: 200, headers: { connection: 'close' } });
+      expect(await c.next()).toBeUndefined(); // the server closed: the client retries the rest on a new connection
+      await c.serverEnded();
+    } finally {
+      c.destroy();
+      t.cleanUp();
+    }
+  });
+
+  it('fails no request of clients that reconnect when told to close (http.Agent with keep-alive)', async () => {
+    const t = await setUp(withLimit(3));
+    try {
+      const clients = Array.from({ length: 4 }, () => t.agent());
+      const bodies = await Promise.all(
+        clients.map(async (a) => {
+          const out: string[] = [];
+          for (let i = 0; i < 10; i += 1) out.push((await t.get('/fast', a)).body);
+          return out;
+        }),
+      );
+      expect(bodies.flat()).toEqual(Array(40).fill('fast'));
+      expect(t.connections()).toBe(4 * 4); // requests 1-3, 4-6, 7-9 and 10 of each client: a connection each
     } finally {
       t.cleanUp();
     }

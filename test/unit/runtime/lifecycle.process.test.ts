@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RuntimeExit } from '../../../src/runtime/exit-codes.js';
 import { get, repo, sleep, startRuntime, type RuntimeProcess } from './harness.js';
 import { startNotifySocket, type NotifySocket } from './notify-socket.js';
+import { openRaw } from './raw-http.js';
 
 let runtime: RuntimeProcess | undefined;
 let notify: NotifySocket | undefined;
@@ -147,11 +148,46 @@ describe('a runtime that cannot start exits with a named code and does not loop'
     }
   }, 20_000);
 
+  it('SHIPIT_KEEPALIVE_REQUESTS=lots → exit 2 with the variable named', async () => {
+    runtime = startRuntime({ env: { SHIPIT_KEEPALIVE_REQUESTS: 'lots' } });
+    expect(await runtime.exited).toEqual({ code: RuntimeExit.config, signal: null });
+    expect(runtime.lines).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'invalid environment: SHIPIT_KEEPALIVE_REQUESTS: "lots" is not a whole number of requests (e.g. 1000; 0 = keep a connection open whatever its request count)',
+      }),
+    ]);
+  }, 20_000);
+
   it('WORKERS=many → exit 2 with the variable named, before forking anything', async () => {
     runtime = startRuntime({ env: { WORKERS: 'many' } });
     expect(await runtime.exited).toEqual({ code: RuntimeExit.config, signal: null });
     expect(runtime.lines).toEqual([
       expect.objectContaining({ level: 'error', msg: 'invalid environment: WORKERS: "many" is not valid: use "auto" (one per CPU) or a whole number from 1 to 1024' }),
     ]);
+  }, 20_000);
+});
+
+describe('keep-alive recycling (SHIPIT_KEEPALIVE_REQUESTS)', () => {
+  it('closes a keep-alive connection after its Nth response in the real workers, and logs the setting', async () => {
+    runtime = startRuntime({ env: { SHIPIT_KEEPALIVE_REQUESTS: '2' } });
+    const master = await runtime.waitForLog((l) => l.msg === 'shipit runtime master', 10_000);
+    expect(master.keepalive_requests).toBe(2);
+    const port = await runtime.port();
+    const c = await openRaw(port);
+    try {
+      c.send('/');
+      expect(await c.next()).toMatchObject({ status: 200, headers: { connection: 'keep-alive' } });
+      c.send('/');
+      expect(await c.next()).toMatchObject({ status: 200, headers: { connection: 'close' } });
+      await c.serverEnded();
+    } finally {
+      c.destroy();
+    }
+  }, 20_000);
+
+  it('keeps the default of 1000 when unset', async () => {
+    runtime = startRuntime();
+    expect((await runtime.waitForLog((l) => l.msg === 'shipit runtime master', 10_000)).keepalive_requests).toBe(1000);
   }, 20_000);
 });
