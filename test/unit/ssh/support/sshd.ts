@@ -77,6 +77,10 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
     'AllowTcpForwarding yes',
     'MaxStartups 100',
     'LogLevel ERROR',
+    // Commands run under the user's login shell, and bash started by sshd reads ~/.bashrc: the machine's own
+    // (here root's, which runs `pyenv init` and its rehash lock: 0.4 s per command, serialized) must not
+    // decide how long a test's commands take.
+    `SetEnv HOME=${dir}`,
     ...(options.extraConfig ?? []),
   ];
   const configFile = join(dir, 'sshd_config');
