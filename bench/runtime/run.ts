@@ -6,14 +6,17 @@
 //   - requests/s and p99 latency (wrk --latency), keep-alive and `Connection: close`, interleaved rounds in a
 //     rotating order, median per server, ratios against the hand-written server with the runtime's scheduling
 //     (shared accept; also shown with Node's default, round-robin); and the CPU time per request of each
-//     server's processes in the same runs (/proc), which a busy machine disturbs far less than req/s;
+//     server's processes in the same runs (/proc), which a busy machine disturbs far less than req/s; and how the
+//     connections were spread over the workers in each run (/proc: which worker holds which of wrk's keep-alive
+//     connections, and each worker's share of the CPU), since with shared accept they can all land on one worker;
+//     the runtime also runs with SHIPIT_KEEPALIVE_REQUESTS=0, to show what recycling connections is worth;
 //   - failed requests while the server reloads under load (shipit: SIGHUP to the master; PM2: `pm2 reload`);
 //   - time to replace a worker killed with SIGKILL: until a worker with a new pid answers (the server has its
 //     full worker count again), polled with a fresh connection every 5 ms.
 // Prints tables and writes bench/results/runtime.json (gitignored). ≈ 2.5 minutes by default; `--diagnose` adds
 // variants that show where the time goes (≈ 5 minutes). Options: see parseArgs.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -187,9 +190,57 @@ function childrenOf(pid: number): number[] {
 }
 
 /** CPU time a server used so far: its master (for PM2: the daemon, which is the cluster primary) and the workers. */
-function serverCpu(master: number): { masterMs: number; workersMs: number; workers: number } {
+function serverCpu(master: number): { masterMs: number; workersMs: number; workers: number; perWorker: Map<number, number> } {
   const workers = childrenOf(master);
-  return { masterMs: cpuMs(master), workersMs: workers.reduce((n, w) => n + cpuMs(w), 0), workers: workers.length };
+  const perWorker = new Map(workers.map((w) => [w, cpuMs(w)] as const));
+  return { masterMs: cpuMs(master), workersMs: [...perWorker.values()].reduce((n, ms) => n + ms, 0), workers: workers.length, perWorker };
+}
+
+/** Inodes of the server side of ESTABLISHED TCP connections on `port` (/proc/net/tcp and tcp6: local address
+ * in field 1, state 01 = ESTABLISHED in field 3, inode in field 9). */
+function establishedInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[1]!.endsWith(suffix) && f[3] === '01') inodes.add(f[9]!);
+    }
+  }
+  return inodes;
+}
+
+/**
+ * How many of the connections on `port` each worker holds right now: the workers' socket fds matched against
+ * the connection table. Under shared accept the kernel decides which worker accepts a connection; the count
+ * shows when one worker holds all of wrk's keep-alive connections and the other idles.
+ */
+function connectionsPerWorker(port: number, workers: number[]): number[] {
+  const inodes = establishedInodes(port);
+  return workers.map((pid) => {
+    let n = 0;
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      return 0;
+    }
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return n;
+  });
 }
 
 /** The environment servers start with: ours, without what a parent (tsx, systemd) may have set for us. */
@@ -488,7 +539,14 @@ interface ThroughputRun extends WrkResult {
   /** CPU time the server's processes used during the run, per request (µs): the cluster primary, the workers. */
   masterUsPerReq: number;
   workersUsPerReq: number;
+  /** Each worker's share of the workers' CPU time in the run, largest first (1/workers each = an even spread). */
+  workerCpuShares: number[];
+  /** keep-alive only: connections held by each worker (largest first) at 1/4, 1/2 and 3/4 of the run. */
+  connectionSamples: number[][];
 }
+
+/** When connectionsPerWorker samples a keep-alive run, as fractions of its duration. */
+const SPREAD_SAMPLES = [0.25, 0.5, 0.75];
 
 async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[]> {
   log(`warm-up: 1 s per server and mode`);
@@ -506,7 +564,19 @@ async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[
       for (const s of rotate(servers, r)) {
         const master = masters.get(s.key)!;
         const before = serverCpu(master);
-        const result = await wrk(s.port, o.seconds, o.connections, mode);
+        const running = wrk(s.port, o.seconds, o.connections, mode);
+        // Connections are counted in keep-alive runs only: with `Connection: close` each lives one request, and
+        // /proc/net/tcp then lists thousands of TIME_WAIT entries, costly to read while wrk runs.
+        const connectionSamples: number[][] = [];
+        if (mode === 'keep-alive') {
+          let at = 0;
+          for (const fraction of SPREAD_SAMPLES) {
+            await sleep((fraction - at) * o.seconds * 1000);
+            at = fraction;
+            connectionSamples.push(connectionsPerWorker(s.port, [...before.perWorker.keys()]).sort((a, b) => b - a));
+          }
+        }
+        const result = await running;
         const after = serverCpu(master);
         if (after.workers !== o.workers) throw new Error(`${s.label}: ${after.workers} workers during the run, not ${o.workers}`);
         const perReq = (ms: number) => (ms * 1000) / result.requests;
@@ -517,6 +587,10 @@ async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[
           ...result,
           masterUsPerReq: perReq(after.masterMs - before.masterMs),
           workersUsPerReq: perReq(after.workersMs - before.workersMs),
+          workerCpuShares: [...after.perWorker]
+            .map(([pid, ms]) => (ms - (before.perWorker.get(pid) ?? 0)) / (after.workersMs - before.workersMs))
+            .sort((a, b) => b - a),
+          connectionSamples,
         });
       }
     }
@@ -662,7 +736,17 @@ interface Summary {
   workersUsPerReq: number;
   /** CPU per request ÷ the hand-written server's (ratio of medians; lower is better). */
   cpuVsPlain: number;
+  /** Per round: the connections the busiest worker held at mid-run (keep-alive; undefined in close mode). */
+  busiestConnections: (number | undefined)[];
+  /** Rounds in which one worker held ≥ 90% of the connections, at each of SPREAD_SAMPLES (keep-alive). */
+  lopsidedRounds: number[];
+  /** The busiest worker's share of the workers' CPU time: median and largest over the rounds. */
+  busiestCpuShare: number;
+  busiestCpuShareMax: number;
 }
+
+/** One worker holds at least this share of the connections: the others are (nearly) idle. */
+const LOPSIDED = 0.9;
 
 function summarize(servers: Server[], runs: ThroughputRun[]): Summary[] {
   const out: Summary[] = [];
@@ -685,6 +769,17 @@ function summarize(servers: Server[], runs: ThroughputRun[]): Summary[] {
         masterUsPerReq: med(s.key, (r) => r.masterUsPerReq),
         workersUsPerReq: med(s.key, (r) => r.workersUsPerReq),
         cpuVsPlain: med(s.key, (r) => r.masterUsPerReq + r.workersUsPerReq) / med('plain', (r) => r.masterUsPerReq + r.workersUsPerReq),
+        busiestConnections: of(s.key).map((r) => r.connectionSamples[1]?.[0]),
+        lopsidedRounds: SPREAD_SAMPLES.map(
+          (_, i) =>
+            of(s.key).filter((r) => {
+              const sample = r.connectionSamples[i];
+              const total = sample?.reduce((n, c) => n + c, 0) ?? 0;
+              return sample !== undefined && total > 0 && sample[0]! >= LOPSIDED * total;
+            }).length,
+        ),
+        busiestCpuShare: med(s.key, (r) => r.workerCpuShares[0] ?? NaN),
+        busiestCpuShareMax: Math.max(...of(s.key).map((r) => r.workerCpuShares[0] ?? NaN)),
       });
     }
   }
@@ -744,6 +839,29 @@ function report(servers: Server[], o: Options, summary: Summary[], reloads: Relo
     table(['server', 'keep-alive: primary', 'workers', 'total', '× plain', 'close: primary', 'workers', 'total', '× plain'], cpuRows),
     '',
   );
+  const pct = (n: number) => (Number.isFinite(n) ? `${Math.round(n * 100)}%` : '–');
+  const spreadRows = servers.map((s) => {
+    const ka = summary.find((x) => x.server === s.key && x.mode === 'keep-alive')!;
+    const cl = summary.find((x) => x.server === s.key && x.mode === 'close')!;
+    return [
+      s.label,
+      ka.busiestConnections.map((n) => (n === undefined ? '–' : String(n))).join(' '),
+      ka.lopsidedRounds.join(' / '),
+      `${pct(ka.busiestCpuShare)} (${pct(ka.busiestCpuShareMax)})`,
+      `${pct(cl.busiestCpuShare)} (${pct(cl.busiestCpuShareMax)})`,
+    ];
+  });
+  if (o.modes.includes('keep-alive')) {
+    const at = SPREAD_SAMPLES.map((f) => `${(f * o.seconds).toFixed(1)} s`).join(' / ');
+    lines.push(
+      `How the connections were spread over the ${o.workers} workers in the same runs: the ${o.connections} keep-alive connections the busiest worker held at mid-run, ` +
+        `round by round (counted from /proc: the workers' socket fds against /proc/net/tcp); the rounds in which one worker held ≥ ${LOPSIDED * 100}% of them at ${at}; ` +
+        `and the busiest worker's share of the workers' CPU time (median, largest in brackets; ${pct(1 / o.workers)} = even).`,
+      '',
+      table(['server', 'keep-alive: busiest worker\'s connections per round', `one worker ≥ ${LOPSIDED * 100}% (rounds)`, 'busiest CPU share keep-alive', 'close'], spreadRows),
+      '',
+    );
+  }
 
   const reloadRows: string[][] = [];
   for (const s of servers.filter((x) => x.reload !== undefined)) {
@@ -855,6 +973,9 @@ export async function main(argv: string[]): Promise<void> {
   const SHARED = { NODE_CLUSTER_SCHED_POLICY: 'none' };
   let servers: Server[] = [
     shipitServer('shipit', 'shipit runtime', 18301, entry, W, {}, true),
+    // Recycling off: shows how much of the runtime's keep-alive figure comes from closing connections after
+    // SHIPIT_KEEPALIVE_REQUESTS (1000) requests, which the hand-written server does not do.
+    shipitServer('shipit-no-recycle', 'shipit, SHIPIT_KEEPALIVE_REQUESTS=0 (no recycling)', 18310, entry, W, { SHIPIT_KEEPALIVE_REQUESTS: '0' }, false),
     plainServer('plain', 'hand-written node:cluster (shared accept)', 18302, 'plain-cluster.mjs', W, SHARED, true),
     pm2Server(pm2, pm2Version, 18303, W),
     plainServer('plain-rr', "hand-written, Node's default round-robin", 18304, 'plain-cluster.mjs', W, {}, false),
@@ -911,6 +1032,8 @@ export async function main(argv: string[]): Promise<void> {
       masterUsPerReq: round(s.masterUsPerReq, 2),
       workersUsPerReq: round(s.workersUsPerReq, 2),
       cpuVsPlain: round(s.cpuVsPlain, 3),
+      busiestCpuShare: round(s.busiestCpuShare, 3),
+      busiestCpuShareMax: round(s.busiestCpuShareMax, 3),
     }));
     save();
 
