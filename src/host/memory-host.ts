@@ -14,6 +14,7 @@ import type {
   LockResult,
   ManifestEntry,
   PrepareReport,
+  RecordAfter,
   ReleaseMeta,
   ReleaseSpec,
   RenderedFile,
@@ -232,12 +233,17 @@ export class MemoryHost implements Host {
     };
   }
 
-  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null): Promise<void> {
+  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null, after: RecordAfter = {}): Promise<void> {
     this.reach();
     const release = this.releases.get(id);
     if (release) release.meta.state = state;
     if (history) this.history.push(history);
     this.calls.push(`record ${id} ${state}`);
+    if (after.prune && after.prune.length > 0) await this.prune(after.prune);
+    if (after.unlock !== undefined && this.lockInfo?.token === after.unlock) {
+      this.lockInfo = null;
+      this.calls.push('unlock');
+    }
   }
 
   async prune(ids: string[]): Promise<void> {

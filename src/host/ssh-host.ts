@@ -1,4 +1,5 @@
 import type { Layout } from '../remote/layout.js';
+import type { StagePlan } from '../remote/scripts.js';
 import * as scripts from '../remote/scripts.js';
 import { pruneDepsScript } from '../remote/deps-scripts.js';
 import { ensureDeps } from './deps.js';
@@ -29,6 +30,7 @@ import type {
   LockInfo,
   LockResult,
   PrepareReport,
+  RecordAfter,
   ReleaseSpec,
   ServiceState,
 } from './types.js';
@@ -93,6 +95,9 @@ export class SshHost implements Host {
     private readonly options: SshHostOptions,
   ) {}
 
+  /** What the host said when this run locked it: prepare's starting point (nothing changes under our lock). */
+  private locked: HostState | undefined;
+
   private get manifestCache(): ManifestCache | null {
     if (this.options.manifests !== undefined) return this.options.manifests;
     return (defaultManifests ??= fileManifestCache());
@@ -125,11 +130,13 @@ export class SshHost implements Host {
         hint: `add a sudoers rule on the host, e.g. /etc/sudoers.d/shipit: "${this.options.sshUser} ALL=(root) NOPASSWD: /bin/sh"`,
       });
     }
-    if (!(step.allow ?? [0]).includes(result.code)) {
-      const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join(' | ');
-      throw new ShipitError('REMOTE_FAILED', `${this.name}: ${label} failed (exit ${result.code})${detail ? `: ${detail}` : ''}`, { host: this.name });
-    }
+    if (!(step.allow ?? [0]).includes(result.code)) throw this.failed(label, result);
     return result;
+  }
+
+  private failed(label: string, result: ExecResult): ShipitError {
+    const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join(' | ');
+    return new ShipitError('REMOTE_FAILED', `${this.name}: ${label} failed (exit ${result.code})${detail ? `: ${detail}` : ''}`, { host: this.name });
   }
 
   async inspect(signal?: AbortSignal): Promise<HostState> {
@@ -141,7 +148,10 @@ export class SshHost implements Host {
     const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
     const [first, ...rest] = stdout.split('\n');
     // A dry run prints `acquired` alone: the state is then read by inspect.
-    if (first === 'acquired') return rest.some((line) => line.startsWith('current\t')) ? { acquired: true, state: parseInspect(rest.join('\n')) } : { acquired: true };
+    if (first === 'acquired') {
+      this.locked = rest.some((line) => line.startsWith('current\t')) ? parseInspect(rest.join('\n')) : undefined;
+      return this.locked ? { acquired: true, state: this.locked } : { acquired: true };
+    }
     return { acquired: false, holder: parseLock(rest.join('\n').trim())! };
   }
 
@@ -159,10 +169,16 @@ export class SshHost implements Host {
 
   async prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport> {
     const { layout } = this.options;
-    const manifests = this.manifestCache;
     const id = release.meta.id;
     const bytesBefore = this.transport.bytesSent;
     const diskKiB = Math.ceil(release.diskBytes / 1024);
+    // Known from the lock: the check runs inside the stage command (one round trip less per host).
+    const known = await this.baseFromLock(release);
+    if (known) {
+      const checks = { prerequisites: release.prerequisites, diskKiB, current: known.current };
+      const staged = await this.stage(release, known.base, known.baseLines, signal, checks);
+      if (staged !== null) return this.prepared(release, staged, known.base, bytesBefore, signal);
+    }
     const check = await this.checkAndReadBase(release, diskKiB, signal);
     if (check.alreadyStaged) {
       await this.run({
@@ -176,7 +192,41 @@ export class SshHost implements Host {
       return { filesSent: 0, filesReused: release.files.length, bytesSent: this.transport.bytesSent - bytesBefore, base: check.base, alreadyStaged: true, sentPaths: [] };
     }
     const base = check.base === id ? null : check.base;
-    const delta = manifestDelta(release.files, base === null ? [] : check.baseLines);
+    const staged = (await this.stage(release, base, check.baseLines, signal))!;
+    return this.prepared(release, staged, check.base, bytesBefore, signal);
+  }
+
+  /**
+   * The base for a release when the lock told us everything the check would: the host's current release and
+   * its manifest's sha256, with that manifest in our cache (or no current release at all). Only once per lock,
+   * never for a dry run (the check must run there: it is what a dry run shows) or a release already there.
+   */
+  private async baseFromLock(release: ReleaseSpec): Promise<{ base: string | null; baseLines: string[]; current: { release: string; manifest: string } | null } | null> {
+    const state = this.locked;
+    this.locked = undefined;
+    if (!state || this.options.dryRun || state.releases.some((r) => r.id === release.meta.id)) return null;
+    if (state.current === null) return { base: null, baseLines: [], current: null };
+    const manifests = this.manifestCache;
+    if (!state.currentManifest || !manifests) return null;
+    const text = await manifests.read(this.options.layout.app, state.current, state.currentManifest);
+    if (text === null) return null;
+    return { base: state.current, baseLines: text.split('\n').filter((l) => l !== ''), current: { release: state.current, manifest: state.currentManifest } };
+  }
+
+  /**
+   * Sends what `base` lacks and stages the release (stageScript); null when `checks` found the host's current
+   * release not the one assumed (nothing was changed then).
+   */
+  private async stage(
+    release: ReleaseSpec,
+    base: string | null,
+    baseLines: string[],
+    signal: AbortSignal | undefined,
+    checks?: StagePlan['checks'],
+  ): Promise<{ delta: ReturnType<typeof manifestDelta> } | null> {
+    const { layout } = this.options;
+    const id = release.meta.id;
+    const delta = manifestDelta(release.files, base === null ? [] : baseLines);
     const expectedSha = sha256Hex(delta.manifest);
     const head = Buffer.from(release.secrets + delta.drop + delta.sent);
     const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
@@ -191,8 +241,10 @@ export class SshHost implements Host {
         sentFiles: delta.send.length,
         // Dependency sets are linked into the staged release before it becomes visible.
         finalize: release.deps ? null : { metaJson: JSON.stringify({ ...release.meta, state: 'staged' }), units: release.units },
+        ...(checks ? { checks } : {}),
       }),
       mutates: true,
+      allow: checks ? [0, 3, scripts.STAGE_BASE_CHANGED] : [0],
       stdin: () => (delta.send.length > 0 ? prefixed(head, release.openTar(delta.send.map((f) => f.path))) : head),
       stdinNote: [
         secretsNote(release.secrets),
@@ -203,6 +255,10 @@ export class SshHost implements Host {
       dryStdout: `manifest\t${expectedSha}\n`,
       signal,
     });
+    // The checks' own exits say so on stdout; any other command of the script may exit 3 or 5 as well.
+    if (stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
+    if (stage.code === scripts.STAGE_BASE_CHANGED && /^base changed$/m.test(stage.stdout)) return null;
+    if (stage.code !== 0) throw this.failed('stage', stage);
     const staged = splitTagged(stage.stdout).get('manifest')?.[0];
     if (staged !== expectedSha) {
       throw new ShipitError('REMOTE_FAILED', `${this.name}: the manifest staged on the host (sha256 ${staged ?? 'missing'}) is not the release's (${expectedSha})`, {
@@ -210,7 +266,15 @@ export class SshHost implements Host {
         hint: `the base release ${base ?? ''} may have been modified on the host; deploy again to send every file`,
       });
     }
-    if (!this.options.dryRun) await manifests?.put(layout.app, id, delta.manifest);
+    if (!this.options.dryRun) await this.manifestCache?.put(layout.app, id, delta.manifest);
+    return { delta };
+  }
+
+  /** After staging: dependency sets linked in and the release finalized, when it has any; the report. */
+  private async prepared(release: ReleaseSpec, staged: { delta: ReturnType<typeof manifestDelta> }, base: string | null, bytesBefore: number, signal: AbortSignal | undefined): Promise<PrepareReport> {
+    const { layout } = this.options;
+    const id = release.meta.id;
+    const { delta } = staged;
     let deps: DepsReport[] | undefined;
     if (release.deps) {
       deps = await ensureDeps((step) => this.run(step), release.deps, { host: this.name, layout, id, signal, dryRun: !!this.options.dryRun });
@@ -225,7 +289,7 @@ export class SshHost implements Host {
       filesSent: delta.send.length,
       filesReused: delta.reuse,
       bytesSent: this.transport.bytesSent - bytesBefore,
-      base: check.base,
+      base,
       alreadyStaged: false,
       sentPaths: delta.send.map((f) => f.path),
       ...(deps ? { deps } : {}),
@@ -248,10 +312,7 @@ export class SshHost implements Host {
         signal,
         allow: [0, 3],
       });
-      if (check.code === 3) {
-        const missing = check.stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
-        throw new ShipitError('PREREQUISITE_MISSING', `${this.name}: ${missing.join('; ')}`, { host: this.name });
-      }
+      if (check.code === 3) throw prerequisitesMissing(this.name, check.stdout);
       const lines = check.stdout.split('\n');
       const alreadyStaged = lines[0] === 'staged';
       const baseAt = lines.findIndex((l) => l.startsWith('base '));
@@ -326,8 +387,17 @@ export class SshHost implements Host {
     return parseServiceLines(splitTagged(stdout).get('svc') ?? []);
   }
 
-  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null): Promise<void> {
-    await this.run({ label: `mark ${id} ${state}`, body: scripts.recordScript(this.options.layout, id, state, history === null ? null : JSON.stringify(history)), mutates: true });
+  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null, after: RecordAfter = {}): Promise<void> {
+    const { layout } = this.options;
+    const prune = after.prune ?? [];
+    const body = [
+      scripts.recordScript(layout, id, state, history === null ? null : JSON.stringify(history), prune),
+      // Each script's preamble only sets the same variables again.
+      ...(prune.length > 0 ? [pruneDepsScript(layout)] : []),
+      ...(after.unlock !== undefined ? [scripts.releaseOwnLockScript(layout, after.unlock)] : []),
+    ].join('\n');
+    const label = [`mark ${id} ${state}`, ...(prune.length > 0 ? [`prune ${prune.join(' ')}, unused dependency sets`] : []), ...(after.unlock !== undefined ? ['unlock'] : [])].join(', ');
+    await this.run({ label, body, mutates: true });
   }
 
   async prune(ids: string[]): Promise<void> {
@@ -342,12 +412,20 @@ export class SshHost implements Host {
 /** What inspectScript prints (also after `acquired` from lockScript). */
 function parseInspect(stdout: string): HostState {
   const tagged = splitTagged(stdout);
+  const manifest = tagged.get('manifest')?.[0];
   return {
     current: tagged.get('current')?.[0]?.split('/').pop() || null,
     releases: parseReleases(tagged.get('release') ?? []),
     lock: parseLock(tagged.get('lock')?.[0]),
     service: parseServiceLines(tagged.get('svc') ?? []),
+    ...(/^[0-9a-f]{64}$/.test(manifest ?? '') ? { currentManifest: manifest } : {}),
   };
+}
+
+/** The `prereq:` lines of a check that exited 3. */
+function prerequisitesMissing(host: string, stdout: string): ShipitError {
+  const missing = stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
+  return new ShipitError('PREREQUISITE_MISSING', `${host}: ${missing.join('; ')}`, { host });
 }
 
 /** How a dry run shows the secrets part of a stdin: how many, never their values. */

@@ -54,6 +54,8 @@ export interface HostState {
   releases: ReleaseMeta[];
   lock: LockInfo | null;
   service: ServiceState;
+  /** The sha256 of the current release's manifest, when the host said it (with the lock): see prepare. */
+  currentManifest?: string;
 }
 
 /** A lock taken comes with the host's state read under it (what inspect says), when the host could say it. */
@@ -127,8 +129,12 @@ export interface Host {
   /** HTTP GET on 127.0.0.1:<port><path> from the host's side: the status code. */
   probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<number>;
   service(signal?: AbortSignal): Promise<ServiceState>;
-  /** Marks a release good or bad and appends the audit line (when given). */
-  record(id: string, state: 'good' | 'bad', history: HistoryEntry | null): Promise<void>;
+  /**
+   * Marks a release good or bad and appends the audit line (when given); then, in the same step, removes the
+   * `prune` releases (as prune does) and releases the lock `unlock` holds (only that token's: never someone
+   * else's). The last step of a deploy or rollback on a host: one round trip instead of three.
+   */
+  record(id: string, state: 'good' | 'bad', history: HistoryEntry | null, after?: RecordAfter): Promise<void>;
   /** Removes old releases (files, manifest, units). Never the current one. */
   prune(ids: string[]): Promise<void>;
   /** Read-only: the service's journal (journalctl -u <app>.service), oldest first. */
@@ -173,6 +179,12 @@ export interface JournalBatch {
 export interface InstalledUnit {
   name: string;
   content: string | null;
+}
+
+export interface RecordAfter {
+  prune?: string[];
+  /** The run's lock token. */
+  unlock?: string;
 }
 
 export interface HistoryEntry {

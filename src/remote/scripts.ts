@@ -65,6 +65,12 @@ export function lockScript(layout: Layout): string {
     'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
     'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; exit 0; fi',
     ...INSPECT_LINES,
+    // The sha256 of the current release's manifest: a deployer that has that manifest can stage the next
+    // release without asking for it (stageScript's `checks`).
+    'c=$(readlink "$D/current" 2>/dev/null || true); c=${c##*/}',
+    'if [ -n "$c" ] && [ -d "$D/releases/$c" ] && [ -f "$S/releases/$c/manifest.tsv" ]; then',
+    '  sum=$(sha256sum < "$S/releases/$c/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
+    'fi',
   );
 }
 
@@ -101,6 +107,21 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
   });
   return script(
     layout,
+    ...prerequisiteLines(prerequisites, diskKiB),
+    `if [ -d "$D/releases/${id}" ] && [ -f "$S/releases/${id}/meta.json" ]; then echo staged; fi`,
+    'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
+    'if [ -n "$cur" ] && [ -d "$D/releases/$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then',
+    '  sum=$(sha256sum < "$S/releases/$cur/manifest.tsv"); sum=${sum%% *}',
+    '  echo "base $cur $sum"',
+    `  case "$cur $sum" in ${knownCases.length > 0 ? knownCases.join('|') : "''"}) ;; *) gzip -c < "$S/releases/$cur/manifest.tsv" | base64 -w0; echo ;; esac`,
+    'fi',
+  );
+}
+
+/** Prerequisites and free disk: exit 3 with a `prereq:` line for each one missing. */
+function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): string[] {
+  if (!Number.isSafeInteger(diskKiB) || diskKiB < 0) throw new Error(`invalid disk size ${diskKiB}`);
+  return [
     'fail=0',
     'command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ] || { echo "prereq: systemd must be running as init (systemctl not usable)"; fail=1; }',
     ...prerequisites.map(
@@ -110,14 +131,7 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
     'avail=$(df -Pk "$p" | awk "NR==2 {print \\$4}")',
     `if [ "\${avail:-0}" -lt ${diskKiB} ]; then echo "prereq: only \${avail} KiB free under $p, the release needs ${diskKiB} KiB"; fail=1; fi`,
     '[ "$fail" = 0 ] || exit 3',
-    `if [ -d "$D/releases/${id}" ] && [ -f "$S/releases/${id}/meta.json" ]; then echo staged; fi`,
-    'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
-    'if [ -n "$cur" ] && [ -d "$D/releases/$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then',
-    '  sum=$(sha256sum < "$S/releases/$cur/manifest.tsv"); sum=${sum%% *}',
-    '  echo "base $cur $sum"',
-    `  case "$cur $sum" in ${knownCases.length > 0 ? knownCases.join('|') : "''"}) ;; *) gzip -c < "$S/releases/$cur/manifest.tsv" | base64 -w0; echo ;; esac`,
-    'fi',
-  );
+  ];
 }
 
 /** How one stage command reads its stdin: these parts, byte counts in this order, then the gzipped tar. */
@@ -135,7 +149,16 @@ export interface StagePlan {
   sentFiles: number;
   /** Meta and units: when given, the release is also finalized (no dependency set to link in between). */
   finalize: { metaJson: string; units: RenderedFile[] } | null;
+  /**
+   * The prerequisite check, run first, when the deployer skipped checkScript because it already knows the
+   * host's current release (from the lock) and has its manifest: exit 3 as checkScript, and exit 5, before
+   * reading stdin, when `current` is not what the deployer assumed (it then checks and stages again).
+   */
+  checks?: { prerequisites: Prerequisite[]; diskKiB: number; current: { release: string; manifest: string } | null };
 }
+
+/** Exit code of a stage whose `checks.current` did not hold. */
+export const STAGE_BASE_CHANGED = 5;
 
 /** The service's system user and the layout's directories: the first thing prepare writes. */
 const ENSURE_USER_AND_DIRS = [
@@ -178,6 +201,7 @@ export function stageScript(layout: Layout, id: string, plan: StagePlan): string
   const base = plan.base === null ? null : checkReleaseId(plan.base);
   return script(
     layout,
+    ...(plan.checks ? stageChecks(plan.checks) : []),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ENSURE_USER_AND_DIRS,
@@ -203,6 +227,19 @@ export function stageScript(layout: Layout, id: string, plan: StagePlan): string
     'sum=$(sha256sum < "$M.tmp/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
     ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units)),
   );
+}
+
+function stageChecks(checks: NonNullable<StagePlan['checks']>): string[] {
+  const changed = `{ echo "base changed"; exit ${STAGE_BASE_CHANGED}; }`;
+  const { current } = checks;
+  if (current !== null && !/^[0-9a-f]{64}$/.test(current.manifest)) throw new Error(`invalid manifest checksum ${JSON.stringify(current.manifest)}`);
+  return [
+    ...prerequisiteLines(checks.prerequisites, checks.diskKiB),
+    'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
+    current === null
+      ? `[ -z "$cur" ] || ${changed}`
+      : `[ "$cur" = ${quote(checkReleaseId(current.release))} ] && sum=$(sha256sum < "$S/releases/$cur/manifest.tsv" 2> /dev/null) && [ "\${sum%% *}" = ${current.manifest} ] || ${changed}`,
+  ];
 }
 
 /**
@@ -285,26 +322,37 @@ export function deactivateScript(layout: Layout): string {
   );
 }
 
-export function recordScript(layout: Layout, id: string, state: 'good' | 'bad', historyJson: string | null): string {
+/** Marks a release and appends the audit line; with `prune`, then removes those releases (as pruneScript). */
+export function recordScript(layout: Layout, id: string, state: 'good' | 'bad', historyJson: string | null, prune: string[] = []): string {
   checkReleaseId(id);
   return script(
     layout,
     `M="$S/releases/${id}/meta.json"`,
     `if [ -f "$M" ]; then sed -i 's/"state":"[a-z]*"/"state":"${state}"/' "$M"; fi`,
     ...(historyJson === null ? [] : [`printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl"`]),
+    ...(prune.length > 0 ? pruneLines(prune) : []),
   );
 }
 
 export function pruneScript(layout: Layout, ids: string[]): string {
+  return script(layout, ...pruneLines(ids));
+}
+
+function pruneLines(ids: string[]): string[] {
   ids.forEach(checkReleaseId);
-  return script(
-    layout,
+  return [
     'cur=$(readlink "$D/current" 2>/dev/null || true)',
     `for r in ${ids.join(' ')}; do`,
     '  [ "$cur" != "releases/$r" ] || continue',
     '  rm -rf "$D/releases/$r" "$S/releases/$r"',
     'done',
-  );
+  ];
+}
+
+/** Releases the lock only if `token` holds it; silent otherwise (the end of a run: nothing left to report). */
+export function releaseOwnLockScript(layout: Layout, token: string): string {
+  if (!/^[A-Za-z0-9-]+$/.test(token)) throw new Error('invalid lock token');
+  return script(layout, `case "$(cat "$S/lock/info.json" 2>/dev/null || true)" in *'"token":"${token}"'*) rm -rf "$S/lock" ;; esac`);
 }
 
 /** Fields of a journal entry shipit shows; journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself. */

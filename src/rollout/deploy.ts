@@ -49,7 +49,7 @@ export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: Ab
 }
 
 /**
- * A deploy: lock → inspect → prepare everywhere → roll batch by batch → record and prune → unlock.
+ * A deploy: lock → inspect → prepare everywhere → roll batch by batch → record, prune and unlock (one step).
  * Prepare failing anywhere switches nothing anywhere and removes the partial release (result failed-restored).
  */
 export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<Outcome> {
@@ -58,6 +58,8 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
+  // Hosts whose last step (record) released the lock already.
+  const unlocked = new Set<string>();
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
     for (const [name, state] of fleet) {
@@ -89,16 +91,16 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
           const state: 'good' | 'bad' = good ? 'good' : 'bad';
-          await host.record(id, state, entry);
           const releases = [...fleet.get(name)!.releases.filter((r) => r.id !== id), { ...release.meta, state }];
           const prune = planPrune(releases, outcome.hosts[name] ?? null, config.keepReleases);
-          if (prune.length > 0) await host.prune(prune);
+          await host.record(id, state, entry, { prune, unlock: ctx.lock.token });
+          unlocked.add(name);
         }),
       );
     });
     return { ...outcome, release: id, durations, prepared };
   } finally {
-    await unlockFleet(hosts, ctx.lock.token);
+    await unlockFleet(new Map([...hosts].filter(([name]) => !unlocked.has(name))), ctx.lock.token);
   }
 }
 

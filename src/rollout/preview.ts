@@ -14,7 +14,7 @@ import { planBatches, planPrune } from './plan.js';
  * run, so the plan knows what would be sent and what each unit file would become. This walks the steps of a
  * successful deploy in order (lock, prepare, each batch, finish, unlock) and then the revert a failure would run.
  */
-export type PreviewPhase = 'inspect' | 'lock' | 'prepare' | 'rollout' | 'finish' | 'unlock' | 'revert';
+export type PreviewPhase = 'inspect' | 'lock' | 'prepare' | 'rollout' | 'finish' | 'revert';
 
 export interface PreviewStep extends DryRunStep {
   phase: PreviewPhase;
@@ -146,6 +146,10 @@ export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): 
   for (const name of names) {
     const host = hosts.get(name)!;
     const state = fleet.get(name);
+    const releases = [...(state?.releases.filter((r) => r.id !== id) ?? []), { ...release.meta, state: 'good' as const }];
+    const prune = planPrune(releases, id, config.keepReleases);
+    prunes.set(name, prune);
+    // One step, as a deploy runs it: mark, prune, and release this run's lock.
     await host.record(id, 'good', {
       release: id,
       at,
@@ -155,15 +159,8 @@ export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): 
       result: 'success',
       previous: state?.current ?? null,
       durations: {},
-    });
-    const releases = [...(state?.releases.filter((r) => r.id !== id) ?? []), { ...release.meta, state: 'good' as const }];
-    const prune = planPrune(releases, id, config.keepReleases);
-    prunes.set(name, prune);
-    if (prune.length > 0) await host.prune(prune);
+    }, { prune, unlock: ctx.lock.token });
   }
-
-  recorder.begin('unlock');
-  for (const name of names) await hosts.get(name)!.unlock(ctx.lock.token);
 
   recorder.begin('revert');
   for (const name of names) {

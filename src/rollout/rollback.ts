@@ -13,6 +13,8 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
   const { config, hosts, clock, emit, signal } = ctx;
   const durations: Outcome['durations'] = {};
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
+  // Hosts whose record released the lock already.
+  const unlocked = new Set<string>();
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
     const target = pickRollbackTarget(fleet, to);
@@ -40,13 +42,14 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
           // A target that cannot become ready is marked bad, so the next rollback looks past it.
-          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : 'bad', entry);
+          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : 'bad', entry, { unlock: ctx.lock.token });
+          unlocked.add(name);
         }),
       );
     });
     const hostsAfter = { ...Object.fromEntries(previous), ...outcome.hosts };
     return { ...outcome, hosts: hostsAfter, release: target, durations, prepared: {} };
   } finally {
-    await unlockFleet(hosts, ctx.lock.token);
+    await unlockFleet(new Map([...hosts].filter(([name]) => !unlocked.has(name))), ctx.lock.token);
   }
 }

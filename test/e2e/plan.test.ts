@@ -69,8 +69,7 @@ describe('shipit plan / deploy --dry-run', () => {
       'lock: lock',
       'prepare: stage',
       'rollout: activate ID',
-      'finish: mark ID good',
-      'unlock: unlock',
+      'finish: mark ID good, unlock',
       'revert: deactivate',
     ]);
     expect(plan.steps.find((s) => s.label === `activate ${plan.release}`)!.command).toMatch(/^sudo -n sh -c 'set -u\nD=\/srv\/e2e-plan\n/);

@@ -5,8 +5,7 @@ const PHASE_TITLES: Record<PreviewPhase, string> = {
   lock: 'lock',
   prepare: 'prepare (the prerequisite check is read-only and ran now)',
   rollout: 'rollout',
-  finish: 'finish',
-  unlock: 'unlock',
+  finish: 'finish (mark, prune, unlock: one step per host)',
   revert: 'only if the rollout fails: every touched host back to what it ran before',
 };
 

@@ -22,9 +22,18 @@ class ScriptedHost implements Transport {
   readonly bytesSent = 0;
   readonly commands: string[] = [];
   stagedSha: (expected: string) => string = (expected) => expected;
+  /** What a stage with the check folded in answers. */
+  foldedStage: 'ok' | 'base changed' | 'prereq' = 'ok';
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.commands.push(command);
-    if (command.includes('prereq: systemd')) {
+    if (command.includes('mkdir "$S/lock"')) {
+      return ok(`acquired\ncurrent\treleases/r1\nrelease\t{"id":"r1","createdAt":"x","by":"bob","revision":null,"state":"good"}\nmanifest\t${sha256Hex(BASE_TEXT)}\n`);
+    }
+    if (command.includes('head -c') && command.includes('base changed')) {
+      if (this.foldedStage === 'base changed') return { code: 5, stdout: 'base changed\n', stderr: '' };
+      if (this.foldedStage === 'prereq') return { code: 3, stdout: 'prereq: gunicorn is not installed\n', stderr: '' };
+    }
+    if (command.includes('prereq: systemd') && !command.includes('head -c')) {
       const sha = sha256Hex(BASE_TEXT);
       const known = command.includes(`r1 ${sha}`);
       return ok(`base r1 ${sha}\n${known ? '' : `${gzipSync(BASE_TEXT).toString('base64')}\n`}`);
@@ -91,5 +100,66 @@ describe('SshHost.prepare and the manifest cache', () => {
     const checks = transport.commands.filter((c) => c.includes('prereq: systemd'));
     expect(checks).toHaveLength(2);
     expect(checks[1]).not.toContain(`r1 ${sha256Hex(BASE_TEXT)}`);
+  });
+});
+
+describe('SshHost.prepare after the lock (the check folded into the stage)', () => {
+  const lockInfo = { by: 'alice@laptop', pid: 1, at: 'x', release: 'r2', message: '', token: 't1' };
+  const isCheck = (c: string) => c.includes('prereq: systemd') && !c.includes('head -c');
+  const isStage = (c: string) => c.includes('head -c');
+
+  it('stages in one command when the lock named the current release and the cache has its manifest', async () => {
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    const transport = new ScriptedHost();
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
+    await host.lock(lockInfo);
+    expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1', sentPaths: ['app/VERSION'] });
+    expect(transport.commands.filter(isCheck)).toHaveLength(0);
+    const [stage] = transport.commands.filter(isStage);
+    // The stage checks the prerequisites and the assumed current release itself.
+    expect(stage).toContain('prereq: systemd');
+    expect(stage).toContain(sha256Hex(BASE_TEXT));
+    // The lock's knowledge is used once: a second prepare (without a new lock) checks first.
+    transport.commands.length = 0;
+    await host.prepare(release());
+    expect(transport.commands.filter(isCheck)).toHaveLength(1);
+  });
+
+  it('checks first when the cache lacks the manifest the lock named, and on a dry run', async () => {
+    const transport = new ScriptedHost();
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests: memoryManifestCache() });
+    await host.lock(lockInfo);
+    await host.prepare(release());
+    expect(transport.commands.filter(isCheck)).toHaveLength(1);
+
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    const dry = new ScriptedHost();
+    const dryHost = new SshHost('web1', dry, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests, dryRun: () => {} });
+    await dryHost.lock(lockInfo);
+    await dryHost.prepare(release());
+    expect(dry.commands.filter(isCheck)).toHaveLength(1);
+  });
+
+  it('checks and stages again when the host says its current release is not the one assumed', async () => {
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    const transport = new ScriptedHost();
+    transport.foldedStage = 'base changed';
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
+    await host.lock(lockInfo);
+    expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1' });
+    expect(transport.commands.map((c) => (isCheck(c) ? 'check' : isStage(c) ? 'stage' : 'other'))).toEqual(['other', 'stage', 'check', 'stage']);
+  });
+
+  it('reports missing prerequisites from the folded check as the check would', async () => {
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    const transport = new ScriptedHost();
+    transport.foldedStage = 'prereq';
+    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
+    await host.lock(lockInfo);
+    await expect(host.prepare(release())).rejects.toMatchObject({ code: 'PREREQUISITE_MISSING', message: 'web1: gunicorn is not installed' });
   });
 });

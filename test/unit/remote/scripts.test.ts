@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quote, shellJoin } from '../../../src/remote/quote.js';
@@ -35,6 +36,60 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
       expect(first.split('\n').slice(0, 3)).toEqual(['acquired', 'current\t', 'lock\t{"by":"alice","token":"t1"}']);
       expect(readFileSync(join(root, 'srv/.shipit/lock/info.json'), 'utf8')).toBe('{"by":"alice","token":"t1"}');
       expect(lock('{"by":"bob","token":"t2"}')).toBe('held\n{"by":"alice","token":"t1"}');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reports the current release's manifest sha256 with the lock (what lets prepare skip its check)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-lock-'));
+    try {
+      const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
+      const manifest = 'a.txt\t0644\t' + 'a'.repeat(64) + '\t4\n';
+      mkdirSync(join(root, 'srv/releases/r1'), { recursive: true });
+      mkdirSync(join(root, 'srv/.shipit/releases/r1'), { recursive: true });
+      writeFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'), manifest);
+      symlinkSync('releases/r1', join(root, 'srv/current'));
+      const out = spawnSync('sh', ['-c', scripts.lockScript(local)], { input: '{"token":"t1"}' }).stdout.toString();
+      expect(out.split('\n')).toContain(`manifest\t${createHash('sha256').update(manifest).digest('hex')}`);
+      // No manifest for the current release: no line (the deployer then runs the check).
+      rmSync(join(root, 'srv/.shipit/lock'), { recursive: true });
+      rmSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'));
+      const without = spawnSync('sh', ['-c', scripts.lockScript(local)], { input: '{"token":"t1"}' }).stdout.toString();
+      expect(without).not.toMatch(/^manifest\t/m);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('records, prunes and releases only its own lock in one step (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-record-'));
+    try {
+      const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
+      for (const r of ['r1', 'r2', 'r3']) {
+        mkdirSync(join(root, 'srv/releases', r), { recursive: true });
+        mkdirSync(join(root, 'srv/.shipit/releases', r), { recursive: true });
+        writeFileSync(join(root, 'srv/.shipit/releases', r, 'meta.json'), `{"id":"${r}","state":"staged"}`);
+      }
+      symlinkSync('releases/r3', join(root, 'srv/current'));
+      mkdirSync(join(root, 'srv/.shipit/lock'));
+      writeFileSync(join(root, 'srv/.shipit/lock/info.json'), '{"by":"bob","token":"theirs"}');
+      const finish = (token: string) =>
+        spawnSync('sh', ['-c', [scripts.recordScript(local, 'r3', 'good', '{"release":"r3"}', ['r1', 'r3']), scripts.releaseOwnLockScript(local, token)].join('\n')]);
+      // Someone else's lock stays; the record and the prune happen (never of the current release).
+      expect(finish('mine').status).toBe(0);
+      expect(existsSync(join(root, 'srv/.shipit/lock/info.json'))).toBe(true);
+      expect(readFileSync(join(root, 'srv/.shipit/releases/r3/meta.json'), 'utf8')).toBe('{"id":"r3","state":"good"}');
+      expect(readFileSync(join(root, 'srv/.shipit/history.jsonl'), 'utf8')).toBe('{"release":"r3"}\n');
+      expect(existsSync(join(root, 'srv/releases/r1'))).toBe(false);
+      expect(existsSync(join(root, 'srv/.shipit/releases/r1'))).toBe(false);
+      expect(existsSync(join(root, 'srv/releases/r2'))).toBe(true);
+      expect(existsSync(join(root, 'srv/releases/r3'))).toBe(true);
+      // Our own lock goes.
+      writeFileSync(join(root, 'srv/.shipit/lock/info.json'), '{"by":"alice","token":"mine"}');
+      expect(finish('mine').status).toBe(0);
+      expect(existsSync(join(root, 'srv/.shipit/lock'))).toBe(false);
+      expect(() => scripts.releaseOwnLockScript(local, "x' ; rm -rf /")).toThrow(/invalid lock token/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -149,6 +149,77 @@ describe('stageScript on a real shell', () => {
   });
 });
 
+describe('stageScript with the check folded in (the deployer read the current release with the lock)', () => {
+  let root: string;
+  let art: string;
+  const layoutIn = (r: string) => ({ deployTo: join(r, 'srv'), app: 'demo', serviceUser: 'root' });
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'shipit-stage-'));
+    art = join(root, 'art');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** The stage of `id` on top of r1 as the deployer would send it, assuming `current` (systemd line left out). */
+  async function foldedStage(id: string, current: { release: string; manifest: string } | null, prerequisites: { check: string; message: string }[] = []) {
+    const layout = layoutIn(root);
+    const baseText = current === null ? '' : readFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'), 'utf8');
+    const artifact = await scanArtifact(art);
+    const delta = manifestDelta(artifact.files, baseText.split('\n').filter(Boolean));
+    const body = scripts
+      .stageScript(layout, id, {
+        env: 'LOG_LEVEL="debug"\n',
+        secretsBytes: Buffer.byteLength('NEW="x"\n'),
+        base: delta.reuse > 0 ? 'r1' : null,
+        dropBytes: Buffer.byteLength(delta.drop),
+        sentBytes: Buffer.byteLength(delta.sent),
+        sentFiles: delta.send.length,
+        finalize: { metaJson: JSON.stringify({ id, state: 'staged' }), units: [] },
+        checks: { prerequisites, diskKiB: 1, current },
+      })
+      .replace(/^command -v systemctl .*$/m, ':');
+    const stdin = Buffer.concat([Buffer.from('NEW="x"\n' + delta.drop + delta.sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+    return { result: run(body, stdin), delta };
+  }
+
+  it('stages when the current release and its manifest are the ones assumed', async () => {
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'old' });
+    expect((await stage(root, 'root', 'r1', art)).result.code).toBe(0);
+    run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+    const manifest = sha256Hex(readFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv')));
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'new' });
+    const { result, delta } = await foldedStage('r2', { release: 'r1', manifest });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`manifest\t${sha256Hex(delta.manifest)}\n`);
+    expect(delta.reuse).toBe(1);
+    expect(readFileSync(join(root, 'srv/releases/r2/b.txt'), 'utf8')).toBe('new');
+    expect(ino(join(root, 'srv/releases/r2/a.txt'))).toBe(ino(join(root, 'srv/releases/r1/a.txt')));
+  });
+
+  it('changes nothing and says "base changed" (exit 5) when the host is not as assumed', async () => {
+    writeTree(art, { 'a.txt': 'same' });
+    expect((await stage(root, 'root', 'r1', art)).result.code).toBe(0);
+    run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+    const manifest = sha256Hex(readFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv')));
+    const listing = () => run(`cd ${root}/srv && find . | sort; cat shared/env shared/secrets.env`).stdout;
+    const before = listing();
+    for (const current of [{ release: 'r1', manifest: 'f'.repeat(64) }, { release: 'r0', manifest }, null]) {
+      const { result } = await foldedStage('r2', current);
+      expect(result.code).toBe(scripts.STAGE_BASE_CHANGED);
+      expect(result.stdout).toBe('base changed\n');
+      expect(listing()).toBe(before);
+    }
+  });
+
+  it('exits 3 with the missing prerequisites before touching anything', async () => {
+    writeTree(art, { 'a.txt': 'x' });
+    const { result } = await foldedStage('r1', null, [{ check: 'command -v no-such-tool-here', message: 'no-such-tool-here is not installed' }]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('prereq: no-such-tool-here is not installed\n');
+    expect(existsSync(join(root, 'srv'))).toBe(false);
+  });
+});
+
 describe('checkScript on a real shell', () => {
   it('sends the base manifest only when the deployer does not know that exact one', () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-check-'));

@@ -119,8 +119,8 @@ describe('dry run of a deploy (shipit plan)', () => {
         ),
       ],
       ['rollout', `activate ${NEW}`, cmd(scripts.activateScript(layout, NEW))],
-      ['finish', `mark ${NEW} good`, expect.stringContaining(`"state":"good"`)],
-      ['unlock', 'unlock', cmd(scripts.unlockScript(layout, 'tok-1', false))],
+      // Mark, prune and unlock in one step, as a deploy runs it.
+      ['finish', `mark ${NEW} good, unlock`, expect.stringMatching(/"state":"good"[\s\S]*"token":"tok-1"[\s\S]*rm -rf "\$S\/lock"/)],
       ['revert', `activate ${OLD}`, cmd(scripts.activateScript(layout, OLD))],
     ]);
     // A host that ran nothing goes back to nothing.
