@@ -196,33 +196,23 @@ function serverCpu(master: number): { masterMs: number; workersMs: number; worke
   return { masterMs: cpuMs(master), workersMs: [...perWorker.values()].reduce((n, ms) => n + ms, 0), workers: workers.length, perWorker };
 }
 
-/** Inodes of the server side of ESTABLISHED TCP connections on `port` (/proc/net/tcp and tcp6: local address
- * in field 1, state 01 = ESTABLISHED in field 3, inode in field 9). */
-function establishedInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[1]!.endsWith(suffix) && f[3] === '01') inodes.add(f[9]!);
-    }
-  }
-  return inodes;
+/**
+ * Inodes of the server side of the ESTABLISHED TCP connections on `port`. Asked of the kernel through `ss`
+ * (netlink, filtered in the kernel), not read from /proc/net/tcp: after the `Connection: close` runs that table
+ * holds tens of thousands of TIME_WAIT entries, and reading it under load pushed samples past the end of the run.
+ */
+async function establishedInodes(port: number): Promise<Set<string>> {
+  const { stdout } = await execFileP('ss', ['-tnHe', 'state', 'established', `( sport = :${port} )`], { maxBuffer: 16 * 1024 * 1024 });
+  return new Set([...stdout.matchAll(/\bino:(\d+)/g)].map((m) => m[1]!));
 }
 
 /**
  * How many of the connections on `port` each worker holds right now: the workers' socket fds matched against
- * the connection table. Under shared accept the kernel decides which worker accepts a connection; the count
+ * the kernel's list of connections. Under shared accept the kernel decides which worker accepts a connection; the count
  * shows when one worker holds all of wrk's keep-alive connections and the other idles.
  */
-function connectionsPerWorker(port: number, workers: number[]): number[] {
-  const inodes = establishedInodes(port);
+async function connectionsPerWorker(port: number, workers: number[]): Promise<number[]> {
+  const inodes = await establishedInodes(port);
   return workers.map((pid) => {
     let n = 0;
     let fds: string[] = [];
@@ -523,7 +513,17 @@ function pm2Server(pm2: Pm2, version: string, port: number, workers: number): Se
     },
     async shutdown() {
       if (!connected) return;
-      await new Promise<void>((done) => pm2.killDaemon(() => done())); // also closes our connection to it
+      // Then disconnect: after killDaemon, PM2 7.0.4's client still keeps the process alive (nothing that
+      // _getActiveHandles lists), and `npm run bench -- runtime` (bench/run.ts returns, it does not exit) hung
+      // after printing its results. Bounded in case the daemon never answers.
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, 10_000);
+        pm2.killDaemon(() => {
+          clearTimeout(timer);
+          done();
+        });
+      });
+      pm2.disconnect();
       connected = false;
     },
   };
@@ -543,6 +543,8 @@ interface ThroughputRun extends WrkResult {
   workerCpuShares: number[];
   /** keep-alive only: connections held by each worker (largest first) at 1/4, 1/2 and 3/4 of the run. */
   connectionSamples: number[][];
+  /** When each sample was taken, ms after wrk was started (wrk itself needs a few ms to connect). */
+  connectionSampleMs: number[];
 }
 
 /** When connectionsPerWorker samples a keep-alive run, as fractions of its duration. */
@@ -566,14 +568,15 @@ async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[
         const before = serverCpu(master);
         const running = wrk(s.port, o.seconds, o.connections, mode);
         // Connections are counted in keep-alive runs only: with `Connection: close` each lives one request, and
-        // /proc/net/tcp then lists thousands of TIME_WAIT entries, costly to read while wrk runs.
+        // the kernel then lists thousands of TIME_WAIT entries.
         const connectionSamples: number[][] = [];
+        const connectionSampleMs: number[] = [];
         if (mode === 'keep-alive') {
-          let at = 0;
+          const started = performance.now();
           for (const fraction of SPREAD_SAMPLES) {
-            await sleep((fraction - at) * o.seconds * 1000);
-            at = fraction;
-            connectionSamples.push(connectionsPerWorker(s.port, [...before.perWorker.keys()]).sort((a, b) => b - a));
+            await sleep(Math.max(0, started + fraction * o.seconds * 1000 - performance.now()));
+            connectionSampleMs.push(Math.round(performance.now() - started));
+            connectionSamples.push((await connectionsPerWorker(s.port, [...before.perWorker.keys()])).sort((a, b) => b - a));
           }
         }
         const result = await running;
@@ -591,6 +594,7 @@ async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[
             .map(([pid, ms]) => (ms - (before.perWorker.get(pid) ?? 0)) / (after.workersMs - before.workersMs))
             .sort((a, b) => b - a),
           connectionSamples,
+          connectionSampleMs,
         });
       }
     }
@@ -769,7 +773,8 @@ function summarize(servers: Server[], runs: ThroughputRun[]): Summary[] {
         masterUsPerReq: med(s.key, (r) => r.masterUsPerReq),
         workersUsPerReq: med(s.key, (r) => r.workersUsPerReq),
         cpuVsPlain: med(s.key, (r) => r.masterUsPerReq + r.workersUsPerReq) / med('plain', (r) => r.masterUsPerReq + r.workersUsPerReq),
-        busiestConnections: of(s.key).map((r) => r.connectionSamples[1]?.[0]),
+        // A sample that found no connection at all (wrk not connected yet, or already done) says nothing.
+        busiestConnections: of(s.key).map((r) => (r.connectionSamples[1]?.some((n) => n > 0) ? r.connectionSamples[1]![0] : undefined)),
         lopsidedRounds: SPREAD_SAMPLES.map(
           (_, i) =>
             of(s.key).filter((r) => {
@@ -855,7 +860,7 @@ function report(servers: Server[], o: Options, summary: Summary[], reloads: Relo
     const at = SPREAD_SAMPLES.map((f) => `${(f * o.seconds).toFixed(1)} s`).join(' / ');
     lines.push(
       `How the connections were spread over the ${o.workers} workers in the same runs: the ${o.connections} keep-alive connections the busiest worker held at mid-run, ` +
-        `round by round (counted from /proc: the workers' socket fds against /proc/net/tcp); the rounds in which one worker held ≥ ${LOPSIDED * 100}% of them at ${at}; ` +
+        `round by round (the workers' socket fds in /proc against \`ss\`'s established connections); the rounds in which one worker held ≥ ${LOPSIDED * 100}% of them at ${at}; ` +
         `and the busiest worker's share of the workers' CPU time (median, largest in brackets; ${pct(1 / o.workers)} = even).`,
       '',
       table(['server', 'keep-alive: busiest worker\'s connections per round', `one worker ≥ ${LOPSIDED * 100}% (rounds)`, 'busiest CPU share keep-alive', 'close'], spreadRows),
