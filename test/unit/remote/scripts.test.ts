@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +50,15 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
       mkdirSync(join(root, 'srv/.shipit/releases/r1'), { recursive: true });
       writeFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'), manifest);
       symlinkSync('releases/r1', join(root, 'srv/current'));
+      // Every release whose files exist is listed, its meta on one line; a meta without files is not.
+      writeFileSync(join(root, 'srv/.shipit/releases/r1/meta.json'), '{"id":"r1",\n"state":"good"}\n');
+      mkdirSync(join(root, 'srv/releases/r2'), { recursive: true });
+      mkdirSync(join(root, 'srv/.shipit/releases/r2'), { recursive: true });
+      writeFileSync(join(root, 'srv/.shipit/releases/r2/meta.json'), '{"id":"r2","state":"staged"}');
+      mkdirSync(join(root, 'srv/.shipit/releases/r9'), { recursive: true });
+      writeFileSync(join(root, 'srv/.shipit/releases/r9/meta.json'), '{"id":"r9","state":"good"}');
       const out = spawnSync('sh', ['-c', scripts.lockScript(local)], { input: '{"token":"t1"}' }).stdout.toString();
+      expect(out.split('\n').filter((l) => l.startsWith('release\t'))).toEqual(['release\t{"id":"r1","state":"good"}', 'release\t{"id":"r2","state":"staged"}']);
       expect(out.split('\n')).toContain(`manifest\t${createHash('sha256').update(manifest).digest('hex')}`);
       // No manifest for the current release: no line (the deployer then runs the check).
       rmSync(join(root, 'srv/.shipit/lock'), { recursive: true });
@@ -99,13 +107,54 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     const text = scripts.activateScript(layout, '20261125T130501Z');
     const lines = text.split('\n');
     const at = (needle: string) => lines.findIndex((l) => l === needle);
-    expect(at('systemctl start "$A.socket" || why "$A.socket"')).toBeGreaterThan(0);
-    expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(at('systemctl start "$A.socket" || why "$A.socket"'));
+    const start = at('elif [ "$sock_active" != active ]; then systemctl start "$A.socket" || why "$A.socket"; fi');
+    expect(start).toBeGreaterThan(0);
+    expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(start);
     expect(at('mv -fT "$D/.current.tmp" "$D/current"')).toBe(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"') + 1);
     // The restart is the last change; the service lines (the gate's baseline) come after it.
     const restart = at('systemctl restart "$A.service" || why "$A.service"');
     expect(lines.slice(restart + 1).join('\n')).toBe(scripts.serviceScript(layout).split('\n').slice(5).join('\n'));
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
+  });
+
+  it("reads the unit state with one systemctl call and counts the main process's children from /proc (run by /bin/sh)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-svc-'));
+    // A main process with two children, and a systemctl that shows it as the service's MainPID.
+    const main = spawn('sh', ['-c', 'sleep 30 & sleep 30 & wait'], { stdio: 'ignore', detached: true });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      writeFileSync(
+        join(root, 'systemctl'),
+        `#!/bin/sh\nprintf 'ActiveState=active\\nSubState=running\\nMainPID=${main.pid}\\nNRestarts=2\\nActiveEnterTimestamp=@1764750000\\n\\nActiveState=active\\nListen=0.0.0.0:8123 (Stream)\\n'\n`,
+        { mode: 0o755 },
+      );
+      const out = spawnSync('sh', ['-c', scripts.serviceScript(layout)], { env: { ...process.env, PATH: `${root}:${process.env.PATH}` } }).stdout.toString();
+      expect(out).toBe(
+        ['ActiveState=active', 'SubState=running', `MainPID=${main.pid}`, 'NRestarts=2', 'ActiveEnterTimestamp=@1764750000', 'Listen=0.0.0.0:8123 (Stream)', 'Workers=2']
+          .map((l) => `svc\t${l}\n`)
+          .join(''),
+      );
+    } finally {
+      process.kill(-main.pid!, 'SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reads both units' active and enabled state with one systemctl call (run by /bin/sh)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-units-'));
+    try {
+      const states = (show: string) => {
+        writeFileSync(join(root, 'systemctl'), `#!/bin/sh\nprintf '${show}'\n`, { mode: 0o755 });
+        const body = [...scripts.UNIT_STATES, 'echo "$sock_active $sock_file $svc_active $svc_file"'].join('\n');
+        return spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${root}:${process.env.PATH}` } }).stdout.toString().trim();
+      };
+      expect(states('ActiveState=active\\nUnitFileState=enabled\\n\\nActiveState=failed\\nUnitFileState=disabled\\n')).toBe('active enabled failed disabled');
+      // Units systemd does not know (a first deploy before daemon-reload): empty values.
+      expect(states('ActiveState=inactive\\nUnitFileState=\\n\\nActiveState=inactive\\nUnitFileState=\\n')).toBe('inactive - inactive -');
+      expect(states('')).toBe('- - - -');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('never lets a release id escape its directory', () => {
