@@ -17,6 +17,8 @@ describe('deploy on an in-memory fleet', () => {
       expect(host.releases.get(NEW)!.meta.state).toBe('good');
       expect(host.lockInfo).toBeNull();
       expect(host.history.at(-1)).toMatchObject({ release: NEW, result: 'success', previous: OLD, action: 'deploy' });
+      // The last step marks the release and releases the lock (one command on a real host); nothing after it.
+      expect(host.calls.slice(-2)).toEqual([`record ${NEW} good`, 'unlock']);
     }
     const batches = fleet.events.filter((e) => e.type === 'batch.started').map((e) => (e.type === 'batch.started' ? e.hosts : []));
     expect(batches).toEqual([['web1'], ['web2', 'web3'], ['web4']]);

@@ -163,3 +163,17 @@ describe('SshHost.prepare after the lock (the check folded into the stage)', () 
     await expect(host.prepare(release())).rejects.toMatchObject({ code: 'PREREQUISITE_MISSING', message: 'web1: gunicorn is not installed' });
   });
 });
+
+describe('SshHost.record at the end of a run', () => {
+  it('marks, prunes (releases and unused dependency sets) and releases its own lock in one command', async () => {
+    const transport = new ScriptedHost();
+    const host = new SshHost('web1', transport, { layout, sshUser: 'deploy', port: 8000, commandTimeoutMs: 1000, manifests: null });
+    await host.record('r2', 'good', null, { prune: ['r0'], unlock: 't1' });
+    expect(transport.commands).toHaveLength(1);
+    const [command] = transport.commands;
+    expect(command).toMatch(/^sudo -n sh -c /);
+    const order = ['"state":"good"', 'for r in r0; do', '"$D"/deps/python/*', '"token":"t1"'].map((needle) => command!.indexOf(needle));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+});
