@@ -46,6 +46,30 @@ export async function snapshotShipit(): Promise<{ dir: string; revision: string 
   return snapshot;
 }
 
+let baseline: { bin: string; revision: string } | null | undefined;
+
+/**
+ * `SHIPIT_BENCH_BASELINE=<git revision>`: that revision of shipit, built aside (a git worktree sharing this
+ * checkout's node_modules), so that a change is measured against what it replaced in the same run. Null when
+ * the variable is unset.
+ */
+export async function baselineShipit(): Promise<{ bin: string; revision: string } | null> {
+  if (baseline !== undefined) return baseline;
+  const rev = process.env.SHIPIT_BENCH_BASELINE;
+  if (!rev) return (baseline = null);
+  const revision = String((await execa('git', ['rev-parse', '--short', rev], { cwd: ROOT })).stdout).trim();
+  const dir = workDir('baseline', revision);
+  if (!existsSync(join(dir, 'bin/shipit.js'))) {
+    log(`building the baseline shipit at ${revision}`);
+    rmSync(dir, { recursive: true, force: true });
+    await execa('git', ['worktree', 'prune'], { cwd: ROOT });
+    await execa('git', ['worktree', 'add', '--detach', dir, revision], { cwd: ROOT });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    await execa('npm', ['run', 'build'], { cwd: dir, stdio: 'ignore' });
+  }
+  return (baseline = { bin: join(dir, 'bin/shipit.js'), revision });
+}
+
 export function shipitBin(): string {
   if (!snapshot) throw new Error('snapshotShipit() first');
   return join(snapshot.dir, 'bin/shipit.js');
@@ -81,8 +105,8 @@ export default defineConfig({
 }
 
 /** `shipit <args>` from the project dir, inside the client namespace, as CI would run it (plain output). */
-export async function runShipit(projectDir: string, args: string[], options: { namespace?: boolean } = {}): Promise<ShipitRun> {
-  const argv = ['node', shipitBin(), ...args];
+export async function runShipit(projectDir: string, args: string[], options: { namespace?: boolean; bin?: string } = {}): Promise<ShipitRun> {
+  const argv = ['node', options.bin ?? shipitBin(), ...args];
   const run = await measure(options.namespace === false ? argv : inNamespace(CLIENT_NS, argv), {
     cwd: projectDir,
     env: { ...process.env, CI: 'true', NO_COLOR: '1' },

@@ -5,7 +5,7 @@
 import { writeArtifact, setVersion, SMALL } from '../lib/artifact.js';
 import { countLogins, onHosts, type LabInfo } from '../lib/lab.js';
 import { CLIENT_NS, wireCounters, wireDelta } from '../lib/netns.js';
-import { phaseDurations, syncReleaseTree, type ShipitRun } from '../lib/shipit.js';
+import { baselineShipit, phaseDurations, syncReleaseTree, type ShipitRun } from '../lib/shipit.js';
 import { bytes, log, median, mib, seconds, table, workDir } from '../lib/util.js';
 import { measureFloor, type Floor } from './floor.js';
 import { ansibleTool, opensshTool, shipitTool, shipitjsTool, type DeployTool, type ToolContext } from './tools.js';
@@ -50,6 +50,8 @@ export async function speed(lab: LabInfo, rounds: number): Promise<{ result: Spe
     opensshTool(ctx, 'OpenSSH script (hand-written)', 'bench-sp-ssh', 8205, false),
     floorTool,
   ];
+  const base = await baselineShipit();
+  if (base) tools.splice(1, 0, shipitTool(ctx, `shipit ${base.revision} (baseline), one host at a time`, 'bench-sp-shipitb', 8207, '{ canary: 1, maxParallel: 1 }', false, base.bin));
   log(`speed: setting up ${tools.length} apps on ${hosts.map((h) => h.name).join(', ')}`);
   for (const tool of tools) await tool.setup();
 

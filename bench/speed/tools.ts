@@ -56,7 +56,7 @@ export async function installUnits(ctx: ToolContext, app: string, port: number, 
   );
 }
 
-export function shipitTool(ctx: ToolContext, name: string, app: string, port: number, rollout: string, parallel: boolean): DeployTool & { project: string } {
+export function shipitTool(ctx: ToolContext, name: string, app: string, port: number, rollout: string, parallel: boolean, bin?: string): DeployTool & { project: string } {
   const project = projectFor(ctx, app, port, rollout);
   return {
     name,
@@ -67,7 +67,7 @@ export function shipitTool(ctx: ToolContext, name: string, app: string, port: nu
     setup: async () => {
       await onHosts(ctx.lab, ctx.hosts, wipeAppScript(app));
     },
-    deploy: () => runShipit(project, ['deploy', 'bench', '--json']),
+    deploy: () => runShipit(project, ['deploy', 'bench', '--json'], bin ? { bin } : {}),
   };
 }
 
