@@ -108,12 +108,19 @@ describe('SshHost.prepare after the lock (the check folded into the stage)', () 
   const isCheck = (c: string) => c.includes('prereq: systemd') && !c.includes('head -c');
   const isStage = (c: string) => c.includes('head -c');
 
-  it('stages in one command when the lock named the current release and the cache has its manifest', async () => {
+  /** A host locked by this run, whose current release r1's manifest the deployer has cached. */
+  async function lockedWithCachedBase(foldedStage: ScriptedHost['foldedStage'] = 'ok') {
     const manifests = memoryManifestCache();
     await manifests.put('hello', 'r1', BASE_TEXT);
     const transport = new ScriptedHost();
+    transport.foldedStage = foldedStage;
     const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
     await host.lock(lockInfo);
+    return { transport, host };
+  }
+
+  it('stages in one command when the lock named the current release and the cache has its manifest', async () => {
+    const { transport, host } = await lockedWithCachedBase();
     expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1', sentPaths: ['app/VERSION'] });
     expect(transport.commands.filter(isCheck)).toHaveLength(0);
     const [stage] = transport.commands.filter(isStage);
@@ -143,23 +150,13 @@ describe('SshHost.prepare after the lock (the check folded into the stage)', () 
   });
 
   it('checks and stages again when the host says its current release is not the one assumed', async () => {
-    const manifests = memoryManifestCache();
-    await manifests.put('hello', 'r1', BASE_TEXT);
-    const transport = new ScriptedHost();
-    transport.foldedStage = 'base changed';
-    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
-    await host.lock(lockInfo);
+    const { transport, host } = await lockedWithCachedBase('base changed');
     expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1' });
     expect(transport.commands.map((c) => (isCheck(c) ? 'check' : isStage(c) ? 'stage' : 'other'))).toEqual(['other', 'stage', 'check', 'stage']);
   });
 
   it('reports missing prerequisites from the folded check as the check would', async () => {
-    const manifests = memoryManifestCache();
-    await manifests.put('hello', 'r1', BASE_TEXT);
-    const transport = new ScriptedHost();
-    transport.foldedStage = 'prereq';
-    const host = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests });
-    await host.lock(lockInfo);
+    const { host } = await lockedWithCachedBase('prereq');
     await expect(host.prepare(release())).rejects.toMatchObject({ code: 'PREREQUISITE_MISSING', message: 'web1: gunicorn is not installed' });
   });
 });
