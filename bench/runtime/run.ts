@@ -9,7 +9,7 @@
 //     server's processes in the same runs (/proc), which a busy machine disturbs far less than req/s; and how the
 //     connections were spread over the workers in each run (/proc: which worker holds which of wrk's keep-alive
 //     connections, and each worker's share of the CPU), since with shared accept they can all land on one worker;
-//     the runtime also runs with SHIPIT_KEEPALIVE_REQUESTS=0, to show what recycling connections is worth;
+//     the runtime also runs with SHIPIT_KEEPALIVE_REQUESTS=1000, to show what recycling connections is worth;
 //   - failed requests while the server reloads under load (shipit: SIGHUP to the master; PM2: `pm2 reload`);
 //   - time to replace a worker killed with SIGKILL: until a worker with a new pid answers (the server has its
 //     full worker count again), polled with a fresh connection every 5 ms.
@@ -976,9 +976,9 @@ export async function main(argv: string[]): Promise<void> {
   const SHARED = { NODE_CLUSTER_SCHED_POLICY: 'none' };
   let servers: Server[] = [
     shipitServer('shipit', 'shipit runtime', 18301, entry, W, {}, true),
-    // Recycling off: shows how much of the runtime's keep-alive figure comes from closing connections after
-    // SHIPIT_KEEPALIVE_REQUESTS (1000) requests, which the hand-written server does not do.
-    shipitServer('shipit-no-recycle', 'shipit, SHIPIT_KEEPALIVE_REQUESTS=0 (no recycling)', 18310, entry, W, { SHIPIT_KEEPALIVE_REQUESTS: '0' }, false),
+    // Recycling on (it is off by default): what closing connections after 1000 requests, which the hand-written
+    // server does not do, changes in the keep-alive figures.
+    shipitServer('shipit-recycle', 'shipit, SHIPIT_KEEPALIVE_REQUESTS=1000 (recycling)', 18310, entry, W, { SHIPIT_KEEPALIVE_REQUESTS: '1000' }, false),
     plainServer('plain', 'hand-written node:cluster (shared accept)', 18302, 'plain-cluster.mjs', W, SHARED, true),
     pm2Server(pm2, pm2Version, 18303, W),
     plainServer('plain-rr', "hand-written, Node's default round-robin", 18304, 'plain-cluster.mjs', W, {}, false),

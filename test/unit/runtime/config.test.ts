@@ -14,7 +14,7 @@ describe('parseRuntimeConfig', () => {
       gracefulTimeoutMs: 30_000,
       bootTimeoutMs: 60_000,
       keepAliveMs: 5000,
-      keepAliveRequests: 1000,
+      keepAliveRequests: 0,
       accessLog: false,
       logLevel: 'info',
       sdNotifyPath: undefined,

@@ -186,8 +186,8 @@ describe('keep-alive recycling (SHIPIT_KEEPALIVE_REQUESTS)', () => {
     }
   }, 20_000);
 
-  it('keeps the default of 1000 when unset', async () => {
+  it('does not recycle connections when unset (the default is 0)', async () => {
     runtime = startRuntime();
-    expect((await runtime.waitForLog((l) => l.msg === 'shipit runtime master', 10_000)).keepalive_requests).toBe(1000);
+    expect((await runtime.waitForLog((l) => l.msg === 'shipit runtime master', 10_000)).keepalive_requests).toBe(0);
   }, 20_000);
 });
