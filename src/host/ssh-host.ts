@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
 import {
   manifestDelta,
+  type ManifestDelta,
   parseJournal,
   parseLock,
   parseReleases,
@@ -210,7 +211,7 @@ export class SshHost implements Host {
     if (!state.currentManifest || !manifests) return null;
     const text = await manifests.read(this.options.layout.app, state.current, state.currentManifest);
     if (text === null) return null;
-    return { base: state.current, baseLines: text.split('\n').filter((l) => l !== ''), current: { release: state.current, manifest: state.currentManifest } };
+    return { base: state.current, baseLines: manifestLines(text), current: { release: state.current, manifest: state.currentManifest } };
   }
 
   /**
@@ -223,7 +224,7 @@ export class SshHost implements Host {
     baseLines: string[],
     signal: AbortSignal | undefined,
     checks?: StagePlan['checks'],
-  ): Promise<{ delta: ReturnType<typeof manifestDelta> } | null> {
+  ): Promise<ManifestDelta | null> {
     const { layout } = this.options;
     const id = release.meta.id;
     const delta = manifestDelta(release.files, base === null ? [] : baseLines);
@@ -267,14 +268,13 @@ export class SshHost implements Host {
       });
     }
     if (!this.options.dryRun) await this.manifestCache?.put(layout.app, id, delta.manifest);
-    return { delta };
+    return delta;
   }
 
   /** After staging: dependency sets linked in and the release finalized, when it has any; the report. */
-  private async prepared(release: ReleaseSpec, staged: { delta: ReturnType<typeof manifestDelta> }, base: string | null, bytesBefore: number, signal: AbortSignal | undefined): Promise<PrepareReport> {
+  private async prepared(release: ReleaseSpec, delta: ManifestDelta, base: string | null, bytesBefore: number, signal: AbortSignal | undefined): Promise<PrepareReport> {
     const { layout } = this.options;
     const id = release.meta.id;
-    const { delta } = staged;
     let deps: DepsReport[] | undefined;
     if (release.deps) {
       deps = await ensureDeps((step) => this.run(step), release.deps, { host: this.name, layout, id, signal, dryRun: !!this.options.dryRun });
@@ -332,7 +332,7 @@ export class SshHost implements Host {
           throw new ShipitError('REMOTE_FAILED', `${this.name}: no manifest for the base release ${base}`, { host: this.name });
         }
       }
-      return { alreadyStaged, base: base!, baseLines: text.split('\n').filter((l) => l !== '') };
+      return { alreadyStaged, base: base!, baseLines: manifestLines(text) };
     }
   }
 
@@ -421,6 +421,8 @@ function parseInspect(stdout: string): HostState {
     ...(/^[0-9a-f]{64}$/.test(manifest ?? '') ? { currentManifest: manifest } : {}),
   };
 }
+
+const manifestLines = (text: string) => text.split('\n').filter((l) => l !== '');
 
 /** The `prereq:` lines of a check that exited 3. */
 function prerequisitesMissing(host: string, stdout: string): ShipitError {

@@ -42,13 +42,13 @@ const SERVICE_LINES = [
 ];
 
 /**
- * Sets sock_active, sock_file (the socket's ActiveState, UnitFileState) and svc_active, svc_file (the
- * service's), "-" when empty: one systemctl call where is-enabled and is-active took one each (20-40 ms each on
+ * Sets sock_active, sock_file (the socket's ActiveState, UnitFileState) and svc_file (the service's
+ * UnitFileState), "-" when empty: one systemctl call where is-enabled and is-active took one each (20-40 ms each on
  * a busy host, and hosts restart one by one).
  */
 export const UNIT_STATES = [
   `set -- $(systemctl show -p ActiveState -p UnitFileState "$A.socket" "$A.service" 2> /dev/null | awk -F = 'BEGIN { b = 0 } /^$/ { b++; next } { v[b "," $1] = $2 } END { for (i = 0; i < 2; i++) printf "%s %s ", (v[i ",ActiveState"] == "" ? "-" : v[i ",ActiveState"]), (v[i ",UnitFileState"] == "" ? "-" : v[i ",UnitFileState"]) }')`,
-  'sock_active=${1:--}; sock_file=${2:--}; svc_active=${3:--}; svc_file=${4:--}',
+  'sock_active=${1:--}; sock_file=${2:--}; svc_file=${4:--}',
 ];
 
 export function serviceScript(layout: Layout): string {
@@ -69,6 +69,16 @@ const INSPECT_LINES = [
   ...SERVICE_LINES,
 ];
 
+/**
+ * Sets cur (the release `current` points at, or empty) and sum (the sha256 of its manifest, or empty when its
+ * files or its manifest are missing): what the lock reports, the check names as the base, and a stage with
+ * `checks` verifies.
+ */
+const CURRENT_MANIFEST = [
+  'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}; sum=',
+  'if [ -n "$cur" ] && [ -d "$D/releases/$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then sum=$(sha256sum < "$S/releases/$cur/manifest.tsv"); sum=${sum%% *}; fi',
+];
+
 export function inspectScript(layout: Layout): string {
   return script(layout, ...INSPECT_LINES);
 }
@@ -86,10 +96,8 @@ export function lockScript(layout: Layout): string {
     ...INSPECT_LINES,
     // The sha256 of the current release's manifest: a deployer that has that manifest can stage the next
     // release without asking for it (stageScript's `checks`).
-    'c=$(readlink "$D/current" 2>/dev/null || true); c=${c##*/}',
-    'if [ -n "$c" ] && [ -d "$D/releases/$c" ] && [ -f "$S/releases/$c/manifest.tsv" ]; then',
-    '  sum=$(sha256sum < "$S/releases/$c/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
-    'fi',
+    ...CURRENT_MANIFEST,
+    '[ -z "$sum" ] || printf "manifest\\t%s\\n" "$sum"',
   );
 }
 
@@ -128,9 +136,8 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
     layout,
     ...prerequisiteLines(prerequisites, diskKiB),
     `if [ -d "$D/releases/${id}" ] && [ -f "$S/releases/${id}/meta.json" ]; then echo staged; fi`,
-    'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
-    'if [ -n "$cur" ] && [ -d "$D/releases/$cur" ] && [ -f "$S/releases/$cur/manifest.tsv" ]; then',
-    '  sum=$(sha256sum < "$S/releases/$cur/manifest.tsv"); sum=${sum%% *}',
+    ...CURRENT_MANIFEST,
+    'if [ -n "$sum" ]; then',
     '  echo "base $cur $sum"',
     `  case "$cur $sum" in ${knownCases.length > 0 ? knownCases.join('|') : "''"}) ;; *) gzip -c < "$S/releases/$cur/manifest.tsv" | base64 -w0; echo ;; esac`,
     'fi',
@@ -254,10 +261,8 @@ function stageChecks(checks: NonNullable<StagePlan['checks']>): string[] {
   if (current !== null && !/^[0-9a-f]{64}$/.test(current.manifest)) throw new Error(`invalid manifest checksum ${JSON.stringify(current.manifest)}`);
   return [
     ...prerequisiteLines(checks.prerequisites, checks.diskKiB),
-    'cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}',
-    current === null
-      ? `[ -z "$cur" ] || ${changed}`
-      : `[ "$cur" = ${quote(checkReleaseId(current.release))} ] && sum=$(sha256sum < "$S/releases/$cur/manifest.tsv" 2> /dev/null) && [ "\${sum%% *}" = ${current.manifest} ] || ${changed}`,
+    ...CURRENT_MANIFEST,
+    current === null ? `[ -z "$cur" ] || ${changed}` : `[ "$cur" = ${quote(checkReleaseId(current.release))} ] && [ "$sum" = ${current.manifest} ] || ${changed}`,
   ];
 }
 
