@@ -8,6 +8,14 @@ import * as scripts from '../../../src/remote/scripts.js';
 
 const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
 
+/** A release on a host layout under `root`: its files' directory (unless `files: false`) and its .shipit entries. */
+function fakeRelease(root: string, id: string, entries: { meta?: string; manifest?: string; files?: boolean } = {}): void {
+  if (entries.files !== false) mkdirSync(join(root, 'srv/releases', id), { recursive: true });
+  mkdirSync(join(root, 'srv/.shipit/releases', id), { recursive: true });
+  if (entries.meta !== undefined) writeFileSync(join(root, 'srv/.shipit/releases', id, 'meta.json'), entries.meta);
+  if (entries.manifest !== undefined) writeFileSync(join(root, 'srv/.shipit/releases', id, 'manifest.tsv'), entries.manifest);
+}
+
 describe('quote', () => {
   it.each([
     ['plain', 'plain'],
@@ -46,17 +54,11 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     try {
       const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
       const manifest = 'a.txt\t0644\t' + 'a'.repeat(64) + '\t4\n';
-      mkdirSync(join(root, 'srv/releases/r1'), { recursive: true });
-      mkdirSync(join(root, 'srv/.shipit/releases/r1'), { recursive: true });
-      writeFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'), manifest);
-      symlinkSync('releases/r1', join(root, 'srv/current'));
       // Every release whose files exist is listed, its meta on one line; a meta without files is not.
-      writeFileSync(join(root, 'srv/.shipit/releases/r1/meta.json'), '{"id":"r1",\n"state":"good"}\n');
-      mkdirSync(join(root, 'srv/releases/r2'), { recursive: true });
-      mkdirSync(join(root, 'srv/.shipit/releases/r2'), { recursive: true });
-      writeFileSync(join(root, 'srv/.shipit/releases/r2/meta.json'), '{"id":"r2","state":"staged"}');
-      mkdirSync(join(root, 'srv/.shipit/releases/r9'), { recursive: true });
-      writeFileSync(join(root, 'srv/.shipit/releases/r9/meta.json'), '{"id":"r9","state":"good"}');
+      fakeRelease(root, 'r1', { manifest, meta: '{"id":"r1",\n"state":"good"}\n' });
+      fakeRelease(root, 'r2', { meta: '{"id":"r2","state":"staged"}' });
+      fakeRelease(root, 'r9', { meta: '{"id":"r9","state":"good"}', files: false });
+      symlinkSync('releases/r1', join(root, 'srv/current'));
       const out = spawnSync('sh', ['-c', scripts.lockScript(local)], { input: '{"token":"t1"}' }).stdout.toString();
       expect(out.split('\n').filter((l) => l.startsWith('release\t'))).toEqual(['release\t{"id":"r1","state":"good"}', 'release\t{"id":"r2","state":"staged"}']);
       expect(out.split('\n')).toContain(`manifest\t${createHash('sha256').update(manifest).digest('hex')}`);
@@ -74,11 +76,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-record-'));
     try {
       const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
-      for (const r of ['r1', 'r2', 'r3']) {
-        mkdirSync(join(root, 'srv/releases', r), { recursive: true });
-        mkdirSync(join(root, 'srv/.shipit/releases', r), { recursive: true });
-        writeFileSync(join(root, 'srv/.shipit/releases', r, 'meta.json'), `{"id":"${r}","state":"staged"}`);
-      }
+      for (const r of ['r1', 'r2', 'r3']) fakeRelease(root, r, { meta: `{"id":"${r}","state":"staged"}` });
       symlinkSync('releases/r3', join(root, 'srv/current'));
       mkdirSync(join(root, 'srv/.shipit/lock'));
       writeFileSync(join(root, 'srv/.shipit/lock/info.json'), '{"by":"bob","token":"theirs"}');
