@@ -41,7 +41,11 @@ async function setUp(make: Make) {
   };
   const { server, tracker } = await make(clock, handler);
   let connections = 0;
-  server.on('connection', () => (connections += 1));
+  const sockets: net.Socket[] = [];
+  server.on('connection', (socket: net.Socket) => {
+    connections += 1;
+    sockets.push(socket);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const agents: http.Agent[] = [];
@@ -82,7 +86,7 @@ async function setUp(make: Make) {
     server.closeAllConnections();
     server.close();
   };
-  return { clock, server, port, tracker, get, agent, release, drain, wait, closed: () => closed, connections: () => connections, cleanUp };
+  return { clock, server, port, tracker, get, agent, release, drain, wait, closed: () => closed, connections: () => connections, sockets, cleanUp };
 }
 
 const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -148,6 +152,48 @@ describe.each(variants)('ConnectionTracker on a real server, via %s', (_name, ma
       for (let i = 0; i < 50 && !t.closed(); i += 1) await tick(10);
       expect(t.closed()).toBe(true);
     } finally {
+      t.cleanUp();
+    }
+  });
+
+  it('answers every request pipelined before the drain: the last one says Connection: close, the ones before it keep-alive', async () => {
+    const t = await setUp(make);
+    const c = await openRaw(t.port);
+    try {
+      c.send('/hold1', '/hold2'); // the second waits in Node's queue behind the first
+      await tick(50);
+      t.drain();
+      await t.wait(200);
+      await t.release('/hold1');
+      expect(await c.next()).toMatchObject({ status: 200, body: 'held', headers: { connection: 'keep-alive' } });
+      await t.release('/hold2');
+      expect(await c.next()).toMatchObject({ status: 200, body: 'held', headers: { connection: 'close' } });
+      await c.serverEnded();
+      for (let i = 0; i < 50 && !t.closed(); i += 1) await tick(10);
+      expect(t.closed()).toBe(true);
+    } finally {
+      c.destroy();
+      t.cleanUp();
+    }
+  });
+
+  it('keeps no finished response reachable from an idle keep-alive connection', async () => {
+    const t = await setUp(make);
+    const c = await openRaw(t.port);
+    try {
+      c.send('/fast', '/fast'); // pipelined: the second is remembered while it waits
+      expect((await c.next())?.body).toBe('fast');
+      expect((await c.next())?.body).toBe('fast');
+      c.send('/fast'); // not pipelined: nothing is remembered any more
+      expect((await c.next())?.headers.connection).toBe('keep-alive');
+      await tick(20);
+      expect(t.sockets).toHaveLength(1);
+      const socket = t.sockets[0] as unknown as Record<string | symbol, unknown>;
+      const kept = Object.getOwnPropertySymbols(socket).filter((k) => socket[k] instanceof http.ServerResponse);
+      expect(kept).toEqual([]);
+      expect(socket._httpMessage).toBeNull(); // Node's own: nothing in flight
+    } finally {
+      c.destroy();
       t.cleanUp();
     }
   });
