@@ -25,12 +25,12 @@ if (cluster.isPrimary) {
   if (process.env.SHIPIT_PIECE === 'tracker') {
     const { ConnectionTracker } = await runtime('connection-drain.js');
     server = http.createServer(handler);
-    new ConnectionTracker(server, { clock: systemClock, keepAliveMs: 5000, keepAliveRequests: 1000, lingerMs: 1000 });
+    new ConnectionTracker(server, { clock: systemClock, keepAliveMs: 5000, keepAliveRequests: 0, lingerMs: 1000 });
   } else {
     const { buildServer } = await runtime('http-server.js');
     ({ server } = await buildServer(
       { kind: 'handler', handler, ready: undefined, shutdown: undefined },
-      { clock: systemClock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, keepAliveRequests: 1000, accessLog: undefined, lingerMs: 1000 },
+      { clock: systemClock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, keepAliveRequests: 0, accessLog: undefined, lingerMs: 1000 },
     ));
   }
   server.listen(Number(process.env.PORT), '127.0.0.1');

@@ -96,7 +96,7 @@ const variants: Array<[string, Make]> = [
     'its own request listener (an app from createServer())',
     async (clock, handler) => {
       const server = http.createServer(handler);
-      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests: 1000, lingerMs: 1000 }) };
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests: 0, lingerMs: 1000 }) };
     },
   ],
   [
@@ -104,7 +104,7 @@ const variants: Array<[string, Make]> = [
     async (clock, handler) =>
       buildServer(
         { kind: 'handler', handler, ready: undefined, shutdown: undefined },
-        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, keepAliveRequests: 1000, accessLog: undefined, lingerMs: 1000 },
+        { clock, log: () => undefined, keepAliveMs: 5000, keepAliveExplicit: false, keepAliveRequests: 0, accessLog: undefined, lingerMs: 1000 },
       ),
   ],
 ];
@@ -223,7 +223,7 @@ describe('ConnectionTracker bookkeeping', () => {
   it('counts connections as clients open and close them in any order, and the drain closes every idle one left', async () => {
     const t = await setUp(async (clock, handler) => {
       const server = http.createServer(handler);
-      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests: 1000, lingerMs: 1000 }) };
+      return { server, tracker: new ConnectionTracker(server, { clock, keepAliveMs: 5000, keepAliveRequests: 0, lingerMs: 1000 }) };
     });
     const settle = async (size: number): Promise<void> => {
       for (let i = 0; i < 100 && t.tracker.size !== size; i += 1) await tick(10);
