@@ -11,7 +11,12 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--semi-space-growth-factor=1');
 setFlagsFromString('--no-opt');
 
-import('../dist/src/cli/main.js').then(({ main }) => main(process.argv)).catch((error) => {
-  console.error(error && error.code === 'ERR_MODULE_NOT_FOUND' ? 'shipit is not built: run `npm run build`' : error);
-  process.exit(1);
-});
+// The bundle (scripts/bundle.mjs) loads in half the time of tsc's ~400 modules; both are built by `npm run build`.
+const notFound = (error, file) => error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes(file);
+import('../dist/shipit.mjs')
+  .catch((error) => (notFound(error, 'shipit.mjs') ? import('../dist/src/cli/main.js') : Promise.reject(error)))
+  .then(({ main }) => main(process.argv))
+  .catch((error) => {
+    console.error(notFound(error, 'dist') ? 'shipit is not built: run `npm run build`' : error);
+    process.exit(1);
+  });

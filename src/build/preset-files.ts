@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/types.js';
 import { ShipitError } from '../lib/errors.js';
+import { packageRoot } from '../lib/package-root.js';
 import { SHIPIT_DIR } from './artifact.js';
 
 /** Where the gunicorn preset's config file lives in a release (the unit passes it with -c, relative to current). */
@@ -71,10 +71,8 @@ export function nodeRuntimeFiles(): Record<string, { content: string | Buffer }>
 }
 
 function runtimeDir(): string {
-  // This file is src/build/preset-files.ts (tests) or dist/src/build/preset-files.js (the CLI); the runtime
-  // that ships is always the compiled one.
-  const root = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../../' : '../../', import.meta.url));
-  const dir = join(root, 'dist/src/runtime');
+  // The runtime that ships is always tsc's output, also when this code runs from the sources (tests).
+  const dir = join(packageRoot(), 'dist/src/runtime');
   if (!existsSync(join(dir, 'main.js'))) {
     throw new ShipitError('BUILD_FAILED', `shipit's node runtime is not built (${dir}/main.js is missing)`, { hint: 'run `npm run build` in the shipit package' });
   }

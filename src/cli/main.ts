@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, isShipitError } from '../lib/errors.js';
+import { packageRoot } from '../lib/package-root.js';
 
 /**
  * argv → typed options → one library call. Command modules are imported lazily so `shipit --help` stays fast,
@@ -8,17 +10,12 @@ import { ExitCode, isShipitError } from '../lib/errors.js';
  */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** package.json is 3 levels up from dist/src/cli/main.js, 2 from src/cli/main.ts (tests, tsx). */
 function version(): string {
-  for (const path of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'shipit') return pkg.version;
-    } catch {
-      // not there: the other layout
-    }
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 function withGlobals(command: Command): Command {

@@ -6,11 +6,11 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Loader } from 'cosmiconfig';
 import type { Jiti } from 'jiti';
 import { ShipitError } from '../lib/errors.js';
+import { fromSource, packageRoot } from '../lib/package-root.js';
 import { configInvalid } from './errors.js';
 import type { ShipitConfigInput } from './schema.js';
 import { validateConfig } from './validate.js';
@@ -93,12 +93,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
 
 /**
  * The entry users import as 'shipit': src/index.ts when running from source (tests, tsx), dist/src/index.js
- * when built. This file sits at src/config/load.ts or dist/src/config/load.js, so the entry is ../index
- * with this file's own extension.
+ * otherwise (also for the bundled CLI: the entry only holds defineConfig, and a config needs nothing else).
  */
 export function packageEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  return resolve(here, '..', '..', `index${extname(here)}`);
+  return join(packageRoot(), fromSource() ? 'src/index.ts' : 'dist/src/index.js');
 }
 
 /**

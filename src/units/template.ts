@@ -4,8 +4,9 @@
  * value is empty disappears, so optional directives leave no blank line.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ShipitError } from '../lib/errors.js';
+import { packageRoot } from '../lib/package-root.js';
 
 export type TemplateVars = Readonly<Record<string, string | number>>;
 
@@ -36,22 +37,16 @@ export function renderTemplate(template: string, vars: TemplateVars, name = 'tem
 
 const cache = new Map<string, string>();
 
-/**
- * units/<file> of this package. This module is src/units/template.ts, or dist/src/units/template.js once
- * built; units/ sits at the package root beside both src/ and dist/.
- */
+/** units/<file> of this package (units/ sits at the package root beside src/ and dist/). */
 export function readTemplate(file: string): string {
   const cached = cache.get(file);
   if (cached !== undefined) return cached;
-  const candidates = [new URL(`../../units/${file}`, import.meta.url), new URL(`../../../units/${file}`, import.meta.url)];
-  for (const candidate of candidates) {
-    try {
-      const text = readFileSync(fileURLToPath(candidate), 'utf8');
-      cache.set(file, text);
-      return text;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+  try {
+    const text = readFileSync(join(packageRoot(), 'units', file), 'utf8');
+    cache.set(file, text);
+    return text;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   throw new ShipitError('INTERNAL', `unit template units/${file} is missing from the shipit package`);
 }
