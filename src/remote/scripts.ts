@@ -154,7 +154,8 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): stri
       (p) => `if ! ( ${p.check} ) > /dev/null 2>&1; then printf "prereq: %s\\n" ${quote(p.message)}; fail=1; fi`,
     ),
     'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
-    'avail=$(df -Pk "$p" | awk "NR==2 {print \\$4}")',
+    // Free KiB for an unprivileged writer, from statfs(2): one process (df | awk took four times the CPU here).
+    'set -- $(stat -f -c "%a %S" "$p"); avail=$(( ${1:-0} * ${2:-0} / 1024 ))',
     `if [ "\${avail:-0}" -lt ${diskKiB} ]; then echo "prereq: only \${avail} KiB free under $p, the release needs ${diskKiB} KiB"; fail=1; fi`,
     '[ "$fail" = 0 ] || exit 3',
   ];

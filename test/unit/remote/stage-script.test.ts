@@ -221,6 +221,23 @@ describe('stageScript with the check folded in (the deployer read the current re
 });
 
 describe('checkScript on a real shell', () => {
+  it("checks free disk under the deploy dir (or its nearest existing parent) as df's Available column reports it", () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-check-'));
+    try {
+      const layout = { deployTo: join(root, 'srv/not/yet'), app: 'demo', serviceUser: 'root' };
+      const dfKiB = Number(run(`df -Pk ${root} | awk 'NR==2 {print $4}'`).stdout.trim());
+      expect(dfKiB).toBeGreaterThan(0);
+      expect(run(checkBody(layout, 'r1', [], 1)).code).toBe(0);
+      const tooBig = run(checkBody(layout, 'r1', [], 2 ** 50));
+      expect(tooBig.code).toBe(3);
+      const [, avail, under] = /^prereq: only (\d+) KiB free under (\S+), the release needs 1125899906842624 KiB$/.exec(tooBig.stdout.trim()) ?? [];
+      expect(under).toBe(root);
+      expect(Math.abs(Number(avail) - dfKiB)).toBeLessThan(dfKiB / 100 + 1024); // free space moves a little meanwhile
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('sends the base manifest only when the deployer does not know that exact one', () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-check-'));
     try {
