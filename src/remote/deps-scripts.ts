@@ -1,8 +1,7 @@
-import { Buffer } from 'node:buffer';
 import type { DepsSpec, PythonDepsSpec } from '../host/deps-types.js';
 import type { ManifestEntry } from '../host/types.js';
 import { checkReleaseId, preamble, type Layout } from './layout.js';
-import { quote } from './quote.js';
+import { inline, quote } from './quote.js';
 
 /**
  * Dependency sets on a host, as shell scripts (tested by exact text, like scripts.ts):
@@ -65,9 +64,6 @@ export function depsProbeScript(layout: Layout, specs: readonly DepsSpec[]): str
   });
   return script(layout, ...lines);
 }
-
-/** Inline text without quoting worries (small only). */
-const inline = (content: string) => `printf %s ${Buffer.from(content).toString('base64')} | base64 -d`;
 
 const sha256Lines = (files: readonly ManifestEntry[]) => files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
 

@@ -1,7 +1,6 @@
-import { Buffer } from 'node:buffer';
 import type { JournalQuery, Prerequisite, RenderedFile } from '../host/types.js';
 import { checkReleaseId, preamble, type Layout } from './layout.js';
-import { quote, shellJoin } from './quote.js';
+import { inline, quote, shellJoin } from './quote.js';
 
 /**
  * Remote steps as shell scripts (commands are data: STYLE.md habit 1). Every script is idempotent, takes
@@ -9,8 +8,6 @@ import { quote, shellJoin } from './quote.js';
  */
 const script = (layout: Layout, ...lines: string[]) => [preamble(layout), ...lines].join('\n');
 
-/** Inline file content without quoting worries: base64 through the command line (small files only). */
-const inline = (content: string) => `printf %s ${Buffer.from(content).toString('base64')} | base64 -d`;
 
 export const SYSTEMD_DIR = '/etc/systemd/system';
 

@@ -86,8 +86,9 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
     );
     expect(lines).toContain(`"$X/bin/python" -c 'import gunicorn' >> "$L" 2>&1 || { echo "missing gunicorn" >&2; rm -rf "$X"; exit 6; }`);
     expect(lines).toContain('"$X/bin/python" -m compileall -q -j 0 "$X/lib" >> "$L" 2>&1 || fail');
-    expect(lines.at(-1)).toMatch(/^printf %s \S+ \| base64 -d > "\$X\/\.shipit-set\.json"$/);
-    expect(lines.slice(-3, -1)).toEqual(['chown -R "root:$U" "$X"', 'chmod -R g+rX,g-w,o-rwx "$X"']);
+    // The marker (JSON and a newline) is written last, by the shell's own printf.
+    expect(lines.slice(-2).join('\n')).toMatch(/^printf %s '\{.*\}\n' > "\$X\/\.shipit-set\.json"$/);
+    expect(lines.slice(-4, -2)).toEqual(['chown -R "root:$U" "$X"', 'chmod -R g+rX,g-w,o-rwx "$X"']);
   });
 
   it('installs from the host\'s index when no wheelhouse ships', () => {

@@ -162,7 +162,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
 
   it('takes secrets from stdin only: the script text holds the plain env, not the secrets', () => {
     const text = scripts.sharedFilesScript(layout, 'LOG_LEVEL=info\n');
-    expect(text).toContain(`printf %s ${Buffer.from('LOG_LEVEL=info\n').toString('base64')} | base64 -d > "$D/shared/.env.tmp"`);
+    expect(text).toContain(`printf %s 'LOG_LEVEL=info\n' > "$D/shared/.env.tmp"`);
     expect(text).toContain('cat > "$D/shared/.secrets.tmp"');
     expect(text).toContain('chmod 0600 "$D/shared/.secrets.tmp"');
   });
