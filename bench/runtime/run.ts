@@ -54,10 +54,12 @@ export interface Options {
   /** Measure only these servers (keys; the hand-written one is always kept as the reference). */
   only: string[] | undefined;
   modes: Mode[];
+  /** Fresh server processes every N rounds of throughput (0 = the same ones throughout). */
+  restartEvery: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { workers: 2, rounds: 6, seconds: 2, connections: 50, reloads: 2, killPasses: 2, diagnose: false, entry: undefined, only: undefined, modes: [...MODES] };
+  const o: Options = { workers: 2, rounds: 6, seconds: 2, connections: 50, reloads: 2, killPasses: 2, diagnose: false, entry: undefined, only: undefined, modes: [...MODES], restartEvery: 2 };
   const int = (name: string, raw: string | undefined, min: number): number => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min) throw new Error(`${name} needs a whole number ≥ ${min}`);
@@ -72,12 +74,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--reloads') o.reloads = int(a, argv[++i], 0);
     else if (a === '--kill-passes') o.killPasses = int(a, argv[++i], 0);
     else if (a === '--diagnose') o.diagnose = true;
+    else if (a === '--restart-every') o.restartEvery = int(a, argv[++i], 0);
     else if (a === '--entry') o.entry = resolve(argv[++i] ?? '');
     else if (a === '--only') o.only = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--modes') {
       o.modes = (argv[++i] ?? '').split(',').filter(Boolean) as Mode[];
       if (o.modes.length === 0 || o.modes.some((m) => !MODES.includes(m))) throw new Error(`--modes takes ${MODES.join(',')}`);
-    } else throw new Error(`unknown argument ${a}: expected --rounds N, --seconds S, --connections C, --workers W, --reloads N, --kill-passes N, --diagnose, --only KEY,…, --modes keep-alive,close, --entry FILE`);
+    } else throw new Error(`unknown argument ${a}: expected --rounds N, --seconds S, --connections C, --workers W, --reloads N, --kill-passes N, --restart-every N, --diagnose, --only KEY,…, --modes keep-alive,close, --entry FILE`);
   }
   return o;
 }
@@ -548,18 +551,32 @@ interface ThroughputRun extends WrkResult {
 /** When connectionsPerWorker samples a keep-alive run, as fractions of its duration. */
 const SPREAD_SAMPLES = [0.25, 0.5, 0.75];
 
+/**
+ * Every server is started afresh every `o.restartEvery` rounds (and warmed up again): measured on 2026-12-03, two
+ * instances of the same code kept a CPU-per-request difference of ~8% through all 10 rounds of a run (what V8
+ * compiled in each worker, where its memory landed), which rounds of the same processes cannot average out.
+ */
 async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[]> {
-  log(`warm-up: 1 s per server and mode`);
-  for (const mode of o.modes) for (const s of servers) await wrk(s.port, 1, o.connections, mode);
   const masters = new Map<string, number>();
-  for (const s of servers) {
-    const [worker] = await workerPids(s.port, 1);
-    const master = ppidOf(worker!);
-    if (master === undefined || serverCpu(master).workers !== o.workers) throw new Error(`${s.label}: cannot find its cluster primary (worker ${worker})`);
-    masters.set(s.key, master);
-  }
+  const warmUp = async (): Promise<void> => {
+    log(`warm-up: 1 s per server and mode`);
+    for (const mode of o.modes) for (const s of servers) await wrk(s.port, 1, o.connections, mode);
+    for (const s of servers) {
+      const [worker] = await workerPids(s.port, 1);
+      const master = ppidOf(worker!);
+      if (master === undefined || serverCpu(master).workers !== o.workers) throw new Error(`${s.label}: cannot find its cluster primary (worker ${worker})`);
+      masters.set(s.key, master);
+    }
+  };
+  await warmUp();
   const runs: ThroughputRun[] = [];
   for (let r = 0; r < o.rounds; r++) {
+    if (r > 0 && o.restartEvery > 0 && r % o.restartEvery === 0) {
+      log(`restarting every server (fresh processes every ${o.restartEvery} rounds)`);
+      for (const s of servers) await s.stop();
+      for (const s of servers) await s.start();
+      await warmUp();
+    }
     for (const mode of o.modes) {
       for (const s of rotate(servers, r)) {
         const master = masters.get(s.key)!;
@@ -813,7 +830,8 @@ function report(servers: Server[], o: Options, summary: Summary[], reloads: Relo
     ];
   });
   lines.push(
-    `Throughput: median of ${o.rounds} interleaved rounds of \`wrk -t1 -c${o.connections} -d${o.seconds}s --latency\` per server and mode; ` +
+    `Throughput: median of ${o.rounds} interleaved rounds of \`wrk -t1 -c${o.connections} -d${o.seconds}s --latency\` per server and mode` +
+      `${o.restartEvery > 0 && o.restartEvery < o.rounds ? `, every server started afresh every ${o.restartEvery} rounds` : ''}; ` +
       '× = req/s ÷ the hand-written server\'s with shared accept, the runtime\'s default scheduling (ratio of medians; per-round range in brackets).',
     '',
     table(['server', 'keep-alive req/s', '× plain', 'p99', 'Connection: close req/s', '× plain', 'p99', 'failed'], rows),
