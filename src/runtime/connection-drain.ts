@@ -47,7 +47,7 @@ import type { Clock } from './clock.js';
 const queued = Symbol('shipit.queued');
 /** The connection's index in ConnectionTracker's array; -1 once it closed. */
 const slot = Symbol('shipit.slot');
-/** Requests begun on the connection (counted until recycling or a drain decides it closes). */
+/** Requests begun on the connection, counted only when recycling is on (keepAliveRequests > 0). */
 const served = Symbol('shipit.served');
 /** `_httpMessage`: Node's own (net.Socket, set by ServerResponse#assignSocket, cleared by detachSocket). */
 type TrackedSocket = Socket & { _httpMessage?: ServerResponse | null; [queued]?: ServerResponse; [slot]: number; [served]: number };
