@@ -12,11 +12,18 @@ setFlagsFromString('--semi-space-growth-factor=1');
 setFlagsFromString('--no-opt');
 
 // The bundle (scripts/bundle.mjs) loads in half the time of tsc's ~400 modules; both are built by `npm run build`.
-const notFound = (error, file) => error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes(file);
-import('../dist/shipit.mjs')
-  .catch((error) => (notFound(error, 'shipit.mjs') ? import('../dist/src/cli/main.js') : Promise.reject(error)))
+// Only OUR missing file means "not built": a dependency missing from node_modules (no `npm ci`) names itself.
+import { fileURLToPath } from 'node:url';
+
+const BUNDLE = new URL('../dist/shipit.mjs', import.meta.url);
+const MODULES = new URL('../dist/src/cli/main.js', import.meta.url);
+const missing = (error, url) => error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).startsWith(`Cannot find module '${fileURLToPath(url)}'`);
+import(BUNDLE.href)
+  .catch((error) => (missing(error, BUNDLE) ? import(MODULES.href) : Promise.reject(error)))
   .then(({ main }) => main(process.argv))
   .catch((error) => {
-    console.error(notFound(error, 'dist') ? 'shipit is not built: run `npm run build`' : error);
+    if (missing(error, MODULES)) console.error('shipit is not built: run `npm run build`');
+    else if (error?.code === 'ERR_MODULE_NOT_FOUND') console.error(`shipit's dependencies are incomplete (${error.message}): run \`npm ci\` in the shipit package, or reinstall it`);
+    else console.error(error);
     process.exit(1);
   });

@@ -3,7 +3,7 @@
 // where its code sits: the package version, the config loader ('shipit' alias, jiti, cosmiconfig), the unit
 // templates and the node runtime that ships with a release.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/lib/package-root.js';
@@ -12,8 +12,8 @@ const ROOT = packageRoot();
 const BIN = join(ROOT, 'bin/shipit.js');
 let dir: string;
 
-function shipit(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true', NO_COLOR: '1' }, timeout: 60_000 });
+function shipit(args: string[], bin = BIN): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: 'true', NO_COLOR: '1' }, timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -63,5 +63,35 @@ describe('the bundled CLI (dist/shipit.mjs)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('app');
     expect(r.stderr).toContain(join(dir, 'deploy.config.ts'));
+  });
+
+  describe('bin/shipit.js in a copy of the package with parts missing', () => {
+    /** A copy of the package in the test's dir with only `parts`; `modules`: node_modules linked in. */
+    function packageWith(parts: string[], modules: boolean): string {
+      const copy = join(dir, 'pkg');
+      for (const part of ['bin', 'package.json', 'units', ...parts]) cpSync(join(ROOT, part), join(copy, part), { recursive: true });
+      if (modules) symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+      return join(copy, 'bin/shipit.js');
+    }
+
+    it('runs tsc\'s modules when the bundle is missing', () => {
+      const r = shipit(['--version'], packageWith(['dist/src'], true));
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('says "not built" only when shipit itself is not built', () => {
+      const r = shipit(['--version'], packageWith([], true));
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toBe('shipit is not built: run `npm run build`');
+    });
+
+    it('names the missing dependency and `npm ci` when node_modules is incomplete', () => {
+      const r = shipit(['--version'], packageWith(['dist'], false));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("shipit's dependencies are incomplete (Cannot find package 'ssh2'");
+      expect(r.stderr).toContain('run `npm ci`');
+      expect(r.stderr).not.toContain('not built');
+    });
   });
 });
