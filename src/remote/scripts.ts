@@ -8,7 +8,6 @@ import { inline, quote, shellJoin } from './quote.js';
  */
 const script = (layout: Layout, ...lines: string[]) => [preamble(layout), ...lines].join('\n');
 
-
 export const SYSTEMD_DIR = '/etc/systemd/system';
 
 /** Runs `body` as root: directly for root, else through `sudo -n` (never prompts). */

@@ -49,7 +49,7 @@ export const defaults = {
   gracefulTimeoutSec: 30,
   bootTimeoutSec: 60,
   keepAliveSec: 5,
-  /** nginx's keepalive_requests default since 1.19.10. */
+  /** Off (see keepAliveRequests above); nginx's keepalive_requests is 1000, for a service that wants it. */
   keepAliveRequests: 0,
 } as const;
 
