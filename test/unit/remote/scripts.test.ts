@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quote, shellJoin } from '../../../src/remote/quote.js';
+import { inline, quote, shellJoin } from '../../../src/remote/quote.js';
 import * as scripts from '../../../src/remote/scripts.js';
 
 const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
@@ -27,6 +27,28 @@ describe('quote', () => {
   ])('%j → %s', (word, expected) => expect(quote(word)).toBe(expected));
 
   it('joins argv', () => expect(shellJoin(['sudo', '-n', 'sh', '-c', 'echo "$A"'])).toBe(`sudo -n sh -c 'echo "$A"'`));
+});
+
+describe('inline (file text written by the shell itself)', () => {
+  // Units, metas and env files go through it; run as the host runs it: the script is one `sh -c` argument,
+  // passed through sudo by shellJoin.
+  const tricky = "# it's a unit\nExecStart=/bin/sh -c 'exec app --workers \"$${WORKERS:-2}\"'\n%h %% \\n \\ `id` $(id)\n-x\n\u00e9\u2713\n\n";
+  it.each([['tricky text', tricky], ['empty', ''], ['no trailing newline', 'KEY="v"']])('writes %s byte for byte', (_name, text) => {
+    const body = `${inline(text)} > "$1"`;
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-inline-'));
+    try {
+      const r = spawnSync('sh', ['-c', shellJoin(['sh', '-c', body, 'sh', join(dir, 'out')])]);
+      expect(r.stderr.toString()).toBe('');
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe(text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses text with a NUL byte, which no shell argument can carry', () => {
+    expect(() => inline('a\0b')).toThrow(/NUL/);
+  });
 });
 
 describe('remote scripts (the exact text is what runs on the host)', () => {
