@@ -80,6 +80,14 @@ export async function provisionHost(input: ProvisionInput): Promise<string[]> {
   await writeFile(etc('sudoers.d/deploy'), DEPLOY_SUDOERS, { mode: 0o440 });
   await run(['chroot', root, 'visudo', '--check', '--quiet', '--file', '/etc/sudoers.d/deploy']);
 
+  // systemd-sysusers (ConditionNeedsUpdate=/etc) runs at every boot while /etc/.updated is missing, and nothing in
+  // Debian writes it (no systemd-update-done); the rootfs's users were made when its packages were installed, so a
+  // boot that runs it changes nothing (checked with --dry-run) but can fail (CI, 2026-12-03). A stamp newer than
+  // /usr says /etc and /var are up to date.
+  for (const dir of ['etc', 'var']) {
+    await writeFile(path.join(root, dir, '.updated'), '# shipit lab: /usr has not changed since this host was provisioned\n');
+  }
+
   for (const unit of MASKED_UNITS) {
     const link = etc(`systemd/system/${unit}`);
     await rm(link, { force: true });

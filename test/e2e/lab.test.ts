@@ -115,6 +115,13 @@ describe('host runtime', () => {
     }
   }, 60_000);
 
+  it('does not run systemd-sysusers at boot (/etc is stamped up to date; the rootfs already has its users)', async () => {
+    for (const host of hosts()) {
+      const result = await labSsh(lab, host, 'root', 'systemctl show -p ConditionResult -p ActiveState systemd-sysusers.service; systemd-sysusers --dry-run');
+      expect({ host: host.name, out: result.stdout.trim() }).toEqual({ host: host.name, out: 'ActiveState=inactive\nConditionResult=no' });
+    }
+  }, 60_000);
+
   it('has gunicorn, uvicorn + fastapi, and node', async () => {
     for (const host of hosts()) {
       expect(await sh(host, 'gunicorn --version')).toMatch(/^gunicorn \(version 20\.\d+\.\d+\)$/);
