@@ -96,7 +96,8 @@ export class MemoryHost implements Host {
     if (this.lockInfo && this.lockInfo.token !== info.token) return { acquired: false, holder: { ...this.lockInfo } };
     this.lockInfo = { ...info };
     this.calls.push('lock');
-    return { acquired: true, state: await this.inspect() };
+    const { service: _service, ...releases } = await this.inspect();
+    return { acquired: true, state: releases };
   }
 
   async unlock(token: string, options: { force?: boolean } = {}): Promise<LockInfo | null> {

@@ -24,6 +24,7 @@ import type {
   DryRunStep,
   HistoryEntry,
   Host,
+  HostReleases,
   HostState,
   InstalledUnit,
   JournalBatch,
@@ -97,7 +98,7 @@ export class SshHost implements Host {
   ) {}
 
   /** What the host said when this run locked it: prepare's starting point (nothing changes under our lock). */
-  private locked: HostState | undefined;
+  private locked: HostReleases | undefined;
 
   private get manifestCache(): ManifestCache | null {
     if (this.options.manifests !== undefined) return this.options.manifests;
@@ -150,7 +151,7 @@ export class SshHost implements Host {
     const [first, ...rest] = stdout.split('\n');
     // A dry run prints `acquired` alone: the state is then read by inspect.
     if (first === 'acquired') {
-      this.locked = rest.some((line) => line.startsWith('current\t')) ? parseInspect(rest.join('\n')) : undefined;
+      this.locked = rest.some((line) => line.startsWith('current\t')) ? { ...parseReleasesState(splitTagged(rest.join('\n'))), lock: info } : undefined;
       return this.locked ? { acquired: true, state: this.locked } : { acquired: true };
     }
     return { acquired: false, holder: parseLock(rest.join('\n').trim())! };
@@ -409,15 +410,19 @@ export class SshHost implements Host {
   }
 }
 
-/** What inspectScript prints (also after `acquired` from lockScript). */
+/** What inspectScript prints. */
 function parseInspect(stdout: string): HostState {
   const tagged = splitTagged(stdout);
+  return { ...parseReleasesState(tagged), service: parseServiceLines(tagged.get('svc') ?? []) };
+}
+
+/** The releases part of inspectScript's lines, also what lockScript prints after `acquired`. */
+function parseReleasesState(tagged: ReturnType<typeof splitTagged>): HostReleases {
   const manifest = tagged.get('manifest')?.[0];
   return {
     current: tagged.get('current')?.[0]?.split('/').pop() || null,
     releases: parseReleases(tagged.get('release') ?? []),
     lock: parseLock(tagged.get('lock')?.[0]),
-    service: parseServiceLines(tagged.get('svc') ?? []),
     ...(/^[0-9a-f]{64}$/.test(manifest ?? '') ? { currentManifest: manifest } : {}),
   };
 }

@@ -48,18 +48,27 @@ export interface ServiceState {
   port?: number;
 }
 
-export interface HostState {
+/**
+ * What a host says about its releases and its lock: all that deploy, rollback and the release listing decide on,
+ * and what the lock reports (without the service's state, which no locked command reads: asking systemd for it
+ * costs ~25 ms of host CPU, a third of the lock's, measured on the lab).
+ */
+export interface HostReleases {
   /** Release id `current` points at, or null on a host never deployed to. */
   current: string | null;
   releases: ReleaseMeta[];
   lock: LockInfo | null;
-  service: ServiceState;
   /** The sha256 of the current release's manifest, when the host said it (with the lock): see prepare. */
   currentManifest?: string;
 }
 
-/** A lock taken comes with the host's state read under it (what inspect says), when the host could say it. */
-export type LockResult = { acquired: true; state?: HostState } | { acquired: false; holder: LockInfo };
+/** Everything inspect reads: the releases and the service (`shipit status`). */
+export interface HostState extends HostReleases {
+  service: ServiceState;
+}
+
+/** A lock taken comes with the host's releases read under it, when the host could say them. */
+export type LockResult = { acquired: true; state?: HostReleases } | { acquired: false; holder: LockInfo };
 
 export interface RenderedFile {
   name: string;

@@ -51,17 +51,21 @@ export function serviceScript(layout: Layout): string {
   return script(layout, ...SERVICE_LINES);
 }
 
-/** What `current` points at, the lock, every release's meta, and the service: tagged lines (parse.ts). */
-const INSPECT_LINES = [
-  'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
-  'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
-  // The metas of releases whose files exist, one line each, read by one awk.
+/** The metas of releases whose files exist, one `release` line each, read by one awk. */
+const RELEASE_LINES = [
   'set --',
   'for m in "$S"/releases/*/meta.json; do',
   '  r=${m%/meta.json}; r=${r##*/}',
   '  [ -f "$m" ] && [ -d "$D/releases/$r" ] && set -- "$@" "$m"',
   'done',
   `[ $# = 0 ] || awk 'FNR == 1 { if (NR > 1) print ""; printf "release\\t" } { printf "%s", $0 } END { if (NR > 0) print "" }' "$@"`,
+];
+
+/** What `current` points at, the lock, every release's meta, and the service: tagged lines (parse.ts). */
+const INSPECT_LINES = [
+  'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
+  'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
+  ...RELEASE_LINES,
   ...SERVICE_LINES,
 ];
 
@@ -80,8 +84,9 @@ export function inspectScript(layout: Layout): string {
 }
 
 /**
- * Lock info arrives on stdin; prints `acquired` followed by what inspectScript prints (the next thing every
- * locked command needs, one round trip saved), or `held` and the holder's info.
+ * Lock info arrives on stdin; prints `acquired` followed by the host's releases (the next thing every locked
+ * command needs, one round trip saved), or `held` and the holder's info. Not the service's state (no locked
+ * command reads it, and systemctl show is most of inspect's host CPU), nor the lock: it is the one on stdin.
  */
 export function lockScript(layout: Layout): string {
   return script(
@@ -89,10 +94,11 @@ export function lockScript(layout: Layout): string {
     'mkdir -p "$S"',
     'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
     'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; exit 0; fi',
-    ...INSPECT_LINES,
+    ...CURRENT_MANIFEST,
+    'printf "current\\t%s\\n" "$cur"',
+    ...RELEASE_LINES,
     // The sha256 of the current release's manifest: a deployer that has that manifest can stage the next
     // release without asking for it (stageScript's `checks`).
-    ...CURRENT_MANIFEST,
     '[ -z "$sum" ] || printf "manifest\\t%s\\n" "$sum"',
   );
 }
@@ -183,20 +189,32 @@ export interface StagePlan {
 /** Exit code of a stage whose `checks.current` did not hold. */
 export const STAGE_BASE_CHANGED = 5;
 
-/** The service's system user and the layout's directories: the first thing prepare writes. */
-const ENSURE_USER_AND_DIRS = [
+/** The shared files' temporaries: removed before they are written, since `>` keeps an existing file's mode. */
+const SHARED_TMP = '"$D/shared/.env.tmp" "$D/shared/.secrets.tmp"';
+
+/**
+ * The service's system user, then the layout's directories and `dirs` (one mkdir: every process costs a few ms
+ * of a small host's CPU): the first thing prepare writes. `clear` (quoted paths) is removed just before.
+ */
+const ensureUserAndDirs = (clear: string, ...dirs: string[]) => [
   'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
-  'mkdir -p "$D/releases" "$D/shared" "$S/releases"',
+  `rm -rf ${clear}`,
+  `mkdir -p "$D/releases" "$D/shared" "$S/releases"${dirs.map((d) => ` ${d}`).join('')}`,
 ];
 
-/** shared/env inline, shared/secrets.env (0600, the service user's) from what `readSecrets` writes to stdout. */
+/**
+ * shared/env inline (0640, group the service's), shared/secrets.env (0600, the service user's) from what
+ * `readSecrets` writes to stdout. Each is created afresh with its mode from the umask (SHARED_TMP was removed
+ * before), owned, then renamed over the old one.
+ */
 const writeSharedFiles = (env: string, readSecrets: string) => [
-  'umask 077',
+  'umask 027',
   `${inline(env)} > "$D/shared/.env.tmp"`,
-  'chown "root:$U" "$D/shared/.env.tmp"; chmod 0640 "$D/shared/.env.tmp"; mv -f "$D/shared/.env.tmp" "$D/shared/env"',
+  'umask 077',
   `${readSecrets} > "$D/shared/.secrets.tmp"`,
-  'chown "$U:$U" "$D/shared/.secrets.tmp"; chmod 0600 "$D/shared/.secrets.tmp"; mv -f "$D/shared/.secrets.tmp" "$D/shared/secrets.env"',
   'umask 022',
+  'chown "root:$U" "$D/shared/.env.tmp"; chown "$U:$U" "$D/shared/.secrets.tmp"',
+  'mv -f "$D/shared/.env.tmp" "$D/shared/env"; mv -f "$D/shared/.secrets.tmp" "$D/shared/secrets.env"',
 ];
 
 /**
@@ -204,7 +222,7 @@ const writeSharedFiles = (env: string, readSecrets: string) => [
  * secrets file from stdin, 0600 and owned by the service user.
  */
 export function sharedFilesScript(layout: Layout, env: string): string {
-  return script(layout, 'set -e', ...ENSURE_USER_AND_DIRS, ...writeSharedFiles(env, 'cat'));
+  return script(layout, 'set -e', ...ensureUserAndDirs(SHARED_TMP), ...writeSharedFiles(env, 'cat'));
 }
 
 /**
@@ -227,9 +245,8 @@ export function stageScript(layout: Layout, id: string, plan: StagePlan): string
     ...(plan.checks ? stageChecks(plan.checks) : []),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
-    ...ENSURE_USER_AND_DIRS,
+    ...ensureUserAndDirs(`"$T" "$M.tmp" ${SHARED_TMP}`, '"$T"', '"$M.tmp/units"'),
     ...writeSharedFiles(plan.env, `head -c ${bytes(plan.secretsBytes)}`),
-    'rm -rf "$T" "$M.tmp"; mkdir -p "$T" "$M.tmp/units"',
     `head -c ${bytes(plan.dropBytes)} > "$M.tmp/drop"`,
     `head -c ${bytes(plan.sentBytes)} > "$M.tmp/sent.tsv"`,
     ...(base === null
@@ -277,8 +294,10 @@ const finalizeLines = (id: string, metaJson: string, units: RenderedFile[]) => [
   'chmod -R g+rX,g-w,o-w "$T"',
   `${inline(metaJson)} > "$M.tmp/meta.json"`,
   ...units.map((u) => `${inline(u.content)} > "$M.tmp/units/${unitName(u.name)}"`),
-  `if [ "$(readlink "$D/current" 2>/dev/null || true)" != "releases/${id}" ]; then rm -rf "$D/releases/${id}"; mv "$T" "$D/releases/${id}"; else rm -rf "$T"; fi`,
-  'rm -rf "$M"; mv "$M.tmp" "$M"',
+  // Renamed into place; only when the name is taken (the release was staged before, or is current) the old
+  // one is replaced, unless it is current, whose files are never touched (`mv -T` fails on a non-empty directory).
+  `mv -T "$T" "$D/releases/${id}" 2> /dev/null || if [ "$(readlink "$D/current" 2>/dev/null || true)" != "releases/${id}" ]; then rm -rf "$D/releases/${id}"; mv "$T" "$D/releases/${id}"; else rm -rf "$T"; fi`,
+  'mv -T "$M.tmp" "$M" 2> /dev/null || { rm -rf "$M"; mv "$M.tmp" "$M"; }',
 ];
 
 /** Removes a staged release that never went live. */

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/types.js';
-import type { HistoryEntry, Host, HostState, LockInfo, PrepareReport, ReleaseSpec } from '../host/types.js';
+import type { HistoryEntry, Host, HostReleases, LockInfo, PrepareReport, ReleaseSpec } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
@@ -42,8 +42,8 @@ export async function phase<T>(ctx: Pick<FleetContext, 'clock' | 'emit'>, durati
   }
 }
 
-/** Every host's state; `known` (what the hosts said when locked) saves asking them again. */
-export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: AbortSignal, known?: ReadonlyMap<string, HostState>): Promise<Map<string, HostState>> {
+/** Every host's releases; `known` (what the hosts said when locked) saves asking them again. */
+export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: AbortSignal, known?: ReadonlyMap<string, HostReleases>): Promise<Map<string, HostReleases>> {
   const entries = await Promise.all([...hosts].map(async ([name, host]) => [name, known?.get(name) ?? (await host.inspect(signal))] as const));
   return new Map(entries);
 }

@@ -1,4 +1,4 @@
-import type { Host, HostState, LockInfo } from '../host/types.js';
+import type { Host, HostReleases, LockInfo } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { ShipitError } from '../lib/errors.js';
 import type { Emit } from './events.js';
@@ -26,7 +26,7 @@ export async function lockFleet(
     /** True for a lock whose holder is known to be gone (a run of ours that died, from this same machine). */
     isStale?: (holder: LockInfo) => boolean;
   },
-): Promise<Map<string, HostState>> {
+): Promise<Map<string, HostReleases>> {
   const { clock, signal } = options;
   const giveUpAt = clock.now() + options.waitMs;
   const cleared = new Set<string>();

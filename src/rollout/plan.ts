@@ -1,5 +1,5 @@
 import type { RolloutConfig } from '../config/types.js';
-import type { HostState, ReleaseMeta } from '../host/types.js';
+import type { HostReleases, ReleaseMeta } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
 
 /** Hosts per batch after the canary: a count, or a share of the fleet rounded down (at least 1). */
@@ -23,7 +23,7 @@ export function planBatches(hosts: readonly string[], rollout: Pick<RolloutConfi
  * The release `shipit rollback` returns to: with `to`, that one (it must be staged on every host and not bad);
  * otherwise the newest release older than the current one that is good and present on every host.
  */
-export function pickRollbackTarget(fleet: ReadonlyMap<string, HostState>, to?: string): string {
+export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?: string): string {
   const states = [...fleet.entries()];
   const currents = new Set(states.map(([, s]) => s.current));
   const onEvery = (id: string) => states.every(([, s]) => s.releases.some((r) => r.id === id));

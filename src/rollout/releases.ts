@@ -1,4 +1,4 @@
-import type { HostState, ReleaseState } from '../host/types.js';
+import type { HostReleases, ReleaseState } from '../host/types.js';
 
 /**
  * `shipit releases`: what the hosts know about each release, and where they disagree. Pure.
@@ -35,7 +35,7 @@ export interface ReleaseReport {
   disagreements: string[];
 }
 
-export function buildReleaseReport(fleet: ReadonlyMap<string, HostState>): ReleaseReport {
+export function buildReleaseReport(fleet: ReadonlyMap<string, HostReleases>): ReleaseReport {
   const hosts = [...fleet.keys()];
   const current = Object.fromEntries([...fleet].map(([h, s]) => [h, s.current] as const));
   const ids = new Set<string>();

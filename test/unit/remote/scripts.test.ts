@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { inline, quote, shellJoin } from '../../../src/remote/quote.js';
 import * as scripts from '../../../src/remote/scripts.js';
@@ -57,13 +57,15 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(scripts.privileged('echo "$D"', 'deploy')).toBe(`sudo -n sh -c 'echo "$D"'`);
   });
 
-  it('locks with an atomic mkdir, then reports the state under the lock, or the holder (run by /bin/sh)', () => {
+  it('locks with an atomic mkdir, then reports the releases under the lock, or the holder (run by /bin/sh)', () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-lock-'));
     try {
       const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
       const lock = (info: string) => spawnSync('sh', ['-c', scripts.lockScript(local)], { input: info }).stdout.toString();
       const first = lock('{"by":"alice","token":"t1"}');
-      expect(first.split('\n').slice(0, 3)).toEqual(['acquired', 'current\t', 'lock\t{"by":"alice","token":"t1"}']);
+      // Nothing deployed yet: no current release, no releases, no manifest. Neither the lock (it is ours, the
+      // deployer knows it) nor the service's state (systemctl show: no locked command reads it) is reported.
+      expect(first).toBe('acquired\ncurrent\t\n');
       expect(readFileSync(join(root, 'srv/.shipit/lock/info.json'), 'utf8')).toBe('{"by":"alice","token":"t1"}');
       expect(lock('{"by":"bob","token":"t2"}')).toBe('held\n{"by":"alice","token":"t1"}');
     } finally {
@@ -84,6 +86,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
       const out = spawnSync('sh', ['-c', scripts.lockScript(local)], { input: '{"token":"t1"}' }).stdout.toString();
       expect(out.split('\n').filter((l) => l.startsWith('release\t'))).toEqual(['release\t{"id":"r1","state":"good"}', 'release\t{"id":"r2","state":"staged"}']);
       expect(out.split('\n')).toContain(`manifest\t${createHash('sha256').update(manifest).digest('hex')}`);
+      expect(out.split('\n').filter((l) => /^(current|lock|svc)\t/.test(l))).toEqual(['current\tr1']);
       // No manifest for the current release: no line (the deployer then runs the check).
       rmSync(join(root, 'srv/.shipit/lock'), { recursive: true });
       rmSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'));
@@ -186,7 +189,29 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     const text = scripts.sharedFilesScript(layout, 'LOG_LEVEL=info\n');
     expect(text).toContain(`printf %s 'LOG_LEVEL=info\n' > "$D/shared/.env.tmp"`);
     expect(text).toContain('cat > "$D/shared/.secrets.tmp"');
-    expect(text).toContain('chmod 0600 "$D/shared/.secrets.tmp"');
+    expect(text).not.toContain('s3cret');
+  });
+
+  it('writes shared/env 0640 and shared/secrets.env 0600 from stdin, even over stale temporaries (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-shared-'));
+    try {
+      // The current user as the service user: its own chown needs no root, and useradd is never reached.
+      const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: userInfo().username };
+      mkdirSync(join(root, 'srv/shared'), { recursive: true });
+      // Temporaries a killed run left, world-writable: `>` would keep their mode.
+      for (const name of ['.env.tmp', '.secrets.tmp']) writeFileSync(join(root, 'srv/shared', name), 'stale', { mode: 0o666 });
+      chmodSync(join(root, 'srv/shared/.secrets.tmp'), 0o666);
+      chmodSync(join(root, 'srv/shared/.env.tmp'), 0o666);
+      const run = spawnSync('sh', ['-c', scripts.sharedFilesScript(local, 'LOG_LEVEL=info\n')], { input: 'TOKEN=s3cret\n' });
+      expect(run.status).toBe(0);
+      const mode = (name: string) => (statSync(join(root, 'srv/shared', name)).mode & 0o777).toString(8);
+      expect({ env: mode('env'), secrets: mode('secrets.env') }).toEqual({ env: '640', secrets: '600' });
+      expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('LOG_LEVEL=info\n');
+      expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe('TOKEN=s3cret\n');
+      expect(existsSync(join(root, 'srv/shared/.env.tmp')) || existsSync(join(root, 'srv/shared/.secrets.tmp'))).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('verifies the checksums of the files sent before a staged release becomes visible', () => {
