@@ -83,6 +83,8 @@ export async function scale(lab: LabInfo, rounds: number): Promise<{ result: Sca
           const prepareMs = PREPARE_PHASES.reduce((s, p) => s + (phases[p] ?? NaN), 0);
           result.runs.push({ hosts: fleet.n, kind, round, exitCode: run.exitCode, prepareMs, phases, wallMs: run.wallMs, wireUp: wire.up, peakRssMiB: run.peakRssMiB });
           log(`scale: round ${round} ${kind} on ${fleet.n} hosts: prepare ${seconds(prepareMs)} (${PREPARE_PHASES.map((p) => `${p} ${Math.round(phases[p] ?? NaN)}`).join(', ')}), ${bytes(wire.up)} up, exit ${run.exitCode}`);
+          // What failed, in shipit's own words (its --json error event and stderr): a bare exit code says nothing.
+          if (run.exitCode !== 0) log(`scale: round ${round} ${kind} on ${fleet.n} hosts FAILED: ${run.stderr.trim().split('\n').slice(-5).join(' | ')} ${run.stdout.trim().split('\n').slice(-3).join(' | ')}`);
         }
       }
     }
