@@ -105,15 +105,17 @@ export async function waitForBoot(name: string, netns: string, nspawnPid: number
     const state = await systemState(netns);
     if (state === 'running') return;
     if (state === 'degraded') {
+      // The init gone between the two reads: the next round sees the container stopped (or nspawn exited).
       const init = await findContainerInit(netns);
-      if (!init) continue;
-      const { units, report } = await failedUnitsReport(init);
-      if (retried || units.length === 0) throw new LabError(`${name}: boot finished degraded; failed units:\n${report}`);
-      retried = true;
-      log(`${name}: failed during boot, starting once more:\n${report}`);
-      await execInContainer(init, ['systemctl', 'reset-failed', ...units]);
-      await execInContainer(init, ['systemctl', 'start', ...units], 60_000);
-      continue;
+      if (init) {
+        const { units, report } = await failedUnitsReport(init);
+        if (retried || units.length === 0) throw new LabError(`${name}: boot finished degraded; failed units:\n${report}`);
+        retried = true;
+        log(`${name}: failed during boot, starting once more:\n${report}`);
+        await execInContainer(init, ['systemctl', 'reset-failed', ...units]);
+        await execInContainer(init, ['systemctl', 'start', ...units], 60_000);
+        continue;
+      }
     }
     if (Date.now() > deadline) throw new LabError(`${name}: not booted before the deadline (state: ${state})`);
     await sleep(250);

@@ -13,8 +13,8 @@
 //   - failed requests while the server reloads under load (shipit: SIGHUP to the master; PM2: `pm2 reload`);
 //   - time to replace a worker killed with SIGKILL: until a worker with a new pid answers (the server has its
 //     full worker count again), polled with a fresh connection every 5 ms.
-// Prints tables and writes bench/results/runtime.json (gitignored). ≈ 2.5 minutes by default; `--diagnose` adds
-// variants that show where the time goes (≈ 5 minutes). Options: see parseArgs.
+// Prints tables and writes bench/results/runtime.json (gitignored). ≈ 4 minutes by default (servers restart every
+// 2 rounds); `--diagnose` adds variants that show where the time goes (minutes more). Options: see parseArgs.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
