@@ -59,6 +59,7 @@ export async function connectFleet(
         commandTimeoutMs: config.ssh.commandTimeout,
         onCommand: options.onCommand ?? commandLogger(options),
         dryRun: options.dryRun,
+        destination: describeConnection(plan),
       });
     }),
   );

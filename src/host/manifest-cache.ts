@@ -14,12 +14,27 @@ export interface ManifestCache {
   /** The manifest text, or null when the entry is gone or does not hash to `sha256`. */
   read(app: string, release: string, sha256: string): Promise<string | null>;
   put(app: string, release: string, text: string): Promise<void>;
+  /**
+   * What this deployer last made a host run (`host` names the SSH destination): the release and its
+   * manifest's sha256, or null when unknown. A guess only: the host checks it under the lock before it is used.
+   */
+  running(app: string, host: string): Promise<KnownRelease | null>;
+  setRunning(app: string, host: string, release: KnownRelease | null): Promise<void>;
+}
+
+export interface KnownRelease {
+  release: string;
+  sha256: string;
 }
 
 export const sha256Hex = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const ENTRY = /^([A-Za-z0-9][A-Za-z0-9._-]*)\.([0-9a-f]{64})\.tsv$/;
+const RUNNING = /^([A-Za-z0-9][A-Za-z0-9._-]*) ([0-9a-f]{64})$/;
+
+/** A host's file name under `<app>/hosts/`: the destination hashed (it may hold characters a name cannot). */
+const hostFile = (host: string) => sha256Hex(host).slice(0, 32);
 
 /** How many manifests per app are kept: a few deploys' worth of bases across environments. */
 const KEEP = 16;
@@ -50,6 +65,27 @@ export function fileManifestCache(root: string = join(cacheDir(), 'manifests')):
       const text = await readFile(join(dir, `${release}.${sha256}.tsv`), 'utf8').catch(() => null);
       return text !== null && sha256Hex(text) === sha256 ? text : null;
     },
+    async running(app, host) {
+      const dir = dirOf(app);
+      if (dir === null) return null;
+      const text = await readFile(join(dir, 'hosts', hostFile(host)), 'utf8').catch(() => '');
+      const match = RUNNING.exec(text.trim());
+      return match ? { release: match[1]!, sha256: match[2]! } : null;
+    },
+    async setRunning(app, host, release) {
+      const dir = dirOf(app);
+      if (dir === null) return;
+      const file = join(dir, 'hosts', hostFile(host));
+      try {
+        if (release === null || !SAFE.test(release.release) || !/^[0-9a-f]{64}$/.test(release.sha256)) return await rm(file, { force: true });
+        await mkdir(join(dir, 'hosts'), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, `${release.release} ${release.sha256}\n`);
+        await rename(tmp, file);
+      } catch {
+        // Unwritten, the next deploy to this host stages after its lock, as without a guess.
+      }
+    },
     async put(app, release, text) {
       const dir = dirOf(app);
       if (dir === null || !SAFE.test(release)) return;
@@ -70,6 +106,7 @@ export function fileManifestCache(root: string = join(cacheDir(), 'manifests')):
 /** In memory, for tests and for runs that must not write to the user's cache. */
 export function memoryManifestCache(): ManifestCache & { entries: Map<string, string> } {
   const entries = new Map<string, string>();
+  const hosts = new Map<string, KnownRelease>();
   let order = 0;
   const stamps = new Map<string, number>();
   return {
@@ -87,6 +124,13 @@ export function memoryManifestCache(): ManifestCache & { entries: Map<string, st
     async read(app, release, sha256) {
       const text = entries.get(`${app}/${release} ${sha256}`);
       return text !== undefined && sha256Hex(text) === sha256 ? text : null;
+    },
+    async running(app, host) {
+      return hosts.get(`${app} ${host}`) ?? null;
+    },
+    async setRunning(app, host, release) {
+      if (release === null) hosts.delete(`${app} ${host}`);
+      else hosts.set(`${app} ${host}`, release);
     },
     async put(app, release, text) {
       const key = `${app}/${release} ${sha256Hex(text)}`;

@@ -65,6 +65,8 @@ export class MemoryHost implements Host {
   private active: 'active' | 'failed' | 'inactive' = 'inactive';
   /** Every mutating call, for assertions on what was touched. */
   readonly calls: string[] = [];
+  /** Releases offered with a lock (Host.lock), in order. */
+  readonly offered: string[] = [];
 
   constructor(
     readonly name: string,
@@ -91,8 +93,10 @@ export class MemoryHost implements Host {
     };
   }
 
-  async lock(info: LockInfo): Promise<LockResult> {
+  async lock(info: LockInfo, release?: ReleaseSpec): Promise<LockResult> {
     this.reach();
+    // An SshHost may stage an offered release with its lock; this one stages in prepare alone.
+    if (release) this.offered.push(release.meta.id);
     if (this.lockInfo && this.lockInfo.token !== info.token) return { acquired: false, holder: { ...this.lockInfo } };
     this.lockInfo = { ...info };
     this.calls.push('lock');

@@ -56,6 +56,11 @@ export interface SshHostOptions {
   dryRun?: (step: DryRunStep) => void;
   /** Manifests the deployer already has (default: the user's cache dir); null = none, always ask the host. */
   manifests?: ManifestCache | null;
+  /**
+   * The SSH destination as the user configured it (user, address, port, jumps): under it the manifest cache
+   * remembers what this deployer last made the host run, so that the next deploy can stage in its lock command.
+   */
+  destination?: string;
 }
 
 export interface CommandInfo {
@@ -81,8 +86,8 @@ interface Step {
   dryStdout?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
-  /** Exit codes that are not failures. */
-  allow?: number[];
+  /** Exit codes that are not failures ('any': the caller reads the code itself). */
+  allow?: number[] | 'any';
 }
 
 let defaultManifests: ManifestCache | undefined;
@@ -99,6 +104,10 @@ export class SshHost implements Host {
 
   /** What the host said when this run locked it: prepare's starting point (nothing changes under our lock). */
   private locked: HostReleases | undefined;
+  /** What the lock command staged (or how that failed): prepare's result, unless unlock discards it first. */
+  private staged: { id: string; delta: ManifestDelta; base: string | null; bytesBefore: number } | { id: string; error: unknown } | undefined;
+  /** Manifest sha256 of releases seen in this run (locked as current, or staged): what setRunning records. */
+  private readonly manifestOf = new Map<string, string>();
 
   private get manifestCache(): ManifestCache | null {
     if (this.options.manifests !== undefined) return this.options.manifests;
@@ -132,7 +141,7 @@ export class SshHost implements Host {
         hint: `add a sudoers rule on the host, e.g. /etc/sudoers.d/shipit: "${this.options.sshUser} ALL=(root) NOPASSWD: /bin/sh"`,
       });
     }
-    if (!(step.allow ?? [0]).includes(result.code)) throw this.failed(label, result);
+    if (step.allow !== 'any' && !(step.allow ?? [0]).includes(result.code)) throw this.failed(label, result);
     return result;
   }
 
@@ -146,18 +155,81 @@ export class SshHost implements Host {
     return parseInspect(stdout);
   }
 
-  async lock(info: LockInfo): Promise<LockResult> {
-    const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
+  async lock(info: LockInfo, release?: ReleaseSpec): Promise<LockResult> {
+    const guess = release === undefined ? null : await this.guessBase(release);
+    if (release === undefined || guess === null) {
+      const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
+      return this.lockResult(stdout, info);
+    }
+    // The lock and the stage in one command (lockScript's `then`), from the base this host was left running.
+    const id = release.meta.id;
+    const bytesBefore = this.transport.bytesSent;
+    const checks = { prerequisites: release.prerequisites, diskKiB: Math.ceil(release.diskBytes / 1024), current: guess.current };
+    const staging = this.stagePlan(release, guess.base, guess.baseLines, checks);
+    const infoJson = Buffer.from(JSON.stringify(info));
+    const result = await this.run({
+      label: `lock, stage ${id}`,
+      body: scripts.lockScript(this.options.layout, { id, plan: { ...staging.plan, checks }, infoBytes: infoJson.length }),
+      mutates: true,
+      allow: 'any',
+      stdin: () => {
+        const rest = staging.stdin();
+        return Buffer.isBuffer(rest) ? Buffer.concat([infoJson, rest]) : prefixed(infoJson, rest);
+      },
+    });
+    const at = result.stdout.search(/^staging$/m);
+    const locked = this.lockResult(at < 0 ? result.stdout : result.stdout.slice(0, at), info);
+    if (!locked.acquired) return locked;
+    if (at < 0) {
+      // `exists`: the release's name is taken there (prepare's ordinary path says what to do); anything else
+      // failed before the stage began, with the lock taken.
+      if (result.code !== 0 || !/^exists$/m.test(result.stdout)) this.staged = { id, error: this.failed('lock', result) };
+      return locked;
+    }
+    const stage = { ...result, stdout: result.stdout.slice(at + 'staging\n'.length) };
+    try {
+      const delta = await this.stageResult(stage, staging, guess.base, true);
+      if (delta !== null) this.staged = { id, delta, base: guess.base, bytesBefore };
+    } catch (error) {
+      this.staged = { id, error };
+    }
+    return locked;
+  }
+
+  /** What lockScript printed up to its stage: `acquired` and the host's releases, or `held` and the holder. */
+  private lockResult(stdout: string, info: LockInfo): LockResult {
     const [first, ...rest] = stdout.split('\n');
     // A dry run prints `acquired` alone: the state is then read by inspect.
     if (first === 'acquired') {
       this.locked = rest.some((line) => line.startsWith('current\t')) ? { ...parseReleasesState(splitTagged(rest.join('\n'))), lock: info } : undefined;
+      if (this.locked?.current && this.locked.currentManifest) this.manifestOf.set(this.locked.current, this.locked.currentManifest);
       return this.locked ? { acquired: true, state: this.locked } : { acquired: true };
     }
-    return { acquired: false, holder: parseLock(rest.join('\n').trim())! };
+    if (first === 'held') return { acquired: false, holder: parseLock(rest.join('\n').trim())! };
+    throw new ShipitError('REMOTE_FAILED', `${this.name}: lock printed ${JSON.stringify(first)}, not acquired or held`, { host: this.name });
+  }
+
+  /**
+   * The base to stage on in the lock command: the release this deployer last made the host run, when its
+   * manifest is in the cache. Never for a dry run. Wrong guesses cost the bytes sent: the stage's checks find
+   * the host's current release not the guessed one and write nothing (prepare then stages as usual).
+   */
+  private async guessBase(release: ReleaseSpec): Promise<{ base: string; baseLines: string[]; current: { release: string; manifest: string } } | null> {
+    const manifests = this.manifestCache;
+    const { destination } = this.options;
+    if (this.options.dryRun || !manifests || destination === undefined) return null;
+    const running = await manifests.running(this.options.layout.app, destination);
+    if (running === null || running.release === release.meta.id) return null;
+    const text = await manifests.read(this.options.layout.app, running.release, running.sha256);
+    if (text === null) return null;
+    return { base: running.release, baseLines: manifestLines(text), current: { release: running.release, manifest: running.sha256 } };
   }
 
   async unlock(token: string, options: { force?: boolean } = {}): Promise<LockInfo | null> {
+    // Staged by the lock command, then never deployed (another host was locked, or the deploy stopped).
+    const staged = this.staged;
+    this.staged = undefined;
+    if (staged !== undefined) await this.discard(staged.id).catch(() => undefined);
     const result = await this.run({ label: 'unlock', body: scripts.unlockScript(this.options.layout, token, options.force ?? false), mutates: true, allow: [0, 3] });
     const info = result.stdout.trim() ? parseLock(result.stdout.trim()) : null;
     if (result.code === 3) {
@@ -172,6 +244,14 @@ export class SshHost implements Host {
   async prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport> {
     const { layout } = this.options;
     const id = release.meta.id;
+    // Staged by the lock command already (or failed there).
+    const early = this.staged;
+    this.staged = undefined;
+    if (early?.id === id) {
+      this.locked = undefined;
+      if ('error' in early) throw early.error;
+      return { ...(await this.prepared(release, early.delta, early.base, early.bytesBefore, signal)), withLock: true };
+    }
     const bytesBefore = this.transport.bytesSent;
     const diskKiB = Math.ceil(release.diskBytes / 1024);
     // Known from the lock: the check runs inside the stage command (one round trip less per host).
@@ -226,50 +306,69 @@ export class SshHost implements Host {
     signal: AbortSignal | undefined,
     checks?: StagePlan['checks'],
   ): Promise<ManifestDelta | null> {
-    const { layout } = this.options;
-    const id = release.meta.id;
-    const delta = manifestDelta(release.files, base === null ? [] : baseLines);
-    const expectedSha = sha256Hex(delta.manifest);
-    const head = Buffer.from(release.secrets + delta.drop + delta.sent);
-    const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
+    const staging = this.stagePlan(release, base, baseLines, checks);
     const stage = await this.run({
       label: 'stage',
-      body: scripts.stageScript(layout, id, {
-        env: release.env,
-        secretsBytes: Buffer.byteLength(release.secrets),
-        base: delta.reuse > 0 ? base : null,
-        dropBytes: Buffer.byteLength(delta.drop),
-        sentBytes: Buffer.byteLength(delta.sent),
-        sentFiles: delta.send.length,
-        // Dependency sets are linked into the staged release before it becomes visible.
-        finalize: release.deps ? null : { metaJson: JSON.stringify({ ...release.meta, state: 'staged' }), units: release.units },
-        ...(checks ? { checks } : {}),
-      }),
+      body: scripts.stageScript(this.options.layout, release.meta.id, staging.plan),
       mutates: true,
       allow: checks ? [0, 3, scripts.STAGE_BASE_CHANGED] : [0],
-      stdin: () => (delta.send.length > 0 ? prefixed(head, release.openTar(delta.send.map((f) => f.path))) : head),
+      stdin: staging.stdin,
+      stdinNote: staging.stdinNote,
+      dryStdout: `manifest\t${staging.expectedSha}\n`,
+      signal,
+    });
+    return this.stageResult(stage, staging, base, checks !== undefined);
+  }
+
+  /** What a stage of `release` on `base` sends (one stdin: secrets, manifest lines, then the tar) and expects. */
+  private stagePlan(release: ReleaseSpec, base: string | null, baseLines: string[], checks?: StagePlan['checks']) {
+    const delta = manifestDelta(release.files, base === null ? [] : baseLines);
+    const head = Buffer.from(release.secrets + delta.drop + delta.sent);
+    const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
+    const plan: StagePlan = {
+      env: release.env,
+      secretsBytes: Buffer.byteLength(release.secrets),
+      base: delta.reuse > 0 ? base : null,
+      dropBytes: Buffer.byteLength(delta.drop),
+      sentBytes: Buffer.byteLength(delta.sent),
+      sentFiles: delta.send.length,
+      // Dependency sets are linked into the staged release before it becomes visible.
+      finalize: release.deps ? null : { metaJson: JSON.stringify({ ...release.meta, state: 'staged' }), units: release.units },
+      ...(checks ? { checks } : {}),
+    };
+    return {
+      id: release.meta.id,
+      delta,
+      expectedSha: sha256Hex(delta.manifest),
+      plan,
+      stdin: (): Readable | Buffer => (delta.send.length > 0 ? prefixed(head, release.openTar(delta.send.map((f) => f.path))) : head),
       stdinNote: [
         secretsNote(release.secrets),
         `${delta.dropCount} path(s) of ${base ?? 'no base'} not reused`,
         `manifest lines of ${delta.send.length} file(s) sent`,
         `gzipped tar of ${delta.send.length} file(s), ${tarBytes} bytes before compression; ${delta.reuse} file(s) linked from ${base ?? 'no base'}`,
       ].join('; '),
-      dryStdout: `manifest\t${expectedSha}\n`,
-      signal,
-    });
+    };
+  }
+
+  /** The stage's exit and output read: the delta staged, null for a base that changed, or a ShipitError. */
+  private async stageResult(stage: ExecResult, staging: ReturnType<SshHost['stagePlan']>, base: string | null, checked: boolean): Promise<ManifestDelta | null> {
     // The checks' own exits say so on stdout; any other command of the script may exit 3 or 5 as well.
-    if (stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
-    if (stage.code === scripts.STAGE_BASE_CHANGED && /^base changed$/m.test(stage.stdout)) return null;
+    if (checked && stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
+    if (checked && stage.code === scripts.STAGE_BASE_CHANGED && /^base changed$/m.test(stage.stdout)) return null;
     if (stage.code !== 0) throw this.failed('stage', stage);
     const staged = splitTagged(stage.stdout).get('manifest')?.[0];
-    if (staged !== expectedSha) {
-      throw new ShipitError('REMOTE_FAILED', `${this.name}: the manifest staged on the host (sha256 ${staged ?? 'missing'}) is not the release's (${expectedSha})`, {
+    if (staged !== staging.expectedSha) {
+      throw new ShipitError('REMOTE_FAILED', `${this.name}: the manifest staged on the host (sha256 ${staged ?? 'missing'}) is not the release's (${staging.expectedSha})`, {
         host: this.name,
         hint: `the base release ${base ?? ''} may have been modified on the host; deploy again to send every file`,
       });
     }
-    if (!this.options.dryRun) await this.manifestCache?.put(layout.app, id, delta.manifest);
-    return delta;
+    if (!this.options.dryRun) {
+      this.manifestOf.set(staging.id, staging.expectedSha);
+      await this.manifestCache?.put(this.options.layout.app, staging.id, staging.delta.manifest);
+    }
+    return staging.delta;
   }
 
   /** After staging: dependency sets linked in and the release finalized, when it has any; the report. */
@@ -346,6 +445,7 @@ export class SshHost implements Host {
   async activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null> {
     const body = id === null ? scripts.deactivateScript(this.options.layout) : scripts.activateScript(this.options.layout, id);
     const { stdout } = await this.run({ label: id === null ? 'deactivate' : `activate ${id}`, body, mutates: true, timeoutMs: options.timeoutMs, signal: options.signal });
+    await this.rememberRunning(id);
     const svc = splitTagged(stdout).get('svc');
     // A dry run prints nothing: the caller then reads the state itself.
     return id === null || svc === undefined ? null : parseServiceLines(svc);
@@ -403,6 +503,14 @@ export class SshHost implements Host {
 
   async prune(ids: string[]): Promise<void> {
     await this.run({ label: `prune ${ids.join(' ')}, unused dependency sets`, body: `${scripts.pruneScript(this.options.layout, ids)}\n${pruneDepsScript(this.options.layout)}`, mutates: true });
+  }
+
+  /** Records what the host now runs for the next deploy's guess (guessBase); forgets it when unknown. */
+  private async rememberRunning(id: string | null): Promise<void> {
+    const { destination } = this.options;
+    if (this.options.dryRun || destination === undefined) return;
+    const sha256 = id === null ? undefined : this.manifestOf.get(id);
+    await this.manifestCache?.setRunning(this.options.layout.app, destination, id === null || sha256 === undefined ? null : { release: id, sha256 });
   }
 
   async close(): Promise<void> {

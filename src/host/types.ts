@@ -110,6 +110,8 @@ export interface PrepareReport {
   sentPaths?: string[];
   /** Dependency sets linked into the release: reused or built. */
   deps?: DepsReport[];
+  /** Staged by the lock command (Host.lock with a release), on the base this deployer left running there. */
+  withLock?: boolean;
 }
 
 export interface ActivateOptions {
@@ -124,8 +126,12 @@ export interface ActivateOptions {
 export interface Host {
   readonly name: string;
   inspect(signal?: AbortSignal): Promise<HostState>;
-  /** Takes the deploy lock (atomic mkdir). Returns the holder when someone else has it. */
-  lock(info: LockInfo): Promise<LockResult>;
+  /**
+   * Takes the deploy lock (atomic mkdir). Returns the holder when someone else has it. With `release`, the host
+   * may stage it in the same step, once the lock is taken; prepare then returns that result, and unlock
+   * discards it when prepare never came.
+   */
+  lock(info: LockInfo, release?: ReleaseSpec): Promise<LockResult>;
   /** Releases the lock if `token` holds it (or always, with force). Returns the lock that was removed. */
   unlock(token: string, options?: { force?: boolean }): Promise<LockInfo | null>;
   prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport>;

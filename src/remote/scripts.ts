@@ -87,12 +87,20 @@ export function inspectScript(layout: Layout): string {
  * Lock info arrives on stdin; prints `acquired` followed by the host's releases (the next thing every locked
  * command needs, one round trip saved), or `held` and the holder's info. Not the service's state (no locked
  * command reads it, and systemctl show is most of inspect's host CPU), nor the lock: it is the one on stdin.
+ *
+ * With `then`, the lock info is the first `infoBytes` of stdin and, once the lock is taken, the same command
+ * stages release `then.id` (stageScript, with its `checks`: nothing is written unless the host's current
+ * release is the one the deployer assumed) from the rest of stdin: one SSH exec, sudo and shell less per host
+ * on every deploy whose base the deployer guessed right. Only under a lock this very command took: a held lock
+ * drains stdin and stages nothing. Prints `staging` before the stage's own lines, or `exists` (and stops) when
+ * the release's name is taken on the host, which the ordinary path then handles.
  */
-export function lockScript(layout: Layout): string {
+export function lockScript(layout: Layout, then?: { id: string; plan: StagePlan & { checks: NonNullable<StagePlan['checks']> }; infoBytes: number }): string {
+  const read = then ? `head -c ${byteCount(then.infoBytes)}` : 'cat';
   return script(
     layout,
     'mkdir -p "$S"',
-    'if mkdir "$S/lock" 2>/dev/null; then cat > "$S/lock/info.json"; echo acquired',
+    `if mkdir "$S/lock" 2>/dev/null; then ${read} > "$S/lock/info.json"; echo acquired`,
     'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; exit 0; fi',
     ...CURRENT_MANIFEST,
     'printf "current\\t%s\\n" "$cur"',
@@ -100,8 +108,22 @@ export function lockScript(layout: Layout): string {
     // The sha256 of the current release's manifest: a deployer that has that manifest can stage the next
     // release without asking for it (stageScript's `checks`).
     '[ -z "$sum" ] || printf "manifest\\t%s\\n" "$sum"',
+    ...(then
+      ? [
+          `if [ -e "$D/releases/${checkReleaseId(then.id)}" ] || [ -e "$S/releases/${then.id}" ]; then echo exists; exit 0; fi`,
+          'echo staging',
+          // cur and sum were set just above, under this lock.
+          ...stageLines(then.id, then.plan, false),
+        ]
+      : []),
   );
 }
+
+/**
+ * The lock's info (one line of JSON, written without a newline) into $info, empty when there is none: by the
+ * shell's `read`, which returns non-zero at such an end but sets the variable; a `$(cat …)` forks twice.
+ */
+const READ_LOCK_INFO = 'info=; IFS= read -r info 2> /dev/null < "$S/lock/info.json" || :';
 
 /** Exit 3 with the holder's info when `token` does not hold the lock (and no force). */
 export function unlockScript(layout: Layout, token: string, force: boolean): string {
@@ -109,7 +131,7 @@ export function unlockScript(layout: Layout, token: string, force: boolean): str
   return script(
     layout,
     '[ -d "$S/lock" ] || exit 0',
-    'info=$(cat "$S/lock/info.json" 2>/dev/null || true)',
+    READ_LOCK_INFO,
     `case "$info" in *'"token":"${token}"'*) ;; *) ${force ? ':' : 'printf %s "$info"; exit 3'} ;; esac`,
     'rm -rf "$S/lock"',
     'printf %s "$info"',
@@ -234,15 +256,21 @@ export function sharedFilesScript(layout: Layout, env: string): string {
  * the deployer to compare with its own. With `finalize`, the release then becomes visible (finalizeScript).
  */
 export function stageScript(layout: Layout, id: string, plan: StagePlan): string {
+  return script(layout, ...stageLines(id, plan, true));
+}
+
+const byteCount = (n: number) => {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`invalid byte count ${n}`);
+  return n;
+};
+
+/** stageScript's lines; `readCurrent` false when cur and sum are set already (lockScript). */
+function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[] {
   checkReleaseId(id);
-  const bytes = (n: number) => {
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`invalid byte count ${n}`);
-    return n;
-  };
+  const bytes = byteCount;
   const base = plan.base === null ? null : checkReleaseId(plan.base);
-  return script(
-    layout,
-    ...(plan.checks ? stageChecks(plan.checks) : []),
+  return [
+    ...(plan.checks ? stageChecks(plan.checks, readCurrent) : []),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ensureUserAndDirs(`"$T" "$M.tmp" ${SHARED_TMP}`, '"$T"', '"$M.tmp/units"'),
@@ -266,16 +294,16 @@ export function stageScript(layout: Layout, id: string, plan: StagePlan): string
     'rm -f "$M.tmp/drop" "$M.tmp/sent.tsv" "$M.tmp/kept.tsv"',
     'sum=$(sha256sum < "$M.tmp/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
     ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units)),
-  );
+  ];
 }
 
-function stageChecks(checks: NonNullable<StagePlan['checks']>): string[] {
+function stageChecks(checks: NonNullable<StagePlan['checks']>, readCurrent: boolean): string[] {
   const changed = `{ echo "base changed"; exit ${STAGE_BASE_CHANGED}; }`;
   const { current } = checks;
   if (current !== null && !/^[0-9a-f]{64}$/.test(current.manifest)) throw new Error(`invalid manifest checksum ${JSON.stringify(current.manifest)}`);
   return [
     ...prerequisiteLines(checks.prerequisites, checks.diskKiB),
-    ...CURRENT_MANIFEST,
+    ...(readCurrent ? CURRENT_MANIFEST : []),
     current === null ? `[ -z "$cur" ] || ${changed}` : `[ "$cur" = ${quote(checkReleaseId(current.release))} ] && [ "$sum" = ${current.manifest} ] || ${changed}`,
   ];
 }
@@ -393,7 +421,7 @@ function pruneLines(ids: string[]): string[] {
 /** Releases the lock only if `token` holds it; silent otherwise (the end of a run: nothing left to report). */
 export function releaseOwnLockScript(layout: Layout, token: string): string {
   if (!/^[A-Za-z0-9-]+$/.test(token)) throw new Error('invalid lock token');
-  return script(layout, `case "$(cat "$S/lock/info.json" 2>/dev/null || true)" in *'"token":"${token}"'*) rm -rf "$S/lock" ;; esac`);
+  return script(layout, READ_LOCK_INFO, `case "$info" in *'"token":"${token}"'*) rm -rf "$S/lock" ;; esac`);
 }
 
 /** Fields of a journal entry shipit shows; journalctl adds __CURSOR and __REALTIME_TIMESTAMP itself. */

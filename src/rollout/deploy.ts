@@ -57,7 +57,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   const id = release.meta.id;
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
-  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
+  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock, release }));
   // Hosts whose last step (record) released the lock already.
   const unlocked = new Set<string>();
   try {
@@ -134,7 +134,7 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
       try {
         const report = await host.prepare(release, signal);
         reports[name] = report;
-        emit({ type: 'host.prepared', host: name, filesSent: report.filesSent, filesReused: report.filesReused, bytesSent: report.bytesSent, durationMs: clock.now() - started, ...(report.deps ? { deps: report.deps } : {}) });
+        emit({ type: 'host.prepared', host: name, filesSent: report.filesSent, filesReused: report.filesReused, bytesSent: report.bytesSent, durationMs: clock.now() - started, ...(report.deps ? { deps: report.deps } : {}), ...(report.withLock ? { withLock: true } : {}) });
       } catch (error) {
         emit({ type: 'host.prepare_failed', host: name, error: errorMessage(error) });
         throw error;

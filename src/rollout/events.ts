@@ -11,7 +11,7 @@ export type RolloutEvent =
   | { type: 'phase.finished'; phase: Phase; durationMs: number }
   | { type: 'host.locked'; host: string }
   | { type: 'host.lock_stale'; host: string; holder: string }
-  | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number; deps?: DepsReport[] }
+  | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number; deps?: DepsReport[]; withLock?: boolean }
   | { type: 'host.prepare_failed'; host: string; error: string }
   | { type: 'batch.started'; batch: number; of: number; hosts: string[] }
   | { type: 'host.activating'; host: string; release: string | null; previous: string | null }

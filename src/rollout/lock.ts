@@ -1,4 +1,4 @@
-import type { Host, HostReleases, LockInfo } from '../host/types.js';
+import type { Host, HostReleases, LockInfo, ReleaseSpec } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { ShipitError } from '../lib/errors.js';
 import type { Emit } from './events.js';
@@ -25,6 +25,8 @@ export async function lockFleet(
     signal?: AbortSignal;
     /** True for a lock whose holder is known to be gone (a run of ours that died, from this same machine). */
     isStale?: (holder: LockInfo) => boolean;
+    /** A release the hosts may stage as they lock (Host.lock); released locks discard it again. */
+    release?: ReleaseSpec;
   },
 ): Promise<Map<string, HostReleases>> {
   const { clock, signal } = options;
@@ -33,7 +35,7 @@ export async function lockFleet(
   for (;;) {
     signal?.throwIfAborted();
     const attempts = await Promise.allSettled(
-      [...hosts].map(async ([name, host]) => ({ name, result: await host.lock(info) })),
+      [...hosts].map(async ([name, host]) => ({ name, result: await host.lock(info, options.release) })),
     );
     const got = attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired ? [a.value.name] : []));
     const errors = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');

@@ -64,6 +64,8 @@ describe('shipit deploy on 3 lab hosts', () => {
     for (const e of prepared) {
       expect(e.filesSent).toBe(1);
       expect(e.filesReused).toBeGreaterThan(0);
+      // Staged by the lock command: the first deploy left the hosts on the release this deployer remembers.
+      expect(e.withLock).toBe(true);
       // One small file, gzipped in a tar, plus the commands and manifests: a few kB, not the artifact.
       expect(e.bytesSent as number).toBeLessThan(40_000);
     }

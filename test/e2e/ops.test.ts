@@ -177,6 +177,24 @@ describe('shipit lock', () => {
     for (const h of hosts) expect((await onHost(lab, h.address, `test -d /srv/${APP}/.shipit/lock && echo held || echo free`)).trim()).toBe('free');
   });
 
+  it('a lock held on one host only: the others, which staged the release with their lock, discard it and unlock', async () => {
+    const listing = (address: string) => onHost(lab, address, `ls -A /srv/${APP}/releases /srv/${APP}/.shipit/releases; test -d /srv/${APP}/.shipit/lock && echo held || echo free`);
+    expect((await project.shipit(['lock', 'acquire', 'production', '--host', 'web3', '-m', 'web3 only'])).exitCode).toBe(0);
+    const before = await Promise.all(hosts.map((h) => listing(h.address)));
+    const refused = await project.shipit(['deploy', 'production', '--verbose']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.all).toMatch(/web3: deploy lock held by .*web3 only/);
+    // web1 and web2 ran the lock and the stage as one command (they run what this deployer left there) …
+    for (const name of ['web1', 'web2']) {
+      expect(refused.all).toMatch(new RegExp(`\\[${name}\\] lock, stage \\S+: exit 0`));
+      expect(refused.all).toMatch(new RegExp(`\\[${name}\\] discard, prune unused dependency sets: exit 0`));
+    }
+    // … and are left as they were: no new release, no temporaries, no lock. web3 keeps its lock.
+    expect(await Promise.all(hosts.map((h) => listing(h.address)))).toEqual(before);
+    expect(before.map((l) => l.trim().split('\n').at(-1))).toEqual(['free', 'free', 'held']);
+    expect((await project.shipit(['lock', 'release', 'production'])).exitCode).toBe(0);
+  });
+
   it('acquire where you hold the lock on some hosts only takes the others with the same lock', async () => {
     expect((await project.shipit(['lock', 'acquire', 'production', '--host', 'web1', '-m', 'partial'])).exitCode).toBe(0);
     const extend = await project.shipit(['lock', 'acquire', 'production']);

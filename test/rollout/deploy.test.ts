@@ -19,6 +19,8 @@ describe('deploy on an in-memory fleet', () => {
       expect(host.history.at(-1)).toMatchObject({ release: NEW, result: 'success', previous: OLD, action: 'deploy' });
       // The last step marks the release and releases the lock (one command on a real host); nothing after it.
       expect(host.calls.slice(-2)).toEqual([`record ${NEW} good`, 'unlock']);
+      // Offered with the lock, so that a host can stage it in the same command.
+      expect(host.offered).toEqual([NEW]);
     }
     const batches = fleet.events.filter((e) => e.type === 'batch.started').map((e) => (e.type === 'batch.started' ? e.hosts : []));
     expect(batches).toEqual([['web1'], ['web2', 'web3'], ['web4']]);

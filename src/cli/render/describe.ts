@@ -15,7 +15,7 @@ export function describeEvent(event: RolloutEvent): string {
     case 'host.lock_stale':
       return `removed a stale lock of a run that is gone: ${event.holder}`;
     case 'host.prepared':
-      return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
+      return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${event.withLock ? 'with the lock' : formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
     case 'host.prepare_failed':
       return `prepare failed: ${event.error}`;
     case 'batch.started':

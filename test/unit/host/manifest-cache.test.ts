@@ -52,6 +52,25 @@ describe('fileManifestCache', () => {
     await expect(cache.put('web', 'r1', 'x')).resolves.toBeUndefined();
     expect(await cache.known('web')).toEqual([]);
   });
+  it('remembers per app and host what runs there, for the next deploy to guess its base by', async () => {
+    const cache = fileManifestCache(root);
+    const sha = 'c'.repeat(64);
+    expect(await cache.running('web', 'web1: deploy@10.0.0.1:22')).toBeNull();
+    await cache.setRunning('web', 'web1: deploy@10.0.0.1:22', { release: 'r1', sha256: sha });
+    await cache.setRunning('web', 'web2: deploy@10.0.0.2:22', { release: 'r0', sha256: sha });
+    expect(await fileManifestCache(root).running('web', 'web1: deploy@10.0.0.1:22')).toEqual({ release: 'r1', sha256: sha });
+    expect(await cache.running('api', 'web1: deploy@10.0.0.1:22')).toBeNull();
+    // Not a manifest entry: the listing of manifests is unchanged.
+    expect(await cache.known('web')).toEqual([]);
+    await cache.setRunning('web', 'web1: deploy@10.0.0.1:22', null);
+    expect(await cache.running('web', 'web1: deploy@10.0.0.1:22')).toBeNull();
+    expect(await cache.running('web', 'web2: deploy@10.0.0.2:22')).toEqual({ release: 'r0', sha256: sha });
+    // What cannot be a release or a sha256 is never recorded, nor read back.
+    await cache.setRunning('web', 'x', { release: '../etc', sha256: sha });
+    expect(await cache.running('web', 'x')).toBeNull();
+    writeFileSync(join(root, 'web', 'hosts', readdirSync(join(root, 'web', 'hosts'))[0]!), 'r1 nothex\n');
+    expect(await cache.running('web', 'web2: deploy@10.0.0.2:22')).toBeNull();
+  });
 });
 
 describe('memoryManifestCache', () => {

@@ -174,3 +174,148 @@ describe('SshHost.record at the end of a run', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 });
+
+describe('SshHost.lock staging the release in the same command', () => {
+  const lockInfo = { by: 'alice@laptop', pid: 1, at: 'x', release: 'r2', message: '', token: 't1' };
+  const DESTINATION = 'web1: deploy@10.0.0.1:22';
+  const stagedSha = sha256Hex(manifestDelta(NEXT, BASE_TEXT.trim().split('\n')).manifest);
+  const LOCKED = `acquired\ncurrent\tr1\nrelease\t{"id":"r1","createdAt":"x","by":"bob","revision":null,"state":"good"}\nmanifest\t${sha256Hex(BASE_TEXT)}\n`;
+
+  /** Answers the lock command with a stage as a host in `mode` would; everything else as ScriptedHost. */
+  class LockStageHost extends ScriptedHost {
+    mode: 'ok' | 'base changed' | 'held' | 'prereq' | 'exists' = 'ok';
+    stdins: Buffer[] = [];
+    override async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+      if (!command.includes('echo staging')) return super.exec(command, options);
+      this.commands.push(command);
+      const chunks: Buffer[] = [];
+      if (Buffer.isBuffer(options.stdin)) chunks.push(options.stdin);
+      else if (options.stdin instanceof Readable) for await (const c of options.stdin) chunks.push(Buffer.from(c as Buffer));
+      this.stdins.push(Buffer.concat(chunks));
+      switch (this.mode) {
+        case 'ok':
+          return ok(`${LOCKED}staging\nmanifest\t${stagedSha}\n`);
+        case 'base changed':
+          return { code: 5, stdout: `${LOCKED}staging\nbase changed\n`, stderr: '' };
+        case 'prereq':
+          return { code: 3, stdout: `${LOCKED}staging\nprereq: gunicorn is not installed\n`, stderr: '' };
+        case 'exists':
+          return ok(`${LOCKED}exists\n`);
+        case 'held':
+          return ok('held\n{"by":"bob@ci","pid":2,"at":"y","token":"tb"}');
+      }
+    }
+  }
+
+  const kind = (c: string) =>
+    c.includes('echo staging') ? 'lock+stage'
+    : c.includes('mkdir "$S/lock"') ? 'lock'
+    : c.includes('rm -rf "$D/releases/.r2.tmp"') ? 'discard'
+    : c.includes('"token":"t1"') ? 'unlock'
+    : c.includes('prereq: systemd') && !c.includes('head -c') ? 'check'
+    : c.includes('head -c') ? 'stage'
+    : c.includes('systemctl restart') ? 'activate'
+    : 'other';
+
+  /** A host this deployer left running r1 (the manifest cached), in `mode`. */
+  async function hostRunningR1(mode: LockStageHost['mode'] = 'ok', options: { destination?: string; dryRun?: boolean } = {}) {
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    await manifests.setRunning('hello', DESTINATION, { release: 'r1', sha256: sha256Hex(BASE_TEXT) });
+    const transport = new LockStageHost();
+    transport.mode = mode;
+    const host = new SshHost('web1', transport, {
+      layout,
+      sshUser: 'root',
+      port: 8000,
+      commandTimeoutMs: 1000,
+      manifests,
+      destination: 'destination' in options ? options.destination : DESTINATION,
+      ...(options.dryRun ? { dryRun: () => {} } : {}),
+    });
+    return { manifests, transport, host };
+  }
+
+  it('locks and stages in one command, and prepare then returns that without asking the host again', async () => {
+    const { transport, host, manifests } = await hostRunningR1();
+    const locked = await host.lock(lockInfo, release());
+    expect(locked).toMatchObject({ acquired: true, state: { current: 'r1' } });
+    expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1', sentPaths: ['app/VERSION'], withLock: true });
+    expect(transport.commands.map(kind)).toEqual(['lock+stage']);
+    // One stdin: the lock info first (its byte count is in the script), then the secrets and the stage's parts.
+    const info = JSON.stringify(lockInfo);
+    expect(transport.commands[0]).toContain(`head -c ${Buffer.byteLength(info)} > "$S/lock/info.json"`);
+    expect(transport.stdins[0]!.toString().startsWith(`${info}TOKEN="s3cret"\n`)).toBe(true);
+    expect(transport.commands[0]).not.toContain('s3cret');
+    // The staged manifest is cached like any stage's.
+    expect(await manifests.read('hello', 'r2', stagedSha)).not.toBeNull();
+  });
+
+  it('stages after the lock as before when the guess was wrong, when nothing is known, and on a dry run', async () => {
+    const changed = await hostRunningR1('base changed');
+    await changed.host.lock(lockInfo, release());
+    const report = await changed.host.prepare(release());
+    expect(report).toMatchObject({ filesSent: 1, base: 'r1' });
+    expect(report.withLock).toBeUndefined();
+    // The lock named r1 (whose manifest is cached): the stage with the folded check, as without a guess.
+    expect(changed.transport.commands.map(kind)).toEqual(['lock+stage', 'stage']);
+
+    const unknown = await hostRunningR1('ok', { destination: undefined });
+    await unknown.host.lock(lockInfo, release());
+    await unknown.host.prepare(release());
+    expect(unknown.transport.commands.map(kind)).toEqual(['lock', 'stage']);
+
+    const dry = await hostRunningR1('ok', { dryRun: true });
+    await dry.host.lock(lockInfo, release());
+    expect(dry.transport.commands.map(kind)).toEqual([]);
+  });
+
+  it('does not guess for a release that is the one the host runs', async () => {
+    const { transport, host, manifests } = await hostRunningR1();
+    await manifests.setRunning('hello', DESTINATION, { release: 'r2', sha256: stagedSha });
+    await manifests.put('hello', 'r2', manifestDelta(NEXT, BASE_TEXT.trim().split('\n')).manifest);
+    await host.lock(lockInfo, release());
+    expect(transport.commands.map(kind)).toEqual(['lock']);
+  });
+
+  it('reports a held lock without staging anything, and a failed stage from prepare', async () => {
+    const held = await hostRunningR1('held');
+    expect(await held.host.lock(lockInfo, release())).toEqual({ acquired: false, holder: expect.objectContaining({ by: 'bob@ci' }) });
+
+    const prereq = await hostRunningR1('prereq');
+    expect(await prereq.host.lock(lockInfo, release())).toMatchObject({ acquired: true });
+    await expect(prereq.host.prepare(release())).rejects.toMatchObject({ code: 'PREREQUISITE_MISSING', message: 'web1: gunicorn is not installed' });
+    expect(prereq.transport.commands.map(kind)).toEqual(['lock+stage']);
+
+    const exists = await hostRunningR1('exists');
+    await exists.host.lock(lockInfo, release());
+    await exists.host.prepare(release());
+    expect(exists.transport.commands.map(kind)).toEqual(['lock+stage', 'stage']);
+  });
+
+  it('discards what the lock staged when the lock is released before prepare (another host was held)', async () => {
+    const { transport, host } = await hostRunningR1();
+    await host.lock(lockInfo, release());
+    await host.unlock('t1');
+    expect(transport.commands.map(kind)).toEqual(['lock+stage', 'discard', 'unlock']);
+    // Once: a later unlock only unlocks.
+    await host.unlock('t1');
+    expect(transport.commands.map(kind)).toEqual(['lock+stage', 'discard', 'unlock', 'unlock']);
+  });
+
+  it('remembers what an activation left running for the next deploy, and forgets it when that is unknown', async () => {
+    const { host, manifests } = await hostRunningR1();
+    await host.lock(lockInfo, release());
+    await host.prepare(release());
+    await host.activate('r2', { timeoutMs: 1000 });
+    expect(await manifests.running('hello', DESTINATION)).toEqual({ release: 'r2', sha256: stagedSha });
+    // Reverted to r1, whose sha256 the lock reported.
+    await host.activate('r1', { timeoutMs: 1000 });
+    expect(await manifests.running('hello', DESTINATION)).toEqual({ release: 'r1', sha256: sha256Hex(BASE_TEXT) });
+    await host.activate('r0', { timeoutMs: 1000 });
+    expect(await manifests.running('hello', DESTINATION)).toBeNull();
+    await host.activate('r2', { timeoutMs: 1000 });
+    await host.activate(null, { timeoutMs: 1000 });
+    expect(await manifests.running('hello', DESTINATION)).toBeNull();
+  });
+});

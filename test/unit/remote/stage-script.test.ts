@@ -261,3 +261,105 @@ describe('checkScript on a real shell', () => {
     }
   });
 });
+
+describe('lockScript with a stage (the lock and the stage in one command)', () => {
+  let root: string;
+  let art: string;
+  const layoutIn = (r: string) => ({ deployTo: join(r, 'srv'), app: 'demo', serviceUser: 'root' });
+  const INFO = JSON.stringify({ by: 'alice@laptop', at: '2026-12-03T00:00:00Z', pid: 1, token: 'tok-1', release: 'r2', message: 'naïve ünïcode' });
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'shipit-lockstage-'));
+    art = join(root, 'art');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** r1 staged and current; the artifact then changed to `next`. Returns r1's manifest sha256. */
+  async function deployedR1(next: Record<string, string>): Promise<string> {
+    writeTree(art, { 'a.txt': 'same', 'b.txt': 'old' });
+    expect((await stage(root, 'root', 'r1', art)).result.code).toBe(0);
+    run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+    writeTree(art, next);
+    return sha256Hex(readFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv')));
+  }
+
+  /** The lock command staging r2 on the guessed base r1, as SshHost.lock sends it (systemd line left out). */
+  async function lockAndStage(guess: { release: string; manifest: string }) {
+    const baseText = readFileSync(join(root, 'srv/.shipit/releases/r1/manifest.tsv'), 'utf8');
+    const artifact = await scanArtifact(art);
+    const delta = manifestDelta(artifact.files, baseText.split('\n').filter(Boolean));
+    const checks = { prerequisites: [], diskKiB: 1, current: guess };
+    const body = scripts
+      .lockScript(layoutIn(root), {
+        id: 'r2',
+        infoBytes: Buffer.byteLength(INFO),
+        plan: {
+          env: 'LOG_LEVEL="debug"\n',
+          secretsBytes: Buffer.byteLength(SECRETS),
+          base: 'r1',
+          dropBytes: Buffer.byteLength(delta.drop),
+          sentBytes: Buffer.byteLength(delta.sent),
+          sentFiles: delta.send.length,
+          finalize: { metaJson: JSON.stringify({ id: 'r2', state: 'staged' }), units: [] },
+          checks,
+        },
+      })
+      .replace(/^command -v systemctl .*$/m, ':');
+    const stdin = Buffer.concat([Buffer.from(INFO + SECRETS + delta.drop + delta.sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+    return { result: run(body, stdin), delta };
+  }
+
+  const lockInfo = () => readFileSync(join(root, 'srv/.shipit/lock/info.json'), 'utf8');
+
+  it('takes the lock, reports the releases, then stages from the rest of stdin', async () => {
+    const manifest = await deployedR1({ 'a.txt': 'same', 'b.txt': 'new' });
+    const { result, delta } = await lockAndStage({ release: 'r1', manifest });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const [head, tail] = result.stdout.split('staging\n');
+    expect(head).toMatch(new RegExp(`^acquired\ncurrent\tr1\nrelease\t.*\nmanifest\t${manifest}\n$`));
+    expect(tail).toBe(`manifest\t${sha256Hex(delta.manifest)}\n`);
+    // The lock info is exactly its bytes (multi-byte characters included), the rest went to the stage.
+    expect(lockInfo()).toBe(INFO);
+    expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe(SECRETS);
+    expect(readFileSync(join(root, 'srv/releases/r2/b.txt'), 'utf8')).toBe('new');
+    expect(ino(join(root, 'srv/releases/r2/a.txt'))).toBe(ino(join(root, 'srv/releases/r1/a.txt')));
+  });
+
+  it('stages nothing under a lock someone else holds, and leaves that lock as it was', async () => {
+    const manifest = await deployedR1({ 'a.txt': 'same', 'b.txt': 'new' });
+    const theirs = JSON.stringify({ by: 'bob@ci', at: 'x', pid: 9, token: 'tok-bob' });
+    mkdirSync(join(root, 'srv/.shipit/lock'));
+    writeFileSync(join(root, 'srv/.shipit/lock/info.json'), theirs);
+    const { result } = await lockAndStage({ release: 'r1', manifest });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`held\n${theirs}`);
+    expect(lockInfo()).toBe(theirs);
+    expect(existsSync(join(root, 'srv/releases/r2'))).toBe(false);
+    expect(existsSync(join(root, 'srv/releases/.r2.tmp'))).toBe(false);
+    expect(existsSync(join(root, 'srv/shared/env'))).toBe(true);
+    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('LOG_LEVEL="info"\n');
+  });
+
+  it('takes the lock and writes nothing else when the guessed base is not the current release', async () => {
+    await deployedR1({ 'a.txt': 'same', 'b.txt': 'new' });
+    const listing = () => run(`cd ${root}/srv && find . -path ./.shipit/lock -prune -o -print | sort; cat shared/env shared/secrets.env`).stdout;
+    const before = listing();
+    const { result } = await lockAndStage({ release: 'r1', manifest: 'f'.repeat(64) });
+    expect(result.code).toBe(scripts.STAGE_BASE_CHANGED);
+    expect(result.stdout).toMatch(/^acquired\n[^]*\nstaging\nbase changed\n$/);
+    expect(lockInfo()).toBe(INFO);
+    expect(listing()).toBe(before);
+  });
+
+  it('says "exists" and stages nothing when the release name is taken on the host', async () => {
+    const manifest = await deployedR1({ 'a.txt': 'same', 'b.txt': 'new' });
+    mkdirSync(join(root, 'srv/releases/r2'));
+    writeFileSync(join(root, 'srv/releases/r2/keep.txt'), 'mine');
+    const { result } = await lockAndStage({ release: 'r1', manifest });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^acquired\n[^]*\nexists\n$/);
+    expect(result.stdout).not.toContain('staging');
+    expect(readFileSync(join(root, 'srv/releases/r2/keep.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(join(root, 'srv/releases/r2/b.txt'))).toBe(false);
+  });
+});
