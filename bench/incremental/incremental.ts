@@ -7,7 +7,7 @@ import { LARGE, setVersion, writeArtifact } from '../lib/artifact.js';
 import { onHosts, type LabInfo } from '../lib/lab.js';
 import { measure } from '../lib/measure.js';
 import { CLIENT_NS, inNamespace, wireCounters, wireDelta } from '../lib/netns.js';
-import { phaseDurations, runShipit, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
+import { forgetHosts, phaseDurations, runShipit, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
 import { bytes, log, median, seconds, table, workDir } from '../lib/util.js';
 import { SAME_READINESS } from '../speed/tools.js';
 
@@ -39,6 +39,7 @@ export async function incremental(lab: LabInfo, rounds: number): Promise<{ resul
 
   log(`incremental: first deploy of ${bytes(artifactBytes)} / ${LARGE.files} files (not measured)`);
   await onHosts(lab, hosts, `${wipeAppScript(APP)}\nrm -rf ${RSYNC_DIR}; mkdir -p ${RSYNC_DIR}/releases ${RSYNC_DIR}/inplace; chown -R deploy:deploy ${RSYNC_DIR}`);
+  forgetHosts(APP);
   const first = await runShipit(project, ['deploy', 'bench', '--json']);
   if (first.exitCode !== 0) throw new Error(`incremental: first shipit deploy failed: ${first.stderr}`);
   let previous = 'r0';

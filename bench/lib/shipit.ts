@@ -8,6 +8,7 @@ import type { LabHost, LabInfo } from './lab.js';
 import { measure, type MeasuredRun } from './measure.js';
 import { CLIENT_NS, inNamespace } from './netns.js';
 import { ROOT, log, workDir } from './util.js';
+import { cacheDir } from '../../src/lib/cache-dir.js';
 
 export interface ShipitApp {
   app: string;
@@ -147,6 +148,14 @@ export function wipeAppScript(app: string): string {
     `systemctl reset-failed ${app}.service ${app}.socket 2>/dev/null || true`,
     `rm -rf /srv/${app}`,
   ].join('\n');
+}
+
+/**
+ * Forgets what this deployer left running on an app's hosts (the manifest cache's `hosts/` notes), as for hosts
+ * it never deployed to: after wipeAppScript, a "first deploy" must not start from a guess about the wiped hosts.
+ */
+export function forgetHosts(app: string): void {
+  rmSync(join(cacheDir(), 'manifests', app, 'hosts'), { recursive: true, force: true });
 }
 
 /**

@@ -6,7 +6,7 @@ import { labPssMiB, memAvailableMiB } from '../../lab/memory.js';
 import { SMALL, setVersion, writeArtifact } from '../lib/artifact.js';
 import { labUp, onHosts, waitForNoJest, type LabInfo } from '../lib/lab.js';
 import { CLIENT_NS, ensureNamespace, wireCounters, wireDelta } from '../lib/netns.js';
-import { phaseDurations, runShipit, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
+import { forgetHosts, phaseDurations, runShipit, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
 import { bytes, log, median, seconds, table, workDir } from '../lib/util.js';
 import { SAME_READINESS } from '../speed/tools.js';
 
@@ -74,7 +74,10 @@ export async function scale(lab: LabInfo, rounds: number): Promise<{ result: Sca
     for (let round = 0; round <= rounds; round++) {
       for (const kind of ['first deploy', 'redeploy'] as const) {
         for (const fleet of round % 2 ? [...fleets].reverse() : fleets) {
-          if (kind === 'first deploy') await onHosts(big, fleet.hosts, wipeAppScript(fleet.app));
+          if (kind === 'first deploy') {
+            await onHosts(big, fleet.hosts, wipeAppScript(fleet.app));
+            forgetHosts(fleet.app);
+          }
           setVersion(artifactDir, `v${++version}`);
           const w0 = wireCounters(CLIENT_NS);
           const run = await runShipit(fleet.project, ['deploy', 'bench', '--json']);

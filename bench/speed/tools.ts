@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { onHosts, type LabHost, type LabInfo } from '../lib/lab.js';
 import { measure, type MeasuredRun } from '../lib/measure.js';
 import { CLIENT_NS, inNamespace } from '../lib/netns.js';
-import { renderUnitsFor, runShipit, wipeAppScript, writeShipitConfig, type ShipitRun } from '../lib/shipit.js';
+import { forgetHosts, renderUnitsFor, runShipit, wipeAppScript, writeShipitConfig, type ShipitRun } from '../lib/shipit.js';
 import { ROOT, workDir } from '../lib/util.js';
 
 export interface ToolContext {
@@ -66,6 +66,7 @@ export function shipitTool(ctx: ToolContext, name: string, app: string, port: nu
     project,
     setup: async () => {
       await onHosts(ctx.lab, ctx.hosts, wipeAppScript(app));
+      forgetHosts(app);
     },
     deploy: () => runShipit(project, ['deploy', 'bench', '--json'], bin ? { bin } : {}),
   };

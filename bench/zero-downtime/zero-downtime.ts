@@ -7,7 +7,7 @@ import { Balancer } from '../lib/haproxy.js';
 import { onHosts, type LabInfo } from '../lib/lab.js';
 import type { MeasuredRun } from '../lib/measure.js';
 import { BALANCER_NS } from '../lib/netns.js';
-import { renderUnitsFor, runShipit, syncReleaseTree, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
+import { forgetHosts, renderUnitsFor, runShipit, syncReleaseTree, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
 import { log, seconds, sleep, table, workDir } from '../lib/util.js';
 import { Load, type PhaseLoad } from '../load/load.js';
 import { opensshTool } from '../speed/tools.js';
@@ -109,6 +109,7 @@ export async function zeroDowntime(lab: LabInfo): Promise<{ result: ZeroDowntime
   try {
     // shipit: first release without load, then the three phases under load.
     await onHosts(lab, hosts, wipeAppScript(SHIPIT.app));
+    forgetHosts(SHIPIT.app);
     const project = writeShipitConfig(workDir('apps', SHIPIT.app), lab, { ...SHIPIT, hosts, artifactDir, health: HEALTH, rollout: '{ canary: 1, maxParallel: 1 }' });
     const first = await runShipit(project, ['deploy', 'bench']);
     if (first.exitCode !== 0) throw new Error(`zero-downtime: first shipit deploy failed: ${first.stdout}${first.stderr}`);
