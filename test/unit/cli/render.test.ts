@@ -21,6 +21,17 @@ describe('renderers', () => {
     expect(lines).toEqual(['2026-11-25T13:00:00.000Z web1       ready on r2 (6.2s)', '2026-11-25T13:00:00.000Z batch 1/2: web1']);
   });
 
+  it('says a host staged with its lock instead of the (empty) prepare time', () => {
+    const lines: string[] = [];
+    const r = new PlainRenderer((l) => lines.push(l), at);
+    r.emit({ type: 'host.prepared', host: 'web1', filesSent: 1, filesReused: 203, bytesSent: 2048, durationMs: 0, withLock: true });
+    r.emit({ type: 'host.prepared', host: 'web2', filesSent: 1, filesReused: 203, bytesSent: 2048, durationMs: 380 });
+    expect(lines).toEqual([
+      '2026-11-25T13:00:00.000Z web1       staged: 1 files sent, 203 reused, 2048 B on the wire (with the lock)',
+      '2026-11-25T13:00:00.000Z web2       staged: 1 files sent, 203 reused, 2048 B on the wire (380ms)',
+    ]);
+  });
+
   it('prints one JSON object per event on stdout and info elsewhere', () => {
     const out: string[] = [];
     const err: string[] = [];
