@@ -177,6 +177,8 @@ export class SshHost implements Host {
         return Buffer.isBuffer(rest) ? Buffer.concat([infoJson, rest]) : prefixed(infoJson, rest);
       },
     });
+    // Neither taken nor held: the lock itself failed (its own words are on stderr).
+    if (!/^(acquired|held)\n/.test(result.stdout)) throw this.failed('lock', result);
     const at = result.stdout.search(/^staging$/m);
     const locked = this.lockResult(at < 0 ? result.stdout : result.stdout.slice(0, at), info);
     if (!locked.acquired) return locked;

@@ -183,7 +183,7 @@ describe('SshHost.lock staging the release in the same command', () => {
 
   /** Answers the lock command with a stage as a host in `mode` would; everything else as ScriptedHost. */
   class LockStageHost extends ScriptedHost {
-    mode: 'ok' | 'base changed' | 'held' | 'prereq' | 'exists' = 'ok';
+    mode: 'ok' | 'base changed' | 'held' | 'prereq' | 'exists' | 'read-only' = 'ok';
     stdins: Buffer[] = [];
     override async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
       if (!command.includes('echo staging')) return super.exec(command, options);
@@ -203,6 +203,8 @@ describe('SshHost.lock staging the release in the same command', () => {
           return ok(`${LOCKED}exists\n`);
         case 'held':
           return ok('held\n{"by":"bob@ci","pid":2,"at":"y","token":"tb"}');
+        case 'read-only':
+          return { code: 1, stdout: '', stderr: "mkdir: cannot create directory '/srv/hello/.shipit': Read-only file system\n" };
       }
     }
   }
@@ -286,6 +288,12 @@ describe('SshHost.lock staging the release in the same command', () => {
     expect(await prereq.host.lock(lockInfo, release())).toMatchObject({ acquired: true });
     await expect(prereq.host.prepare(release())).rejects.toMatchObject({ code: 'PREREQUISITE_MISSING', message: 'web1: gunicorn is not installed' });
     expect(prereq.transport.commands.map(kind)).toEqual(['lock+stage']);
+
+    const readOnly = await hostRunningR1('read-only');
+    await expect(readOnly.host.lock(lockInfo, release())).rejects.toMatchObject({
+      code: 'REMOTE_FAILED',
+      message: "web1: lock failed (exit 1): mkdir: cannot create directory '/srv/hello/.shipit': Read-only file system",
+    });
 
     const exists = await hostRunningR1('exists');
     await exists.host.lock(lockInfo, release());
