@@ -3,13 +3,18 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { execa } from 'execa';
 import type { NpmDepsConfig } from '../config/types.js';
 import type { NodeDepsSpec, NodeTarget } from '../host/deps-types.js';
 import { ShipitError } from '../lib/errors.js';
 
 /** Bump when what a set holds changes for the same inputs: every host then builds new sets. */
 const FORMAT = 'shipit-node-deps-v1';
+
+/**
+ * execa, loaded only when a dependency set is built: imported statically, the bundled CLI initialised its ~100
+ * modules at the start of every deploy, also of apps that never use `server.npm`.
+ */
+const loadExeca = async () => (await import('execa')).execa;
 
 /** This machine, in the form hosts report theirs (`node -p` on the host, src/remote/deps-scripts.ts). */
 export const LOCAL_TARGET: NodeTarget = { abi: process.versions.modules, platform: `${process.platform}-${process.arch}` };
@@ -133,11 +138,13 @@ async function buildNodeModules(config: NpmDepsConfig, lock: Lockfile, target: N
     }
   }
   const tarball = join(work, 'set.tar.gz');
+  const execa = await loadExeca();
   await execa('tar', ['-C', work, '--owner=0', '--group=0', '--numeric-owner', '-czf', tarball, 'node_modules']);
   return { tarball, files: packages.length, bytes: (await stat(tarball)).size };
 }
 
 async function npm(cwd: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+  const execa = await loadExeca();
   const result = await execa('npm', args, { cwd, reject: false, all: true, env: { npm_config_update_notifier: 'false', ...env } });
   if (result.exitCode !== 0) {
     const tail = String(result.all ?? '').trim().split('\n').slice(-12).join('\n');

@@ -28,7 +28,8 @@ export async function buildRelease(
   const deps = config.server.python || config.server.npm ? await import('../build/deps.js') : undefined;
   const cache = await openHashCache(cacheDir(), config.build.dir);
   const scanned = await scanArtifact(config.build.dir, { exclude: deps?.depsExcludes(config) ?? [], cache });
-  await cache.save();
+  // Written while the rest is prepared (save never throws).
+  const saved = cache.save();
   const artifact = await withGeneratedFiles(scanned, presetFiles(config));
   const spec = makeReleaseSpec(config, artifact, {
     id: newReleaseId(new Date(), new Set()),
@@ -37,5 +38,6 @@ export async function buildRelease(
     revision: await revision,
     state: 'staged',
   }, (await deps?.dependencySpecs(config)) ?? []);
+  await saved;
   return { spec, files: artifact.files.length, bytes: artifact.bytes };
 }
