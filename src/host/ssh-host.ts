@@ -155,7 +155,7 @@ export class SshHost implements Host {
     return parseInspect(stdout);
   }
 
-  async lock(info: LockInfo, release?: ReleaseSpec): Promise<LockResult> {
+  async lock(info: LockInfo, release?: ReleaseSpec, signal?: AbortSignal): Promise<LockResult> {
     const guess = release === undefined ? null : await this.guessBase(release);
     if (release === undefined || guess === null) {
       const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
@@ -176,6 +176,11 @@ export class SshHost implements Host {
         const rest = staging.stdin();
         return Buffer.isBuffer(rest) ? Buffer.concat([infoJson, rest]) : prefixed(infoJson, rest);
       },
+      signal,
+    }).catch((error: unknown) => {
+      // Aborted or cut off midway: the lock may be ours and a partial stage there; unlock removes both.
+      this.staged = { id, error };
+      throw error;
     });
     // Neither taken nor held: the lock itself failed (its own words are on stderr).
     if (!/^(acquired|held)\n/.test(result.stdout)) throw this.failed('lock', result);

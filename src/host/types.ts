@@ -129,9 +129,10 @@ export interface Host {
   /**
    * Takes the deploy lock (atomic mkdir). Returns the holder when someone else has it. With `release`, the host
    * may stage it in the same step, once the lock is taken; prepare then returns that result, and unlock
-   * discards it when prepare never came.
+   * discards it when prepare never came (also after a lock that failed or was aborted midway: `signal` stops
+   * such a stage's upload, and the lock may have been taken by then).
    */
-  lock(info: LockInfo, release?: ReleaseSpec): Promise<LockResult>;
+  lock(info: LockInfo, release?: ReleaseSpec, signal?: AbortSignal): Promise<LockResult>;
   /** Releases the lock if `token` holds it (or always, with force). Returns the lock that was removed. */
   unlock(token: string, options?: { force?: boolean }): Promise<LockInfo | null>;
   prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport>;

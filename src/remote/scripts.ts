@@ -267,16 +267,15 @@ const byteCount = (n: number) => {
 /** stageScript's lines; `readCurrent` false when cur and sum are set already (lockScript). */
 function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[] {
   checkReleaseId(id);
-  const bytes = byteCount;
   const base = plan.base === null ? null : checkReleaseId(plan.base);
   return [
     ...(plan.checks ? stageChecks(plan.checks, readCurrent) : []),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ensureUserAndDirs(`"$T" "$M.tmp" ${SHARED_TMP}`, '"$T"', '"$M.tmp/units"'),
-    ...writeSharedFiles(plan.env, `head -c ${bytes(plan.secretsBytes)}`),
-    `head -c ${bytes(plan.dropBytes)} > "$M.tmp/drop"`,
-    `head -c ${bytes(plan.sentBytes)} > "$M.tmp/sent.tsv"`,
+    ...writeSharedFiles(plan.env, `head -c ${byteCount(plan.secretsBytes)}`),
+    `head -c ${byteCount(plan.dropBytes)} > "$M.tmp/drop"`,
+    `head -c ${byteCount(plan.sentBytes)} > "$M.tmp/sent.tsv"`,
     ...(base === null
       ? [': > "$M.tmp/kept.tsv"']
       : [

@@ -35,7 +35,7 @@ export async function lockFleet(
   for (;;) {
     signal?.throwIfAborted();
     const attempts = await Promise.allSettled(
-      [...hosts].map(async ([name, host]) => ({ name, result: await host.lock(info, options.release) })),
+      [...hosts].map(async ([name, host]) => ({ name, result: await host.lock(info, options.release, signal) })),
     );
     const got = attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired ? [a.value.name] : []));
     const errors = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
@@ -46,7 +46,10 @@ export async function lockFleet(
       for (const name of got) options.emit({ type: 'host.locked', host: name });
       return new Map(attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired && a.value.result.state ? [[a.value.name, a.value.result.state] as const] : [])));
     }
-    await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name))), info.token);
+    // Hosts whose lock failed too: a lock that staged may have been taken before it failed or was aborted
+    // (unlocking with our token is a no-op where we do not hold it).
+    const failed = [...hosts.keys()].filter((_, i) => attempts[i]!.status === 'rejected');
+    await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name) || (options.release && failed.includes(name)))), info.token);
     if (errors.length > 0) throw errors[0]!.reason;
     // A lock left behind by a dead run of ours (its connection to that host was lost before it could unlock)
     // is removed once per host, said aloud, and the whole fleet is tried again at once.

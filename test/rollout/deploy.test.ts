@@ -102,6 +102,23 @@ describe('deploy on an in-memory fleet', () => {
     for (const host of fleet.hosts.values()) expect(host.calls.filter((c) => c.startsWith('prepare'))).toEqual([]);
   });
 
+  it('a lock that fails after it was taken (cut off, Ctrl-C) is released with the others', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const web2 = fleet.host('web2');
+    const take = web2.lock.bind(web2);
+    web2.lock = async (info, release) => {
+      await take(info, release);
+      throw new ShipitError('CONNECT_FAILED', 'web2: connection lost');
+    };
+    const error = await deploy(fleet.ctx(), releaseSpec(NEW)).catch((e: unknown) => e);
+    expect((error as ShipitError).message).toBe('web2: connection lost');
+    for (const host of fleet.hosts.values()) {
+      expect(host.lockInfo).toBeNull();
+      expect(host.calls.filter((c) => c.startsWith('prepare'))).toEqual([]);
+    }
+  });
+
   it('--lock-wait waits for a lock that frees', async () => {
     const fleet = makeFleet(2);
     seed(fleet, OLD);

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { memoryManifestCache, sha256Hex } from '../../../src/host/manifest-cache.js';
 import { formatManifest, manifestDelta } from '../../../src/host/parse.js';
 import { SshHost } from '../../../src/host/ssh-host.js';
+import { ShipitError } from '../../../src/lib/errors.js';
 import type { ManifestEntry, ReleaseSpec } from '../../../src/host/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/ssh/transport.js';
 
@@ -183,7 +184,7 @@ describe('SshHost.lock staging the release in the same command', () => {
 
   /** Answers the lock command with a stage as a host in `mode` would; everything else as ScriptedHost. */
   class LockStageHost extends ScriptedHost {
-    mode: 'ok' | 'base changed' | 'held' | 'prereq' | 'exists' | 'read-only' = 'ok';
+    mode: 'ok' | 'base changed' | 'held' | 'prereq' | 'exists' | 'read-only' | 'aborted' = 'ok';
     stdins: Buffer[] = [];
     override async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
       if (!command.includes('echo staging')) return super.exec(command, options);
@@ -203,6 +204,8 @@ describe('SshHost.lock staging the release in the same command', () => {
           return ok(`${LOCKED}exists\n`);
         case 'held':
           return ok('held\n{"by":"bob@ci","pid":2,"at":"y","token":"tb"}');
+        case 'aborted':
+          throw new ShipitError('ABORTED', 'web1: interrupted');
         case 'read-only':
           return { code: 1, stdout: '', stderr: "mkdir: cannot create directory '/srv/hello/.shipit': Read-only file system\n" };
       }
@@ -306,6 +309,11 @@ describe('SshHost.lock staging the release in the same command', () => {
     await host.lock(lockInfo, release());
     await host.unlock('t1');
     expect(transport.commands.map(kind)).toEqual(['lock+stage', 'discard', 'unlock']);
+    // A lock command stopped midway (Ctrl-C, a lost link) may have taken the lock and staged part of it.
+    const aborted = await hostRunningR1('aborted');
+    await expect(aborted.host.lock(lockInfo, release())).rejects.toMatchObject({ message: 'web1: interrupted' });
+    await aborted.host.unlock('t1');
+    expect(aborted.transport.commands.map(kind)).toEqual(['lock+stage', 'discard', 'unlock']);
     // Once: a later unlock only unlocks.
     await host.unlock('t1');
     expect(transport.commands.map(kind)).toEqual(['lock+stage', 'discard', 'unlock', 'unlock']);
