@@ -18,6 +18,7 @@ import { fingerprint, keyTypeOf } from './key-blob.js';
 import { formatEntry, hostString, lookup } from './known-hosts.js';
 import { appendKnownHost, readKnownHostsFile } from './known-hosts-file.js';
 import { SshTransport } from './ssh-transport.js';
+import type { ExecResult } from './transport.js';
 
 // ssh2 is CommonJS: `import { Client } from 'ssh2'` passes under jest but fails in real Node ESM.
 const { Client } = ssh2;
@@ -100,12 +101,7 @@ export async function connectHost(target: HostTarget, ssh: EndpointSshConfig, op
   }
   const { client, hostKey } = end;
   const transport = new SshTransport(client, target, ssh, { keyType: keyTypeOf(hostKey) ?? 'unknown', fingerprint: fingerprint(hostKey) }, opened);
-  try {
-    await firstCommand(transport, target, ssh, options.signal);
-  } catch (error) {
-    await transport.close();
-    throw error;
-  }
+  transport.startFirstCommand((result) => firstCommandFailure(result, target), { timeoutMs: ssh.connectTimeout, ...(options.signal ? { signal: options.signal } : {}) });
   return transport;
 }
 
@@ -285,17 +281,13 @@ function recordNewHostKey(
 }
 
 /**
- * Runs `true` through the command wrapper once before the connection is handed out, for two reasons:
- * - it proves commands can run (a POSIX sh and GNU `timeout` on the host), failing here with a clear message
- *   instead of in the middle of a deploy;
- * - OpenSSH sets TCP_NODELAY on its side only when the first session starts (ssh_packet_set_interactive);
- *   until then every probe through forwardOut waits ~40 ms on Nagle + delayed ACK. Measured on the lab:
- *   probes take 45 ms on a fresh connection, 2 ms after one command.
+ * What the connection's first command (`true` through the command wrapper, SshTransport.startFirstCommand) says
+ * about the host: it proves commands can run there (a POSIX sh and GNU `timeout`), and when they cannot, this
+ * error, naming the host and what to check, replaces whatever the commands themselves then fail with.
  */
-async function firstCommand(transport: SshTransport, target: HostTarget, ssh: SshConfig, signal: AbortSignal | undefined): Promise<void> {
-  const result = await transport.exec('true', { timeoutMs: ssh.connectTimeout, signal });
-  if (result.code === 0) return;
-  throw new ShipitError('CONNECT_FAILED', `Cannot run commands on ${target.name} as ${target.user}: ${result.stderr.trim() || `exit status ${result.code}`}`, {
+function firstCommandFailure(result: ExecResult, target: HostTarget): ShipitError | null {
+  if (result.code === 0) return null;
+  return new ShipitError('CONNECT_FAILED', `Cannot run commands on ${target.name} as ${target.user}: ${result.stderr.trim() || `exit status ${result.code}`}`, {
     host: target.name,
     hint: "shipit runs commands through the user's login shell with `sh` and GNU coreutils `timeout`: check that both exist and that the account's shell is not nologin.",
   });

@@ -252,16 +252,33 @@ describe('IdentitiesOnly (from the SSH config)', () => {
 });
 
 describe('the first command', () => {
-  it('is run before the connection is handed out: a host that cannot run commands fails to connect', async () => {
+  it('runs beside the first commands: on a host that cannot run commands, each command and probe fails with its reason', async () => {
     const broken = await startSshd({ extraConfig: ['ForceCommand echo "no shell for you" >&2; exit 1'] });
     try {
       const file = knownHosts([broken.knownHostsLine(broken.hostKeys.ed25519)]);
-      const error = await refusal(connectHost(target(broken.port), config({ knownHostsFile: file, identityFiles: [broken.clientKey.path] })));
-      expect(error.code).toBe('CONNECT_FAILED');
-      expect(error.message).toBe(`Cannot run commands on local as ${userInfo().username}: no shell for you`);
-      expect(error.hint).toContain('timeout');
+      const transport = await connectHost(target(broken.port), config({ knownHostsFile: file, identityFiles: [broken.clientKey.path] }));
+      try {
+        for (const attempt of [transport.exec('echo hello'), transport.exec('true'), transport.httpGet(8000, '/readyz', { timeoutMs: 2_000 })]) {
+          const error = await refusal(attempt);
+          expect(error.code).toBe('CONNECT_FAILED');
+          expect(error.message).toBe(`Cannot run commands on local as ${userInfo().username}: no shell for you`);
+          expect(error.hint).toContain('timeout');
+        }
+      } finally {
+        await transport.close();
+      }
     } finally {
       await broken.stop();
+    }
+  });
+
+  it('on a host that runs commands, changes nothing about their results, failures included', async () => {
+    const transport = await connectHost(target(), config({}));
+    try {
+      expect(await transport.exec('echo hello')).toMatchObject({ code: 0, stdout: 'hello\n' });
+      expect(await transport.exec('echo oops >&2; exit 3')).toMatchObject({ code: 3, stderr: 'oops\n' });
+    } finally {
+      await transport.close();
     }
   });
 });
