@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, isShipitError } from '../lib/errors.js';
+import { missingDependency } from '../lib/error-message.js';
 import { packageRoot } from '../lib/package-root.js';
 
 /**
@@ -130,6 +131,12 @@ export function report(error: unknown, write: (text: string) => void = (t) => pr
     if (error.hint) write(`hint: ${error.hint}\n`);
     return error.exitCode;
   }
+  const missing = missingDependency(error);
+  if (missing !== null) {
+    write(`error: shipit's dependencies are incomplete (${missing})\nhint: run \`npm ci\` in the shipit package, or reinstall it\n`);
+    return ExitCode.unexpected;
+  }
   write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return ExitCode.unexpected;
 }
+

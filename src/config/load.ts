@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Loader } from 'cosmiconfig';
 import type { Jiti } from 'jiti';
+import { missingDependency } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import { fromSource, packageRoot } from '../lib/package-root.js';
 import { configInvalid } from './errors.js';
@@ -77,6 +78,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   } catch (error) {
     if (error instanceof ShipitError) throw error;
     if (error instanceof ConfigLoadError) throw configInvalid(error.filepath, [{ path: '', message: `cannot be loaded: ${error.message}` }]);
+    if (missingDependency(error) !== null) throw error; // reported as an incomplete installation (cli/main.ts)
     throw configInvalid(explicit ?? resolve(options.cwd), [{ path: '', message: `cannot be loaded: ${describeLoadError(error)}` }]);
   }
   if (result === null) {
@@ -106,6 +108,7 @@ export function packageEntry(): string {
 function codeLoaders(): Record<string, Loader> {
   let jiti: Jiti | undefined;
   const load: Loader = async (filepath) => {
+    // Outside the try: jiti missing from node_modules is shipit's installation, not the user's config.
     jiti ??= (require('jiti') as typeof import('jiti')).createJiti(import.meta.url, {
       alias: { [MODULE_NAME]: packageEntry() },
       // A fresh evaluation each load: a long-lived process (tests, a watch) must see an edited config.

@@ -7,7 +7,7 @@ let root: string | undefined;
 /**
  * The directory of shipit's own package.json (beside units/ and dist/). Found by walking up from this module,
  * which is src/lib/package-root.ts (tests, tsx), dist/src/lib/package-root.js (tsc's output) or inlined into
- * dist/shipit.mjs (the bundle the CLI runs): one answer for every layout instead of a relative path per caller.
+ * dist/shipit.cjs (the bundle the CLI runs): one answer for every layout instead of a relative path per caller.
  */
 export function packageRoot(): string {
   if (root !== undefined) return root;

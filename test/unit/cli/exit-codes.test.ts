@@ -30,6 +30,16 @@ async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void
 describe('exit codes', () => {
   it('0: success', async () => expect((await deployExit(() => {})).code).toBe(0));
 
+  it('1: a dependency missing from node_modules says so and names `npm ci`; a missing file of our own stays unexpected', () => {
+    const missing = (code: string, message: string) => Object.assign(new Error(message), { code });
+    let text = '';
+    expect(report(missing('MODULE_NOT_FOUND', "Cannot find module 'ssh2'\nRequire stack:\n- /x/dist/shipit.cjs"), (t) => (text += t))).toBe(1);
+    expect(text).toBe("error: shipit's dependencies are incomplete (Cannot find module 'ssh2')\nhint: run `npm ci` in the shipit package, or reinstall it\n");
+    text = '';
+    expect(report(missing('ERR_MODULE_NOT_FOUND', "Cannot find module '/x/dist/src/cli/commands/deploy.js' imported from /x/main.js"), (t) => (text += t))).toBe(1);
+    expect(text).toMatch(/^unexpected error: Error: Cannot find module '\/x\/dist/);
+  });
+
   it('2: usage errors from the command line (missing <env>, unknown option)', async () => {
     for (const argv of [['deploy'], ['status', 'production', '--no-such-flag']]) {
       const program = buildProgram().configureOutput({ writeErr: () => {}, writeOut: () => {} });
