@@ -36,7 +36,7 @@ export function selectHosts(config: ResolvedConfig, names: readonly string[] | u
 export async function connectFleet(
   config: ResolvedConfig,
   targets: HostTarget[],
-  options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand']; dryRun?: SshHostOptions['dryRun'] },
+  options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand']; dryRun?: SshHostOptions['dryRun']; warmShells?: boolean },
 ): Promise<Map<string, SshHost>> {
   // The SSH config is resolved for every host before any connection: a bad line there touches nothing.
   const plans = planFleetConnections(config, targets, options);
@@ -59,6 +59,7 @@ export async function connectFleet(
         commandTimeoutMs: config.ssh.commandTimeout,
         onCommand: options.onCommand ?? commandLogger(options),
         dryRun: options.dryRun,
+        warmShells: options.warmShells ?? false,
         destination: describeConnection(plan),
       });
     }),
@@ -135,10 +136,13 @@ export function commandLogger(
   return (info) => write(describeCommand(info));
 }
 
-/** `  [web1] inspect: exit 0 in 48ms`, `  [web1] GET 127.0.0.1:8000/readyz: HTTP 200 in 7ms`. */
+/**
+ * `  [web1] inspect: exit 0 in 48ms`, `  [web1] GET 127.0.0.1:8000/readyz: HTTP 200 in 7ms`, and for a step run in
+ * a warm shell `  [web2] activate 20261203T182415Z: exit 0 in 1.2s (warm shell)`.
+ */
 export function describeCommand(info: CommandInfo): string {
   const outcome = info.kind === 'probe' ? (info.code < 0 ? 'no answer' : `HTTP ${info.code}`) : `exit ${info.code}`;
-  return `  [${info.host}] ${info.label}: ${outcome} in ${formatDuration(Math.round(info.durationMs))}`;
+  return `  [${info.host}] ${info.label}: ${outcome} in ${formatDuration(Math.round(info.durationMs))}${info.warm ? ' (warm shell)' : ''}`;
 }
 
 /** Connects to the selected hosts, runs `body`, and always closes the connections. */

@@ -73,9 +73,16 @@ export function isDeadLocalRun(holder: LockInfo): boolean {
   }
 }
 
-/** Starts connecting to the selected hosts, commands logged to the renderer with --verbose (see runFleetOperation). */
+/**
+ * Starts connecting to the selected hosts, commands logged to the renderer with --verbose (see runFleetOperation).
+ * The operations switch hosts one batch after another: each host keeps a warm shell for its next step.
+ */
 export function connectForOperation(config: ResolvedConfig, options: GlobalOptions, renderer: Renderer): PendingFleet {
-  return connectInBackground(config, selectHosts(config, options.host), { ...options, onCommand: commandLogger(options, (line) => renderer.info(line)) });
+  return connectInBackground(config, selectHosts(config, options.host), {
+    ...options,
+    onCommand: commandLogger(options, (line) => renderer.info(line)),
+    warmShells: true,
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { pruneDepsScript } from '../remote/deps-scripts.js';
 import { ensureDeps } from './deps.js';
 import type { DepsReport } from './deps-types.js';
 import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
+import { WarmShell } from './warm-shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { ShipitError } from '../lib/errors.js';
 import { gunzipSync } from 'node:zlib';
@@ -54,6 +55,11 @@ export interface SshHostOptions {
    * the journal, installed units, probes) still run. Nothing on the host changes.
    */
   dryRun?: (step: DryRunStep) => void;
+  /**
+   * Keep a warm shell (WarmShell) ready for the next step after a lock, a prepare and an activation: for the
+   * commands that go on to switch hosts (deploy, rollback). Never in a dry run.
+   */
+  warmShells?: boolean;
   /** Manifests the deployer already has (default: the user's cache dir); null = none, always ask the host. */
   manifests?: ManifestCache | null;
   /**
@@ -70,6 +76,8 @@ export interface CommandInfo {
   command: string;
   durationMs: number;
   code: number;
+  /** Ran in a warm shell started before it (see WarmShell). */
+  warm?: boolean;
 }
 
 /** One remote step: a script run as root, and what a dry run needs to know about it. */
@@ -108,6 +116,11 @@ export class SshHost implements Host {
   private staged: { id: string; delta: ManifestDelta; base: string | null; bytesBefore: number } | { id: string; error: unknown } | undefined;
   /** Manifest sha256 of releases seen in this run (locked as current, or staged): what setRunning records. */
   private readonly manifestOf = new Map<string, string>();
+  /** Started for the next step (options.warmShells), or null. */
+  private warmShell: WarmShell | null = null;
+  private closed = false;
+  /** This run holds the host's lock (see holdingLock). */
+  private holding = false;
 
   private get manifestCache(): ManifestCache | null {
     if (this.options.manifests !== undefined) return this.options.manifests;
@@ -128,13 +141,28 @@ export class SshHost implements Host {
       return { code: 0, stdout: step.dryStdout ?? '', stderr: '' };
     }
     const stdin = typeof step.stdin === 'function' ? step.stdin() : step.stdin;
+    const timeoutMs = step.timeoutMs ?? this.options.commandTimeoutMs;
+    const warm = this.takeWarmShell(timeoutMs);
     const started = performance.now();
-    const result = await this.transport.exec(command, {
-      timeoutMs: step.timeoutMs ?? this.options.commandTimeoutMs,
-      ...(stdin === undefined ? {} : { stdin }),
-      ...(step.signal ? { signal: step.signal } : {}),
+    const running = warm
+      ? warm.run(step.body, stdin, { timeoutMs, signal: step.signal, command })
+      : this.transport.exec(command, {
+          timeoutMs,
+          ...(stdin === undefined ? {} : { stdin }),
+          ...(step.signal ? { signal: step.signal } : {}),
+        });
+    // The next step's shell starts while this one runs (a gate round, the finish, a revert follow).
+    this.warmUp();
+    const result = await running;
+    this.options.onCommand?.({
+      host: this.name,
+      kind: 'command',
+      label,
+      command,
+      durationMs: performance.now() - started,
+      code: result.code,
+      ...(warm ? { warm: true } : {}),
     });
-    this.options.onCommand?.({ host: this.name, kind: 'command', label, command, durationMs: performance.now() - started, code: result.code });
     if (SUDO_DENIED.test(result.stderr)) {
       throw new ShipitError('SUDO_DENIED', `${this.name}: ${this.options.sshUser} may not run privileged steps with sudo without a password`, {
         host: this.name,
@@ -143,6 +171,40 @@ export class SshHost implements Host {
     }
     if (step.allow !== 'any' && !(step.allow ?? [0]).includes(result.code)) throw this.failed(label, result);
     return result;
+  }
+
+  /** The warm shell, if one is waiting and the step (bound by `timeoutMs`; none: no) fits its deadline. */
+  private takeWarmShell(timeoutMs: number): WarmShell | null {
+    const warm = this.warmShell;
+    this.warmShell = null;
+    if (warm === null) return null;
+    if (timeoutMs > 0 && warm.fits(timeoutMs)) return warm;
+    void warm.close();
+    return null;
+  }
+
+  /**
+   * Between taking the lock and releasing it, a run that switches hosts (options.warmShells) always has a warm
+   * shell waiting for its next step: the stage, each activation, each gate round's state, the finish or a revert.
+   */
+  private holdingLock(): void {
+    this.holding = true;
+    this.warmUp();
+  }
+
+  /** The step that releases the lock is the last: none waits after it. */
+  private releasingLock(): void {
+    this.holding = false;
+  }
+
+  private warmUp(): void {
+    if (!this.holding || !this.options.warmShells || this.options.dryRun || this.warmShell !== null || this.closed) return;
+    this.warmShell = new WarmShell(this.transport, this.options.sshUser);
+  }
+
+  private closeWarmShell(): void {
+    void this.warmShell?.close();
+    this.warmShell = null;
   }
 
   private failed(label: string, result: ExecResult): ShipitError {
@@ -159,7 +221,9 @@ export class SshHost implements Host {
     const guess = release === undefined ? null : await this.guessBase(release);
     if (release === undefined || guess === null) {
       const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
-      return this.lockResult(stdout, info);
+      const locked = this.lockResult(stdout, info);
+      if (locked.acquired) this.holdingLock();
+      return locked;
     }
     // The lock and the stage in one command (lockScript's `then`), from the base this host was left running.
     const id = release.meta.id;
@@ -187,6 +251,7 @@ export class SshHost implements Host {
     const at = result.stdout.search(/^staging$/m);
     const locked = this.lockResult(at < 0 ? result.stdout : result.stdout.slice(0, at), info);
     if (!locked.acquired) return locked;
+    this.holdingLock();
     if (at < 0) {
       // `exists`: the release's name is taken there (prepare's ordinary path says what to do); anything else
       // failed before the stage began, with the lock taken.
@@ -237,6 +302,7 @@ export class SshHost implements Host {
     const staged = this.staged;
     this.staged = undefined;
     if (staged !== undefined) await this.discard(staged.id).catch(() => undefined);
+    this.releasingLock();
     const result = await this.run({ label: 'unlock', body: scripts.unlockScript(this.options.layout, token, options.force ?? false), mutates: true, allow: [0, 3] });
     const info = result.stdout.trim() ? parseLock(result.stdout.trim()) : null;
     if (result.code === 3) {
@@ -505,6 +571,7 @@ export class SshHost implements Host {
       ...(after.unlock !== undefined ? [scripts.releaseOwnLockScript(layout, after.unlock)] : []),
     ].join('\n');
     const label = [`mark ${id} ${state}`, ...(prune.length > 0 ? [`prune ${prune.join(' ')}, unused dependency sets`] : []), ...(after.unlock !== undefined ? ['unlock'] : [])].join(', ');
+    if (after.unlock !== undefined) this.releasingLock();
     await this.run({ label, body, mutates: true });
   }
 
@@ -521,6 +588,8 @@ export class SshHost implements Host {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.closeWarmShell();
     await this.transport.close();
   }
 }

@@ -6,21 +6,32 @@ export class Cancellation {
   reason: Error | null = null;
   private readonly controller = new AbortController();
   private readonly listeners: Array<(reason: Error) => void> = [];
-  private readonly timer: NodeJS.Timeout | undefined;
-  private readonly onAbort: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private onAbort: (() => void) | undefined;
 
   constructor(
     timeoutMs: number | undefined,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     onTimeout: () => Error,
     onAborted: () => Error,
   ) {
+    this.arm(timeoutMs, signal, onTimeout, onAborted);
+  }
+
+  /**
+   * Starts the timeout and listens to the signal: at construction, or later for an operation that waits before
+   * its work begins (a held command). Once per instance with a timeout or a signal.
+   */
+  arm(timeoutMs: number | undefined, signal: AbortSignal | undefined, onTimeout: () => Error, onAborted: () => Error): void {
+    if (this.reason) return;
     if (signal?.aborted) {
       this.fail(onAborted());
       return;
     }
     if (timeoutMs !== undefined && timeoutMs > 0) this.timer = setTimeout(() => this.fail(onTimeout()), timeoutMs);
     if (signal) {
+      this.signal = signal;
       this.onAbort = () => this.fail(onAborted());
       signal.addEventListener('abort', this.onAbort, { once: true });
     }

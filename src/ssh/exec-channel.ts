@@ -21,22 +21,27 @@ function short(command: string): string {
 
 export async function runCommand(conn: Connection, command: string, options: ExecOptions): Promise<ExecResult> {
   const { target } = conn;
-  const cancel = new Cancellation(
-    options.timeoutMs,
-    options.signal,
-    () =>
-      new ShipitError('TIMEOUT', `Command timed out after ${options.timeoutMs} ms on ${target.name}: ${short(command)}`, {
-        host: target.name,
-        hint: 'The command was killed on the host. If it legitimately needs longer, raise ssh.commandTimeout or the step timeout.',
-      }),
-    () => aborted(target, `\`${short(command)}\``),
+  const timedOut = (timeoutMs: number | undefined, what: string) => () =>
+    new ShipitError('TIMEOUT', `Command timed out after ${timeoutMs} ms on ${target.name}: ${short(what)}`, {
+      host: target.name,
+      hint: 'The command was killed on the host. If it legitimately needs longer, raise ssh.commandTimeout or the step timeout.',
+    });
+  const interrupted = (what: string) => () => aborted(target, `\`${short(what)}\``);
+  const { held } = options;
+  const cancel = held
+    ? new Cancellation(undefined, undefined, timedOut(undefined, command), interrupted(command))
+    : new Cancellation(options.timeoutMs, options.signal, timedOut(options.timeoutMs, command), interrupted(command));
+  // A held command's timeout and signal are its work's: they begin when the caller starts it.
+  held?.start.then(
+    (start) => start && cancel.arm(start.timeoutMs, start.signal, timedOut(start.timeoutMs, start.command), interrupted(start.command)),
+    () => {},
   );
   const failure = conn.failure();
   if (failure) cancel.fail(failure);
   let release: (() => void) | undefined;
   try {
     release = await conn.sessions.acquire(cancel.abortSignal);
-    const opening = conn.openExec(wrapCommand(command, options.timeoutMs));
+    const opening = conn.openExec(wrapCommand(command, held ? held.hostDeadlineMs : options.timeoutMs));
     const channel = await Promise.race([opening, new Promise<never>((_, reject) => cancel.onCancel(reject))]).catch(
       (error: unknown) => {
         // Cancelled while sshd was still opening the channel: settle now, and kill the command if it starts.

@@ -7,6 +7,19 @@ export interface ExecOptions {
   /** Fails the command with a TIMEOUT ShipitError after this long (the remote process is killed). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * A held command: started now, its work waits for the caller (on its stdin, see SshHost's warm shells), so
+   * `timeoutMs` and `signal` are ignored and those of `start` apply from when it resolves. null: never started
+   * (the caller ends stdin). The host's own deadline (`timeout` on the host) is `hostDeadlineMs` from the start.
+   */
+  held?: { start: Promise<HeldStart | null>; hostDeadlineMs: number };
+}
+
+/** What a held command's work is bound by once it begins; `command` names it in a timeout or abort error. */
+export interface HeldStart {
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  command: string;
 }
 
 export interface ExecResult {

@@ -41,10 +41,13 @@ describe('shipit deploy on 3 lab hosts', () => {
 
   it('first deploy to clean hosts: every host serves it, units hardened, secrets 0600', async () => {
     project.setVersion('v1');
-    const run = await project.shipit(['deploy', 'production']);
+    const run = await project.shipit(['deploy', 'production', '--verbose']);
     expect(run.all).toMatch(/deploy of \S+ succeeded on 3 host/);
     expect(run.exitCode).toBe(0);
     first = releaseIdOf(run.all)!;
+    // Every activation and every host's finish ran in a shell started before it (off the critical path).
+    expect(run.all.match(new RegExp(`\\[web\\d\\] activate ${first}: exit 0 in \\S+ \\(warm shell\\)`, 'g'))).toHaveLength(3);
+    expect(run.all.match(new RegExp(`\\[web\\d\\] mark ${first} good.*unlock: exit 0 in \\S+ \\(warm shell\\)`, 'g'))).toHaveLength(3);
     for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
     const h = hosts[0]!.address;
     expect((await onHost(lab, h, `stat -c '%a %U' /srv/${APP}/shared/secrets.env`)).trim()).toBe(`600 ${APP}`);

@@ -2,7 +2,7 @@
 // look at /proc to prove that a timed-out or aborted command is really gone.
 import { jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { SshConfig } from '../../../src/config/types.js';
 import type { ShipitError } from '../../../src/lib/errors.js';
 import { connectHost } from '../../../src/ssh/connect.js';
 import type { SshTransport } from '../../../src/ssh/ssh-transport.js';
+import { WarmShell } from '../../../src/host/warm-shell.js';
 import { startRelay, type Relay } from './support/proxy.js';
 import { freePort, startSshd, type TestSshd } from './support/sshd.js';
 
@@ -195,6 +196,101 @@ describe('exec', () => {
     // Quick commands can finish before the channel is handed over to the code that reads it.
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => transport.exec(`echo ${i}; echo e${i} >&2; exit ${i % 7}`)));
     expect(results).toEqual(Array.from({ length: 30 }, (_, i) => ({ code: i % 7, stdout: `${i}\n`, stderr: `e${i}\n` })));
+  });
+});
+
+describe('a warm shell (a held command: started before its step, scripts.WARM_SHELL)', () => {
+  const user = userInfo().username;
+  /** Processes on this machine that belong to a waiting warm shell (its command line holds the script). */
+  const waiting = () =>
+    readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('IFS= read -r n') && alive(Number(pid));
+        } catch {
+          return false;
+        }
+      });
+
+  it('runs the step it is given later, as `sh -c` would, with the step\'s stdin after the script', async () => {
+    const warm = new WarmShell(transport, user);
+    await new Promise((r) => setTimeout(r, 300));
+    const result = await warm.run('set -e; printf "%s|" "$(cat)"; echo é; false; echo never', 'the step\'s stdin', { timeoutMs: 5_000, command: 'step' });
+    expect(result).toEqual({ code: 1, stdout: "the step's stdin|é\n", stderr: '' });
+  });
+
+  it('streams a Readable behind the script intact', async () => {
+    const data = randomBytes(4 * 1024 * 1024);
+    const chunks = Array.from({ length: 64 }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    const result = await new WarmShell(transport, user).run('sha256sum', Readable.from(chunks), { timeoutMs: 10_000, command: 'sha256sum' });
+    expect(result.stdout.split(' ')[0]).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('counts the timeout from the step\'s start, and kills the step when it runs out', async () => {
+    const warm = new WarmShell(transport, user);
+    await new Promise((r) => setTimeout(r, 1_200));
+    // Timed from the warm-up, 800 ms would have run out before the step began.
+    expect(await warm.run('sleep 0.3; echo done', undefined, { timeoutMs: 800, command: 'sleep' })).toMatchObject({ code: 0, stdout: 'done\n' });
+    const { command, pidFile } = sleeper();
+    const slow = new WarmShell(transport, user);
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const error = await rejection(slow.run(command, undefined, { timeoutMs: 500, command: 'the sleeper' }));
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toContain('after 500 ms on local: the sleeper');
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect((await pidsFrom(pidFile)).filter(alive)).toEqual([]);
+  });
+
+  it("stops the step on its signal, and runs nothing when the signal was aborted before", async () => {
+    const { command, pidFile } = sleeper();
+    const controller = new AbortController();
+    const running = new WarmShell(transport, user).run(command, undefined, { signal: controller.signal, command: 'the sleeper' });
+    const pids = await pidsFrom(pidFile);
+    controller.abort();
+    expect((await rejection(running)).code).toBe('ABORTED');
+    expect(pids.filter(alive)).toEqual([]);
+    const marker = join(sshd.dir, `never-${++counter}`);
+    controller.abort();
+    expect((await rejection(new WarmShell(transport, user).run(`touch ${marker}`, undefined, { signal: controller.signal, command: 'touch' }))).code).toBe('ABORTED');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('fails the step with the error of a stdin source that breaks', async () => {
+    const source = new Readable({ read() {} });
+    const running = new WarmShell(transport, user).run('cat > /dev/null', source, { timeoutMs: 5_000, command: 'cat' });
+    source.push(Buffer.alloc(1000));
+    setTimeout(() => source.destroy(new Error('packing failed')), 100);
+    await expect(running).rejects.toThrow('packing failed');
+  });
+
+  it('exits with 75, having run nothing, when closed unused, and when its connection is lost', async () => {
+    const before = waiting().length;
+    const warm = new WarmShell(transport, user);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(waiting().length).toBeGreaterThan(before);
+    expect(await warm.close()).toBe(75);
+    for (let i = 0; i < 50 && waiting().length > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(waiting().length).toBe(before);
+    expect(await warm.close()).toBeNull();
+    expect(warm.fits(1)).toBe(false);
+
+    const relay = await startRelay(sshd.port);
+    try {
+      const lossy = await connect(relay.port);
+      const cut = new WarmShell(lossy, user);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(waiting().length).toBeGreaterThan(before);
+      relay.cut();
+      for (let i = 0; i < 50 && waiting().length > before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(waiting().length).toBe(before);
+      expect(cut.fits(1)).toBe(false);
+      await lossy.close();
+    } finally {
+      relay.close();
+    }
   });
 });
 
