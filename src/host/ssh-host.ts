@@ -184,12 +184,13 @@ export class SshHost implements Host {
   }
 
   /**
-   * Between taking the lock and releasing it, a run that switches hosts (options.warmShells) always has a warm
-   * shell waiting for its next step: the stage, each activation, each gate round's state, the finish or a revert.
+   * Between taking the lock and releasing it, a run that switches hosts (options.warmShells) has a warm shell
+   * waiting for the host's next step from prepare on: the activation, each gate round's state, the finish or a
+   * revert. Not right after the lock: the fleet's other hosts are still running their lock commands then, and on
+   * hosts that share CPUs (the lab) starting shells beside them made the lock phase ~50 ms longer.
    */
   private holdingLock(): void {
     this.holding = true;
-    this.warmUp();
   }
 
   /** The step that releases the lock is the last: none waits after it. */
@@ -315,6 +316,7 @@ export class SshHost implements Host {
   }
 
   async prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport> {
+    this.warmUp();
     const { layout } = this.options;
     const id = release.meta.id;
     // Staged by the lock command already (or failed there).

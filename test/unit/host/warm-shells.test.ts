@@ -1,6 +1,7 @@
 // SshHost's warm shells on a scripted transport: when one is started, which step runs in it (and what it is
 // sent), and when none is. The shell itself runs for real against sshd in test/unit/ssh/transport.test.ts.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ReleaseSpec } from '../../../src/host/types.js';
 import { SshHost, type CommandInfo } from '../../../src/host/ssh-host.js';
 import { WARM_SHELL_DEADLINE_MS } from '../../../src/host/warm-shell.js';
 import * as scripts from '../../../src/remote/scripts.js';
@@ -80,42 +81,51 @@ function host(transport: Scripted, options: { warmShells?: boolean; dryRun?: boo
 
 const warmCommand = scripts.privileged(scripts.WARM_SHELL, 'deploy');
 
+function release(): ReleaseSpec {
+  return {
+    meta: { id: 'r2', createdAt: 'x', by: 'alice@laptop', revision: null, state: 'staged' },
+    files: [],
+    openTar: () => Readable.from([]),
+    units: [],
+    env: '',
+    secrets: '',
+    prerequisites: [],
+    diskBytes: 0,
+  };
+}
+
 describe('SshHost warm shells', () => {
-  it('from the lock to the finish one waits for the next step, which runs in it: activation, gate round, finish', async () => {
+  it('from prepare to the finish one waits for the next step, which runs in it: activation, gate round, finish', async () => {
     const transport = new Scripted();
     const { ssh, commands } = host(transport);
     await ssh.lock(INFO);
     await settle();
-    expect(transport.calls.map((c) => [c.command === warmCommand, c.held])).toEqual([
+    // Not beside the other hosts' lock commands: from prepare on.
+    expect(transport.calls.map((c) => c.held)).toEqual([false]);
+    await ssh.prepare(release()).catch(() => undefined); // the scripted host answers the check with nothing
+    await settle();
+    expect(transport.calls.slice(0, 2).map((c) => [c.command === warmCommand, c.held])).toEqual([
       [false, false], // the lock, a command of its own
-      [true, true], // waiting for the next step
+      [true, true], // prepare's first step ran in the shell prepare started
     ]);
+    expect(transport.calls[1]!.body).toContain('prereq: systemd');
     const state = await ssh.activate('r2', { timeoutMs: 30_000 });
     expect(state).toMatchObject({ active: 'active', mainPid: 42 });
-    await settle();
-    // The next one started while the activation ran.
-    expect(transport.calls).toHaveLength(3);
-    expect(transport.calls[1]!.body).toBe(scripts.activateScript(layout, 'r2'));
-    expect(transport.calls[2]).toMatchObject({ command: warmCommand, held: true });
     // A gate round's state, then the finish.
     await ssh.service();
     await ssh.record('r2', 'good', null, { unlock: INFO.token });
     await settle();
-    expect(transport.calls[2]!.body).toBe(scripts.serviceScript(layout));
-    expect(transport.calls[3]!.body).toContain(scripts.releaseOwnLockScript(layout, INFO.token));
-    expect(commands.map((c) => [c.label, c.warm ?? false])).toEqual([
-      ['lock', false],
+    const bodies = transport.calls.filter((c) => c.held).map((c) => c.body);
+    expect(bodies.slice(-3)).toEqual([scripts.activateScript(layout, 'r2'), scripts.serviceScript(layout), expect.stringContaining(scripts.releaseOwnLockScript(layout, INFO.token))]);
+    expect(commands.slice(-3).map((c) => [c.label, c.warm ?? false])).toEqual([
       ['activate r2', true],
       ['service state', true],
       ['mark r2 good, unlock', true],
     ]);
-    // The finish released the lock: nothing more waits, and no shell was started in vain.
-    expect(transport.calls.map((c) => [c.held, c.unused ?? false])).toEqual([
-      [false, false],
-      [true, false],
-      [true, false],
-      [true, false],
-    ]);
+    expect(commands[0]).toMatchObject({ label: 'lock' });
+    expect(commands[0]!.warm).toBeUndefined();
+    // Every command after the lock ran in a warm shell; the finish released the lock, and none was left waiting.
+    expect(transport.calls.slice(1).every((c) => c.held && c.body !== undefined)).toBe(true);
     await ssh.close();
   });
 
@@ -123,17 +133,23 @@ describe('SshHost warm shells', () => {
     const transport = new Scripted();
     const { ssh } = host(transport);
     await ssh.lock(INFO);
+    await ssh.activate('r2', { timeoutMs: 30_000 });
     await ssh.unlock(INFO.token);
     await settle();
-    // The unlock ran in the warm shell started after the lock; nothing follows an unlock.
-    expect(transport.calls.map((c) => c.held)).toEqual([false, true]);
-    expect(transport.calls[1]!.body).toContain('rm -rf "$S/lock"');
+    // The activation ran cold (no prepare here) and started one; the unlock ran in it; nothing follows an unlock.
+    expect(transport.calls.map((c) => c.held)).toEqual([false, false, true]);
+    expect(transport.calls[2]!.body).toContain('rm -rf "$S/lock"');
     const other = new Scripted();
     const second = host(other).ssh;
     await second.lock(INFO);
+    await second.activate('r2', { timeoutMs: 30_000 });
     await second.close();
     await settle();
-    expect(other.calls[1]).toMatchObject({ held: true, unused: true });
+    expect(other.calls.map((c) => [c.held, c.unused ?? false])).toEqual([
+      [false, false],
+      [false, false],
+      [true, true],
+    ]);
   });
 
   it('starts none without warmShells, in a dry run, or when the lock is held elsewhere', async () => {
@@ -161,19 +177,22 @@ describe('SshHost warm shells', () => {
     gone.heldFail = true;
     const first = host(gone);
     await first.ssh.lock(INFO);
+    await first.ssh.service();
     await settle();
     await first.ssh.activate('r2', { timeoutMs: 30_000 });
-    expect(first.commands.map((c) => c.warm ?? false)).toEqual([false, false]);
-    expect(gone.calls.map((c) => c.held)).toEqual([false, true, false, true]);
+    expect(first.commands.map((c) => c.warm ?? false)).toEqual([false, false, false]);
+    expect(gone.calls.map((c) => c.held)).toEqual([false, false, true, false, true]);
 
     const long = new Scripted();
     const second = host(long);
     await second.ssh.lock(INFO);
+    await second.ssh.service();
     await second.ssh.activate('r2', { timeoutMs: WARM_SHELL_DEADLINE_MS });
     await settle();
-    expect(second.commands.map((c) => c.warm ?? false)).toEqual([false, false]);
+    expect(second.commands.map((c) => c.warm ?? false)).toEqual([false, false, false]);
     // The unused one was closed, and another started for the next step.
     expect(long.calls.map((c) => [c.held, c.unused ?? false])).toEqual([
+      [false, false],
       [false, false],
       [true, true],
       [false, false],
