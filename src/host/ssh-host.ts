@@ -5,7 +5,7 @@ import { pruneDepsScript } from '../remote/deps-scripts.js';
 import { ensureDeps } from './deps.js';
 import type { DepsReport } from './deps-types.js';
 import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
-import { WarmShell } from './warm-shell.js';
+import { WARM_SHELL_DEADLINE_MS, WarmShell } from './warm-shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { ShipitError } from '../lib/errors.js';
 import { gunzipSync } from 'node:zlib';
@@ -200,6 +200,9 @@ export class SshHost implements Host {
 
   private warmUp(): void {
     if (!this.holding || !this.options.warmShells || this.options.dryRun || this.warmShell !== null || this.closed) return;
+    // Steps without a time limit, or with one beyond a warm shell's deadline, run cold: none would be used.
+    const { commandTimeoutMs } = this.options;
+    if (!(commandTimeoutMs > 0 && commandTimeoutMs < WARM_SHELL_DEADLINE_MS)) return;
     this.warmShell = new WarmShell(this.transport, this.options.sshUser);
   }
 

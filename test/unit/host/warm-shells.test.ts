@@ -65,13 +65,13 @@ class Scripted implements Transport {
 const ok = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
 const settle = () => new Promise((r) => setTimeout(r, 10));
 
-function host(transport: Scripted, options: { warmShells?: boolean; dryRun?: boolean } = {}) {
+function host(transport: Scripted, options: { warmShells?: boolean; dryRun?: boolean; commandTimeoutMs?: number } = {}) {
   const commands: CommandInfo[] = [];
   const ssh = new SshHost('web1', transport, {
     layout,
     sshUser: 'deploy',
     port: 8000,
-    commandTimeoutMs: 60_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 60_000,
     onCommand: (info) => commands.push(info),
     warmShells: options.warmShells ?? true,
     ...(options.dryRun ? { dryRun: () => {} } : {}),
@@ -152,8 +152,8 @@ describe('SshHost warm shells', () => {
     ]);
   });
 
-  it('starts none without warmShells, in a dry run, or when the lock is held elsewhere', async () => {
-    for (const options of [{ warmShells: false }, { dryRun: true }]) {
+  it('starts none without warmShells, in a dry run, without a command time limit, or when the lock is held elsewhere', async () => {
+    for (const options of [{ warmShells: false }, { dryRun: true }, { commandTimeoutMs: 0 }, { commandTimeoutMs: WARM_SHELL_DEADLINE_MS }]) {
       const transport = new Scripted();
       const { ssh } = host(transport, options);
       await ssh.lock(INFO);
