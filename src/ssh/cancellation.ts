@@ -9,6 +9,7 @@ export class Cancellation {
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
+  private disposed = false;
 
   constructor(
     timeoutMs: number | undefined,
@@ -24,7 +25,9 @@ export class Cancellation {
    * its work begins (a held command). Once per instance with a timeout or a signal.
    */
   arm(timeoutMs: number | undefined, signal: AbortSignal | undefined, onTimeout: () => Error, onAborted: () => Error): void {
-    if (this.reason) return;
+    // Settled already (a held command that ended before it was started): a timer now would only keep the
+    // process alive.
+    if (this.reason || this.disposed) return;
     if (signal?.aborted) {
       this.fail(onAborted());
       return;
@@ -58,6 +61,7 @@ export class Cancellation {
 
   /** Stops the timer and the signal listener; call when the operation settles. */
   dispose(): void {
+    this.disposed = true;
     clearTimeout(this.timer);
     if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
   }
