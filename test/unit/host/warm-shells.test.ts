@@ -1,11 +1,11 @@
 // SshHost's warm shells on a scripted transport: when one is started, which step runs in it (and what it is
 // sent), and when none is. The shell itself runs for real against sshd in test/unit/ssh/transport.test.ts.
-import { Readable } from 'node:stream';
-import type { ReleaseSpec } from '../../../src/host/types.js';
+import type { Readable } from 'node:stream';
 import { SshHost, type CommandInfo } from '../../../src/host/ssh-host.js';
 import { WARM_SHELL_DEADLINE_MS } from '../../../src/host/warm-shell.js';
 import * as scripts from '../../../src/remote/scripts.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/ssh/transport.js';
+import { releaseSpec } from '../../rollout/fleet.js';
 
 const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
 const INFO = { token: 'tok-1', by: 'alice@laptop', pid: 1, at: '2026-12-03T00:00:00Z', release: 'r2', message: '' };
@@ -81,19 +81,6 @@ function host(transport: Scripted, options: { warmShells?: boolean; dryRun?: boo
 
 const warmCommand = scripts.privileged(scripts.WARM_SHELL, 'deploy');
 
-function release(): ReleaseSpec {
-  return {
-    meta: { id: 'r2', createdAt: 'x', by: 'alice@laptop', revision: null, state: 'staged' },
-    files: [],
-    openTar: () => Readable.from([]),
-    units: [],
-    env: '',
-    secrets: '',
-    prerequisites: [],
-    diskBytes: 0,
-  };
-}
-
 describe('SshHost warm shells', () => {
   it('from prepare to the finish one waits for the next step, which runs in it: activation, gate round, finish', async () => {
     const transport = new Scripted();
@@ -102,7 +89,7 @@ describe('SshHost warm shells', () => {
     await settle();
     // Not beside the other hosts' lock commands: from prepare on.
     expect(transport.calls.map((c) => c.held)).toEqual([false]);
-    await ssh.prepare(release()).catch(() => undefined); // the scripted host answers the check with nothing
+    await ssh.prepare(releaseSpec('r2', {})).catch(() => undefined); // the scripted host answers the check with nothing
     await settle();
     expect(transport.calls.slice(0, 2).map((c) => [c.command === warmCommand, c.held])).toEqual([
       [false, false], // the lock, a command of its own
