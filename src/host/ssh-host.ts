@@ -185,9 +185,10 @@ export class SshHost implements Host {
 
   /**
    * Between taking the lock and releasing it, a run that switches hosts (options.warmShells) has a warm shell
-   * waiting for the host's next step from prepare on: the activation, each gate round's state, the finish or a
-   * revert. Not right after the lock: the fleet's other hosts are still running their lock commands then, and on
-   * hosts that share CPUs (the lab) starting shells beside them made the lock phase ~50 ms longer.
+   * waiting for the host's next step: the stage, the activation, each gate round's state, the finish or a
+   * revert. After a lock that also staged the release, from prepare on: the fleet's other hosts are still
+   * running their lock commands then, and on hosts that share CPUs (the lab) starting shells beside them made
+   * the lock phase ~50 ms longer.
    */
   private holdingLock(): void {
     this.holding = true;
@@ -226,7 +227,12 @@ export class SshHost implements Host {
     if (release === undefined || guess === null) {
       const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
       const locked = this.lockResult(stdout, info);
-      if (locked.acquired) this.holdingLock();
+      if (locked.acquired) {
+        this.holdingLock();
+        // A lock that staged nothing is short on every host, and its next step follows at once (rollback's
+        // activations have no prepare before them).
+        this.warmUp();
+      }
       return locked;
     }
     // The lock and the stage in one command (lockScript's `then`), from the base this host was left running.

@@ -59,8 +59,11 @@ describe('shipit deploy on 3 lab hosts', () => {
 
   it('a second deploy under load sends only the changed file, and no request fails', async () => {
     project.setVersion('v2');
-    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production', '--json']));
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production', '--json', '--verbose']));
     expect(run.exitCode).toBe(0);
+    // The lock staged the release: the warm shells start from prepare on, and every activation ran in one.
+    expect(run.stderr.match(/\[web\d\] lock, stage \S+: exit 0 in \S+$/gm)).toHaveLength(3);
+    expect(run.stderr.match(/\[web\d\] activate \S+: exit 0 in \S+ \(warm shell\)$/gm)).toHaveLength(3);
     const events = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const prepared = events.filter((e) => e.type === 'host.prepared');
     expect(prepared).toHaveLength(3);
@@ -91,8 +94,10 @@ describe('shipit deploy on 3 lab hosts', () => {
   });
 
   it('shipit rollback returns to the previous good release, skipping bad ones; --to picks one', async () => {
-    const { result: back, load } = await loadAll(() => project.shipit(['rollback', 'production']));
+    const { result: back, load } = await loadAll(() => project.shipit(['rollback', 'production', '--verbose']));
     expect(back.exitCode).toBe(0);
+    // No prepare in a rollback: the warm shells start after its lock, and every activation ran in one.
+    expect(back.all.match(new RegExp(`\\[web\\d\\] activate ${first}: exit 0 in \\S+ \\(warm shell\\)`, 'g'))).toHaveLength(3);
     for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
     const to = await project.shipit(['rollback', 'production', '--to', second]);
     expect(to.exitCode).toBe(0);

@@ -82,19 +82,18 @@ function host(transport: Scripted, options: { warmShells?: boolean; dryRun?: boo
 const warmCommand = scripts.privileged(scripts.WARM_SHELL, 'deploy');
 
 describe('SshHost warm shells', () => {
-  it('from prepare to the finish one waits for the next step, which runs in it: activation, gate round, finish', async () => {
+  it('from the lock to the finish one waits for the next step, which runs in it: check, activation, gate round, finish', async () => {
     const transport = new Scripted();
     const { ssh, commands } = host(transport);
     await ssh.lock(INFO);
     await settle();
-    // Not beside the other hosts' lock commands: from prepare on.
-    expect(transport.calls.map((c) => c.held)).toEqual([false]);
+    expect(transport.calls.map((c) => [c.command === warmCommand, c.held])).toEqual([
+      [false, false], // the lock, a command of its own
+      [true, true], // waiting for the next step
+    ]);
     await ssh.prepare(releaseSpec('r2', {})).catch(() => undefined); // the scripted host answers the check with nothing
     await settle();
-    expect(transport.calls.slice(0, 2).map((c) => [c.command === warmCommand, c.held])).toEqual([
-      [false, false], // the lock, a command of its own
-      [true, true], // prepare's first step ran in the shell prepare started
-    ]);
+    // prepare's first step ran in it.
     expect(transport.calls[1]!.body).toContain('prereq: systemd');
     const state = await ssh.activate('r2', { timeoutMs: 30_000 });
     expect(state).toMatchObject({ active: 'active', mainPid: 42 });
@@ -120,20 +119,17 @@ describe('SshHost warm shells', () => {
     const transport = new Scripted();
     const { ssh } = host(transport);
     await ssh.lock(INFO);
-    await ssh.activate('r2', { timeoutMs: 30_000 });
     await ssh.unlock(INFO.token);
     await settle();
-    // The activation ran cold (no prepare here) and started one; the unlock ran in it; nothing follows an unlock.
-    expect(transport.calls.map((c) => c.held)).toEqual([false, false, true]);
-    expect(transport.calls[2]!.body).toContain('rm -rf "$S/lock"');
+    // The unlock ran in the one started after the lock; nothing follows an unlock.
+    expect(transport.calls.map((c) => c.held)).toEqual([false, true]);
+    expect(transport.calls[1]!.body).toContain('rm -rf "$S/lock"');
     const other = new Scripted();
     const second = host(other).ssh;
     await second.lock(INFO);
-    await second.activate('r2', { timeoutMs: 30_000 });
     await second.close();
     await settle();
     expect(other.calls.map((c) => [c.held, c.unused ?? false])).toEqual([
-      [false, false],
       [false, false],
       [true, true],
     ]);
@@ -164,22 +160,19 @@ describe('SshHost warm shells', () => {
     gone.heldFail = true;
     const first = host(gone);
     await first.ssh.lock(INFO);
-    await first.ssh.service();
     await settle();
     await first.ssh.activate('r2', { timeoutMs: 30_000 });
-    expect(first.commands.map((c) => c.warm ?? false)).toEqual([false, false, false]);
-    expect(gone.calls.map((c) => c.held)).toEqual([false, false, true, false, true]);
+    expect(first.commands.map((c) => c.warm ?? false)).toEqual([false, false]);
+    expect(gone.calls.map((c) => c.held)).toEqual([false, true, false, true]);
 
     const long = new Scripted();
     const second = host(long);
     await second.ssh.lock(INFO);
-    await second.ssh.service();
     await second.ssh.activate('r2', { timeoutMs: WARM_SHELL_DEADLINE_MS });
     await settle();
-    expect(second.commands.map((c) => c.warm ?? false)).toEqual([false, false, false]);
+    expect(second.commands.map((c) => c.warm ?? false)).toEqual([false, false]);
     // The unused one was closed, and another started for the next step.
     expect(long.calls.map((c) => [c.held, c.unused ?? false])).toEqual([
-      [false, false],
       [false, false],
       [true, true],
       [false, false],
