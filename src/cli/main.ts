@@ -139,4 +139,3 @@ export function report(error: unknown, write: (text: string) => void = (t) => pr
   write(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return ExitCode.unexpected;
 }
-
