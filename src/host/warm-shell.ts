@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import { WARM_SHELL, privileged, warmShellInput } from '../remote/scripts.js';
 import type { ExecOptions, ExecResult, HeldStart, Transport } from '../ssh/transport.js';
 
@@ -42,9 +42,9 @@ export class WarmShell {
     if (stdin === undefined) this.input.end();
     else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) this.input.end(stdin);
     else {
-      // A broken source (a tar that failed) stops the step, as it does a command of its own.
-      stdin.once('error', (error) => this.input.destroy(error));
-      stdin.pipe(this.input);
+      // As for a command of its own: a broken source (a tar that failed) fails the step, and a step that ends or
+      // is stopped before reading it all stops the source (a tar producer would otherwise wait forever).
+      pipeline(stdin, this.input, () => {});
     }
     this.begin(start);
     return this.result;

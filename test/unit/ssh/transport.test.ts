@@ -258,6 +258,15 @@ describe('a warm shell (a held command: started before its step, scripts.WARM_SH
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('stops the step\'s stdin source when the step exits early, as a command of its own does', async () => {
+    const source = new Readable({ read() { this.push(Buffer.alloc(65536)); } });
+    const result = await new WarmShell(transport, user).run('head -c 10 >/dev/null; exit 2', source, { timeoutMs: 5_000, command: 'head' });
+    expect(result.code).toBe(2);
+    // A tar producer left un-destroyed would keep its child process, and the deployer, waiting.
+    for (let i = 0; i < 50 && !source.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(source.destroyed).toBe(true);
+  });
+
   it('fails the step with the error of a stdin source that breaks', async () => {
     const source = new Readable({ read() {} });
     const running = new WarmShell(transport, user).run('cat > /dev/null', source, { timeoutMs: 5_000, command: 'cat' });
