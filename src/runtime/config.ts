@@ -41,6 +41,8 @@ export interface RuntimeConfig {
   sdNotifyPath: string | undefined;
   /** SHIPIT_SCHEDULING: how connections reach workers (see resolveScheduling). */
   scheduling: Scheduling;
+  /** SHIPIT_BALANCE: spread keep-alive connections piled on one worker (balance.ts); default on. */
+  balance: boolean;
 }
 
 export const defaults = {
@@ -85,6 +87,7 @@ export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
     logLevel: parseLogLevel(env.SHIPIT_LOG_LEVEL),
     sdNotifyPath: nonEmpty(env.SHIPIT_SD_NOTIFY),
     scheduling: parseScheduling(env.SHIPIT_SCHEDULING),
+    balance: parseFlag('SHIPIT_BALANCE', env.SHIPIT_BALANCE, true),
   };
 }
 
@@ -110,6 +113,14 @@ export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
  */
 export function resolveScheduling(scheduling: Scheduling): 'round-robin' | 'shared' {
   return scheduling === 'auto' ? 'shared' : scheduling;
+}
+
+/**
+ * Whether the master balances keep-alive connections (balance.ts): only where the kernel decides which worker
+ * takes a connection (shared accept) and there is another worker to take it. Round-robin deals them evenly.
+ */
+export function balancing(config: Pick<RuntimeConfig, 'balance' | 'scheduling' | 'workers'>): boolean {
+  return config.balance && resolveScheduling(config.scheduling) === 'shared' && config.workers > 1;
 }
 
 function parseScheduling(raw: string | undefined): Scheduling {
@@ -161,9 +172,10 @@ function parseKeepAliveRequests(raw: string | undefined): number {
   return Number(value);
 }
 
-function parseFlag(key: string, raw: string | undefined): boolean {
+function parseFlag(key: string, raw: string | undefined, fallback = false): boolean {
   const value = raw?.trim().toLowerCase();
-  if (value === undefined || value === '' || value === '0' || value === 'false' || value === 'no') return false;
+  if (value === undefined || value === '') return fallback;
+  if (value === '0' || value === 'false' || value === 'no') return false;
   if (value === '1' || value === 'true' || value === 'yes') return true;
   throw new RuntimeConfigError(key, `${JSON.stringify(raw)} is not a flag: use 1 or 0`);
 }

@@ -49,8 +49,12 @@ const queued = Symbol('shipit.queued');
 const slot = Symbol('shipit.slot');
 /** Requests begun on the connection, counted only when recycling is on (keepAliveRequests > 0). */
 const served = Symbol('shipit.served');
+/** The tracker's `epoch` when a request last began on the connection (activeSince). */
+const seen = Symbol('shipit.seen');
+/** The tracker's `epoch` when the connection opened. */
+const born = Symbol('shipit.born');
 /** `_httpMessage`: Node's own (net.Socket, set by ServerResponse#assignSocket, cleared by detachSocket). */
-type TrackedSocket = Socket & { _httpMessage?: ServerResponse | null; [queued]?: ServerResponse; [slot]: number; [served]: number };
+type TrackedSocket = Socket & { _httpMessage?: ServerResponse | null; [queued]?: ServerResponse; [slot]: number; [served]: number; [seen]: number; [born]: number };
 
 /** The response a drain must tell to close on this connection: the last one begun on it, if still in flight. */
 function inFlight(socket: TrackedSocket): ServerResponse | undefined {
@@ -110,12 +114,17 @@ export class ConnectionTracker {
   private readonly keepAliveRequests: number;
   /** Set once every response must say `Connection: close`: no keep-alive, or draining. */
   private closeEach: boolean;
+  /** Responses still to say `Connection: close` because the master asked this worker to shed (balance.ts). */
+  private shedLeft = 0;
+  /** Bumped by each activeSince(); a request stamps its connection with it. */
+  private epoch = 1;
   private drain: DrainState | undefined;
 
   constructor(server: Server, private readonly options: ConnectionTrackerOptions) {
     this.closeEach = options.keepAliveMs === 0;
     this.keepAliveRequests = options.keepAliveRequests;
     const connections = this.connections;
+    const tracker = this;
     // `this` in an emitter's listener is the emitter: one shared function, no closure per connection. Not
     // once(): 'close' fires once anyway, and once() costs a bound wrapper and a removal per connection.
     function forget(this: TrackedSocket): void {
@@ -130,6 +139,8 @@ export class ConnectionTracker {
     }
     server.on('connection', (socket: TrackedSocket) => {
       socket[served] = 0;
+      socket[seen] = 0;
+      socket[born] = tracker.epoch;
       socket[slot] = connections.length;
       connections.push(socket);
       socket.on('close', forget);
@@ -141,12 +152,38 @@ export class ConnectionTracker {
   /** Must run for every request before the app sees it (see `requests` in the options). */
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket as TrackedSocket;
+    socket[seen] = this.epoch;
     // Not the response being written: it waits behind another (pipelined). The usual case stores nothing.
     if (socket._httpMessage !== res) socket[queued] = res;
     else if (socket[queued] !== undefined) socket[queued] = undefined;
     // The header makes Node end the connection after this response (_http_server.js resOnFinish: `_last`).
-    if (this.closeEach || (this.keepAliveRequests > 0 && ++socket[served] === this.keepAliveRequests)) res.setHeader('Connection', 'close');
+    if (this.closeEach || (this.shedLeft > 0 && this.shedLeft-- > 0) || (this.keepAliveRequests > 0 && ++socket[served] === this.keepAliveRequests)) {
+      res.setHeader('Connection', 'close');
+    }
   };
+
+  /**
+   * How many connections that were open before the previous call began a request since then: the long-lived
+   * keep-alive connections that carry load. Idle ones cost a worker nothing, and short ones (a connection per
+   * request) are gone before they could be moved, so neither counts.
+   */
+  activeSince(): number {
+    const epoch = this.epoch;
+    this.epoch = epoch + 1;
+    let active = 0;
+    for (const socket of this.connections) if (socket[seen] === epoch && socket[born] < epoch) active += 1;
+    return active;
+  }
+
+  /**
+   * The master's balancer asks this worker to give up `count` connections (balance.ts): its next `count`
+   * responses say `Connection: close`, their clients reconnect, and the kernel hands the new connections to
+   * whichever worker accepts first. At most as many as are open; a later ask replaces an unfinished one.
+   */
+  shed(count: number): void {
+    if (this.drain !== undefined) return;
+    this.shedLeft = Math.max(0, Math.min(count, this.connections.length));
+  }
 
   get size(): number {
     return this.connections.length;

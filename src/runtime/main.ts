@@ -31,6 +31,7 @@
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
  * | SHIPIT_SCHEDULING         | auto    | `shared` (workers accept on the shared socket), `round-robin` (the primary accepts and deals connections out), or `auto` = shared (trade-offs: config.ts resolveScheduling). |
+ * | SHIPIT_BALANCE            | 1       | under shared scheduling with 2+ workers: when one worker holds clearly more than its share of the busy keep-alive connections, the master has it answer that many requests with `Connection: close`, so their clients reconnect and spread over the workers again (balance.ts); 0 = off. |
  *
  * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
  * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
@@ -47,7 +48,7 @@
 import cluster from 'node:cluster';
 import os from 'node:os';
 import { systemClock } from './clock.js';
-import { parseRuntimeConfig, resolveScheduling, RuntimeConfigError, type RuntimeConfig } from './config.js';
+import { balancing, parseRuntimeConfig, resolveScheduling, RuntimeConfigError, type RuntimeConfig } from './config.js';
 import { RuntimeExit } from './exit-codes.js';
 import { batchLines, createLogger, errorFields, type LogFn } from './log.js';
 import { createNotifier, watchdogPingIntervalMs } from './notify.js';
@@ -101,6 +102,7 @@ function startPrimary(config: RuntimeConfig): void {
     listen: 'fd' in listen ? `fd ${listen.fd} (socket activation)` : `${listen.host ?? '*'}:${listen.port}`,
     scheduling,
     keepalive_requests: config.keepAliveRequests,
+    balance: balancing(config),
     notify: notifier.kind,
   });
   runPrimary({
@@ -111,6 +113,7 @@ function startPrimary(config: RuntimeConfig): void {
     notifier,
     watchdogIntervalMs: watchdogPingIntervalMs(process.env, process.pid),
     onExit: (code) => process.exit(code),
+    balance: balancing(config),
   });
 }
 
@@ -132,6 +135,7 @@ async function startWorker(config: RuntimeConfig): Promise<void> {
     clock: systemClock,
     log,
     accessLog,
+    balance: balancing(config),
   });
 }
 

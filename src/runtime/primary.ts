@@ -7,7 +7,9 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { realpathSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { Arbiter, type ArbiterAction, type ArbiterSignal } from './arbiter.js';
+import { ConnectionBalancer, type Shed } from './balance.js';
 import type { Clock } from './clock.js';
 import type { RuntimeConfig } from './config.js';
 import type { LogFn } from './log.js';
@@ -23,6 +25,8 @@ export interface PrimaryOptions {
   watchdogIntervalMs: number | undefined;
   /** Called with the exit code once the notifier flushed; main.ts exits the process. */
   onExit: (code: number) => void;
+  /** Balance keep-alive connections over the workers (config.ts balancing, balance.ts). */
+  balance: boolean;
 }
 
 const SIGNALS: readonly ArbiterSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -41,6 +45,9 @@ export function runPrimary(options: PrimaryOptions): void {
     clock,
   );
   const workers = new Map<number, Worker>();
+  const balancer = options.balance ? new ConnectionBalancer<number>() : undefined;
+  /** Told to drain: a report still on its way from them must not count them in again. */
+  const leaving = new Set<number>();
   let wakeScheduled = false;
   let cancelDeadline: (() => void) | undefined;
   let exiting = false;
@@ -69,6 +76,8 @@ export function runPrimary(options: PrimaryOptions): void {
       case 'spawn':
         return spawn(action.key, action.slot, action.generation);
       case 'drain': {
+        balancer?.remove(action.key);
+        leaving.add(action.key);
         const worker = workers.get(action.key);
         if (worker === undefined) return;
         if (action.booting) {
@@ -116,8 +125,12 @@ export function runPrimary(options: PrimaryOptions): void {
     }
     workers.set(key, worker);
     if (worker.process.pid !== undefined) arbiter.enqueue({ type: 'spawned', key, pid: worker.process.pid });
-    worker.on('message', (message: unknown) => {
+    worker.on('message', (message: unknown, handle: unknown) => {
       if (!isWorkerMessage(message)) return;
+      if (message.shipit === 'handoff') {
+        if (handle !== undefined) passOn(key, handle);
+        return;
+      }
       if (message.shipit === 'closed') {
         // The close handshake (protocol.ts): plumbing between node:cluster and the worker, not supervision.
         try {
@@ -125,6 +138,13 @@ export function runPrimary(options: PrimaryOptions): void {
         } catch {
           // the worker is already gone
         }
+        return;
+      }
+      if (message.shipit === 'load') {
+        // Plumbing too: the arbiter supervises workers, the balancer only moves connections between serving ones.
+        if (leaving.has(key)) return;
+        const shed = balancer?.report(key, message.active, clock.now());
+        if (shed !== undefined) shedOn(shed);
         return;
       }
       if (message.shipit === 'heartbeat') arbiter.enqueue({ type: 'heartbeat', key });
@@ -135,9 +155,38 @@ export function runPrimary(options: PrimaryOptions): void {
     worker.on('error', (error) => log('warn', 'worker IPC error', { worker: slot + 1, error: error.message }));
     worker.on('exit', (code, signal) => {
       workers.delete(key);
+      balancer?.remove(key);
+      leaving.delete(key);
       arbiter.enqueue({ type: 'exited', key, code, signal });
       wake();
     });
+  };
+
+  /**
+   * A connection a worker handed over (handoff.ts): to the least-busy other serving worker. Our copy of the handle
+   * is closed once the message left; a connection nobody can take is closed (its client reconnects).
+   */
+  const passOn = (from: number, handle: unknown): void => {
+    const close = (): void => (handle as { close(): void }).close();
+    const to = balancer?.receiverFor(from);
+    const worker = to === undefined ? undefined : workers.get(to);
+    if (worker === undefined || !worker.isConnected()) return close();
+    try {
+      worker.send({ shipit: 'handoff' } satisfies MasterMessage, handle as Socket, {}, () => close());
+    } catch {
+      close();
+    }
+  };
+
+  const shedOn = (shed: Shed<number>): void => {
+    const worker = workers.get(shed.key);
+    if (worker === undefined) return;
+    log('debug', 'balancing: worker sheds keep-alive connections', { worker_pid: worker.process.pid, count: shed.count, active: shed.active });
+    try {
+      worker.send({ shipit: 'shed', count: shed.count } satisfies MasterMessage);
+    } catch {
+      // the worker is already gone; its exit removes it from the balancer
+    }
   };
 
   for (const signal of SIGNALS) {

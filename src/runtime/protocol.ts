@@ -17,7 +17,14 @@ export type WorkerMessage =
   /** Sent just before exiting with WORKER_EXIT[reason]. */
   | { shipit: 'boot-failed'; reason: BootFailureReason; message: string }
   /** The worker's server is closed; it waits for 'closed-ack' before exiting (see below). */
-  | { shipit: 'closed' };
+  | { shipit: 'closed' }
+  /**
+   * With balancing on (balance.ts): how many of the worker's long-lived connections began a request in the last
+   * BALANCE_REPORT_MS (ConnectionTracker#activeSince). Sent every BALANCE_REPORT_MS from when the worker serves.
+   */
+  | { shipit: 'load'; active: number }
+  /** Carries a connection's raw handle (handoff.ts) for the master to pass to another worker. */
+  | { shipit: 'handoff' };
 
 export type MasterMessage =
   /**
@@ -35,7 +42,14 @@ export type MasterMessage =
    * rejected it (the primary then gives that connection to another worker). The worker then flushes its last
    * messages and exits.
    */
-  | { shipit: 'closed-ack' };
+  | { shipit: 'closed-ack' }
+  /**
+   * Balancing (balance.ts): answer the next `count` requests with `Connection: close`, and hand the next `count`
+   * accepted connections to the master (handoff.ts).
+   */
+  | { shipit: 'shed'; count: number }
+  /** Carries a connection's raw handle that another worker handed over: serve it. */
+  | { shipit: 'handoff' };
 
 /** How a worker exits when it cannot boot: the master reads the code even if the message was lost. */
 export const WORKER_EXIT: Record<BootFailureReason, number> = {
@@ -57,13 +71,15 @@ export type ListenTarget = { fd: number } | { port: number; host?: string };
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   if (typeof value !== 'object' || value === null) return false;
   const tag = (value as { shipit?: unknown }).shipit;
-  return tag === 'heartbeat' || tag === 'serving' || tag === 'boot-failed' || tag === 'closed';
+  if (tag === 'load') return Number.isSafeInteger((value as { active?: unknown }).active);
+  return tag === 'heartbeat' || tag === 'serving' || tag === 'boot-failed' || tag === 'closed' || tag === 'handoff';
 }
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
   if (typeof value !== 'object' || value === null) return false;
   const tag = (value as { shipit?: unknown }).shipit;
-  return tag === 'drain' || tag === 'closed-ack';
+  if (tag === 'shed') return Number.isSafeInteger((value as { count?: unknown }).count);
+  return tag === 'drain' || tag === 'closed-ack' || tag === 'handoff';
 }
 
 /** Heartbeats are sent several times per timeout so one late timer tick never looks like a hang. */

@@ -14,6 +14,8 @@
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { importApp, type LoadedApp } from './app-loader.js';
+import { BALANCE_REPORT_MS } from './balance.js';
+import { attachHandoff, type Handoff } from './handoff.js';
 import type { Clock } from './clock.js';
 import type { RuntimeConfig } from './config.js';
 import type { ConnectionTracker } from './connection-drain.js';
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   log: LogFn;
   /** SHIPIT_ACCESS_LOG=1: where the per-request lines go (batched, see log.ts). */
   accessLog: LogFn | undefined;
+  /** The master balances connections (config.ts balancing): report the active ones, shed when told. */
+  balance: boolean;
 }
 
 export async function runWorker(options: WorkerOptions): Promise<void> {
@@ -127,11 +131,34 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   // The master coordinates: Ctrl-C or a hang-up reaches the whole process group, not only the master.
   process.on('SIGINT', () => undefined);
   process.on('SIGHUP', () => undefined);
-  process.on('message', (message: unknown) => {
+  let handoff: Handoff | undefined;
+  process.on('message', (message: unknown, handle: unknown) => {
     if (!isMasterMessage(message)) return;
     if (message.shipit === 'drain') drain('master');
-    else onClosedAck?.();
+    else if (message.shipit === 'shed') {
+      if (!draining) handoff?.shed(message.count);
+    } else if (message.shipit === 'handoff') {
+      if (handle !== undefined) receiveHandoff(handle);
+    } else onClosedAck?.();
   });
+
+  /** Sends a connection's handle to the master; `done` once it left (or with the error if it cannot). */
+  const passHandle = (handle: unknown, done: (error?: Error) => void): void => {
+    if (process.send === undefined || !process.connected) return done(new Error('no channel to the master'));
+    try {
+      process.send({ shipit: 'handoff' } satisfies WorkerMessage, handle as net.Socket, {}, (error: Error | null) => done(error ?? undefined));
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+
+  const receiveHandoff = (handle: unknown): void => {
+    if (handoff !== undefined) return handoff.receive(handle);
+    // Not serving yet (or balancing is off): back to the master for another worker.
+    passHandle(handle, (error) => {
+      if (error !== undefined) (handle as { close(): void }).close();
+    });
+  };
   process.on('uncaughtException', (error) => {
     log('error', 'uncaught exception; worker exiting', { error: errorFields(error) });
     exit(1);
@@ -173,6 +200,23 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   listening = 'yes';
   if (draining) return closeServer('drain requested while listening');
   send({ shipit: 'serving', address });
+  if (options.balance) {
+    handoff = attachHandoff(built.server, built.tracker, clock, passHandle);
+    reportLoad(built.tracker);
+  }
+
+  /**
+   * Balancing (balance.ts): the active connections every BALANCE_REPORT_MS until a drain, also when unchanged
+   * (the master decides on reports, and a lasting pile-up changes nothing).
+   */
+  function reportLoad(tracker: ConnectionTracker): void {
+    const report = (): void => {
+      if (draining) return;
+      send({ shipit: 'load', active: tracker.activeSince() });
+      clock.setTimer(BALANCE_REPORT_MS, report);
+    };
+    report();
+  }
 }
 
 function listen(server: Server, target: ListenTarget): Promise<string> {

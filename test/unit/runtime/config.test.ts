@@ -1,4 +1,4 @@
-import { parseRuntimeConfig, parseWorkers, resolveScheduling, RuntimeConfigError } from '../../../src/runtime/config.js';
+import { balancing, parseRuntimeConfig, parseWorkers, resolveScheduling, RuntimeConfigError } from '../../../src/runtime/config.js';
 import { RuntimeExit } from '../../../src/runtime/exit-codes.js';
 
 describe('parseRuntimeConfig', () => {
@@ -19,6 +19,7 @@ describe('parseRuntimeConfig', () => {
       logLevel: 'info',
       sdNotifyPath: undefined,
       scheduling: 'auto',
+      balance: true,
     });
   });
 
@@ -39,6 +40,7 @@ describe('parseRuntimeConfig', () => {
         SHIPIT_LOG_LEVEL: 'debug',
         SHIPIT_SD_NOTIFY: '/opt/sd-notify',
         SHIPIT_SCHEDULING: 'shared',
+        SHIPIT_BALANCE: '0',
       },
       2,
     );
@@ -58,7 +60,18 @@ describe('parseRuntimeConfig', () => {
       logLevel: 'debug',
       sdNotifyPath: '/opt/sd-notify',
       scheduling: 'shared',
+      balance: false,
     });
+  });
+
+  it('balances only under shared scheduling, with another worker, unless SHIPIT_BALANCE=0', () => {
+    const on = (env: Record<string, string>, cpus = 2) => balancing(parseRuntimeConfig({ SHIPIT_APP: 'a.js', ...env }, cpus));
+    expect(on({})).toBe(true);
+    expect(on({ SHIPIT_SCHEDULING: 'shared', SHIPIT_BALANCE: '1' })).toBe(true);
+    expect(on({ SHIPIT_BALANCE: '0' })).toBe(false);
+    expect(on({ SHIPIT_SCHEDULING: 'round-robin' })).toBe(false);
+    expect(on({ WORKERS: '1' })).toBe(false);
+    expect(on({}, 1)).toBe(false);
   });
 
   it('takes SHIPIT_KEEPALIVE_REQUESTS=0 as "never recycle"', () => {
@@ -75,6 +88,7 @@ describe('parseRuntimeConfig', () => {
     ['SHIPIT_TIMEOUT', '-1', 'is not a number of seconds'],
     ['SHIPIT_GRACEFUL_TIMEOUT', '30s', 'is not a number of seconds'],
     ['SHIPIT_ACCESS_LOG', 'maybe', 'is not a flag'],
+    ['SHIPIT_BALANCE', 'sometimes', 'is not a flag'],
     ['SHIPIT_LOG_LEVEL', 'loud', 'is not one of'],
     ['SHIPIT_SCHEDULING', 'random', 'is not one of auto, round-robin, shared'],
     ['SHIPIT_KEEPALIVE_REQUESTS', 'many', 'is not a whole number of requests'],

@@ -366,3 +366,70 @@ describe.each(recycling)('keep-alive recycling (keepAliveRequests) on a real ser
     }
   });
 });
+
+describe.each(variants)('balancing: active connections and shedding (balance.ts), via %s', (_name, make) => {
+  it('counts the connections open before the last count that began a request since, not idle or new ones', async () => {
+    const t = await setUp(make);
+    const [a, b, c] = await Promise.all([openRaw(t.port), openRaw(t.port), openRaw(t.port)]);
+    try {
+      for (let i = 0; i < 50 && t.tracker.size < 3; i += 1) await tick(10);
+      expect(t.tracker.activeSince()).toBe(0); // open, but no request yet
+      for (const conn of [a!, b!]) {
+        conn.send('/fast');
+        await conn.next();
+      }
+      b!.send('/fast');
+      await b!.next();
+      expect(t.tracker.activeSince()).toBe(2);
+      expect(t.tracker.activeSince()).toBe(0); // nothing since
+      c!.send('/fast');
+      await c!.next();
+      // A connection opened since the last count is not counted yet, however busy: one per request never is.
+      const d = await openRaw(t.port);
+      d.send('/fast');
+      await d.next();
+      expect(t.tracker.activeSince()).toBe(1);
+      d.send('/fast');
+      await d.next();
+      expect(t.tracker.activeSince()).toBe(1);
+      d.destroy();
+    } finally {
+      for (const conn of [a, b, c]) conn?.destroy();
+      t.cleanUp();
+    }
+  });
+
+  it('answers the next N requests with Connection: close after shed(N) and closes those connections; then keeps alive again', async () => {
+    const t = await setUp(make);
+    const conns = await Promise.all([openRaw(t.port), openRaw(t.port), openRaw(t.port)]);
+    try {
+      for (let i = 0; i < 50 && t.tracker.size < 3; i += 1) await tick(10);
+      t.tracker.shed(2);
+      const said: Array<string | undefined> = [];
+      for (const conn of conns) {
+        conn.send('/fast');
+        said.push((await conn.next())?.headers.connection);
+      }
+      expect(said).toEqual(['close', 'close', 'keep-alive']);
+      await conns[0]!.serverEnded();
+      await conns[1]!.serverEnded();
+      conns[2]!.send('/fast');
+      expect((await conns[2]!.next())?.headers.connection).toBe('keep-alive');
+      expect(conns[2]!.ended).toBe(false);
+      // Never more than are open: shed(10) with one connection closes that one only, not the next client's.
+      t.tracker.shed(10);
+      conns[2]!.send('/fast');
+      expect((await conns[2]!.next())?.headers.connection).toBe('close');
+      const next = await openRaw(t.port);
+      try {
+        next.send('/fast');
+        expect((await next.next())?.headers.connection).toBe('keep-alive');
+      } finally {
+        next.destroy();
+      }
+    } finally {
+      for (const conn of conns) conn.destroy();
+      t.cleanUp();
+    }
+  });
+});

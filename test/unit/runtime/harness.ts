@@ -162,6 +162,8 @@ export interface LoadResult {
   failed: number;
   errors: string[];
   pids: Set<number>;
+  /** Answers per worker pid; a test may clear it to count from a later moment on. */
+  byPid: Map<number, number>;
   elapsedMs: number;
 }
 
@@ -180,7 +182,7 @@ export function startLoad(
   port: number,
   options: { concurrency: number; keepAlive: boolean; path?: string; maxMs?: number; requestTimeoutMs?: number },
 ): Load {
-  const result: LoadResult = { ok: 0, failed: 0, errors: [], pids: new Set(), elapsedMs: 0 };
+  const result: LoadResult = { ok: 0, failed: 0, errors: [], pids: new Set(), byPid: new Map(), elapsedMs: 0 };
   const started = Date.now();
   const deadline = started + (options.maxMs ?? 30_000);
   let stopping = false;
@@ -193,7 +195,9 @@ export function startLoad(
         const reply = await get(port, options.path ?? '/', { agent, timeoutMs: options.requestTimeoutMs ?? 10_000 });
         if (reply.status === 200) {
           result.ok += 1;
-          result.pids.add((JSON.parse(reply.body) as { pid: number }).pid);
+          const { pid } = JSON.parse(reply.body) as { pid: number };
+          result.pids.add(pid);
+          result.byPid.set(pid, (result.byPid.get(pid) ?? 0) + 1);
         } else {
           result.failed += 1;
           result.errors.push(`HTTP ${reply.status}`);

@@ -1,0 +1,113 @@
+/**
+ * Spreading long-lived keep-alive connections over the workers again (SHIPIT_BALANCE, on by default under shared
+ * scheduling with 2 or more workers).
+ *
+ * With shared accept the kernel gives a new connection to whichever worker calls accept() first, and a worker that
+ * wakes up to a burst accepts all of it in one go: a client that opens its keep-alive pool at once (wrk's 50
+ * connections, a load balancer's pool to this host) often lands wholly on one worker, which then serves alone
+ * while the other cores idle, for as long as the connections live. Measured with wrk on 2 workers (README, Node
+ * runtime): the busiest worker held 27-50 of 50 connections at mid-run, all of them in 4 of 8 rounds.
+ *
+ * Node 18/20 offer no way to steer accept() (SO_REUSEPORT per worker needs Node 22.12; libuv's
+ * UV_TCP_SINGLE_ACCEPT is gone from libuv 1.46), and moving an established connection to another process is
+ * unsafe once its HTTP parser has read from it. So the master balances by shedding, the way a recycled
+ * connection would (SHIPIT_KEEPALIVE_REQUESTS), only where it helps: every worker reports how many of its
+ * connections carried a request in the last interval; when one holds clearly more than its share, the master tells
+ * it to answer its next N requests with `Connection: close`. Those clients reconnect (HTTP/1.1 clients, browsers
+ * and balancers do so without an error), and the new connection goes to whichever worker accepts first, which is
+ * most often one that is not busy. Repeated after a pause until the spread is even within a margin.
+ *
+ * Pure: the master feeds reports and the time in, and carries out the sheds that come out.
+ */
+
+export interface BalanceOptions {
+  /** Only an excess of at least this many active connections over the mean is shed. */
+  minExcess: number;
+  /** ... and of at least this fraction of the mean. */
+  excessFraction: number;
+  /** After a shed, a worker is left alone this long and until it reports again (the clients reconnect meanwhile). */
+  cooldownMs: number;
+}
+
+export const defaultBalanceOptions: BalanceOptions = { minExcess: 2, excessFraction: 0.2, cooldownMs: 300 };
+
+/** How often a serving worker reports its active connections. */
+export const BALANCE_REPORT_MS = 100;
+
+export interface Shed<K> {
+  key: K;
+  /** Close this many connections: the worker's next `count` responses say `Connection: close`. */
+  count: number;
+  /** For the log: the active connections per worker the decision was made on. */
+  active: number[];
+}
+
+/**
+ * Pure: which worker should shed how many of its active connections, if any. The busiest worker sheds what it holds
+ * above the (rounded-up) mean, when that excess reaches both `minExcess` and `excessFraction` of the mean.
+ */
+export function planShed<K>(active: ReadonlyArray<readonly [K, number]>, options: BalanceOptions): Shed<K> | undefined {
+  if (active.length < 2) return undefined;
+  let total = 0;
+  let busiest = active[0]!;
+  for (const entry of active) {
+    total += entry[1];
+    if (entry[1] > busiest[1]) busiest = entry;
+  }
+  const mean = total / active.length;
+  const excess = busiest[1] - Math.ceil(mean);
+  if (excess < options.minExcess || excess < mean * options.excessFraction) return undefined;
+  return { key: busiest[0], count: excess, active: active.map((entry) => entry[1]) };
+}
+
+interface WorkerLoad {
+  active: number;
+  /** Set by a shed: no further shed before this time, nor before the next report. */
+  quietUntil: number;
+  reportedSinceShed: boolean;
+}
+
+export class ConnectionBalancer<K> {
+  private readonly loads = new Map<K, WorkerLoad>();
+
+  constructor(private readonly options: BalanceOptions = defaultBalanceOptions) {}
+
+  /** A serving worker's report; returns the shed to carry out now, if one is due. */
+  report(key: K, active: number, now: number): Shed<K> | undefined {
+    const load = this.loads.get(key);
+    if (load === undefined) this.loads.set(key, { active, quietUntil: 0, reportedSinceShed: true });
+    else {
+      load.active = active;
+      load.reportedSinceShed = true;
+    }
+    const entries: [K, number][] = [];
+    for (const [k, l] of this.loads) entries.push([k, l.active]);
+    const shed = planShed(entries, this.options);
+    if (shed === undefined) return undefined;
+    const target = this.loads.get(shed.key)!;
+    if (now < target.quietUntil || !target.reportedSinceShed) return undefined;
+    target.quietUntil = now + this.options.cooldownMs;
+    target.reportedSinceShed = false;
+    return shed;
+  }
+
+  /**
+   * Who takes a connection that worker `from` handed over: the serving worker with the fewest active connections
+   * other than `from` (`from` itself when it is the only one left). Counted as active there until its next report,
+   * so a run of hand-overs spreads instead of all going to the same worker.
+   */
+  receiverFor(from: K): K | undefined {
+    let best: [K, WorkerLoad] | undefined;
+    for (const entry of this.loads) {
+      if (entry[0] !== from && (best === undefined || entry[1].active < best[1].active)) best = entry;
+    }
+    if (best === undefined) return this.loads.has(from) ? from : undefined;
+    best[1].active += 1;
+    return best[0];
+  }
+
+  /** The worker stopped serving (draining, exited): it no longer takes connections, nor counts in the mean. */
+  remove(key: K): void {
+    this.loads.delete(key);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Balancing keep-alive connections (balance.ts) with real workers on loopback. The pile-up is made certain, not
+ * left to the kernel: worker 2's ready() takes 1.5 s, so every keep-alive connection opened before it serves lands
+ * on worker 1. Without balancing they stay there for their whole life; with it, the master has worker 1 shed its
+ * excess and the clients' new connections reach worker 2.
+ */
+import { sleep, startLoad, startRuntime, type RuntimeProcess } from './harness.js';
+
+let runtime: RuntimeProcess | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+async function piledUp(env: Record<string, string>) {
+  const rt = startRuntime({ env: { FIXTURE_READY_DELAY_MS_2: '1500', SHIPIT_LOG_LEVEL: 'debug', ...env } });
+  runtime = rt;
+  const port = await rt.port(); // worker 1 serves; worker 2 is still in ready()
+  const load = startLoad(port, { concurrency: 16, keepAlive: true, maxMs: 20_000 });
+  await rt.waitForLog((l) => l.msg === 'ready: every worker serves', 15_000, 'READY');
+  const pids = rt.lines.filter((l) => l.msg === 'worker serving').map((l) => Number(l.worker_pid));
+  expect(pids).toHaveLength(2);
+  return { rt, load, pids };
+}
+
+/** Answers per worker in a window of `ms`, starting `after` ms from now. */
+async function spread(load: ReturnType<typeof startLoad>, pids: number[], after: number, ms: number): Promise<number[]> {
+  await sleep(after);
+  load.result.byPid.clear();
+  await sleep(ms);
+  return pids.map((pid) => load.result.byPid.get(pid) ?? 0);
+}
+
+describe('balancing keep-alive connections piled on one worker', () => {
+  it('spreads them over both workers within a second, without a failed request', async () => {
+    const { rt, load, pids } = await piledUp({});
+    expect(rt.lines.find((l) => l.msg === 'shipit runtime master')?.balance).toBe(true);
+    const [first, second] = await spread(load, pids, 1000, 1500);
+    const result = await load.stop();
+    process.stdout.write(`[runtime figures] balancing 16 piled keep-alive connections: answers per worker ${first}/${second}\n`);
+    expect(result.failed).toBe(0);
+    const total = first! + second!;
+    expect(total).toBeGreaterThan(100);
+    // An even spread is 50%; the balancer stops within a margin of the mean (minExcess 2 of 8).
+    expect(second! / total).toBeGreaterThan(0.25);
+    expect(first! / total).toBeGreaterThan(0.25);
+    const sheds = rt.lines.filter((l) => l.msg === 'balancing: worker sheds keep-alive connections');
+    expect(sheds.length).toBeGreaterThan(0);
+    expect(sheds[0]).toMatchObject({ worker_pid: pids[0], count: 8, active: expect.arrayContaining([16, 0]) });
+  }, 30_000);
+
+  it('leaves them where the kernel put them with SHIPIT_BALANCE=0', async () => {
+    const { rt, load, pids } = await piledUp({ SHIPIT_BALANCE: '0' });
+    expect(rt.lines.find((l) => l.msg === 'shipit runtime master')?.balance).toBe(false);
+    const [first, second] = await spread(load, pids, 1000, 1500);
+    const result = await load.stop();
+    expect(result.failed).toBe(0);
+    expect(first).toBeGreaterThan(100);
+    expect(second).toBe(0);
+    expect(rt.count((l) => l.msg === 'balancing: worker sheds keep-alive connections')).toBe(0);
+  }, 30_000);
+});
