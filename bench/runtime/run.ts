@@ -39,9 +39,27 @@ const PM2_NAME = 'shipit-bench-hello';
  * GET /work, ~0.2 ms of CPU per request (hello.mjs), where the app's CPU limits req/s and not wrk's: how the
  * connections are spread over the workers then decides how many cores serve.
  */
-type Mode = 'keep-alive' | 'close' | 'app';
-const MODES: Mode[] = ['keep-alive', 'close', 'app'];
-const MODE_LABEL: Record<Mode, string> = { 'keep-alive': 'keep-alive', close: 'close', app: 'keep-alive, 0.2 ms of CPU per request' };
+type Mode = 'keep-alive' | 'close' | 'app' | 'pile-up';
+const MODES: Mode[] = ['keep-alive', 'close', 'app', 'pile-up'];
+const MODE_LABEL: Record<Mode, string> = {
+  'keep-alive': 'keep-alive',
+  close: 'close',
+  app: 'an app, 0.2 ms of CPU per request, 8 keep-alive connections',
+  'pile-up': 'the same app, the pool connecting while a worker is busy',
+};
+/**
+ * pile-up: the app mode, with one worker stopped (SIGSTOP) for PILE_UP_STOP_MS as wrk connects, as a worker
+ * busy with a long request or a GC pause would be. Under shared accept the other worker takes every connection;
+ * the runtime's balancing (src/runtime/balance.ts) moves them back, round-robin deals them out from the start.
+ */
+const PILE_UP_STOP_MS = 100;
+/**
+ * The app mode's connections: few long-lived ones, like a load balancer's pool to one host (HAProxy, nginx's
+ * upstream keepalive), where one worker may hold them all while another core idles (with 50, every worker
+ * nearly always gets a few, and closed-loop load then keeps every core busy however uneven the spread).
+ */
+const APP_CONNECTIONS = 8;
+const connectionsFor = (mode: Mode, o: Options): number => (mode === 'app' || mode === 'pile-up' ? APP_CONNECTIONS : o.connections);
 
 export interface Options {
   workers: number;
@@ -310,7 +328,7 @@ export function parseWrk(out: string): WrkResult {
 }
 
 async function wrk(port: number, seconds: number, connections: number, mode: Mode): Promise<WrkResult> {
-  const path = mode === 'app' ? '/work' : '/';
+  const path = mode === 'app' || mode === 'pile-up' ? '/work' : '/';
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(mode === 'close' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${port}${path}`];
   const { stdout } = await execFileP('wrk', args, { timeout: (seconds + 30) * 1000 });
   return parseWrk(stdout);
@@ -567,7 +585,7 @@ async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[
   const masters = new Map<string, number>();
   const warmUp = async (): Promise<void> => {
     log(`warm-up: 1 s per server and mode`);
-    for (const mode of o.modes) for (const s of servers) await wrk(s.port, 1, o.connections, mode);
+    for (const mode of o.modes) for (const s of servers) await wrk(s.port, 1, connectionsFor(mode, o), mode);
     for (const s of servers) {
       const [worker] = await workerPids(s.port, 1);
       const master = ppidOf(worker!);
@@ -588,7 +606,13 @@ async function throughput(servers: Server[], o: Options): Promise<ThroughputRun[
       for (const s of rotate(servers, r)) {
         const master = masters.get(s.key)!;
         const before = serverCpu(master);
-        const running = wrk(s.port, o.seconds, o.connections, mode);
+        const stopped = mode === 'pile-up' ? [...before.perWorker.keys()].sort((a, b) => a - b)[1] : undefined;
+        if (stopped !== undefined) process.kill(stopped, 'SIGSTOP');
+        const running = wrk(s.port, o.seconds, connectionsFor(mode, o), mode);
+        if (stopped !== undefined) {
+          await sleep(PILE_UP_STOP_MS);
+          process.kill(stopped, 'SIGCONT');
+        }
         // Connections are counted in keep-alive runs only: with `Connection: close` each lives one request, and
         // the kernel then lists thousands of TIME_WAIT entries.
         const connectionSamples: number[][] = [];
@@ -641,7 +665,7 @@ async function reloadTest(servers: Server[], o: Options): Promise<ReloadRun[]> {
   const runs: ReloadRun[] = [];
   const reloadable = servers.filter((s) => s.reload !== undefined);
   for (let rep = 0; rep < o.reloads; rep++) {
-    for (const mode of o.modes.filter((m) => m !== 'app')) {
+    for (const mode of o.modes.filter((m) => m === 'keep-alive' || m === 'close')) {
       for (const s of rotate(reloadable, rep)) {
         const load = wrk(s.port, RELOAD_LOAD_S, o.connections, mode);
         await sleep(RELOAD_AT_MS);
@@ -891,9 +915,9 @@ function report(servers: Server[], o: Options, summary: Summary[], reloads: Relo
     );
   }
 
-  if (o.modes.includes('app')) {
+  for (const mode of (['app', 'pile-up'] as const).filter((m) => o.modes.includes(m))) {
     const appRows = servers.map((s) => {
-      const x = summary.find((y) => y.server === s.key && y.mode === 'app')!;
+      const x = summary.find((y) => y.server === s.key && y.mode === mode)!;
       return [
         s.label,
         fmtInt(x.rps),
@@ -906,10 +930,13 @@ function report(servers: Server[], o: Options, summary: Summary[], reloads: Relo
       ];
     });
     lines.push(
-      `An app that computes: keep-alive to GET /work (~0.2 ms of CPU per request, the same loop in every server), in the same rounds; ` +
-        'its CPU, not wrk\'s, limits req/s, so a worker holding the connections alone leaves the other core idle. Columns as above.',
+      mode === 'app'
+        ? `An app that computes, behind a balancer's pool: \`wrk -t1 -c${APP_CONNECTIONS}\` keep-alive to GET /work (~0.2 ms of CPU per request, the same loop in every server), in the same rounds; ` +
+            `its CPU, not wrk's, limits req/s, so a worker holding all ${APP_CONNECTIONS} connections leaves the other core idle. Columns as above.`
+        : `The same, with the pool connecting while a worker is busy: one worker stopped (SIGSTOP) for ${PILE_UP_STOP_MS} ms as wrk connects, as a long request or a GC pause would hold it; ` +
+            'under shared accept the other worker takes every connection, and keeps them unless something moves them.',
       '',
-      table(['server', 'req/s', '× plain', 'p99', "busiest worker's connections per round", `one worker ≥ ${LOPSIDED * 100}% (rounds)`, 'busiest CPU share', 'failed'], appRows),
+      table(['server', 'req/s', '× plain', 'p99', `busiest worker's connections (of ${APP_CONNECTIONS}) per round`, `one worker ≥ ${LOPSIDED * 100}% (rounds)`, 'busiest CPU share', 'failed'], appRows),
       '',
     );
   }

@@ -49,6 +49,22 @@ describe('balancing keep-alive connections piled on one worker', () => {
     expect(sheds[0]).toMatchObject({ worker_pid: pids[0], count: 8, active: expect.arrayContaining([16, 0]) });
   }, 30_000);
 
+  it('fails no request when reloads replace the workers while connections are being moved', async () => {
+    const { rt, load } = await piledUp({});
+    // The first shed comes within ~100 ms of both serving: the reloads start while the hand-overs run.
+    for (let round = 1; round <= 2; round += 1) {
+      rt.signal('SIGHUP');
+      await rt.waitForLog((l) => l.msg === 'reload complete' && l.generation === round + 1, 15_000, `reload ${round}`);
+    }
+    await sleep(1000);
+    const result = await load.stop();
+    process.stdout.write(`[runtime figures] 2 reloads while balancing 16 keep-alive connections: ${JSON.stringify({ ok: result.ok, failed: result.failed, errors: result.errors.slice(0, 5) })}\n`);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(100);
+    expect(rt.count((l) => l.msg === 'balancing: worker sheds keep-alive connections')).toBeGreaterThan(0);
+    expect(rt.count((l) => l.level === 'error')).toBe(0);
+  }, 40_000);
+
   it('leaves them where the kernel put them with SHIPIT_BALANCE=0', async () => {
     const { rt, load, pids } = await piledUp({ SHIPIT_BALANCE: '0' });
     expect(rt.lines.find((l) => l.msg === 'shipit runtime master')?.balance).toBe(false);
