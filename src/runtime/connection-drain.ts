@@ -38,6 +38,10 @@
  * Ours behaves like a response that says `Connection: close` anywhere in Node (and like a drain): a request
  * pipelined behind the Nth has already reached the app when the connection closes, and gets no response; a
  * client retries it on its next connection (RFC 9112 §9.3.2), and clients pipeline only idempotent requests.
+ *
+ * Balancing (balance.ts, on by default) closes connections the same way, only as many as the master asks for
+ * (`shed`), and counts the long-lived ones that carry requests (`activeSince`): one store per request (the
+ * interval's number on the socket) and one per connection.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
