@@ -47,7 +47,10 @@ describe('node preset on 3 lab hosts', () => {
     for (const h of hosts) {
       const cpus = Number((await onHost(lab, h.address, 'nproc')).trim());
       expect(await workerPids(h.address)).toHaveLength(cpus);
-      expect(await journal(h.address)).toContain('sd_notify: using systemd-notify');
+      const log = await journal(h.address);
+      expect(log).toContain('sd_notify: using systemd-notify');
+      // Keep-alive balancing (src/runtime/balance.ts) is on wherever there is a second worker to move connections to.
+      expect(log).toMatch(new RegExp(`"msg":"shipit runtime master".*"balance":${cpus > 1}`));
     }
   });
 

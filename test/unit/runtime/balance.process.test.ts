@@ -4,7 +4,16 @@
  * on worker 1. Without balancing they stay there for their whole life; with it, the master has worker 1 shed its
  * excess and the clients' new connections reach worker 2.
  */
-import { sleep, startLoad, startRuntime, type RuntimeProcess } from './harness.js';
+import path from 'node:path';
+import { repo, runtimeCommand, sleep, startLoad, startRuntime, type RuntimeProcess } from './harness.js';
+
+const holder = path.join(repo, 'test/unit/runtime/fixtures/socket_holder.py');
+
+async function holderPort(rt: RuntimeProcess): Promise<number> {
+  const { holder_port: port } = (await rt.waitForLog((l) => l.holder_port !== undefined, 5000)) as { holder_port: number };
+  await rt.waitForLog((l) => l.msg === 'worker serving', 15_000, '"worker serving"');
+  return port;
+}
 
 let runtime: RuntimeProcess | undefined;
 afterEach(async () => {
@@ -12,10 +21,15 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-async function piledUp(env: Record<string, string>) {
-  const rt = startRuntime({ env: { FIXTURE_READY_DELAY_MS_2: '1500', SHIPIT_LOG_LEVEL: 'debug', ...env } });
+async function piledUp(env: Record<string, string>, options: { socketActivated?: boolean } = {}) {
+  const rt = startRuntime({
+    env: { FIXTURE_READY_DELAY_MS_2: '1500', SHIPIT_LOG_LEVEL: 'debug', ...env },
+    // As systemd runs it on the hosts: the socket unit's listening socket as fd 3.
+    ...(options.socketActivated === true ? { command: ['python3', holder, '1', ...runtimeCommand()] } : {}),
+  });
   runtime = rt;
-  const port = await rt.port(); // worker 1 serves; worker 2 is still in ready()
+  // Worker 1 serves; worker 2 is still in ready().
+  const port = options.socketActivated === true ? await holderPort(rt) : await rt.port();
   const load = startLoad(port, { concurrency: 16, keepAlive: true, maxMs: 20_000 });
   await rt.waitForLog((l) => l.msg === 'ready: every worker serves', 15_000, 'READY');
   const pids = rt.lines.filter((l) => l.msg === 'worker serving').map((l) => Number(l.worker_pid));
@@ -47,6 +61,18 @@ describe('balancing keep-alive connections piled on one worker', () => {
     const sheds = rt.lines.filter((l) => l.msg === 'balancing: worker sheds keep-alive connections');
     expect(sheds.length).toBeGreaterThan(0);
     expect(sheds[0]).toMatchObject({ worker_pid: pids[0], count: 8, active: expect.arrayContaining([16, 0]) });
+  }, 30_000);
+
+  it('does the same on a socket passed by systemd (fd 3), as on the hosts', async () => {
+    const { rt, load, pids } = await piledUp({}, { socketActivated: true });
+    expect(rt.lines.find((l) => l.msg === 'shipit runtime master')).toMatchObject({ listen: 'fd 3 (socket activation)', balance: true });
+    const [first, second] = await spread(load, pids, 1000, 1500);
+    const result = await load.stop();
+    expect(result.failed).toBe(0);
+    const total = first! + second!;
+    expect(total).toBeGreaterThan(100);
+    expect(second! / total).toBeGreaterThan(0.25);
+    expect(first! / total).toBeGreaterThan(0.25);
   }, 30_000);
 
   it('fails no request when reloads replace the workers while connections are being moved', async () => {
