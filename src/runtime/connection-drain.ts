@@ -106,6 +106,11 @@ interface DrainState {
   startedAt: number;
   states: Map<TrackedSocket, ConnectionState>;
   stopSweep: (() => void) | undefined;
+  /** Runs one sweep now and schedules the next while connections are left (beginDrain). */
+  sweep: () => void;
+  /** A sweep is scheduled; none is once the last connection went, until a new one arrives (a hand-over). */
+  scheduled: boolean;
+  disposed: boolean;
 }
 
 export class ConnectionTracker {
@@ -148,6 +153,9 @@ export class ConnectionTracker {
       socket[slot] = connections.length;
       connections.push(socket);
       socket.on('close', forget);
+      // Draining, and a connection arrived anyway (handed over by the master, handoff.ts): sweep it too.
+      const drain = tracker.drain;
+      if (drain !== undefined && !drain.scheduled && !drain.disposed) drain.sweep();
     });
     // Prepended so the header is set before the app's own listener can send headers.
     if (options.requests !== 'caller') server.prependListener('request', this.onRequest);
@@ -197,16 +205,27 @@ export class ConnectionTracker {
   beginDrain(sweepEveryMs = 100): void {
     if (this.drain !== undefined) return;
     this.closeEach = true;
-    this.drain = { startedAt: this.options.clock.now(), states: new Map(), stopSweep: undefined };
+    const drain: DrainState = {
+      startedAt: this.options.clock.now(),
+      states: new Map(),
+      stopSweep: undefined,
+      sweep: () => {
+        drain.scheduled = false;
+        this.closeLingeringIdle();
+        if (this.connections.length > 0 && !drain.disposed) {
+          drain.scheduled = true;
+          drain.stopSweep = this.options.clock.setTimer(sweepEveryMs, drain.sweep);
+        }
+      },
+      scheduled: false,
+      disposed: false,
+    };
+    this.drain = drain;
     for (const socket of this.connections) {
       const res = inFlight(socket);
       if (res !== undefined && !res.headersSent) res.setHeader('Connection', 'close');
     }
-    const sweep = (): void => {
-      this.closeLingeringIdle();
-      if (this.connections.length > 0 && this.drain !== undefined) this.drain.stopSweep = this.options.clock.setTimer(sweepEveryMs, sweep);
-    };
-    sweep();
+    drain.sweep();
   }
 
   /** One sweep: update what is known about each connection, close those idle for the linger time. */
@@ -228,7 +247,11 @@ export class ConnectionTracker {
   }
 
   dispose(): void {
-    this.drain?.stopSweep?.();
-    if (this.drain !== undefined) this.drain.stopSweep = undefined;
+    const drain = this.drain;
+    if (drain === undefined) return;
+    drain.disposed = true;
+    drain.stopSweep?.();
+    drain.stopSweep = undefined;
+    drain.scheduled = false;
   }
 }

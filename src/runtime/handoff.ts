@@ -13,10 +13,11 @@
  * (child_process 'net.Native': nobody on the way creates a reading socket for it) and the local copy is closed
  * once the descriptor has left with the message. The receiving worker takes it through its listening handle's
  * `onconnection`, the path node:cluster's round-robin uses (cluster/child.js), so it is counted and drained like a
- * connection it accepted itself; one that is draining sends it back to the master for another worker.
+ * connection it accepted itself. The master gives none to a draining worker unless no other serves (a full stop):
+ * that one serves it outside its listener, and its drain waits for it (worker.ts).
  */
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Clock } from './clock.js';
 import type { ConnectionTracker } from './connection-drain.js';
 
@@ -90,10 +91,10 @@ export function attachHandoff(
     receive(handle) {
       const own = listener._handle;
       if (own?.onconnection === undefined) {
-        // Not listening any more (draining): back to the master, which gives it to another worker.
-        pass(handle, (error) => {
-          if (error !== undefined) (handle as NativeHandle).close();
-        });
+        // Not listening any more: the master sends one here only when no other worker serves (a full stop) or
+        // it crossed our drain. Served all the same, with `Connection: close` (the tracker drains), and the drain
+        // waits for it (worker.ts): closing it would fail its client's request.
+        server.emit('connection', new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts));
         return;
       }
       receiving = true;

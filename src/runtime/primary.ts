@@ -48,6 +48,11 @@ export function runPrimary(options: PrimaryOptions): void {
   const balancer = options.balance ? new ConnectionBalancer<number>() : undefined;
   /** Told to drain: a report still on its way from them must not count them in again. */
   const leaving = new Set<number>();
+  /**
+   * Handed-over connections whose message to a worker has not left yet: if the worker dies first, the send's
+   * callback never comes, and our copy would keep the connection open (its client hanging) for nobody.
+   */
+  const inTransit = new Map<Worker, Set<{ close(): void }>>();
   let wakeScheduled = false;
   let cancelDeadline: (() => void) | undefined;
   let exiting = false;
@@ -157,6 +162,8 @@ export function runPrimary(options: PrimaryOptions): void {
       workers.delete(key);
       balancer?.remove(key);
       leaving.delete(key);
+      for (const handle of inTransit.get(worker) ?? []) handle.close();
+      inTransit.delete(worker);
       arbiter.enqueue({ type: 'exited', key, code, signal });
       wake();
     });
@@ -167,14 +174,24 @@ export function runPrimary(options: PrimaryOptions): void {
    * is closed once the message left; a connection nobody can take is closed (its client reconnects).
    */
   const passOn = (from: number, handle: unknown): void => {
-    const close = (): void => (handle as { close(): void }).close();
+    const native = handle as { close(): void };
     const to = balancer?.receiverFor(from);
-    const worker = to === undefined ? undefined : workers.get(to);
-    if (worker === undefined || !worker.isConnected()) return close();
+    let worker = to === undefined ? undefined : workers.get(to);
+    // No other worker serves (all are draining: a stop): back to the one that accepted it, which serves it.
+    if (worker === undefined || !worker.isConnected()) worker = workers.get(from);
+    if (worker === undefined || !worker.isConnected()) return native.close();
+    const target = worker;
+    let pending = inTransit.get(target);
+    if (pending === undefined) inTransit.set(target, (pending = new Set()));
+    pending.add(native);
+    const sent = (): void => {
+      pending.delete(native);
+      native.close();
+    };
     try {
-      worker.send({ shipit: 'handoff' } satisfies MasterMessage, handle as Socket, {}, () => close());
+      target.send({ shipit: 'handoff' } satisfies MasterMessage, handle as Socket, {}, sent);
     } catch {
-      close();
+      sent();
     }
   };
 

@@ -92,9 +92,19 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       send({ shipit: 'closed' });
     });
 
+  /** Connections handed to us by the master while draining (handoff.ts) are not the listener's: wait for them too. */
+  const noConnectionsLeft = (tracker: ConnectionTracker): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => void (tracker.size === 0 ? resolve() : clock.setTimer(50, check));
+      check();
+    });
+
   const finish = async (): Promise<void> => {
-    built?.tracker.dispose();
     await closeHandshake(1000); // see protocol.ts: no connection may be left in flight to us
+    if (built !== undefined) {
+      await noConnectionsLeft(built.tracker);
+      built.tracker.dispose();
+    }
     if (app?.shutdown !== undefined) {
       try {
         await app.shutdown();

@@ -109,7 +109,7 @@ describe('attachHandoff', () => {
     }
   });
 
-  it('serves a connection handed to it, and hands it back once it no longer listens (draining)', async () => {
+  it('serves a connection handed to it, also once it no longer listens (draining)', async () => {
     const t = await setUp();
     // Raw handles "from the master": accepted paused by another server, never read.
     const source = net.createServer({ pauseOnConnect: true });
@@ -127,11 +127,30 @@ describe('attachHandoff', () => {
       expect((await clients[0]!.next())?.body).toBe('served here');
       expect(t.passed).toHaveLength(0);
 
+      // Draining (a full stop: the master had no other worker for it): served all the same, with
+      // Connection: close, and the drain's sweep watches it.
       net.Server.prototype.close.call(t.server);
+      t.tracker.beginDrain(50);
       clients.push(await openRaw(sourcePort));
+      clients[1]!.send('/');
       await t.waitFor(() => handles.length === 2);
       t.handoff.receive(handles[1]);
-      expect(t.passed.map((p) => p.handle)).toEqual([handles[1]]);
+      expect(await clients[1]!.next()).toMatchObject({ body: 'served here', headers: { connection: 'close' } });
+      await clients[1]!.serverEnded();
+      // The keep-alive connection from before the drain is closed after the linger: none is left, the sweep stops.
+      t.clock.advance(1200);
+      await clients[0]!.serverEnded();
+      await t.waitFor(() => t.tracker.size === 0);
+      t.clock.advance(100); // the sweep after that finds none and stops
+      // One handed over after that, which never sends, is swept all the same (the sweep starts again).
+      clients.push(await openRaw(sourcePort));
+      await t.waitFor(() => handles.length === 3);
+      t.handoff.receive(handles[2]);
+      t.clock.advance(1200); // past the linger (1000 ms) since a sweep first saw it idle
+      await clients[2]!.serverEnded();
+      await t.waitFor(() => t.tracker.size === 0);
+      expect(t.passed).toHaveLength(0);
+      t.tracker.dispose();
     } finally {
       for (const c of clients) c.destroy();
       t.server.closeAllConnections();
