@@ -23,8 +23,8 @@ export interface MeasureOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
   timeoutMs?: number;
-  /** Called for every stdout line as it arrives. */
-  onLine?: (text: string, atMs: number) => void;
+  /** Called for every stdout line as it arrives, with the tool's pid. */
+  onLine?: (text: string, atMs: number, pid: number) => void;
 }
 
 const SAMPLE_MS = 50;
@@ -68,6 +68,28 @@ export function processTree(root: number): number[] {
   return out;
 }
 
+/** CPU time (ms) a process used, with that of its children it has waited for: /proc/<pid>/stat utime..cstime. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3, utime..cstime are fields 14..17.
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) * TICK_MS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The CPU time (ms) the whole machine spent busy so far (/proc/stat: every state but idle and iowait, all CPUs). */
+export function machineBusyMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - cpu[3]! - cpu[4]!) * TICK_MS;
+}
+
+/** USER_HZ: /proc counts CPU time in 1/100 s on Linux. */
+const TICK_MS = 10;
+
 export function treePssKiB(root: number): number {
   return processTree(root).reduce((sum, pid) => sum + readKiB(`/proc/${pid}/smaps_rollup`, /^Pss:\s+(\d+) kB$/m), 0);
 }
@@ -100,7 +122,7 @@ export function measure(argv: string[], options: MeasureOptions = {}): Promise<M
       partial = parts.pop() ?? '';
       for (const text of parts) {
         lines.push({ atMs: at, text });
-        options.onLine?.(text, at);
+        options.onLine?.(text, at, pid);
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

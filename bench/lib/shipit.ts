@@ -106,12 +106,17 @@ export default defineConfig({
 }
 
 /** `shipit <args>` from the project dir, inside the client namespace, as CI would run it (plain output). */
-export async function runShipit(projectDir: string, args: string[], options: { namespace?: boolean; bin?: string } = {}): Promise<ShipitRun> {
+export async function runShipit(
+  projectDir: string,
+  args: string[],
+  options: { namespace?: boolean; bin?: string; onLine?: (text: string, atMs: number, pid: number) => void } = {},
+): Promise<ShipitRun> {
   const argv = ['node', options.bin ?? shipitBin(), ...args];
   const run = await measure(options.namespace === false ? argv : inNamespace(CLIENT_NS, argv), {
     cwd: projectDir,
     env: { ...process.env, CI: 'true', NO_COLOR: '1' },
     timeoutMs: 10 * 60_000,
+    onLine: options.onLine,
   });
   const events = run.lines.flatMap(({ atMs, text }) => {
     if (!text.startsWith('{')) return [];

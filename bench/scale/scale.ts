@@ -6,6 +6,7 @@ import { labPssMiB, memAvailableMiB } from '../../lab/memory.js';
 import { SMALL, setVersion, writeArtifact } from '../lib/artifact.js';
 import { labUp, onHosts, waitForNoJest, type LabInfo } from '../lib/lab.js';
 import { CLIENT_NS, ensureNamespace, wireCounters, wireDelta } from '../lib/netns.js';
+import { machineBusyMs, processCpuMs } from '../lib/measure.js';
 import { forgetHosts, phaseDurations, runShipit, wipeAppScript, writeShipitConfig } from '../lib/shipit.js';
 import { bytes, log, median, seconds, table, workDir } from '../lib/util.js';
 import { SAME_READINESS } from '../speed/tools.js';
@@ -21,6 +22,11 @@ export interface ScaleRun {
   wallMs: number;
   wireUp: number;
   peakRssMiB: number;
+  /**
+   * CPU time from shipit's start to the end of its prepare phase: shipit's own process, and the rest of the
+   * machine (/proc/stat), i.e. the lab hosts' sshd, sudo, shells, tar, sha256sum (and whatever else ran).
+   */
+  cpu?: { deployerMs: number; restMs: number };
 }
 
 export interface ScaleResult {
@@ -80,12 +86,24 @@ export async function scale(lab: LabInfo, rounds: number): Promise<{ result: Sca
           }
           setVersion(artifactDir, `v${++version}`);
           const w0 = wireCounters(CLIENT_NS);
-          const run = await runShipit(fleet.project, ['deploy', 'bench', '--json']);
+          const busy0 = machineBusyMs();
+          let cpu: ScaleRun['cpu'];
+          const run = await runShipit(fleet.project, ['deploy', 'bench', '--json'], {
+            onLine: (text, _at, pid) => {
+              if (cpu !== undefined || !text.includes('"phase.finished"') || !text.includes('"phase":"prepare"')) return;
+              const busy = machineBusyMs() - busy0;
+              const deployerMs = processCpuMs(pid);
+              cpu = { deployerMs, restMs: busy - deployerMs };
+            },
+          });
           const wire = wireDelta(w0, wireCounters(CLIENT_NS));
           const phases = phaseDurations(run);
           const prepareMs = PREPARE_PHASES.reduce((s, p) => s + (phases[p] ?? NaN), 0);
-          result.runs.push({ hosts: fleet.n, kind, round, exitCode: run.exitCode, prepareMs, phases, wallMs: run.wallMs, wireUp: wire.up, peakRssMiB: run.peakRssMiB });
-          log(`scale: round ${round} ${kind} on ${fleet.n} hosts: prepare ${seconds(prepareMs)} (${PREPARE_PHASES.map((p) => `${p} ${Math.round(phases[p] ?? NaN)}`).join(', ')}), ${bytes(wire.up)} up, exit ${run.exitCode}`);
+          result.runs.push({ hosts: fleet.n, kind, round, exitCode: run.exitCode, prepareMs, phases, wallMs: run.wallMs, wireUp: wire.up, peakRssMiB: run.peakRssMiB, cpu });
+          log(
+            `scale: round ${round} ${kind} on ${fleet.n} hosts: prepare ${seconds(prepareMs)} (${PREPARE_PHASES.map((p) => `${p} ${Math.round(phases[p] ?? NaN)}`).join(', ')}), ` +
+              `${bytes(wire.up)} up, CPU to prepared: shipit ${Math.round(cpu?.deployerMs ?? NaN)} ms, the rest ${Math.round(cpu?.restMs ?? NaN)} ms, exit ${run.exitCode}`,
+          );
           // What failed, in shipit's own words (its --json error event and stderr): a bare exit code says nothing.
           if (run.exitCode !== 0) log(`scale: round ${round} ${kind} on ${fleet.n} hosts FAILED: ${run.stderr.trim().split('\n').slice(-5).join(' | ')} ${run.stdout.trim().split('\n').slice(-3).join(' | ')}`);
         }
@@ -96,6 +114,8 @@ export async function scale(lab: LabInfo, rounds: number): Promise<{ result: Sca
   }
   return { result, report: renderScale(result, rounds) };
 }
+
+const ms = (n: number): string => (Number.isFinite(n) ? `${Math.round(n).toLocaleString('en-US')} ms` : '–');
 
 export function renderScale(result: ScaleResult, rounds: number): string {
   const rows: (string | number)[][] = [];
@@ -112,10 +132,19 @@ export function renderScale(result: ScaleResult, rounds: number): string {
       PREPARE_PHASES.map((p) => `${p} ${Math.round(m(3, (r) => r.phases[p] ?? NaN))}→${Math.round(m(12, (r) => r.phases[p] ?? NaN))} ms`).join(', '),
       `${bytes(m(3, (r) => r.wireUp))} → ${bytes(m(12, (r) => r.wireUp))}`,
       `${m(3, (r) => r.peakRssMiB).toFixed(0)} → ${m(12, (r) => r.peakRssMiB).toFixed(0)} MiB`,
+      `${ms(m(3, (r) => r.cpu?.deployerMs ?? NaN))} → ${ms(m(12, (r) => r.cpu?.deployerMs ?? NaN))}`,
+      `${ms(m(3, (r) => r.cpu?.restMs ?? NaN))} → ${ms(m(12, (r) => r.cpu?.restMs ?? NaN))}`,
     ]);
   }
   const mem = result.memory
     ? `12 lab hosts booted in ${seconds(result.bootMs ?? NaN)}; their processes' PSS ${result.memory.with12.labPssMiB} MiB; machine MemAvailable ${result.memory.before.availableMiB} MiB (3 hosts) → ${result.memory.with12.availableMiB} MiB (12 hosts)\n`
     : '';
-  return `${table(`Prepare phase (connect+lock+inspect+prepare) on 3 vs 12 hosts, side by side on a 12-host lab; median of ${rounds}`, ['deploy', '3 hosts', '12 hosts', 'ratio', 'phases (3→12)', 'bytes up (3→12)', 'peak RSS (3→12)'], rows)}${mem}`;
+  const cpuNote =
+    'CPU to prepared: from shipit\'s start to the end of its prepare phase, shipit\'s own process (utime+stime) and the rest of the machine ' +
+    '(/proc/stat: the hosts\' sshd, sudo, shells, tar, sha256sum, systemd); the hosts share the machine\'s 2 cores with shipit.\n';
+  return `${table(
+    `Prepare phase (connect+lock+inspect+prepare) on 3 vs 12 hosts, side by side on a 12-host lab; median of ${rounds}`,
+    ['deploy', '3 hosts', '12 hosts', 'ratio', 'phases (3→12)', 'bytes up (3→12)', 'peak RSS (3→12)', 'CPU to prepared: shipit (3→12)', 'the rest (3→12)'],
+    rows,
+  )}${cpuNote}${mem}`;
 }
