@@ -87,6 +87,21 @@ export function machineBusyMs(): number {
   return (total - cpu[3]! - cpu[4]!) * TICK_MS;
 }
 
+/**
+ * Waits until the machine is quiet: busy under `fraction` of its CPUs over a 500 ms window (the lab hosts' apps
+ * still booting workers after a deploy that has already returned, say), at most `maxMs`. Returns how long it waited.
+ */
+export async function waitForQuiet(fraction = 0.15, maxMs = 15_000): Promise<number> {
+  const cpus = (readFileSync('/proc/stat', 'utf8').match(/^cpu\d+ /gm) ?? []).length || 1;
+  const started = performance.now();
+  for (;;) {
+    const before = machineBusyMs();
+    await new Promise((r) => setTimeout(r, 500));
+    const busy = machineBusyMs() - before;
+    if (busy < fraction * cpus * 500 || performance.now() - started >= maxMs) return performance.now() - started;
+  }
+}
+
 /** USER_HZ: /proc counts CPU time in 1/100 s on Linux. */
 const TICK_MS = 10;
 
