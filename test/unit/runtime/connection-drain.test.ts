@@ -91,6 +91,17 @@ async function setUp(make: Make) {
 
 const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The `Connection` header of the first response on a new connection. */
+async function connectionHeaderOfNewClient(port: number): Promise<string | undefined> {
+  const c = await openRaw(port);
+  try {
+    c.send('/fast');
+    return (await c.next())?.headers.connection;
+  } finally {
+    c.destroy();
+  }
+}
+
 const variants: Array<[string, Make]> = [
   [
     'its own request listener (an app from createServer())',
@@ -303,13 +314,7 @@ describe.each(recycling)('keep-alive recycling (keepAliveRequests) on a real ser
       expect(t.tracker.size).toBe(0);
 
       // The count belongs to the connection: the client's next one starts from 1 again.
-      const d = await openRaw(t.port);
-      try {
-        d.send('/fast');
-        expect((await d.next())?.headers.connection).toBe('keep-alive');
-      } finally {
-        d.destroy();
-      }
+      expect(await connectionHeaderOfNewClient(t.port)).toBe('keep-alive');
     } finally {
       c.destroy();
       t.cleanUp();
@@ -420,13 +425,7 @@ describe.each(variants)('balancing: active connections and shedding (balance.ts)
       t.tracker.shed(10);
       conns[2]!.send('/fast');
       expect((await conns[2]!.next())?.headers.connection).toBe('close');
-      const next = await openRaw(t.port);
-      try {
-        next.send('/fast');
-        expect((await next.next())?.headers.connection).toBe('keep-alive');
-      } finally {
-        next.destroy();
-      }
+      expect(await connectionHeaderOfNewClient(t.port)).toBe('keep-alive');
     } finally {
       for (const conn of conns) conn.destroy();
       t.cleanUp();
