@@ -164,10 +164,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
   const receiveHandoff = (handle: unknown): void => {
     if (handoff !== undefined) return handoff.receive(handle);
-    // Not serving yet (or balancing is off): back to the master for another worker.
-    passHandle(handle, (error) => {
-      if (error !== undefined) (handle as { close(): void }).close();
-    });
+    // The master passes connections only to workers that balance and serve (they report; see primary.ts passOn).
+    log('warn', 'a connection was handed to a worker that does not balance; closed');
+    (handle as { close(): void }).close();
   };
   process.on('uncaughtException', (error) => {
     log('error', 'uncaught exception; worker exiting', { error: errorFields(error) });
