@@ -199,11 +199,15 @@ describe('the example FastAPI app on a lab host', () => {
     expect(await sh(host, `curl -s -o /dev/null -w '%{http_code}' localhost:${port}/healthz`)).toBe('200');
   }, 60_000);
 
-  it('derives a crash-on-import release: gunicorn halts with exit status 3 (worker failed to boot)', async () => {
+  it('derives a crash-on-import release: gunicorn halts because a worker failed to boot', async () => {
     const host = hosts()[0]!;
     await stageRelease(host, 'crash', 'crash-on-import');
     const result = await labSsh(lab, host, 'root', start(true));
     expect(result.exitCode).not.toBe(0);
-    expect(await sh(host, `systemctl show -p ExecMainStatus --value ${unit}`)).toBe('3');
+    // Gunicorn 20.1 (Debian 12) exits 3 (WORKER_BOOT_ERROR), or 1 when the second worker's boot failure is reaped
+    // while it halts for the first: its SIGCHLD handler raises HaltServer again inside halt(), uncaught (seen
+    // once in CI on 2026-12-03). Either way the reason is a worker that failed to boot.
+    expect(['3', '1']).toContain(await sh(host, `systemctl show -p ExecMainStatus --value ${unit}`));
+    expect(await sh(host, `journalctl -q -o cat -u ${unit} | tail -n 40`)).toContain('Worker failed to boot');
   }, 60_000);
 });
