@@ -41,7 +41,7 @@
  *
  * Balancing (balance.ts, on by default) closes connections the same way, only as many as the master asks for
  * (`shed`), and counts the long-lived ones that carry requests (`activeSince`): one store per request (the
- * interval's number on the socket) and one per connection.
+ * interval's number on the socket) and two per connection.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -105,11 +105,10 @@ export interface ConnectionTrackerOptions {
 interface DrainState {
   startedAt: number;
   states: Map<TrackedSocket, ConnectionState>;
+  /** Cancels the next sweep; undefined when none is scheduled (the last connection went, or disposed). */
   stopSweep: (() => void) | undefined;
   /** Runs one sweep now and schedules the next while connections are left (beginDrain). */
   sweep: () => void;
-  /** A sweep is scheduled; none is once the last connection went, until a new one arrives (a hand-over). */
-  scheduled: boolean;
   disposed: boolean;
 }
 
@@ -155,7 +154,7 @@ export class ConnectionTracker {
       socket.on('close', forget);
       // Draining, and a connection arrived anyway (handed over by the master, handoff.ts): sweep it too.
       const drain = tracker.drain;
-      if (drain !== undefined && !drain.scheduled && !drain.disposed) drain.sweep();
+      if (drain !== undefined && drain.stopSweep === undefined && !drain.disposed) drain.sweep();
     });
     // Prepended so the header is set before the app's own listener can send headers.
     if (options.requests !== 'caller') server.prependListener('request', this.onRequest);
@@ -210,14 +209,10 @@ export class ConnectionTracker {
       states: new Map(),
       stopSweep: undefined,
       sweep: () => {
-        drain.scheduled = false;
+        drain.stopSweep = undefined;
         this.closeLingeringIdle();
-        if (this.connections.length > 0 && !drain.disposed) {
-          drain.scheduled = true;
-          drain.stopSweep = this.options.clock.setTimer(sweepEveryMs, drain.sweep);
-        }
+        if (this.connections.length > 0 && !drain.disposed) drain.stopSweep = this.options.clock.setTimer(sweepEveryMs, drain.sweep);
       },
-      scheduled: false,
       disposed: false,
     };
     this.drain = drain;
@@ -252,6 +247,5 @@ export class ConnectionTracker {
     drain.disposed = true;
     drain.stopSweep?.();
     drain.stopSweep = undefined;
-    drain.scheduled = false;
   }
 }

@@ -31,7 +31,7 @@
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
  * | SHIPIT_SCHEDULING         | auto    | `shared` (workers accept on the shared socket), `round-robin` (the primary accepts and deals connections out), or `auto` = shared (trade-offs: config.ts resolveScheduling). |
- * | SHIPIT_BALANCE            | 1       | under shared scheduling with 2+ workers: when one worker holds clearly more than its share of the busy keep-alive connections, the master has it answer that many requests with `Connection: close`, so their clients reconnect and spread over the workers again (balance.ts); 0 = off. |
+ * | SHIPIT_BALANCE            | 1       | under shared scheduling with 2+ workers: when one worker holds clearly more than its share of the busy keep-alive connections, the master has it answer that many requests with `Connection: close` and hand the clients' new connections over to the least-busy worker (balance.ts, handoff.ts); 0 = off. |
  *
  * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
  * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
