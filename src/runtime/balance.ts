@@ -12,10 +12,12 @@
  * UV_TCP_SINGLE_ACCEPT is gone from libuv 1.46), and moving an established connection to another process is
  * unsafe once its HTTP parser has read from it. So the master balances by shedding, the way a recycled
  * connection would (SHIPIT_KEEPALIVE_REQUESTS), only where it helps: every worker reports how many of its
- * connections carried a request in the last interval; when one holds clearly more than its share, the master tells
- * it to answer its next N requests with `Connection: close`. Those clients reconnect (HTTP/1.1 clients, browsers
- * and balancers do so without an error), and the new connection goes to whichever worker accepts first, which is
- * most often one that is not busy. Repeated after a pause until the spread is even within a margin.
+ * long-lived connections carried a request in the last interval; when one holds clearly more than its share, the
+ * master tells it to answer its next N requests with `Connection: close`. Those clients reconnect (HTTP/1.1
+ * clients, browsers and balancers do so without an error), and since the busy worker itself would most often
+ * accept the new connections again (it is running when they arrive), it hands the next N it accepts to the
+ * master, which passes them to the least-busy worker (handoff.ts). Repeated after a pause until the spread is even
+ * within a margin.
  *
  * Pure: the master feeds reports and the time in, and carries out the sheds that come out.
  */
