@@ -348,8 +348,8 @@ export class SshHost implements Host {
     const check = await this.checkAndReadBase(release, diskKiB, signal);
     if (check.alreadyStaged) {
       await this.run({
-        label: 'write shared env and secrets',
-        body: scripts.sharedFilesScript(layout, release.env),
+        label: 'write the release env and secrets',
+        body: scripts.releaseEnvScript(layout, id, release.env),
         mutates: true,
         stdin: release.secrets,
         stdinNote: secretsNote(release.secrets),

@@ -4,7 +4,7 @@ import { quote } from './quote.js';
  * Where things live on a host (the contract with the units and the app):
  *   <deployTo>/releases/<id>/             the release's files (root-owned, group = service user)
  *   <deployTo>/current -> releases/<id>   switched atomically (rename of a new symlink)
- *   <deployTo>/shared/env, secrets.env    EnvironmentFile= of the unit (secrets 0600, owned by the service user)
+ *   <deployTo>/shared/env, secrets.env    EnvironmentFile= of the unit: the active release's (secrets 0600, owned by the service user), copied from .shipit/releases/<id>/ at activation
  *   <deployTo>/.shipit/lock/info.json     the deploy lock (atomic mkdir)
  *   <deployTo>/.shipit/releases/<id>/     meta.json, manifest.tsv, units/ of each release
  *   <deployTo>/.shipit/history.jsonl      the audit log

@@ -234,9 +234,6 @@ export interface StagePlan {
 /** Exit code of a stage whose `checks.current` did not hold. */
 export const STAGE_BASE_CHANGED = 5;
 
-/** The shared files' temporaries: removed before they are written, since `>` keeps an existing file's mode. */
-const SHARED_TMP = '"$D/shared/.env.tmp" "$D/shared/.secrets.tmp"';
-
 /**
  * The service's system user, then the layout's directories and `dirs` (one mkdir: every process costs a few ms
  * of a small host's CPU): the first thing prepare writes. `clear` (quoted paths) is removed just before.
@@ -244,30 +241,60 @@ const SHARED_TMP = '"$D/shared/.env.tmp" "$D/shared/.secrets.tmp"';
 const ensureUserAndDirs = (clear: string, ...dirs: string[]) => [
   'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
   `rm -rf ${clear}`,
-  `mkdir -p "$D/releases" "$D/shared" "$S/releases"${dirs.map((d) => ` ${d}`).join('')}`,
+  `mkdir -p "$D/releases" "$D/shared/.next" "$S/releases"${dirs.map((d) => ` ${d}`).join('')}`,
 ];
 
 /**
- * shared/env inline (0640, group the service's), shared/secrets.env (0600, the service user's) from what
- * `readSecrets` writes to stdout. Each is created afresh with its mode from the umask (SHARED_TMP was removed
- * before), owned, then renamed over the old one.
+ * A release's env (inline, 0640, group the service's) and secrets (0600, the service user's, from what
+ * `readSecrets` writes to stdout) into its directory under .shipit/releases (`dir`, quoted): versioned with the
+ * release, like its units, and put in shared/ only when the release is activated (ENV_INSTALL_LINES), so that a
+ * deploy that fails leaves every host with the env of the release it runs, and a revert or rollback brings back
+ * the env that release ran with. Each file is created afresh (removed first: `>` keeps an existing file's mode).
  */
-const writeSharedFiles = (env: string, readSecrets: string) => [
+const writeEnvFiles = (dir: string, env: string, readSecrets: string) => [
+  `rm -f ${dir}/env ${dir}/secrets.env`,
   'umask 027',
-  `${inline(env)} > "$D/shared/.env.tmp"`,
+  `${inline(env)} > ${dir}/env`,
   'umask 077',
-  `${readSecrets} > "$D/shared/.secrets.tmp"`,
+  `${readSecrets} > ${dir}/secrets.env`,
   'umask 022',
-  'chown "root:$U" "$D/shared/.env.tmp"; chown "$U:$U" "$D/shared/.secrets.tmp"',
-  'mv -f "$D/shared/.env.tmp" "$D/shared/env"; mv -f "$D/shared/.secrets.tmp" "$D/shared/secrets.env"',
+  `chown "root:$U" ${dir}/env; chown "$U:$U" ${dir}/secrets.env`,
 ];
 
 /**
- * Creates the service user and directories, then writes the plain env file inline (not secret) and the
- * secrets file from stdin, 0600 and owned by the service user.
+ * Upgrading from a shipit that wrote shared/ at prepare: the current release has no env of its own yet, and what
+ * it runs with is shared/'s. Kept with it, so that a revert to it restores that env. Needs $cur (CURRENT_MANIFEST).
  */
-export function sharedFilesScript(layout: Layout, env: string): string {
-  return script(layout, 'set -e', ...ensureUserAndDirs(SHARED_TMP), ...writeSharedFiles(env, 'cat'));
+const KEEP_CURRENT_ENV = [
+  'if [ -n "$cur" ] && [ -d "$S/releases/$cur" ] && [ ! -e "$S/releases/$cur/env" ] && [ -f "$D/shared/env" ]; then',
+  '  cp -p "$D/shared/env" "$D/shared/secrets.env" "$S/releases/$cur/" 2> /dev/null || cp -p "$D/shared/env" "$S/releases/$cur/"',
+  'fi',
+];
+
+/**
+ * Activation: the release's env and secrets into shared/ (EnvironmentFile= of the unit), each renamed over the
+ * old one. Releases staged by a shipit that wrote shared/ at prepare have none: shared/ is left as it is.
+ */
+const envInstallLines = (id: string) => [
+  `if [ -f "$S/releases/${id}/env" ]; then`,
+  `  cp -p "$S/releases/${id}/env" "$S/releases/${id}/secrets.env" "$D/shared/.next/"`,
+  '  mv -f "$D/shared/.next/env" "$D/shared/.next/secrets.env" "$D/shared/"',
+  'fi',
+];
+
+/** activateScript's env lines alone (for tests: the rest of an activation needs systemd). */
+export function installEnvScript(layout: Layout, id: string): string {
+  checkReleaseId(id);
+  return script(layout, 'set -e', ...envInstallLines(id));
+}
+
+/**
+ * Creates the service user and directories, then writes release `id`'s env inline (not secret) and its secrets
+ * from stdin, 0600 and owned by the service user (a release staged already: its env as configured now).
+ */
+export function releaseEnvScript(layout: Layout, id: string, env: string): string {
+  checkReleaseId(id);
+  return script(layout, 'set -e', ...ensureUserAndDirs('"$D/shared/.next"', `"$S/releases/${id}"`), ...writeEnvFiles(`"$S/releases/${id}"`, env, 'cat'));
 }
 
 /**
@@ -295,8 +322,10 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
     ...(plan.checks ? stageChecks(plan.checks, readCurrent) : []),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
-    ...ensureUserAndDirs(`"$T" "$M.tmp" ${SHARED_TMP}`, '"$T"', '"$M.tmp/units"'),
-    ...writeSharedFiles(plan.env, `head -c ${byteCount(plan.secretsBytes)}`),
+    ...ensureUserAndDirs('"$T" "$M.tmp"', '"$T"', '"$M.tmp/units"'),
+    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`),
+    ...(readCurrent && !plan.checks ? ['cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}'] : []),
+    ...KEEP_CURRENT_ENV,
     `head -c ${byteCount(plan.dropBytes)} > "$M.tmp/drop"`,
     `head -c ${byteCount(plan.sentBytes)} > "$M.tmp/sent.tsv"`,
     ...(base === null
@@ -394,6 +423,7 @@ export function activateScript(layout: Layout, id: string): string {
     'elif [ "$sock_active" != active ]; then systemctl start "$A.socket" || why "$A.socket"; fi',
     `ln -sfn "releases/${id}" "$D/.current.tmp"`,
     'mv -fT "$D/.current.tmp" "$D/current"',
+    ...envInstallLines(id),
     'systemctl reset-failed "$A.service" 2> /dev/null || true',
     'systemctl restart "$A.service" || why "$A.service"',
     // The state right after the restart: the baseline the readiness gate compares restarts with.

@@ -21,6 +21,22 @@ const served = async () =>
   Promise.all(hosts.map(async (h) => (await httpGet(h.address, PORT, '/readyz')).body as { release: string; version: string }));
 const releaseIdOf = (output: string) => /deploying (\S+) /.exec(output)?.[1];
 const loadAll = <T>(body: () => Promise<T>) => underLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })), body);
+/** What each host's shared/ holds, and what its running service was started with (its main process's environment). */
+const envs = () =>
+  Promise.all(
+    hosts.map(async (h) => {
+      const out = await onHost(
+        lab,
+        h.address,
+        `grep -h '^RELEASE_NOTE=\\|^API_TOKEN=' /srv/${APP}/shared/env /srv/${APP}/shared/secrets.env; ` +
+          `tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value ${APP}.service)/environ | grep '^RELEASE_NOTE=\\|^API_TOKEN='`,
+      );
+      return out.trim().split('\n').sort();
+    }),
+  );
+const runningWith = (note: string, token: string) => [`RELEASE_NOTE="${note}"`, `API_TOKEN="${token}"`, `RELEASE_NOTE=${note}`, `API_TOKEN=${token}`].sort();
+const SECOND_TOKEN = 'tok-e2e-second-5ecret';
+const BAD_TOKEN = 'tok-e2e-bad-5ecret';
 const meta = async (address: string, id: string) => JSON.parse(await onHost(lab, address, `cat /srv/${APP}/.shipit/releases/${id}/meta.json`)) as { state: string };
 
 beforeAll(async () => {
@@ -55,12 +71,14 @@ describe('shipit deploy on 3 lab hosts', () => {
     expect((await onHost(lab, h, `systemctl is-active ${APP}.socket ${APP}.service`)).trim().split('\n')).toEqual(['active', 'active']);
     expect(await meta(h, first)).toMatchObject({ state: 'good' });
     expect(run.all).not.toContain('tok-e2e-5ecret-value');
+    for (const env of await envs()) expect(env).toEqual(runningWith('none', 'tok-e2e-5ecret-value'));
   });
 
   it('a second deploy under load sends only the changed file, and no request fails', async () => {
     project.setVersion('v2');
-    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production', '--json', '--verbose']));
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production', '--json', '--verbose'], { E2E_RELEASE_NOTE: 'second', E2E_API_TOKEN: SECOND_TOKEN }));
     expect(run.exitCode).toBe(0);
+    expect(run.all).not.toContain(SECOND_TOKEN);
     // The lock staged the release: the warm shells start from prepare on, and every activation ran in one.
     expect(run.stderr.match(/\[web\d\] lock, stage \S+: exit 0 in \S+$/gm)).toHaveLength(3);
     expect(run.stderr.match(/\[web\d\] activate \S+: exit 0 in \S+ \(warm shell\)$/gm)).toHaveLength(3);
@@ -77,17 +95,21 @@ describe('shipit deploy on 3 lab hosts', () => {
     }
     second = (events.find((e) => e.type === 'rollout.finished') as { release: string }).release;
     for (const body of await served()) expect(body).toMatchObject({ release: second, version: 'v2' });
+    for (const env of await envs()) expect(env).toEqual(runningWith('second', SECOND_TOKEN));
     expect(load.requests).toBeGreaterThan(100);
     expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
   });
 
-  it.each(['never-ready', 'crash-on-import'] as const)('a %s release is rolled back everywhere, under load, without a failed request', async (fault) => {
+  it.each(['never-ready', 'crash-on-import'] as const)('a %s release is rolled back everywhere, with its env, under load, without a failed request', async (fault) => {
     project.setVersion(`bad-${fault}`, fault);
-    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production']));
+    // It changes the env and a secret too: the hosts must end up running the env of the release they ran before.
+    const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production'], { E2E_RELEASE_NOTE: 'bad', E2E_API_TOKEN: BAD_TOKEN }));
     expect(run.exitCode).toBe(5);
     expect(run.all).toMatch(/every host is back on the release it ran before/);
+    expect(run.all).not.toContain(BAD_TOKEN);
     const bad = releaseIdOf(run.all)!;
     for (const body of await served()) expect(body).toMatchObject({ release: second, version: 'v2' });
+    for (const env of await envs()) expect(env).toEqual(runningWith('second', SECOND_TOKEN));
     for (const h of hosts) expect(await meta(h.address, bad)).toMatchObject({ state: 'bad' });
     expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
     project.setVersion('v2');
@@ -99,9 +121,11 @@ describe('shipit deploy on 3 lab hosts', () => {
     // No prepare in a rollback: the warm shells start after its lock, and every activation ran in one.
     expect(back.all.match(new RegExp(`\\[web\\d\\] activate ${first}: exit 0 in \\S+ \\(warm shell\\)`, 'g'))).toHaveLength(3);
     for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
+    for (const env of await envs()) expect(env).toEqual(runningWith('none', 'tok-e2e-5ecret-value'));
     const to = await project.shipit(['rollback', 'production', '--to', second]);
     expect(to.exitCode).toBe(0);
     for (const body of await served()) expect(body).toMatchObject({ release: second });
+    for (const env of await envs()) expect(env).toEqual(runningWith('second', SECOND_TOKEN));
     expect({ errors: load.errors, non2xx: load.non2xx }).toEqual({ errors: 0, non2xx: 0 });
   });
 

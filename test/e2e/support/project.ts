@@ -58,8 +58,8 @@ export default defineConfig({
     port: ${o.port},
     workers: 2,
     gracefulTimeout: 10,
-    env: { LOG_LEVEL: 'info' },
-    secrets: { API_TOKEN: ${JSON.stringify(o.secret ?? 'tok-e2e-5ecret-value')} },
+    env: { LOG_LEVEL: 'info', RELEASE_NOTE: process.env.E2E_RELEASE_NOTE ?? 'none' },
+    secrets: { API_TOKEN: process.env.E2E_API_TOKEN ?? ${JSON.stringify(o.secret ?? 'tok-e2e-5ecret-value')} },
     ${o.server ?? ''}
   },
   health: ${o.health ?? "{ liveness: '/healthz', readiness: '/readyz', interval: '300ms', timeout: '2s', successes: 2, minHealthyTime: '1s', healthyDeadline: '20s' }"},

@@ -186,29 +186,31 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
   });
 
   it('takes secrets from stdin only: the script text holds the plain env, not the secrets', () => {
-    const text = scripts.sharedFilesScript(layout, 'LOG_LEVEL=info\n');
-    expect(text).toContain(`printf %s 'LOG_LEVEL=info\n' > "$D/shared/.env.tmp"`);
-    expect(text).toContain('cat > "$D/shared/.secrets.tmp"');
+    const text = scripts.releaseEnvScript(layout, 'r1', 'LOG_LEVEL=info\n');
+    expect(text).toContain(`printf %s 'LOG_LEVEL=info\n' > "$S/releases/r1"/env`);
+    expect(text).toContain('cat > "$S/releases/r1"/secrets.env');
     expect(text).not.toContain('s3cret');
   });
 
-  it('writes shared/env 0640 and shared/secrets.env 0600 from stdin, even over stale temporaries (run by /bin/sh)', () => {
+  it("writes a release's env 0640 and secrets 0600 from stdin, over what it had (run by /bin/sh)", () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-shared-'));
     try {
       // The current user as the service user: its own chown needs no root, and useradd is never reached.
       const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: userInfo().username };
-      mkdirSync(join(root, 'srv/shared'), { recursive: true });
-      // Temporaries a killed run left, world-writable: `>` would keep their mode.
-      for (const name of ['.env.tmp', '.secrets.tmp']) writeFileSync(join(root, 'srv/shared', name), 'stale', { mode: 0o666 });
-      chmodSync(join(root, 'srv/shared/.secrets.tmp'), 0o666);
-      chmodSync(join(root, 'srv/shared/.env.tmp'), 0o666);
-      const run = spawnSync('sh', ['-c', scripts.sharedFilesScript(local, 'LOG_LEVEL=info\n')], { input: 'TOKEN=s3cret\n' });
+      const meta = join(root, 'srv/.shipit/releases/r1');
+      mkdirSync(meta, { recursive: true });
+      // Files of an earlier run, world-writable: `>` would keep their mode.
+      for (const name of ['env', 'secrets.env']) writeFileSync(join(meta, name), 'stale', { mode: 0o666 });
+      chmodSync(join(meta, 'env'), 0o666);
+      chmodSync(join(meta, 'secrets.env'), 0o666);
+      const run = spawnSync('sh', ['-c', scripts.releaseEnvScript(local, 'r1', 'LOG_LEVEL=info\n')], { input: 'TOKEN=s3cret\n' });
+      expect(run.stderr.toString()).toBe('');
       expect(run.status).toBe(0);
-      const mode = (name: string) => (statSync(join(root, 'srv/shared', name)).mode & 0o777).toString(8);
+      const mode = (name: string) => (statSync(join(meta, name)).mode & 0o777).toString(8);
       expect({ env: mode('env'), secrets: mode('secrets.env') }).toEqual({ env: '640', secrets: '600' });
-      expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('LOG_LEVEL=info\n');
-      expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe('TOKEN=s3cret\n');
-      expect(existsSync(join(root, 'srv/shared/.env.tmp')) || existsSync(join(root, 'srv/shared/.secrets.tmp'))).toBe(false);
+      expect(readFileSync(join(meta, 'env'), 'utf8')).toBe('LOG_LEVEL=info\n');
+      expect(readFileSync(join(meta, 'secrets.env'), 'utf8')).toBe('TOKEN=s3cret\n');
+      expect(existsSync(join(root, 'srv/shared/env'))).toBe(false); // shared/ gets it when the release is activated
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -43,7 +43,8 @@ async function tarOf(artifact: Artifact, paths: string[]): Promise<Buffer> {
 }
 
 /** One deploy's prepare, as SshHost does it: check (for the base manifest), then one stage command. */
-async function stage(root: string, user: string, id: string, artifactDir: string, options: { corrupt?: boolean } = {}) {
+async function stage(root: string, user: string, id: string, artifactDir: string, options: { corrupt?: boolean; env?: string; secrets?: string } = {}) {
+  const secrets = options.secrets ?? SECRETS;
   const layout = { deployTo: join(root, 'srv'), app: 'demo', serviceUser: user };
   const check = run(checkBody(layout, id, [], 1));
   expect(check.code).toBe(0);
@@ -56,16 +57,16 @@ async function stage(root: string, user: string, id: string, artifactDir: string
   const delta = manifestDelta(artifact.files, baseText.split('\n').filter(Boolean));
   const sent = options.corrupt ? delta.sent.replace(/\t[0-9a-f]{64}\t/, `\t${'0'.repeat(64)}\t`) : delta.sent;
   const body = scripts.stageScript(layout, id, {
-    env: 'LOG_LEVEL="info"\n',
-    secretsBytes: Buffer.byteLength(SECRETS),
+    env: options.env ?? 'LOG_LEVEL="info"\n',
+    secretsBytes: Buffer.byteLength(secrets),
     base: delta.reuse > 0 ? base : null,
     dropBytes: Buffer.byteLength(delta.drop),
     sentBytes: Buffer.byteLength(sent),
     sentFiles: delta.send.length,
     finalize: { metaJson: JSON.stringify({ id, state: 'staged' }), units: [{ name: 'demo.service', content: '[Service]\n' }] },
   });
-  const stdin = Buffer.concat([Buffer.from(SECRETS + delta.drop + sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
-  return { result: run(body, stdin), delta, base, release: join(layout.deployTo, 'releases', id), meta: join(layout.deployTo, '.shipit/releases', id) };
+  const stdin = Buffer.concat([Buffer.from(secrets + delta.drop + sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+  return { result: run(body, stdin), delta, base, release: join(layout.deployTo, 'releases', id), meta: join(layout.deployTo, '.shipit/releases', id), layout };
 }
 
 const ino = (path: string) => statSync(path).ino;
@@ -89,10 +90,68 @@ describe('stageScript on a real shell', () => {
     expect(readFileSync(join(meta, 'manifest.tsv'), 'utf8')).toBe(delta.manifest);
     expect(readFileSync(join(release, 'my file.txt'), 'utf8')).toBe('x');
     expect(statSync(join(release, 'run.sh')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe(SECRETS);
-    expect(statSync(join(root, 'srv/shared/secrets.env')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('LOG_LEVEL="info"\n');
+    // The env goes with the release, into shared/ only when it is activated (a failed deploy leaves shared/ alone).
+    expect(readFileSync(join(meta, 'secrets.env'), 'utf8')).toBe(SECRETS);
+    expect(statSync(join(meta, 'secrets.env')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(meta, 'env'), 'utf8')).toBe('LOG_LEVEL="info"\n');
+    expect(statSync(join(meta, 'env')).mode & 0o777).toBe(0o640);
+    expect(existsSync(join(root, 'srv/shared/env')) || existsSync(join(root, 'srv/shared/secrets.env'))).toBe(false);
     expect(existsSync(join(meta, 'units/demo.service'))).toBe(true);
+  });
+
+  it("puts a release's env in shared/ when it is activated, and the env of the one before when that one is again", async () => {
+    writeTree(art, { 'a.txt': 'one' });
+    const first = await stage(root, 'root', 'r1', art, { env: 'GREETING="one"\n', secrets: 'TOKEN="first"\n' });
+    expect(first.result.code).toBe(0);
+    const activate = (id: string) => {
+      const r = run(scripts.installEnvScript(first.layout, id));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      run(`ln -sfn releases/${id} ${join(root, 'srv/current')}`);
+    };
+    const shared = () => ({
+      env: readFileSync(join(root, 'srv/shared/env'), 'utf8'),
+      secrets: readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8'),
+      modes: ['env', 'secrets.env'].map((f) => (statSync(join(root, 'srv/shared', f)).mode & 0o777).toString(8)),
+    });
+    activate('r1');
+    expect(shared()).toEqual({ env: 'GREETING="one"\n', secrets: 'TOKEN="first"\n', modes: ['640', '600'] });
+    writeTree(art, { 'a.txt': 'two' });
+    const second = await stage(root, 'root', 'r2', art, { env: 'GREETING="two"\n', secrets: 'TOKEN="second"\n' });
+    expect(second.result.code).toBe(0);
+    expect(shared().env).toBe('GREETING="one"\n'); // staged only
+    activate('r2');
+    expect(shared()).toEqual({ env: 'GREETING="two"\n', secrets: 'TOKEN="second"\n', modes: ['640', '600'] });
+    activate('r1'); // a revert, or a rollback
+    expect(shared()).toEqual({ env: 'GREETING="one"\n', secrets: 'TOKEN="first"\n', modes: ['640', '600'] });
+    expect(readFileSync(join(second.meta, 'env'), 'utf8')).toBe('GREETING="two"\n'); // each release keeps its own
+  });
+
+  it('keeps the env a release staged by an older shipit runs with (shared/), so that a revert to it restores it', async () => {
+    writeTree(art, { 'a.txt': 'one' });
+    const first = await stage(root, 'root', 'r1', art);
+    expect(first.result.code).toBe(0);
+    // As an older shipit left it: no env with the release, shared/ holding what it runs with.
+    rmSync(join(first.meta, 'env'));
+    rmSync(join(first.meta, 'secrets.env'));
+    mkdirSync(join(root, 'srv/shared'), { recursive: true });
+    writeFileSync(join(root, 'srv/shared/env'), 'GREETING="old"\n', { mode: 0o640 });
+    writeFileSync(join(root, 'srv/shared/secrets.env'), 'TOKEN="old"\n', { mode: 0o600 });
+    run(`ln -sfn releases/r1 ${join(root, 'srv/current')}`);
+    expect(run(scripts.installEnvScript(first.layout, 'r1')).code).toBe(0); // nothing of its own: shared/ stays
+    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('GREETING="old"\n');
+    writeTree(art, { 'a.txt': 'two' });
+    const second = await stage(root, 'root', 'r2', art, { env: 'GREETING="new"\n' });
+    expect(second.result.stderr).toBe('');
+    expect(second.result.code).toBe(0);
+    expect(readFileSync(join(first.meta, 'env'), 'utf8')).toBe('GREETING="old"\n');
+    expect(readFileSync(join(first.meta, 'secrets.env'), 'utf8')).toBe('TOKEN="old"\n');
+    expect(statSync(join(first.meta, 'secrets.env')).mode & 0o777).toBe(0o600);
+    run(scripts.installEnvScript(first.layout, 'r2'));
+    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('GREETING="new"\n');
+    run(scripts.installEnvScript(first.layout, 'r1'));
+    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('GREETING="old"\n');
+    expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe('TOKEN="old"\n');
   });
 
   it('links unchanged files from the base, sends changed, new and re-moded ones, and drops deleted ones', async () => {
@@ -320,7 +379,7 @@ describe('lockScript with a stage (the lock and the stage in one command)', () =
     expect(tail).toBe(`manifest\t${sha256Hex(delta.manifest)}\n`);
     // The lock info is exactly its bytes (multi-byte characters included), the rest went to the stage.
     expect(lockInfo()).toBe(INFO);
-    expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe(SECRETS);
+    expect(readFileSync(join(root, 'srv/.shipit/releases/r2/secrets.env'), 'utf8')).toBe(SECRETS);
     expect(readFileSync(join(root, 'srv/releases/r2/b.txt'), 'utf8')).toBe('new');
     expect(ino(join(root, 'srv/releases/r2/a.txt'))).toBe(ino(join(root, 'srv/releases/r1/a.txt')));
   });
@@ -336,8 +395,7 @@ describe('lockScript with a stage (the lock and the stage in one command)', () =
     expect(lockInfo()).toBe(theirs);
     expect(existsSync(join(root, 'srv/releases/r2'))).toBe(false);
     expect(existsSync(join(root, 'srv/releases/.r2.tmp'))).toBe(false);
-    expect(existsSync(join(root, 'srv/shared/env'))).toBe(true);
-    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('LOG_LEVEL="info"\n');
+    expect(existsSync(join(root, 'srv/.shipit/releases/r2')) || existsSync(join(root, 'srv/.shipit/releases/r2.tmp'))).toBe(false);
   });
 
   it('takes the lock and writes nothing else when the guessed base is not the current release', async () => {
