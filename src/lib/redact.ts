@@ -7,18 +7,18 @@ export const REDACTED = '[redacted]';
 
 /**
  * The spellings a secret can take on its way to a host and back in output: as written, JSON-escaped, escaped
- * for a systemd EnvironmentFile / sh double quotes, and URL-encoded (database URLs are often printed encoded).
+ * for a systemd EnvironmentFile / sh double quotes, and URL-encoded (database URLs are often printed encoded);
+ * then each of those JSON-escaped once more, since `--json` output encodes what it prints (a line an app logged
+ * as JSON, with the secret JSON-escaped in it, is escaped again in `shipit logs --json`'s message field).
  */
 export function secretSpellings(value: string): string[] {
   if (value === '') return [];
-  const spellings = new Set<string>([
-    value,
-    JSON.stringify(value).slice(1, -1),
-    value.replace(/[\\"$`]/g, (char) => `\\${char}`),
-    encodeURIComponent(value),
-  ]);
+  const spellings = new Set<string>([value, jsonEscaped(value), value.replace(/[\\"$`]/g, (char) => `\\${char}`), encodeURIComponent(value)]);
+  for (const spelling of [...spellings]) spellings.add(jsonEscaped(spelling));
   return [...spellings].filter((spelling) => spelling !== '');
 }
+
+const jsonEscaped = (text: string) => JSON.stringify(text).slice(1, -1);
 
 /** A function replacing every spelling of every secret by [redacted]. Longest first, so overlaps cannot leak. */
 export function createRedactor(secrets: Iterable<string | undefined>): (text: string) => string {

@@ -14,6 +14,17 @@ describe('redactSecrets', () => {
     expect(secretSpellings('')).toEqual([]);
   });
 
+  it("catches them inside --json output too: an app's JSON log line, JSON-encoded again as a field", () => {
+    const secret = `tok"en$PATH\\x'y second line`;
+    const redact = createRedactor([secret]);
+    const logged = JSON.stringify({ msg: 'ready', token: secret }); // pino, winston, console.log(JSON.stringify(...))
+    const line = JSON.stringify({ host: 'web1', message: logged }); // shipit logs --json
+    expect(redact(line)).toBe(JSON.stringify({ host: 'web1', message: JSON.stringify({ msg: 'ready', token: REDACTED }) }));
+    // And an env-file line in an error message, in a --json event.
+    const envLine = `API_TOKEN="${secret.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
+    expect(redact(JSON.stringify({ error: envLine }))).toBe(JSON.stringify({ error: `API_TOKEN="${REDACTED}"` }));
+  });
+
   it('redacts the longest match first, so a secret containing another cannot leak a tail', () => {
     expect(redactSecrets('abcdef', ['abc', 'abcdef'])).toBe(REDACTED);
   });
