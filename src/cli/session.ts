@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { LockInfo } from '../host/types.js';
 import { systemClock } from '../lib/clock.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
-import { ShipitError } from '../lib/errors.js';
+import { ExitCode, ShipitError } from '../lib/errors.js';
 import { createRedactor } from '../lib/redact.js';
 import type { FleetContext, Outcome } from '../rollout/deploy.js';
 import type { RolloutEvent } from '../rollout/events.js';
@@ -24,10 +24,39 @@ export async function makeRenderer(options: GlobalOptions, hosts: readonly strin
 }
 
 /**
- * Ctrl-C and SIGTERM abort the run; the rollout then restores what it touched and releases the lock before
- * exiting. A second Ctrl-C says so instead of killing; a third one exits at once (the fleet may be mixed).
+ * The hosts a fleet operation has moved off the release they ran before it, from its events: what a forced quit
+ * (a third Ctrl-C) leaves behind. A host counts from its first activation until it is back (reverted, or ready on
+ * what it ran before).
  */
-export function trapSignals(abort: AbortController, say: (line: string) => void): () => void {
+export class MovedHosts {
+  private readonly moved = new Map<string, { before: string | null; to: string | null }>();
+
+  observe(event: RolloutEvent): void {
+    if (event.type === 'host.activating') {
+      const was = this.moved.get(event.host);
+      this.moved.set(event.host, { before: was ? was.before : event.previous, to: event.release });
+    } else if (event.type === 'host.reverted' || (event.type === 'host.ready' && event.release === this.moved.get(event.host)?.before)) {
+      this.moved.delete(event.host);
+    }
+  }
+
+  /** `web1 (ran A, moving to B)` for each host not back where it was. */
+  describe(): string[] {
+    return [...this.moved].map(([host, { before, to }]) => `${host} (ran ${before ?? 'nothing'}, moving to ${to ?? 'nothing'})`);
+  }
+}
+
+/**
+ * Ctrl-C and SIGTERM abort the run; the rollout then restores what it touched and releases the lock before
+ * exiting. A second Ctrl-C says so instead of killing; a third one exits at once: 130 when no host was moved, else
+ * 6 (the fleet may be inconsistent), naming the hosts `moved` describes.
+ */
+export function trapSignals(
+  abort: AbortController,
+  say: (line: string) => void,
+  moved: () => string[] = () => [],
+  exit: (code: number) => void = (code) => process.exit(code),
+): () => void {
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     count++;
@@ -37,7 +66,11 @@ export function trapSignals(abort: AbortController, say: (line: string) => void)
     } else if (count === 2) {
       say('still restoring hosts; one more Ctrl-C quits now and may leave hosts on different releases');
     } else {
-      process.exit(130);
+      const hosts = moved();
+      if (hosts.length === 0) return exit(ExitCode.interrupted);
+      say(`quit: the fleet may be inconsistent; not restored: ${hosts.join(', ')}; the deploy lock stays held`);
+      say('hint: run `shipit status <env>` to see where every host is, then `shipit rollback <env>` (the lock is stale once this process is gone)');
+      exit(ExitCode.failedInconsistent);
     }
   };
   process.on('SIGINT', onSignal);
@@ -99,8 +132,12 @@ export async function runFleetOperation(
   pending: PendingFleet = connectForOperation(config, options, renderer),
 ): Promise<Outcome> {
   const { abort } = pending;
-  const untrap = trapSignals(abort, (line) => renderer.info(line));
-  const emit = (event: RolloutEvent) => renderer.emit(event);
+  const moved = new MovedHosts();
+  const untrap = trapSignals(abort, (line) => renderer.info(line), () => moved.describe());
+  const emit = (event: RolloutEvent) => {
+    moved.observe(event);
+    renderer.emit(event);
+  };
   let hosts: Map<string, SshHost> | undefined;
   try {
     const started = Date.now();
@@ -137,7 +174,12 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
     .join(' ');
   if (outcome.result === 'failed-restored') {
     throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${outcome.failure}\nevery host is back on the release it ran before: ${where}`, {
-      hint: outcome.durations.rollout === undefined ? 'fix what the error names and deploy again' : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',
+      hint:
+        outcome.durations.rollout === undefined
+          ? 'fix what the error names and deploy again'
+          : outcome.interrupted === true
+            ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback <env> --to ${outcome.release}\``
+            : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',
     });
   }
   throw new ShipitError(

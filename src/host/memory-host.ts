@@ -19,6 +19,7 @@ import type {
   ReleaseSpec,
   RenderedFile,
   ServiceState,
+  RecordedState,
 } from './types.js';
 
 /** Faults a scenario can inject. Each is consulted at the moment the operation runs. */
@@ -238,7 +239,7 @@ export class MemoryHost implements Host {
     };
   }
 
-  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null, after: RecordAfter = {}): Promise<void> {
+  async record(id: string, state: RecordedState, history: HistoryEntry | null, after: RecordAfter = {}): Promise<void> {
     this.reach();
     const release = this.releases.get(id);
     if (release) release.meta.state = state;

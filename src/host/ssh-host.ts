@@ -36,6 +36,7 @@ import type {
   RecordAfter,
   ReleaseSpec,
   ServiceState,
+  RecordedState,
 } from './types.js';
 
 export interface SshHostOptions {
@@ -572,7 +573,7 @@ export class SshHost implements Host {
     return parseServiceLines(splitTagged(stdout).get('svc') ?? []);
   }
 
-  async record(id: string, state: 'good' | 'bad', history: HistoryEntry | null, after: RecordAfter = {}): Promise<void> {
+  async record(id: string, state: RecordedState, history: HistoryEntry | null, after: RecordAfter = {}): Promise<void> {
     const { layout } = this.options;
     const prune = after.prune ?? [];
     const body = [

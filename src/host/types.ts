@@ -11,7 +11,10 @@ export interface ManifestEntry {
   sha256: string;
 }
 
-export type ReleaseState = 'staged' | 'good' | 'bad';
+/** `interrupted`: a deploy stopped by Ctrl-C or SIGTERM (not known to be bad: rollback --to may pick it). */
+export type ReleaseState = 'staged' | 'good' | 'bad' | 'interrupted';
+/** What a finished deploy or rollback marks its release. */
+export type RecordedState = Exclude<ReleaseState, 'staged'>;
 
 /** What the host records about a release in `<deployTo>/.shipit/releases/<id>/meta.json`. */
 export interface ReleaseMeta {
@@ -150,7 +153,7 @@ export interface Host {
    * `prune` releases (as prune does) and releases the lock `unlock` holds (only that token's: never someone
    * else's). The last step of a deploy or rollback on a host: one round trip instead of three.
    */
-  record(id: string, state: 'good' | 'bad', history: HistoryEntry | null, after?: RecordAfter): Promise<void>;
+  record(id: string, state: RecordedState, history: HistoryEntry | null, after?: RecordAfter): Promise<void>;
   /** Removes old releases (files, manifest, units). Never the current one. */
   prune(ids: string[]): Promise<void>;
   /** Read-only: the service's journal (journalctl -u <app>.service), oldest first. */

@@ -444,7 +444,7 @@ export function deactivateScript(layout: Layout): string {
 }
 
 /** Marks a release and appends the audit line; with `prune`, then removes those releases (as pruneScript). */
-export function recordScript(layout: Layout, id: string, state: 'good' | 'bad', historyJson: string | null, prune: string[] = []): string {
+export function recordScript(layout: Layout, id: string, state: 'good' | 'bad' | 'interrupted', historyJson: string | null, prune: string[] = []): string {
   checkReleaseId(id);
   return script(
     layout,

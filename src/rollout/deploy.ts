@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/types.js';
-import type { HistoryEntry, Host, HostReleases, LockInfo, PrepareReport, ReleaseSpec } from '../host/types.js';
+import type { HistoryEntry, Host, HostReleases, LockInfo, PrepareReport, RecordedState, ReleaseSpec } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
@@ -28,6 +28,13 @@ export interface Outcome {
   unrestored: string[];
   durations: Partial<Record<Phase, number>>;
   prepared: Record<string, PrepareReport>;
+  /** Stopped by Ctrl-C or SIGTERM (the release is marked `interrupted`, not bad). */
+  interrupted?: boolean;
+}
+
+/** The run was stopped by the operator (Ctrl-C, SIGTERM: session.ts trapSignals), not by a failure. */
+export function interrupted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && signal.reason instanceof ShipitError && signal.reason.code === 'ABORTED';
 }
 
 /** Times a phase and emits its start and end. */
@@ -90,7 +97,8 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
             durations: { ...durations },
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
-          const state: 'good' | 'bad' = good ? 'good' : 'bad';
+          // Stopped by the operator (Ctrl-C, a cancelled CI job): not known to be bad, so not marked so.
+          const state: RecordedState = good ? 'good' : interrupted(signal) ? 'interrupted' : 'bad';
           const releases = [...fleet.get(name)!.releases.filter((r) => r.id !== id), { ...release.meta, state }];
           const prune = planPrune(releases, outcome.hosts[name] ?? null, config.keepReleases);
           await host.record(id, state, entry, { prune, unlock: ctx.lock.token });
@@ -98,7 +106,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
         }),
       );
     });
-    return { ...outcome, release: id, durations, prepared };
+    return { ...outcome, release: id, durations, prepared, interrupted: outcome.result !== 'success' && interrupted(signal) };
   } finally {
     await unlockFleet(new Map([...hosts].filter(([name]) => !unlocked.has(name))), ctx.lock.token);
   }

@@ -6,11 +6,12 @@ import type { HostReleases, ReleaseState } from '../host/types.js';
  * A release's fleet-wide state:
  * - current: `current` points at it on every host;
  * - bad: marked bad on some host (a failed deploy or rollback target); rollback never picks it;
+ * - interrupted: its deploy was stopped (Ctrl-C, SIGTERM) and every host went back; `rollback --to` may pick it;
  * - partial: current on some hosts only, missing on some, or staged and never finished (a deploy that is running
  *   or was killed);
  * - good: good and present everywhere.
  */
-export type FleetReleaseState = 'current' | 'good' | 'bad' | 'partial';
+export type FleetReleaseState = 'current' | 'good' | 'bad' | 'interrupted' | 'partial';
 
 export interface ReleaseRow {
   id: string;
@@ -60,6 +61,7 @@ function fleetState(row: Omit<ReleaseRow, 'state'>, hostCount: number): FleetRel
   const states = Object.values(row.states);
   if (row.currentOn.length === hostCount && row.missingOn.length === 0) return 'current';
   if (states.includes('bad')) return 'bad';
+  if (states.includes('interrupted') && row.currentOn.length === 0) return 'interrupted';
   if (row.currentOn.length > 0 || row.missingOn.length > 0 || states.includes('staged')) return 'partial';
   return 'good';
 }

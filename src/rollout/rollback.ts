@@ -1,6 +1,6 @@
 import type { HistoryEntry } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
-import { inspectFleet, phase, rollFleet, type FleetContext, type Outcome } from './deploy.js';
+import { inspectFleet, interrupted, phase, rollFleet, type FleetContext, type Outcome } from './deploy.js';
 import { lockFleet, unlockFleet } from './lock.js';
 import { pickRollbackTarget } from './plan.js';
 
@@ -42,13 +42,13 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
           // A target that cannot become ready is marked bad, so the next rollback looks past it.
-          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : 'bad', entry, { unlock: ctx.lock.token });
+          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : interrupted(ctx.signal) ? 'interrupted' : 'bad', entry, { unlock: ctx.lock.token });
           unlocked.add(name);
         }),
       );
     });
     const hostsAfter = { ...Object.fromEntries(previous), ...outcome.hosts };
-    return { ...outcome, hosts: hostsAfter, release: target, durations, prepared: {} };
+    return { ...outcome, hosts: hostsAfter, release: target, durations, prepared: {}, interrupted: outcome.result !== 'success' && interrupted(ctx.signal) };
   } finally {
     await unlockFleet(new Map([...hosts].filter(([name]) => !unlocked.has(name))), ctx.lock.token);
   }

@@ -152,6 +152,10 @@ describe('shipit deploy on 3 lab hosts', () => {
     const run = await running;
     expect(run.exitCode).toBe(5);
     expect(run.all).toMatch(/interrupted by SIGINT/);
+    // Stopped by the operator, not failed: marked interrupted (rollback --to may pick it), and the hint says so.
+    expect(run.all).toMatch(/marked interrupted \(not bad\)/);
+    const stopped = releaseIdOf(run.all)!;
+    for (const h of hosts) expect(await meta(h.address, stopped)).toMatchObject({ state: 'interrupted' });
     for (const body of await served()) expect(body).toMatchObject({ release: second });
     for (const h of hosts) expect((await onHost(lab, h.address, `ls -A /srv/${APP}/.shipit`)).split('\n')).not.toContain('lock');
   });

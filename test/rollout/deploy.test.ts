@@ -128,7 +128,7 @@ describe('deploy on an in-memory fleet', () => {
     expect(outcome.result).toBe('success');
   });
 
-  it('an abort mid-batch (Ctrl-C) restores every touched host and releases the lock', async () => {
+  it('an abort mid-batch (Ctrl-C) restores every touched host, releases the lock, and marks the release interrupted, not bad', async () => {
     const fleet = makeFleet(4);
     seed(fleet, OLD);
     const abort = new AbortController();
@@ -136,14 +136,18 @@ describe('deploy on an in-memory fleet', () => {
     const emit = ctx.emit;
     ctx.emit = (event) => {
       emit(event);
-      if (event.type === 'host.activating' && event.host === 'web2' && event.release === NEW) abort.abort(new Error('interrupted'));
+      // As the CLI aborts on Ctrl-C or SIGTERM (session.ts trapSignals).
+      if (event.type === 'host.activating' && event.host === 'web2' && event.release === NEW) abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
     };
     const outcome = await deploy(ctx, releaseSpec(NEW));
     expect(outcome.result).toBe('failed-restored');
-    expect(outcome.failure).toBe('interrupted');
+    expect(outcome.failure).toBe('interrupted by SIGINT');
+    expect(outcome.interrupted).toBe(true);
     for (const host of fleet.hosts.values()) {
       expect(host.current).toBe(OLD);
       expect(host.lockInfo).toBeNull();
+      // The operator stopped it: not known to be bad, so `rollback --to` may still pick it.
+      expect(host.releases.get(NEW)?.meta.state).toBe('interrupted');
     }
     expect(fleet.host('web4').calls.some((c) => c.startsWith('activate'))).toBe(false);
   });

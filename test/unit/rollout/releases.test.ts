@@ -43,6 +43,20 @@ describe('the releases report', () => {
     ]);
   });
 
+  it('a release whose deploy was interrupted (Ctrl-C) and reverted everywhere is "interrupted", not bad, and no disagreement', () => {
+    const report = buildReleaseReport(
+      new Map([
+        ['web1', host('r1', meta('r1', 'good'), meta('r2', 'interrupted'))],
+        ['web2', host('r1', meta('r1', 'good'), meta('r2', 'interrupted'))],
+      ]),
+    );
+    expect(report.releases.map((r) => [r.id, r.state])).toEqual([
+      ['r2', 'interrupted'],
+      ['r1', 'current'],
+    ]);
+    expect(report.disagreements).toEqual([]);
+  });
+
   it('a current release whose files were removed by hand is still listed, and flagged', () => {
     const report = buildReleaseReport(new Map([['web1', host('r2', meta('r1', 'good'))]]));
     expect(report.releases.map((r) => [r.id, r.state])).toEqual([
