@@ -14,6 +14,7 @@ export type RolloutEvent =
   | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number; deps?: DepsReport[]; withLock?: boolean }
   | { type: 'host.prepare_failed'; host: string; error: string }
   | { type: 'batch.started'; batch: number; of: number; hosts: string[] }
+  /** `previous`: the release the host is switched from (in a revert, the failed one). */
   | { type: 'host.activating'; host: string; release: string | null; previous: string | null }
   | { type: 'host.restarted'; host: string; durationMs: number }
   | { type: 'host.ready'; host: string; release: string | null; durationMs: number }

@@ -62,7 +62,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
         batch.map(async (name) => {
           touched.push(name);
           try {
-            await moveHost(input, name, release, batchSignal);
+            await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal);
             where[name] = release;
             watchdog.progress();
           } catch (error) {
@@ -96,7 +96,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
       touched.map(async (name) => {
         const back = input.previous.get(name) ?? null;
         try {
-          await moveHost(input, name, back, undefined);
+          await moveHost(input, name, release, back, undefined);
           where[name] = back;
           emit({ type: 'host.reverted', host: name, release: back });
         } catch (error) {
@@ -112,12 +112,12 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   return { result, failure, hosts: where, touched, unrestored };
 }
 
-/** Switch one host to `release` (null: deactivate), restart, and gate. */
-async function moveHost(input: RolloutInput, name: string, release: string | null, signal: AbortSignal | undefined): Promise<void> {
+/** Switch one host from `from` to `release` (null: deactivate), restart, and gate. */
+async function moveHost(input: RolloutInput, name: string, from: string | null, release: string | null, signal: AbortSignal | undefined): Promise<void> {
   const { clock, emit } = input;
   const host = input.hosts.get(name)!;
   const started = clock.now();
-  emit({ type: 'host.activating', host: name, release, previous: input.previous.get(name) ?? null });
+  emit({ type: 'host.activating', host: name, release, previous: from });
   const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal });
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   if (release === null) return;

@@ -49,6 +49,9 @@ describe('deploy on an in-memory fleet', () => {
     }
     expect(fleet.host('web4').calls.filter((c) => c.startsWith('activate'))).toEqual([]);
     expect(fleet.host('web2').calls.filter((c) => c.startsWith('activate'))).toEqual([`activate ${NEW}`, `activate ${OLD}`]);
+    // Each switch names where it goes from: the revert from the failed release back to the old one.
+    const web2 = fleet.events.filter((e) => e.type === 'host.activating' && e.host === 'web2');
+    expect(web2.map((e) => (e.type === 'host.activating' ? `${e.previous} → ${e.release}` : ''))).toEqual([`${OLD} → ${NEW}`, `${NEW} → ${OLD}`]);
     const rollbackStarted = fleet.events.find((e) => e.type === 'rollback.started');
     expect(rollbackStarted && rollbackStarted.type === 'rollback.started' ? rollbackStarted.hosts.sort() : []).toEqual(['web1', 'web2', 'web3']);
     expect(types(fleet.events).filter((t) => t.startsWith('host.reverted')).sort()).toEqual(['host.reverted web1', 'host.reverted web2', 'host.reverted web3']);
