@@ -8,6 +8,28 @@ import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
 export function prerequisites(config: ResolvedConfig): Prerequisite[] {
+  return [unitNamesFree(config.app), ...presetPrerequisites(config)];
+}
+
+/**
+ * The app's unit names must be free or shipit's own: `app: 'ssh'` would otherwise replace the host's OpenSSH
+ * service with the app (a unit in /etc/systemd/system overrides a package's in /lib) and lock everyone out. A unit
+ * shipit wrote starts with its "rendered by shipit" line; read by the shell itself, no process per deploy.
+ */
+function unitNamesFree(app: string): Prerequisite {
+  return {
+    check: [
+      'for u in "$A.service" "$A.socket"; do',
+      '  for d in /lib/systemd/system /usr/lib/systemd/system /usr/local/lib/systemd/system; do [ ! -e "$d/$u" ] || exit 1; done',
+      '  f="/etc/systemd/system/$u"',
+      '  if [ -L "$f" ]; then exit 1; elif [ -e "$f" ]; then first=; IFS= read -r first < "$f" || :; case "$first" in *", rendered by shipit from "*) ;; *) exit 1 ;; esac; fi',
+      'done',
+    ].join('\n'),
+    message: `${app}.service or ${app}.socket is already a unit on this host that shipit did not write (a package's, or the admin's): deploying would replace it; choose another \`app\` name`,
+  };
+}
+
+function presetPrerequisites(config: ResolvedConfig): Prerequisite[] {
   const { server } = config;
   switch (server.preset) {
     case 'gunicorn': {

@@ -99,6 +99,27 @@ describe('bad input fails before any host is touched', () => {
   });
 });
 
+describe("an app named like a unit shipit did not write", () => {
+  it("is refused before anything is installed: a package's unit (ssh), an alias (sshd), one the admin wrote", async () => {
+    const h = hosts[0]!;
+    await onHost(lab, h.address, 'printf "[Service]\\nExecStart=/bin/true\\n" > /etc/systemd/system/e2e-admins.service');
+    try {
+      for (const app of ['ssh', 'sshd', 'e2e-admins']) {
+        project.writeConfig({ app, hosts: [h] });
+        const run = await project.shipit(['deploy', 'production']);
+        expect(run.exitCode).toBe(5);
+        expect(run.all).toContain(`${app}.service or ${app}.socket is already a unit on this host that shipit did not write`);
+        expect(run.all).toContain('choose another `app` name');
+      }
+      // OpenSSH's units are as they were, and sshd still serves (this test logged in after each try).
+      expect((await onHost(lab, h.address, 'ls /etc/systemd/system/ssh.service /etc/systemd/system/ssh.socket 2>&1 | grep -c "No such file"; readlink /etc/systemd/system/sshd.service; cat /etc/systemd/system/e2e-admins.service | head -1; systemctl is-active ssh.service')).trim().split('\n')).toEqual(['2', '/lib/systemd/system/ssh.service', '[Service]', 'active']);
+    } finally {
+      await onHost(lab, h.address, 'rm -f /etc/systemd/system/e2e-admins.service; rm -rf /srv/ssh /srv/sshd /srv/e2e-admins');
+      project.writeConfig({ hosts });
+    }
+  });
+});
+
 describe('a non-root user without sudo rights', () => {
   it('is told which sudo rule is missing, and nothing is touched', async () => {
     const h = hosts[0]!;
