@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, isShipitError } from '../lib/errors.js';
 import { missingDependency } from '../lib/error-message.js';
 import { packageRoot } from '../lib/package-root.js';
+import { redactLoadedSecrets } from '../lib/redact.js';
 
 /**
  * argv → typed options → one library call. Command modules are imported lazily so `shipit --help` stays fast,
@@ -127,8 +128,9 @@ export function report(error: unknown, write: (text: string) => void = (t) => pr
   // commander already printed it (and the help, or the version, which are not errors).
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.config;
   if (isShipitError(error)) {
-    write(`error: ${error.message}\n`);
-    if (error.hint) write(`hint: ${error.hint}\n`);
+    // Messages never hold secrets by design; a host's output quoted in one might (e.g. an app's last log lines).
+    write(redactLoadedSecrets(`error: ${error.message}\n`));
+    if (error.hint) write(redactLoadedSecrets(`hint: ${error.hint}\n`));
     return error.exitCode;
   }
   const missing = missingDependency(error);

@@ -12,6 +12,7 @@ import type { Jiti } from 'jiti';
 import { missingDependency } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import { fromSource, packageRoot } from '../lib/package-root.js';
+import { rememberSecrets } from '../lib/redact.js';
 import { configInvalid } from './errors.js';
 import type { ShipitConfigInput } from './schema.js';
 import { validateConfig } from './validate.js';
@@ -90,7 +91,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   if (result.isEmpty || result.config === undefined || result.config === null) {
     throw configInvalid(result.filepath, [{ path: '', message: 'is empty: export default defineConfig({ app, server, environments })' }]);
   }
-  return { config: validateConfig(result.config, { configFile: result.filepath }), filepath: result.filepath };
+  const config = validateConfig(result.config, { configFile: result.filepath });
+  rememberSecrets(Object.values((config.server?.secrets ?? {}) as Record<string, unknown>).filter((v): v is string => typeof v === 'string'));
+  return { config, filepath: result.filepath };
 }
 
 /**

@@ -32,6 +32,23 @@ export function createRedactor(secrets: Iterable<string | undefined>): (text: st
   return (text) => text.replace(pattern, REDACTED);
 }
 
+/**
+ * The secrets of the config this process loaded (config/load.ts), for the last line of defence: the CLI's final
+ * error message (cli/main.ts report), which may quote a host's output.
+ */
+const loaded = new Set<string>();
+let redactLoaded: (text: string) => string = (text) => text;
+
+export function rememberSecrets(secrets: Iterable<string | undefined>): void {
+  for (const secret of secrets) if (typeof secret === 'string' && secret !== '') loaded.add(secret);
+  redactLoaded = createRedactor(loaded);
+}
+
+/** Redacts the secrets of every config this process loaded. */
+export function redactLoadedSecrets(text: string): string {
+  return redactLoaded(text);
+}
+
 /** Replaces every secret value in `text` by [redacted]. */
 export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
   return createRedactor(secrets)(text);

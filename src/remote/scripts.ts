@@ -390,6 +390,21 @@ export function discardScript(layout: Layout, id: string): string {
 }
 
 /**
+ * `why <unit>`: on a failed start, systemd's own words about the unit since the activation began ($t0; e.g.
+ * "Address already in use", "Main process exited, code=exited, status=4"), the last two that say something, then
+ * the app's own reason: its last 3 lines that name an error (the runtime's "halting: …", a Python exception),
+ * else its last 3, each cut at 400 characters (the deployer redacts the config's secrets from what it prints).
+ * Exits 1.
+ */
+export const WHY_FUNCTION = [
+  'why() {',
+  '  journalctl -q -o cat --no-pager --since "@$t0" _PID=1 UNIT="$1" 2> /dev/null | grep -v -e "Failed to kill control group" -e "Failed with result" -e "Consumed .* CPU time" | tail -n 2 >&2',
+  `  journalctl -q -o cat --no-pager --since "@$t0" _SYSTEMD_UNIT="$1" 2> /dev/null | awk '{ if (length($0) > 400) $0 = substr($0, 1, 400) "..."; a[++k] = $0 } /[Ee]rror|Exception|halting|[Ff]ailed/ { m[++n] = $0 } END { if (n) for (i = (n > 3 ? n - 2 : 1); i <= n; i++) print "app: " m[i]; else for (i = (k > 3 ? k - 2 : 1); i <= k; i++) print "app: " a[i] }' >&2`,
+  '  exit 1',
+  '}',
+];
+
+/**
  * Installs the release's units when they differ, makes sure the socket listens (it owns the port across
  * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, restarts, and
  * prints the unit's state (serviceScript's lines).
@@ -409,9 +424,7 @@ export function activateScript(layout: Layout, id: string): string {
     '    [ "$n" != "$A.socket" ] || socket_changed=1',
     '  fi',
     'done',
-    // On failure, systemd's own words about the unit since this script started (e.g. "Address already in use"):
-    // only PID 1's lines, never the app's output, which may hold anything.
-    'why() { journalctl -q -o cat --no-pager --since "@$t0" _PID=1 UNIT="$1" >&2 || true; exit 1; }',
+    ...WHY_FUNCTION,
     '[ "$changed" = 0 ] || systemctl daemon-reload',
     ...UNIT_STATES,
     // `enable` reloads systemd every time (~0.5 s on a busy host); skip it when the units are enabled already.

@@ -44,10 +44,10 @@ export async function waitForReady(
     ]);
     signal?.throwIfAborted();
     if (service.active === 'failed') {
-      throw new GateError(`service failed (${service.sub}) after restart; see \`shipit logs\``);
+      throw new GateError(`service failed (${service.sub}) after restart${await appSaid(host, baseline, signal)}; see \`shipit logs\``);
     }
     if (service.restarts > baseline.restarts) {
-      throw new GateError(`service crashed and was restarted by systemd ${service.restarts - baseline.restarts} time(s)`);
+      throw new GateError(`service crashed and was restarted by systemd ${service.restarts - baseline.restarts} time(s)${await appSaid(host, baseline, signal)}`);
     }
     const now = clock.now();
     if (probe.status >= 200 && probe.status < 300) {
@@ -65,5 +65,26 @@ export async function waitForReady(
       throw new GateError(`not ready within ${formatDuration(health.healthyDeadline)}: ${last}`);
     }
     await clock.sleep(Math.min(health.interval, Math.max(0, deadline - now)), signal);
+  }
+}
+
+/** Lines that name an error: the runtime's JSON `"level":"error"` and "halting: …", a Python exception, "failed". */
+const TELLING = /[Ee]rror|Exception|halting|[Ff]ailed/;
+
+/**
+ * Why the service crashed, in its own words, for the gate's failure message: its last 3 journal lines since the
+ * restart that name an error (else its last 3), systemd's own lines left out, each cut at 400 characters. Empty when
+ * the journal cannot be read; the deployer redacts the config's secrets from what it prints.
+ */
+export async function appSaid(host: Host, baseline: ServiceState, signal?: AbortSignal): Promise<string> {
+  try {
+    const since = baseline.since === null ? NaN : Date.parse(baseline.since);
+    const batch = await host.journal({ lines: 200, since: Number.isFinite(since) ? { epochUs: since * 1000 } : { secondsAgo: 120 } }, signal);
+    const own = batch.entries.filter((e) => e.identifier !== 'systemd' && e.pid !== 1).map((e) => (e.message.length > 400 ? `${e.message.slice(0, 400)}...` : e.message));
+    const telling = own.filter((line) => TELLING.test(line));
+    const lines = (telling.length > 0 ? telling : own).slice(-3);
+    return lines.length === 0 ? '' : `; the app said: ${lines.join(' | ')}`;
+  } catch {
+    return '';
   }
 }

@@ -107,6 +107,8 @@ describe('shipit deploy on 3 lab hosts', () => {
     expect(run.exitCode).toBe(5);
     expect(run.all).toMatch(/every host is back on the release it ran before/);
     expect(run.all).not.toContain(BAD_TOKEN);
+    // The app's own reason, not only systemd's "status=3" (gunicorn's worker traceback ends in it).
+    if (fault === 'crash-on-import') expect(run.all).toMatch(/the app said: .*RuntimeError: app\/FAULT says crash-on-import/);
     const bad = releaseIdOf(run.all)!;
     for (const body of await served()) expect(body).toMatchObject({ release: second, version: 'v2' });
     for (const env of await envs()) expect(env).toEqual(runningWith('second', SECOND_TOKEN));

@@ -93,6 +93,8 @@ describe('node preset on 3 lab hosts', () => {
     project.setVersion('n-broken', 'crash-on-import');
     const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production']));
     expect(run.exitCode).toBe(5);
+    // The runtime's own reason (its "halting: …" line), not only systemd's "status=4".
+    expect(run.all).toMatch(/app: .*halting: worker failed to boot: .*FAULT says crash-on-import/);
     for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
     expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
     project.setVersion('n2');

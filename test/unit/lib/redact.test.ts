@@ -34,3 +34,16 @@ describe('redactSecrets', () => {
     expect(createRedactor([])('unchanged')).toBe('unchanged');
   });
 });
+
+describe("the CLI's last error message", () => {
+  it('is redacted with the secrets of the config the process loaded (a host output quoted in it may hold one)', async () => {
+    const { report } = await import('../../../src/cli/main.js');
+    const { ShipitError } = await import('../../../src/lib/errors.js');
+    const { rememberSecrets } = await import('../../../src/lib/redact.js');
+    rememberSecrets(['hunter2-s3cret']);
+    let out = '';
+    const code = report(new ShipitError('REMOTE_FAILED', 'web1: activate failed: app: {"msg":"db login hunter2-s3cret refused"}', { hint: 'password hunter2-s3cret?' }), (t) => (out += t));
+    expect(code).toBe(1);
+    expect(out).toBe('error: web1: activate failed: app: {"msg":"db login [redacted] refused"}\nhint: password [redacted]?\n');
+  });
+});

@@ -236,3 +236,34 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(text).toContain('if [ "${avail:-0}" -lt 2048 ]');
   });
 });
+
+describe('why: what a failed start prints', () => {
+  it("gives systemd's last two telling lines, then the app's last lines that name an error (run by /bin/sh, journalctl faked)", () => {
+    const bin = mkdtempSync(join(tmpdir(), 'shipit-why-'));
+    try {
+      // PID 1's lines about the unit, then the app's own, as journalctl prints them with -o cat.
+      writeFileSync(
+        join(bin, 'journalctl'),
+        [
+          '#!/bin/sh',
+          'case "$*" in',
+          '  *_PID=1*) printf "%s\\n" "demo.service: Main process exited, code=exited, status=4/NOPERMISSION" "demo.service: Failed to kill control group /system.slice/demo.service, ignoring: Input/output error" "demo.service: Failed with result \'exit-code\'." "Failed to start demo.service - demo." ;;',
+          '  *) printf "%s\\n" \'{"level":"info","msg":"shipit runtime master"}\' \'{"level":"error","msg":"app could not be loaded","error":"Error: boom at import"}\' \'{"level":"error","msg":"halting: worker failed to boot: boom at import","exit_code":4}\' ;;',
+          'esac',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const body = ['t0=0', ...scripts.WHY_FUNCTION, 'why demo.service'].join('\n');
+      const run = spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      expect(run.status).toBe(1);
+      expect(run.stderr.toString().split('\n').filter(Boolean)).toEqual([
+        'demo.service: Main process exited, code=exited, status=4/NOPERMISSION',
+        'Failed to start demo.service - demo.',
+        'app: {"level":"error","msg":"app could not be loaded","error":"Error: boom at import"}',
+        'app: {"level":"error","msg":"halting: worker failed to boot: boom at import","exit_code":4}',
+      ]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});

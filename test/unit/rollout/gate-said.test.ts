@@ -1,0 +1,44 @@
+import type { Host, JournalEntry, JournalQuery, ServiceState } from '../../../src/host/types.js';
+import { appSaid } from '../../../src/rollout/gate.js';
+
+const baseline: ServiceState = { active: 'active', sub: 'running', mainPid: 10, restarts: 0, since: '2026-12-04T00:00:00.000Z', workers: 2 };
+const at = Date.parse(baseline.since!) * 1000;
+const entry = (i: number, identifier: string, message: string, pid: number | null = 100 + i): JournalEntry => ({ cursor: `c${i}`, timeUs: at + i, priority: 6, identifier, pid, message });
+
+function hostWith(entries: JournalEntry[] | Error, queries: JournalQuery[] = []): Host {
+  return {
+    journal: async (query: JournalQuery) => {
+      queries.push(query);
+      if (entries instanceof Error) throw entries;
+      return { entries, readAtUs: at + 1e6 };
+    },
+  } as unknown as Host;
+}
+
+describe("the gate's failure message quotes the app", () => {
+  it("gives its last 3 lines that name an error since the restart, not systemd's (gunicorn's traceback)", async () => {
+    const queries: JournalQuery[] = [];
+    const host = hostWith(
+      [
+        entry(1, 'gunicorn', '[INFO] Booting worker with pid: 101'),
+        entry(2, 'gunicorn', '[ERROR] Exception in worker process'),
+        entry(3, 'gunicorn', 'Traceback (most recent call last):'),
+        entry(4, 'gunicorn', 'RuntimeError: app/FAULT says crash-on-import'),
+        entry(5, 'gunicorn', '[INFO] Worker exiting (pid: 101)'),
+        entry(6, 'gunicorn', '[INFO] Reason: Worker failed to boot.'),
+        entry(7, 'systemd', 'demo.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED', 1),
+      ],
+      queries,
+    );
+    expect(await appSaid(host, baseline)).toBe('; the app said: [ERROR] Exception in worker process | RuntimeError: app/FAULT says crash-on-import | [INFO] Reason: Worker failed to boot.');
+    expect(queries).toEqual([{ lines: 200, since: { epochUs: at } }]);
+  });
+
+  it('falls back to its last lines, cuts long ones, and says nothing when the journal cannot be read', async () => {
+    expect(await appSaid(hostWith([entry(1, 'node', 'a'), entry(2, 'node', 'b'), entry(3, 'node', 'c'), entry(4, 'node', `d${'x'.repeat(500)}`)]), baseline)).toBe(
+      `; the app said: b | c | d${'x'.repeat(399)}...`,
+    );
+    expect(await appSaid(hostWith([]), baseline)).toBe('');
+    expect(await appSaid(hostWith(new Error('cut off')), baseline)).toBe('');
+  });
+});
