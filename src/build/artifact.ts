@@ -58,7 +58,7 @@ export async function scanArtifact(dir: string, options: { exclude?: readonly st
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const rel = prefix + entry.name;
       if (/[\t\n\r\\]/.test(rel)) {
-        throw new ShipitError('BUILD_FAILED', `${rel}: file names with tabs, newlines or backslashes cannot ship`);
+        throw new ShipitError('BUILD_FAILED', `${JSON.stringify(rel)}: file names with tabs, newlines or backslashes cannot ship`);
       }
       if (excluded.has(rel)) continue;
       if (entry.isDirectory()) {

@@ -1,3 +1,4 @@
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
 import { openHashCache } from '../build/hash-cache.js';
 import { presetFiles } from '../build/preset-files.js';
@@ -27,7 +28,7 @@ export async function buildRelease(
   // Dependency sets load execa (npm) and their hashing code: only for the configs that have one.
   const deps = config.server.python || config.server.npm ? await import('../build/deps.js') : undefined;
   const cache = await openHashCache(cacheDir(), config.build.dir);
-  const scanned = await scanArtifact(config.build.dir, { exclude: deps?.depsExcludes(config) ?? [], cache });
+  const scanned = await scanArtifact(config.build.dir, { exclude: [...(deps?.depsExcludes(config) ?? []), ...configInside(config)], cache });
   // Written while the rest is prepared (save never throws).
   const saved = cache.save();
   const artifact = await withGeneratedFiles(scanned, presetFiles(config));
@@ -40,4 +41,13 @@ export async function buildRelease(
   }, (await deps?.dependencySpecs(config)) ?? []);
   await saved;
   return { spec, files: artifact.files.length, bytes: artifact.bytes };
+}
+
+/**
+ * The config file, when it lies inside the build dir (`build.dir: '.'`, `shipit init`'s default): it is the
+ * deployer's, may hold secrets, and never ships.
+ */
+export function configInside(config: ResolvedConfig): string[] {
+  const rel = relative(resolve(config.configDir, config.build.dir), resolve(config.configDir, config.configFile));
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? [] : [rel.split(sep).join('/')];
 }

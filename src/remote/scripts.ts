@@ -370,7 +370,8 @@ export function finalizeScript(layout: Layout, id: string, metaJson: string, uni
 
 const finalizeLines = (id: string, metaJson: string, units: RenderedFile[]) => [
   'chown -R "root:$U" "$T"',
-  'chmod -R g+rX,g-w,o-w "$T"',
+  // Readable by root and the service's group only: nobody else on the host reads an app's code or its data.
+  'chmod -R g+rX,g-w,o-rwx "$T"',
   `${inline(metaJson)} > "$M.tmp/meta.json"`,
   ...units.map((u) => `${inline(u.content)} > "$M.tmp/units/${unitName(u.name)}"`),
   // Renamed into place; only when the name is taken (the release was staged before, or is current) the old

@@ -67,6 +67,9 @@ describe('shipit deploy on 3 lab hosts', () => {
     for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
     const h = hosts[0]!.address;
     expect((await onHost(lab, h, `stat -c '%a %U' /srv/${APP}/shared/secrets.env`)).trim()).toBe(`600 ${APP}`);
+    // The release is the service's to read, nobody else's.
+    const reads = (user: string) => onHost(lab, h, `runuser -u ${user} -- cat /srv/${APP}/current/app/main.py > /dev/null 2>&1 && echo reads || echo denied`);
+    expect([(await reads(APP)).trim(), (await reads('nobody')).trim()]).toEqual(['reads', 'denied']);
     expect((await onHost(lab, h, `readlink /srv/${APP}/current`)).trim()).toBe(`releases/${first}`);
     expect((await onHost(lab, h, `systemctl is-active ${APP}.socket ${APP}.service`)).trim().split('\n')).toEqual(['active', 'active']);
     expect(await meta(h, first)).toMatchObject({ state: 'good' });

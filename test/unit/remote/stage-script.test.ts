@@ -89,7 +89,10 @@ describe('stageScript on a real shell', () => {
     expect(result.stdout).toBe(`manifest\t${sha256Hex(delta.manifest)}\n`);
     expect(readFileSync(join(meta, 'manifest.tsv'), 'utf8')).toBe(delta.manifest);
     expect(readFileSync(join(release, 'my file.txt'), 'utf8')).toBe('x');
-    expect(statSync(join(release, 'run.sh')).mode & 0o777).toBe(0o755);
+    // The service's group reads (and runs) what the artifact lets it; other users nothing.
+    expect(statSync(join(release, 'run.sh')).mode & 0o777).toBe(0o750);
+    expect(statSync(join(release, 'my file.txt')).mode & 0o777).toBe(0o640);
+    expect(statSync(join(release, 'app')).mode & 0o777).toBe(0o750);
     // The env goes with the release, into shared/ only when it is activated (a failed deploy leaves shared/ alone).
     expect(readFileSync(join(meta, 'secrets.env'), 'utf8')).toBe(SECRETS);
     expect(statSync(join(meta, 'secrets.env')).mode & 0o777).toBe(0o600);
@@ -174,8 +177,8 @@ describe('stageScript on a real shell', () => {
     expect(ino(join(second.release, 'b.txt'))).not.toBe(ino(join(first.release, 'b.txt')));
     expect(readFileSync(join(first.release, 'b.txt'), 'utf8')).toBe('old');
     expect(readFileSync(join(second.release, 'b.txt'), 'utf8')).toBe('new');
-    expect(statSync(join(second.release, 'd.sh')).mode & 0o777).toBe(0o755);
-    expect(statSync(join(first.release, 'd.sh')).mode & 0o777).toBe(0o644);
+    expect(statSync(join(second.release, 'd.sh')).mode & 0o777).toBe(0o750);
+    expect(statSync(join(first.release, 'd.sh')).mode & 0o777).toBe(0o640);
     expect(existsSync(join(second.release, 'c.txt'))).toBe(false);
     // The next deploy finds r2's manifest as the base and reuses everything.
     run(`ln -sfn releases/r2 ${join(root, 'srv/current')}`);
