@@ -1,10 +1,12 @@
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
 import { openHashCache } from '../build/hash-cache.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { ShipitError } from '../lib/errors.js';
 import { cacheDir } from '../lib/cache-dir.js';
 import type { ReleaseSpec } from '../host/types.js';
 import { newReleaseId } from '../rollout/plan.js';
@@ -31,6 +33,7 @@ export async function buildRelease(
   const scanned = await scanArtifact(config.build.dir, { exclude: [...(deps?.depsExcludes(config) ?? []), ...configInside(config)], cache });
   // Written while the rest is prepared (save never throws).
   const saved = cache.save();
+  if (config.server.preset === 'node') checkNodeEntry(config, new Set(scanned.files.map((f) => f.path)));
   const artifact = await withGeneratedFiles(scanned, presetFiles(config));
   const spec = makeReleaseSpec(config, artifact, {
     id: newReleaseId(new Date(), new Set()),
@@ -50,4 +53,54 @@ export async function buildRelease(
 export function configInside(config: ResolvedConfig): string[] {
   const rel = relative(resolve(config.configDir, config.build.dir), resolve(config.configDir, config.configFile));
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? [] : [rel.split(sep).join('/')];
+}
+
+/**
+ * The node preset's entry must ship, and load on the hosts as it does here. Checked before any host is touched
+ * (exit 2): a missing entry otherwise fails only at the canary's restart. Node decides ESM or CommonJS for a
+ * `.js` file from the nearest package.json: here that may be the project's, above build.dir, which does not ship,
+ * so on the hosts the same file would load as CommonJS ("Cannot use import statement outside a module").
+ */
+export function checkNodeEntry(config: ResolvedConfig, shipped: ReadonlySet<string>, readPackageType: (file: string) => string | undefined = packageType): void {
+  const entry = posix.normalize(config.server.module).replace(/^\.\//, '');
+  const buildDir = resolve(config.configDir, config.build.dir);
+  if (!shipped.has(entry)) {
+    throw new ShipitError('CONFIG_INVALID', `server.module: ${JSON.stringify(config.server.module)} is not a file in build.dir (${buildDir})`, {
+      hint: 'name the entry file relative to build.dir (e.g. server.js for build.dir/server.js), or check that build.command writes it',
+    });
+  }
+  if (!entry.endsWith('.js')) return;
+  // The nearest package.json inside the release decides there.
+  for (let dir = posix.dirname(entry); ; dir = posix.dirname(dir)) {
+    if (shipped.has(dir === '.' ? 'package.json' : `${dir}/package.json`)) return;
+    if (dir === '.') break;
+  }
+  for (let dir = buildDir; ; dir = dirname(dir)) {
+    const type = readPackageType(join(dir, 'package.json'));
+    if (type !== undefined) {
+      if (type !== 'module') return;
+      throw new ShipitError(
+        'CONFIG_INVALID',
+        `server.module: ${entry} is an ES module here (${join(dir, 'package.json')} says "type": "module"), but build.dir ships no package.json, so on the hosts Node would load it as CommonJS`,
+        { hint: `ship a package.json with {"type": "module"} in build.dir (e.g. from build.command: echo '{"type":"module"}' > ${config.build.dir}/package.json), or name the entry .mjs` },
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/** A package.json's `type` ('' when it has none: CommonJS), undefined when there is no readable one. */
+function packageType(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const type = (JSON.parse(text) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : '';
+  } catch {
+    return '';
+  }
 }

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../../../src/config/types.js';
-import { configInside } from '../../../src/cli/release.js';
+import { checkNodeEntry, configInside } from '../../../src/cli/release.js';
 
 const config = (configFile: string, dir: string) => ({ configDir: '/p', configFile, build: { dir } }) as unknown as ResolvedConfig;
 
@@ -13,5 +13,41 @@ describe('the config file never ships', () => {
   it('is nothing to exclude when it lies outside', () => {
     expect(configInside(config('/p/deploy.config.ts', '/p/dist'))).toEqual([]);
     expect(configInside(config('/elsewhere/deploy.config.ts', 'dist'))).toEqual([]);
+  });
+});
+
+describe("the node preset's entry", () => {
+  const node = (module: string) => ({ configDir: '/p', configFile: '/p/deploy.config.ts', build: { dir: '/p/dist' }, server: { preset: 'node', module } }) as unknown as ResolvedConfig;
+  const types = (map: Record<string, string>) => (file: string) => map[file];
+  const error = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as { message: string; exitCode: number; hint?: string };
+    }
+    throw new Error('no error');
+  };
+
+  it('must ship: a config error (exit 2) naming server.module, before any host is touched', () => {
+    const e = error(() => checkNodeEntry(node('missing.js'), new Set(['server.js']), types({})));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe('server.module: "missing.js" is not a file in build.dir (/p/dist)');
+    expect(() => checkNodeEntry(node('./server.js'), new Set(['server.js']), types({}))).not.toThrow();
+  });
+
+  it('an ES module by the project\'s package.json above build.dir would load as CommonJS on the hosts: refused', () => {
+    const e = error(() => checkNodeEntry(node('server.js'), new Set(['server.js']), types({ '/p/package.json': 'module' })));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(/server\.module: server\.js is an ES module here \(\/p\/package\.json says "type": "module"\), but build\.dir ships no package\.json/);
+    expect(e.hint).toMatch(/\{"type":"module"\}|name the entry \.mjs/);
+  });
+
+  it('is fine when a shipped package.json decides, the project is CommonJS, or the entry is .mjs / .cjs', () => {
+    expect(() => checkNodeEntry(node('lib/server.js'), new Set(['lib/server.js', 'package.json']), types({ '/p/package.json': 'module' }))).not.toThrow();
+    expect(() => checkNodeEntry(node('lib/server.js'), new Set(['lib/server.js', 'lib/package.json']), types({ '/p/package.json': 'module' }))).not.toThrow();
+    expect(() => checkNodeEntry(node('server.js'), new Set(['server.js']), types({ '/p/package.json': '' }))).not.toThrow();
+    expect(() => checkNodeEntry(node('server.js'), new Set(['server.js']), types({ '/p/dist/package.json': 'commonjs', '/p/package.json': 'module' }))).not.toThrow();
+    expect(() => checkNodeEntry(node('server.mjs'), new Set(['server.mjs']), types({ '/p/package.json': 'module' }))).not.toThrow();
+    expect(() => checkNodeEntry(node('server.js'), new Set(['server.js']), types({}))).not.toThrow();
   });
 });
