@@ -14,7 +14,23 @@ const TAIL_BYTES = 64 * 1024;
  */
 export async function runBuild(build: BuildConfig, cwd: string, options: { signal?: AbortSignal; verbose?: boolean } = {}): Promise<void> {
   if (!build.command) return;
-  const { code, signal, tail, canceled } = await runShell(build.command, cwd, options);
+  // Ctrl-C or SIGTERM (a cancelled CI job) while the build runs: the build's whole process group is stopped,
+  // not left running into build.dir behind us, and the deploy ends as interrupted (130): no host was touched.
+  const interrupt = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => interrupt.abort(name);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: ShellResult;
+  try {
+    result = await runShell(build.command, cwd, { ...options, signal: options.signal ? AbortSignal.any([options.signal, interrupt.signal]) : interrupt.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const { code, signal, tail, canceled } = result;
+  if (interrupt.signal.aborted) {
+    throw new ShipitError('ABORTED', `interrupted by ${String(interrupt.signal.reason)} during the build (stopped it): nothing on the hosts was touched`);
+  }
   if (code !== 0 || canceled) {
     const how = canceled ? 'interrupted' : code === null ? `killed by ${signal}` : `exit ${code}`;
     const lines = tail.trim().split('\n').slice(-TAIL_LINES).join('\n');
@@ -36,10 +52,15 @@ function runShell(command: string, cwd: string, options: { signal?: AbortSignal;
   return new Promise((resolve) => {
     let tail = '';
     let canceled = false;
-    const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that stopping it reaches what the shell started (`npm run build` → tsc).
+    const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const onAbort = () => {
       canceled = true;
-      child.kill('SIGTERM');
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM');
+      }
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });

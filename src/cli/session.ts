@@ -3,9 +3,9 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { LockInfo } from '../host/types.js';
 import { systemClock } from '../lib/clock.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
-import { ExitCode, ShipitError } from '../lib/errors.js';
+import { ExitCode, isShipitError, ShipitError } from '../lib/errors.js';
 import { createRedactor } from '../lib/redact.js';
-import type { FleetContext, Outcome } from '../rollout/deploy.js';
+import { interrupted, interruptedBeforeSwitching, type FleetContext, type Outcome } from '../rollout/deploy.js';
 import type { RolloutEvent } from '../rollout/events.js';
 import type { SshHost } from '../host/ssh-host.js';
 import { closeFleet, commandLogger, connectInBackground, selectHosts, type PendingFleet } from './fleet.js';
@@ -153,6 +153,10 @@ export async function runFleetOperation(
       emit,
       signal: abort.signal,
     });
+  } catch (error) {
+    // Ctrl-C while connecting or locking: the step that was cut off ("Aborted `sudo -n sh -c …`") is not news.
+    if (interrupted(abort.signal) && isShipitError(error) && error.code === 'ABORTED' && moved.describe().length === 0) throw interruptedBeforeSwitching(abort.signal);
+    throw error;
   } finally {
     untrap();
     if (hosts) await closeFleet(hosts);

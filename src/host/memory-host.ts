@@ -117,8 +117,10 @@ export class MemoryHost implements Host {
     return held;
   }
 
-  async prepare(release: ReleaseSpec): Promise<PrepareReport> {
+  async prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport> {
     this.reach();
+    // As SshHost's commands are: cut off when the run is aborted (Ctrl-C), before anything is staged.
+    if (signal?.aborted) throw new ShipitError('ABORTED', `Aborted prepare on ${this.name}`, { host: this.name });
     this.calls.push(`prepare ${release.meta.id}`);
     if (this.faults.prepareFails) throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name });
     const existing = this.releases.get(release.meta.id);

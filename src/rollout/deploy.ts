@@ -32,6 +32,14 @@ export interface Outcome {
   interrupted?: boolean;
 }
 
+/** An interruption before any host was switched: exit 130, in the operator's words, not a step's. */
+export function interruptedBeforeSwitching(signal: AbortSignal): ShipitError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+  return new ShipitError('ABORTED', `${reason} before any host was switched: nothing changed on the hosts (what was staged was removed, the lock released)`, {
+    hint: 'deploy again when ready',
+  });
+}
+
 /** The run was stopped by the operator (Ctrl-C, SIGTERM: session.ts trapSignals), not by a failure. */
 export function interrupted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && signal.reason instanceof ShipitError && signal.reason.code === 'ABORTED';
@@ -78,6 +86,8 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
     const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
     const failedPrepare = await phase(ctx, durations, 'prepare', () => prepareFleet(ctx, release, prepared));
     if (failedPrepare !== null) {
+      // Stopped by the operator while staging: nothing was switched, what was staged is gone (prepareFleet).
+      if (interrupted(signal)) throw interruptedBeforeSwitching(signal!);
       return { result: 'failed-restored', release: id, failure: failedPrepare, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared };
     }
     const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous));

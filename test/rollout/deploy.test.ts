@@ -155,6 +155,30 @@ describe('deploy on an in-memory fleet', () => {
     expect(fleet.host('web4').calls.some((c) => c.startsWith('activate'))).toBe(false);
   });
 
+  it('an abort while staging (Ctrl-C) ends as interrupted (130): nothing switched, nothing staged left, the lock released', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const abort = new AbortController();
+    const ctx = fleet.ctx({ signal: abort.signal });
+    const emit = ctx.emit;
+    ctx.emit = (event) => {
+      emit(event);
+      if (event.type === 'phase.started' && event.phase === 'prepare') abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
+    };
+    const error = await deploy(ctx, releaseSpec(NEW)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ShipitError);
+    expect((error as ShipitError).exitCode).toBe(130);
+    expect((error as ShipitError).message).toBe('interrupted by SIGINT before any host was switched: nothing changed on the hosts (what was staged was removed, the lock released)');
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(OLD);
+      expect(host.releases.has(NEW)).toBe(false);
+      expect(host.lockInfo).toBeNull();
+    }
+  });
+
   it('prepare failing on one host switches nothing anywhere and removes the partial release', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);

@@ -51,4 +51,38 @@ describe('runBuild', () => {
     expect(error.message).toBe('build command `echo started; exec sleep 30` failed (interrupted):\nstarted');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
+
+  it('on Ctrl-C or SIGTERM stops the whole build (what its shell started too) and ends as interrupted (130)', async () => {
+    const pidFile = join(dir, 'child.pid');
+    // A build whose shell waits on a child of its own: killing the shell alone would leave the child running.
+    const running = runBuild(build(`sleep 30 & echo $! > ${pidFile}; wait`), dir);
+    const childPid = async () => {
+      for (;;) {
+        try {
+          const text = readFileSync(pidFile, 'utf8').trim();
+          if (text) return Number(text);
+        } catch {
+          // not yet written
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const pid = await childPid();
+    process.emit('SIGTERM', 'SIGTERM');
+    const error = await failure(running);
+    expect(error.exitCode).toBe(130);
+    expect(error.message).toBe('interrupted by SIGTERM during the build (stopped it): nothing on the hosts was touched');
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+    // The handlers are gone once the build ended.
+    expect(process.listeners('SIGTERM').length).toBe(0);
+  });
 });
