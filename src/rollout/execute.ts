@@ -66,7 +66,8 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
             where[name] = release;
             watchdog.progress();
           } catch (error) {
-            emit({ type: 'host.failed', host: name, release, error: errorMessage(error) });
+            // Cut off by the progress deadline or an interruption: that is the reason, not the step it cut off.
+            emit({ type: 'host.failed', host: name, release, error: errorMessage(run.signal.aborted ? run.signal.reason : error) });
             batchRun.abort(error);
             throw error;
           }

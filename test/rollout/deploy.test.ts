@@ -200,6 +200,9 @@ describe('deploy on an in-memory fleet', () => {
     const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
     expect(outcome.result).toBe('failed-restored');
     expect(outcome.failure).toMatch(/progress deadline/);
+    // The host's line names the deadline too, not the step it cut off.
+    const failed = fleet.events.find((e) => e.type === 'host.failed');
+    expect(failed && failed.type === 'host.failed' ? failed.error : '').toMatch(/no progress within the progress deadline \(30 s\)/);
   });
 
   it('a first deploy that fails leaves hosts with nothing running, as before', async () => {
