@@ -92,7 +92,7 @@ export function pythonInstallScript(layout: Layout, set: string, spec: PythonDep
     `if ! ${inline(sha256Lines(spec.files))} | (cd "$X/.shipit/src" && sha256sum --quiet --strict -c - >&2); then echo "checksum mismatch in the shipped dependencies" >&2; rm -rf "$X"; exit 4; fi`,
     'fail() { tail -n 40 "$L" >&2; rm -rf "$X"; exit 5; }',
     `${python} -m venv --without-pip${spec.systemSitePackages ? ' --system-site-packages' : ''} "$X" > "$L" 2>&1 || fail`,
-    `${python} -m pip --python "$X/bin/python" install --no-input --disable-pip-version-check --no-cache-dir --no-warn-script-location${findLinks} -r "$X/.shipit/src/requirements.txt" >> "$L" 2>&1 || fail`,
+    `${python} -m pip --python "$X/bin/python" install --no-input --disable-pip-version-check --no-cache-dir --no-warn-script-location --retries 2 --timeout 10${findLinks} -r "$X/.shipit/src/requirements.txt" >> "$L" 2>&1 || fail`,
     ...spec.imports.map((i) => `"$X/bin/python" -c ${quote(`import ${i.module}`)} >> "$L" 2>&1 || { echo "missing ${i.module}" >&2; rm -rf "$X"; exit 6; }`),
     // Bytecode now: PYTHONDONTWRITEBYTECODE=1 and ProtectSystem=strict forbid writing it at run time.
     '"$X/bin/python" -m compileall -q -j 0 "$X/lib" >> "$L" 2>&1 || fail',

@@ -82,7 +82,7 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
     ]);
     expect(lines).toContain('python3 -m venv --without-pip --system-site-packages "$X" > "$L" 2>&1 || fail');
     expect(lines).toContain(
-      'python3 -m pip --python "$X/bin/python" install --no-input --disable-pip-version-check --no-cache-dir --no-warn-script-location --no-index --find-links "$X/.shipit/src/wheels" -r "$X/.shipit/src/requirements.txt" >> "$L" 2>&1 || fail',
+      'python3 -m pip --python "$X/bin/python" install --no-input --disable-pip-version-check --no-cache-dir --no-warn-script-location --retries 2 --timeout 10 --no-index --find-links "$X/.shipit/src/wheels" -r "$X/.shipit/src/requirements.txt" >> "$L" 2>&1 || fail',
     );
     expect(lines).toContain(`"$X/bin/python" -c 'import gunicorn' >> "$L" 2>&1 || { echo "missing gunicorn" >&2; rm -rf "$X"; exit 6; }`);
     expect(lines).toContain('"$X/bin/python" -m compileall -q -j 0 "$X/lib" >> "$L" 2>&1 || fail');
