@@ -5,7 +5,7 @@
  * With shared accept the kernel gives a new connection to whichever worker calls accept() first, and a worker that
  * wakes up to a burst accepts all of it in one go: a client that opens its keep-alive pool at once (wrk's 50
  * connections, a load balancer's pool to this host) often lands wholly on one worker, which then serves alone
- * while the other cores idle, for as long as the connections live. Measured with wrk on 2 workers (README, Node
+ * while the other cores idle, for as long as the connections live. Measured with wrk on 2 workers (bench/RESULTS.md, Node
  * runtime): the busiest worker held 27-50 of 50 connections at mid-run, all of them in 4 of 8 rounds.
  *
  * Node 18/20 offer no way to steer accept() (SO_REUSEPORT per worker needs Node 22.12; libuv's

@@ -31,7 +31,7 @@ export interface RuntimeConfig {
    * SHIPIT_KEEPALIVE_REQUESTS: the response to a connection's Nth request says `Connection: close` and the
    * connection is closed after it (nginx's keepalive_requests); 0 (the default) = never for this reason. Off by
    * default: measured on 2 cores it cost 2.7% more instructions per request and was slower in 10-s keep-alive runs
-   * (README, Node runtime); it is for long-lived connections piled on one worker, e.g. behind a balancer.
+   * (bench/RESULTS.md, Node runtime); it is for long-lived connections piled on one worker, e.g. behind a balancer.
    * See connection-drain.ts.
    */
   keepAliveRequests: number;

@@ -31,7 +31,7 @@
  * and the client reconnects. With workers accepting on a shared socket, the kernel then hands the new connection
  * to whichever worker accepts first, so long-lived keep-alive connections (wrk's 50, a load balancer's pool) that
  * piled up on one worker get spread again instead of leaving the other cores idle for the connections' lifetime
- * (measured with wrk: even shares within 10 s; see the README's "Node runtime" for what that did to req/s on a
+ * (measured with wrk: even shares within 10 s; see bench/RESULTS.md, "Keep-alive recycling", for what that did to req/s on a
  * 2-core machine). The price is one counter per connection, bumped in the same request hook. Not Node's `server.maxRequestsPerSocket`:
  * checked on the wire with Node 18.20 and 20.20, it says `Connection: close` on the Nth response but leaves the
  * connection open, and answers 503 (without calling the app) to every request after it, pipelined or not.
