@@ -158,7 +158,12 @@ export const baseConfigSchema = z.strictObject({
 });
 
 /** One environment after its overrides are merged in: parses to (almost) the ResolvedConfig shape. */
-export const environmentConfigSchema = baseConfigSchema.extend({ hosts: hostsSchema });
+export const environmentConfigSchema = baseConfigSchema.extend({ hosts: hostsSchema }).superRefine((config, ctx) => {
+  // Across sections: a rollout cannot progress sooner than a host can count as healthy.
+  if (config.rollout.progressDeadline <= config.health.minHealthyTime) {
+    ctx.addIssue({ code: 'custom', path: ['rollout', 'progressDeadline'], message: 'must be longer than health.minHealthyTime: no host can become healthy sooner' });
+  }
+});
 export type EnvironmentConfig = z.output<typeof environmentConfigSchema>;
 
 // ---------------------------------------------------------------------------------------------------------

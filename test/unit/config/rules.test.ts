@@ -379,6 +379,14 @@ describe('health, rollout, ssh', () => {
     expect(problems(with_((c) => (c.health = { successes: 0 })))).toEqual(['health.successes: 0 is too small: expected at least 1']);
   });
 
+  it('progressDeadline exceeds minHealthyTime: no rollout could progress sooner (also when an environment sets one)', () => {
+    expect(problems(with_((c) => ((c.rollout = { progressDeadline: '1s' }), (c.health = { minHealthyTime: '1s' }))))).toEqual([
+      'rollout.progressDeadline: must be longer than health.minHealthyTime: no host can become healthy sooner',
+    ]);
+    expect(problems(with_((c) => (c.rollout = { progressDeadline: '3s' })))).toEqual(['rollout.progressDeadline: must be longer than health.minHealthyTime: no host can become healthy sooner']);
+    expect(problems(with_((c) => (c.rollout = { progressDeadline: '6s' })))).toEqual([]);
+  });
+
   it('maxParallel: a positive integer or 1%..100%; canary ≥ 0', () => {
     for (const ok of [1, 10, '1%', '25%', '100%']) expect(problems(with_((c) => (c.rollout = { maxParallel: ok })))).toEqual([]);
     for (const bad of [0, 1.5, '0%', '101%', '25', '2.5%', 'half']) {
