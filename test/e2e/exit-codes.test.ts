@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { readLab, type LabInfo } from './support/lab.js';
 import { Project } from './support/project.js';
+import { whoAmI } from '../../src/cli/identity.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
 
 /**
@@ -85,6 +87,17 @@ describe('exit codes on the lab', () => {
       expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 4]);
       expect(run.all).toMatch(/exit-code test/);
     }
+    expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
+  });
+
+  it('lock status marks a lock of a run of ours that is gone as stale (the next deploy removes it)', async () => {
+    const gone = spawnSync('true').pid; // a process of this user on this machine, exited
+    const info = JSON.stringify({ by: whoAmI(), pid: gone, at: new Date().toISOString(), release: null, message: 'killed run', token: 'tok-gone' });
+    await onHost(lab, hosts[0]!.address, `mkdir -p /srv/${APP}/.shipit/lock && printf '%s' '${info}' > /srv/${APP}/.shipit/lock/info.json`);
+    const text = await project.shipit(['lock', 'status', 'production']);
+    expect(text.stdout).toMatch(new RegExp(`${hosts[0]!.name} .*killed run.*\\(stale: that run is gone; the next deploy or rollback removes it\\)`));
+    const json = JSON.parse((await project.shipit(['lock', 'status', 'production', '--json'])).stdout) as { hosts: { host: string; lock: { stale: boolean } | null }[] };
+    expect(json.hosts.map((h) => h.lock?.stale ?? null)).toEqual([true, null]);
     expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
   });
 

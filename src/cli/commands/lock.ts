@@ -8,7 +8,7 @@ import { describeLock, lockFleet } from '../../rollout/lock.js';
 import { loadEnvironment, withFleet } from '../fleet.js';
 import { whoAmI } from '../identity.js';
 import type { GlobalOptions, LockOptions } from '../options.js';
-import { lockInfo } from '../session.js';
+import { isDeadLocalRun, lockInfo } from '../session.js';
 
 /**
  * `shipit lock status|acquire|release <env>`: the deploy lock by hand, for maintenance windows. It is the lock
@@ -24,11 +24,18 @@ async function readLocks(hosts: ReadonlyMap<string, Host>): Promise<Locks> {
 }
 
 /** Without the token: it is what lets a run release its own lock, and nobody needs to see it. */
-const shown = (lock: LockInfo | null) => (lock === null ? null : { by: lock.by, pid: lock.pid, at: lock.at, release: lock.release, message: lock.message });
+const shown = (lock: LockInfo | null) =>
+  lock === null ? null : { by: lock.by, pid: lock.pid, at: lock.at, release: lock.release, message: lock.message, stale: isDeadLocalRun(lock) };
+
+/** A lock of a run of ours that is gone (killed, or cut off before it could unlock): the next deploy removes it. */
+const STALE = ' (stale: that run is gone; the next deploy or rollback removes it)';
 
 function formatLocks(locks: Locks): string {
   const width = Math.max(4, ...[...locks.keys()].map((h) => h.length));
-  const lines = [`${'HOST'.padEnd(width)}  LOCK`, ...[...locks].map(([host, lock]) => `${host.padEnd(width)}  ${lock ? describeLock(lock) : '-'}`)];
+  const lines = [
+    `${'HOST'.padEnd(width)}  LOCK`,
+    ...[...locks].map(([host, lock]) => `${host.padEnd(width)}  ${lock ? `${describeLock(lock)}${isDeadLocalRun(lock) ? STALE : ''}` : '-'}`),
+  ];
   return `${lines.join('\n')}\n`;
 }
 
