@@ -276,9 +276,12 @@ const KEEP_CURRENT_ENV = [
  * old one. Releases staged by a shipit that wrote shared/ at prepare have none: shared/ is left as it is.
  */
 const envInstallLines = (id: string) => [
-  `if [ -f "$S/releases/${id}/env" ]; then`,
-  `  cp -p "$S/releases/${id}/env" "$S/releases/${id}/secrets.env" "$D/shared/.next/"`,
-  '  mv -f "$D/shared/.next/env" "$D/shared/.next/secrets.env" "$D/shared/"',
+  `E="$S/releases/${id}"`,
+  'if [ -f "$E/env" ]; then',
+  '  [ -d "$D/shared/.next" ] || mkdir -p "$D/shared/.next"',
+  // Both files in one cp and one mv; a release kept from an older shipit may have saved only env (KEEP_CURRENT_ENV).
+  '  if [ -f "$E/secrets.env" ]; then cp -p "$E/env" "$E/secrets.env" "$D/shared/.next/"; mv -f "$D/shared/.next/env" "$D/shared/.next/secrets.env" "$D/shared/"',
+  '  else cp -p "$E/env" "$D/shared/.next/"; mv -f "$D/shared/.next/env" "$D/shared/"; fi',
   'fi',
 ];
 

@@ -130,6 +130,20 @@ describe('stageScript on a real shell', () => {
     expect(readFileSync(join(second.meta, 'env'), 'utf8')).toBe('GREETING="two"\n'); // each release keeps its own
   });
 
+  it('activates a release that has an env but no secrets file (kept from an older shipit), even without shared/.next', async () => {
+    writeTree(art, { 'a.txt': 'one' });
+    const first = await stage(root, 'root', 'r1', art, { env: 'GREETING="kept"\n' });
+    expect(first.result.code).toBe(0);
+    rmSync(join(first.meta, 'secrets.env'));
+    rmSync(join(root, 'srv/shared/.next'), { recursive: true, force: true });
+    writeFileSync(join(root, 'srv/shared/secrets.env'), 'TOKEN="now"\n', { mode: 0o600 });
+    const r = run(scripts.installEnvScript(first.layout, 'r1'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(root, 'srv/shared/env'), 'utf8')).toBe('GREETING="kept"\n');
+    expect(readFileSync(join(root, 'srv/shared/secrets.env'), 'utf8')).toBe('TOKEN="now"\n');
+  });
+
   it('keeps the env a release staged by an older shipit runs with (shared/), so that a revert to it restores it', async () => {
     writeTree(art, { 'a.txt': 'one' });
     const first = await stage(root, 'root', 'r1', art);
