@@ -79,7 +79,9 @@ const TELLING = /[Ee]rror|Exception|halting|[Ff]ailed/;
 export async function appSaid(host: Host, baseline: ServiceState, signal?: AbortSignal): Promise<string> {
   try {
     const since = baseline.since === null ? NaN : Date.parse(baseline.since);
-    const batch = await host.journal({ lines: 200, since: Number.isFinite(since) ? { epochUs: since * 1000 } : { secondsAgo: 120 } }, signal);
+    // At most 5 s: a wedged host must not hold the failure (and the revert behind it) for a command timeout.
+    const limit = AbortSignal.timeout(5000);
+    const batch = await host.journal({ lines: 200, since: Number.isFinite(since) ? { epochUs: since * 1000 } : { secondsAgo: 120 } }, signal ? AbortSignal.any([signal, limit]) : limit);
     const own = batch.entries.filter((e) => e.identifier !== 'systemd' && e.pid !== 1).map((e) => (e.message.length > 400 ? `${e.message.slice(0, 400)}...` : e.message));
     const telling = own.filter((line) => TELLING.test(line));
     const lines = (telling.length > 0 ? telling : own).slice(-3);
