@@ -247,7 +247,7 @@ const ensureUserAndDirs = (clear: string, ...dirs: string[]) => [
 /**
  * A release's env (inline, 0640, group the service's) and secrets (0600, the service user's, from what
  * `readSecrets` writes to stdout) into its directory under .shipit/releases (`dir`, quoted): versioned with the
- * release, like its units, and put in shared/ only when the release is activated (ENV_INSTALL_LINES), so that a
+ * release, like its units, and put in shared/ only when the release is activated (envInstallLines), so that a
  * deploy that fails leaves every host with the env of the release it runs, and a revert or rollback brings back
  * the env that release ran with. Each file is created afresh (removed first: `>` keeps an existing file's mode).
  */
