@@ -3,13 +3,13 @@ import { resolveEnvironment } from '../config/resolve.js';
 import type { HostTarget, ResolvedConfig } from '../config/types.js';
 import { SshHost, type CommandInfo, type SshHostOptions } from '../host/ssh-host.js';
 import { ShipitError } from '../lib/errors.js';
-import { errorMessage } from '../lib/error-message.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectHost } from '../ssh/connect.js';
 import { describeConnection, planConnection, type ConnectPlan } from '../ssh/connect-plan.js';
 import { resolveSshChain } from '../ssh/ssh-chain.js';
 import { localSshContext, sshConfigSource } from '../ssh/ssh-config-files.js';
 import type { GlobalOptions } from './options.js';
+import { combineFailures, partitionOutcomes, type UnreachableHost } from './unreachable.js';
 
 export async function loadEnvironment(env: string, options: GlobalOptions, cwd = process.cwd()): Promise<ResolvedConfig> {
   const { config, filepath } = await loadConfig({ cwd, configPath: options.config });
@@ -29,18 +29,77 @@ export function selectHosts(config: ResolvedConfig, names: readonly string[] | u
   return config.hosts.filter((h) => names.includes(h.name));
 }
 
+type ConnectOptions = GlobalOptions & {
+  signal?: AbortSignal;
+  onCommand?: SshHostOptions['onCommand'];
+  dryRun?: SshHostOptions['dryRun'];
+  warmShells?: boolean;
+};
+
 /**
  * One SSH connection per host, opened in parallel. Any host failing fails the whole command before anything
  * changes; the connections already open are closed. Errors of every failed host are reported together.
  */
-export async function connectFleet(
+export async function connectFleet(config: ResolvedConfig, targets: HostTarget[], options: ConnectOptions): Promise<Map<string, SshHost>> {
+  const results = await openConnections(config, targets, options);
+  const hosts = new Map<string, SshHost>();
+  const failures: unknown[] = [];
+  results.forEach((r, i) => (r.status === 'fulfilled' ? hosts.set(targets[i]!.name, r.value) : failures.push(r.reason)));
+  if (failures.length > 0) {
+    await closeFleet(hosts);
+    throw combineFailures(failures);
+  }
+  return hosts;
+}
+
+/**
+ * For the read-only commands: like connectFleet, but a host that cannot be reached is returned in `unreachable`
+ * and the others are kept. Any other failure (host key, authentication, Ctrl-C) still fails the command, reported
+ * with every host's error, and closes what connected.
+ */
+export async function connectReachable(
   config: ResolvedConfig,
   targets: HostTarget[],
-  options: GlobalOptions & { signal?: AbortSignal; onCommand?: SshHostOptions['onCommand']; dryRun?: SshHostOptions['dryRun']; warmShells?: boolean },
-): Promise<Map<string, SshHost>> {
+  options: ConnectOptions,
+): Promise<{ hosts: Map<string, SshHost>; unreachable: UnreachableHost[] }> {
+  const results = await openConnections(config, targets, options);
+  const { ok: hosts, unreachable, fatal } = partitionOutcomes(targets.map((t) => t.name), results);
+  if (fatal.length > 0) {
+    await closeFleet(hosts);
+    throw combineFailures([...fatal, ...unreachable.map((u) => u.error)]);
+  }
+  return { hosts, unreachable };
+}
+
+/**
+ * `status` and `releases`: reads every selected host that can be reached, in parallel, and closes the
+ * connections. A host that cannot be reached, or whose connection drops during `read`, is in `unreachable`
+ * (target order); other errors fail the command.
+ */
+export async function readReachable<T>(
+  config: ResolvedConfig,
+  options: GlobalOptions,
+  read: (host: SshHost) => Promise<T>,
+): Promise<{ hosts: string[]; results: Map<string, T>; unreachable: UnreachableHost[] }> {
+  const targets = selectHosts(config, options.host);
+  const names = targets.map((t) => t.name);
+  const connected = await connectReachable(config, targets, options);
+  try {
+    const reading = [...connected.hosts.keys()];
+    const outcomes = partitionOutcomes(reading, await Promise.allSettled(reading.map((name) => read(connected.hosts.get(name)!))));
+    if (outcomes.fatal.length > 0) throw combineFailures(outcomes.fatal);
+    const unreachable = [...connected.unreachable, ...outcomes.unreachable].sort((a, b) => names.indexOf(a.host) - names.indexOf(b.host));
+    return { hosts: names, results: outcomes.ok, unreachable };
+  } finally {
+    await closeFleet(connected.hosts);
+  }
+}
+
+/** Opens one connection per target, in parallel; one outcome per target, in order. */
+async function openConnections(config: ResolvedConfig, targets: HostTarget[], options: ConnectOptions): Promise<PromiseSettledResult<SshHost>[]> {
   // The SSH config is resolved for every host before any connection: a bad line there touches nothing.
   const plans = planFleetConnections(config, targets, options);
-  const results = await Promise.allSettled(
+  return Promise.allSettled(
     plans.map(async (plan) => {
       const { target } = plan;
       if (options.verbose) process.stderr.write(`  [${target.name}] connect ${describeConnection(plan)}\n`);
@@ -64,17 +123,6 @@ export async function connectFleet(
       });
     }),
   );
-  const hosts = new Map<string, SshHost>();
-  const failures: unknown[] = [];
-  results.forEach((r, i) => (r.status === 'fulfilled' ? hosts.set(targets[i]!.name, r.value) : failures.push(r.reason)));
-  if (failures.length > 0) {
-    await closeFleet(hosts);
-    const first = failures[0];
-    if (failures.length === 1) throw first;
-    const code = first instanceof ShipitError ? first.code : 'CONNECT_FAILED';
-    throw new ShipitError(code, failures.map(errorMessage).join('\n'), { hint: first instanceof ShipitError ? first.hint : undefined });
-  }
-  return hosts;
 }
 
 /**
@@ -104,7 +152,7 @@ export interface PendingFleet {
 export function connectInBackground(
   config: ResolvedConfig,
   targets: HostTarget[],
-  options: Omit<Parameters<typeof connectFleet>[2], 'signal'>,
+  options: Omit<ConnectOptions, 'signal'>,
 ): PendingFleet {
   const abort = new AbortController();
   const hosts = connectFleet(config, targets, { ...options, signal: abort.signal });

@@ -95,8 +95,11 @@ function findDisagreements(hosts: string[], current: Record<string, string | nul
   return out;
 }
 
-/** The table: newest first; `*` marks the hosts where a release is current. */
-export function formatReleaseTable(report: ReleaseReport): string {
+/**
+ * The table: newest first; `*` marks the hosts where a release is current. Hosts that could not be read are
+ * listed after it with why: the table covers only the others.
+ */
+export function formatReleaseTable(report: ReleaseReport, unreachable: readonly { host: string; reason: string }[] = []): string {
   const header = ['RELEASE', 'STATE', 'CREATED', 'BY', 'REVISION', 'HOSTS (* = current)'];
   const rows = report.releases.map((r) => [
     r.id,
@@ -111,7 +114,8 @@ export function formatReleaseTable(report: ReleaseReport): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((l) => l[i]!.length)));
   const lines = [header, ...rows].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
-  if (report.releases.length === 0) lines.push(`(no release on ${report.hosts.join(', ')})`);
+  if (report.releases.length === 0 && report.hosts.length > 0) lines.push(`(no release on ${report.hosts.join(', ')})`);
   if (report.disagreements.length > 0) lines.push('', 'hosts disagree:', ...report.disagreements.map((d) => `  ! ${d}`));
+  if (unreachable.length > 0) lines.push('', 'hosts unreachable (not in the table):', ...unreachable.map((u) => `  ! ${u.host}: ${u.reason}`));
   return `${lines.join('\n')}\n`;
 }

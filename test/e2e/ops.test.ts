@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -146,6 +146,94 @@ describe('shipit logs', () => {
     // The reads in flight were killed on the hosts: no journalctl of this app is left behind.
     for (const h of hosts) {
       expect((await onHost(lab, h.address, `pgrep -af '[j]ournalctl --unit=${APP}.service' || true`)).trim()).toBe('');
+    }
+  });
+});
+
+describe('an unreachable host: the read-only commands show the others, name it with why, and exit 3', () => {
+  const ghost = { name: 'ghost', address: '10.213.37.250' } as LabInfo['hosts'][number];
+  // The lab subnet has nothing at .250: the handshake times out (or the kernel says so first, no ARP answer).
+  const why = String.raw`Cannot connect to deploy@ghost \(10\.213\.37\.250:22\): (no SSH handshake within 3000 ms|host unreachable)`;
+  beforeAll(() => project.writeConfig({ hosts: [...hosts, ghost], ssh: "connectTimeout: '3s'" }));
+  afterAll(() => project.writeConfig({ hosts }));
+
+  it('status: a row per reachable host and one saying ghost is unreachable and why; --json has it as a field', async () => {
+    const run = await project.shipit(['status', 'production']);
+    expect(run.exitCode).toBe(3);
+    const rows = run.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^HOST\s+RELEASE\s+UNIT/);
+    for (const h of hosts) expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^${h.name}\\s+${releases[1]}\\s+active/running\\s.*\\s200\\s`)));
+    expect(rows[4]).toMatch(new RegExp(`^ghost\\s+unreachable: ${why}$`));
+    expect(run.stderr).toMatch(/error: could not reach ghost \(the other 3 host\(s\) are shown\)/);
+
+    const json = await project.shipit(['status', 'production', '--json']);
+    expect(json.exitCode).toBe(3);
+    const status = JSON.parse(json.stdout) as { hosts: { host: string; unreachable: string | null; current: string | null; ready: number | null }[] };
+    expect(status.hosts.map((h) => [h.host, h.current, h.ready])).toEqual([
+      ['web1', releases[1], 200],
+      ['web2', releases[1], 200],
+      ['web3', releases[1], 200],
+      ['ghost', null, null],
+    ]);
+    expect(status.hosts.slice(0, 3).every((h) => h.unreachable === null)).toBe(true);
+    expect(status.hosts[3]!.unreachable).toMatch(new RegExp(`^${why}$`));
+    expect(json.stderr).toMatch(/could not reach ghost/);
+  });
+
+  it('releases: the table of the reachable hosts, then ghost under "hosts unreachable" with why; --json has it', async () => {
+    const [, v2] = releases;
+    const run = await project.shipit(['releases', 'production']);
+    expect(run.exitCode).toBe(3);
+    expect(run.stdout).toMatch(new RegExp(`${v2}\\s+current\\s.*web1\\* web2\\* web3\\*`));
+    expect(run.stdout).toMatch(new RegExp(`\\nhosts unreachable \\(not in the table\\):\\n  ! ghost: ${why}$`));
+    const json = await project.shipit(['releases', 'production', '--json']);
+    expect(json.exitCode).toBe(3);
+    const report = JSON.parse(json.stdout) as ReleasesJson & { unreachable: { host: string; reason: string }[] };
+    expect(report.hosts).toEqual(['web1', 'web2', 'web3']);
+    expect(report.releases.find((r) => r.id === v2)).toMatchObject({ state: 'current', currentOn: ['web1', 'web2', 'web3'] });
+    expect(report.consistent).toBe(false);
+    expect(report.unreachable.map((u) => u.host)).toEqual(['ghost']);
+    expect(report.unreachable[0]!.reason).toMatch(new RegExp(`^${why}$`));
+  });
+
+  it('logs: every reachable host\'s lines, ghost named on stderr with why; -f follows the others', async () => {
+    const run = await project.shipit(['logs', 'production', '-n', '30']);
+    expect(run.exitCode).toBe(3);
+    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name} `, 'm'));
+    expect(run.stdout).not.toMatch(/^ghost/m);
+    expect(run.stderr).toMatch(new RegExp(`ghost: cannot read the journal: ${why} \\(going on with the other 3 host\\(s\\)\\)`));
+    expect(run.stderr).toMatch(/the journal of ghost could not be read/);
+
+    const follow = project.shipit(['logs', 'production', '-f', '-n', '0']);
+    let out = '';
+    let err = '';
+    follow.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    follow.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    await waitFor(
+      async () => {
+        for (const h of hosts) await httpGet(h.address, PORT, `/?marker=ghost-follow-${h.name}`);
+        return hosts.every((h) => out.includes(`ghost-follow-${h.name}`));
+      },
+      30_000,
+      'lines from every reachable host while ghost is unreachable',
+    );
+    expect(err).toMatch(new RegExp(`ghost: cannot read the journal: ${why}`));
+    follow.kill('SIGINT');
+    expect((await follow).exitCode).toBe(0);
+  });
+
+  it('an unknown host key still fails the command, loudly and with no partial output, even beside an unreachable host', async () => {
+    const empty = join(project.dir, 'empty_known_hosts');
+    writeFileSync(empty, '');
+    project.writeConfig({ hosts: [...hosts, ghost], ssh: "connectTimeout: '3s'", knownHostsFile: empty });
+    try {
+      for (const args of [['status'], ['releases'], ['logs']]) {
+        const run = await project.shipit([...args, 'production', '--json']);
+        expect([args[0], run.exitCode, run.stdout]).toEqual([args[0], 3, '']);
+        expect(run.stderr).toMatch(/SHA256:/);
+      }
+    } finally {
+      project.writeConfig({ hosts: [...hosts, ghost], ssh: "connectTimeout: '3s'" });
     }
   });
 });

@@ -5,8 +5,9 @@ import { createRedactor } from '../../lib/redact.js';
 import { entryJson, formatEntry } from '../../journal/format.js';
 import { readJournals } from '../../journal/read.js';
 import { parseSince } from '../../journal/since.js';
-import { closeFleet, connectFleet, loadEnvironment, selectHosts } from '../fleet.js';
+import { closeFleet, connectReachable, loadEnvironment, selectHosts } from '../fleet.js';
 import type { LogsOptions } from '../options.js';
+import { combineFailures } from '../unreachable.js';
 
 /** Lines shown when neither -n nor --since says otherwise. */
 export const DEFAULT_LINES = 100;
@@ -16,7 +17,8 @@ export const FOLLOW_INTERVAL_MS = 500;
 /**
  * `shipit logs <env>`: the service's journal on every host, merged by time, each line prefixed with its host;
  * `-f` keeps following every host until Ctrl-C, which ends it with exit 0 (the read in flight on each host is
- * killed). A host that fails is reported on stderr and the others go on. Secret values are redacted.
+ * killed). A host that cannot be reached, or fails, is reported on stderr and the others go on (exit 3 at the end
+ * without -f). Secret values are redacted.
  */
 export async function logsCommand(env: string, options: LogsOptions): Promise<void> {
   const config = await loadEnvironment(env, options);
@@ -34,8 +36,16 @@ export async function logsCommand(env: string, options: LogsOptions): Promise<vo
   const onPipeError = (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? stop() : undefined);
   process.stdout.on('error', onPipeError);
   const lost: string[] = [];
+  const reportLost = (host: string, what: string, error: unknown) => {
+    lost.push(host);
+    const rest = targets.length - lost.length;
+    process.stderr.write(`${redact(`${host}: ${what}: ${errorMessage(error)}`)}${rest > 0 ? ` (going on with the other ${rest} host(s))` : ''}\n`);
+  };
   try {
-    const hosts = await connectFleet(config, targets, { ...options, signal: abort.signal });
+    const { hosts, unreachable } = await connectReachable(config, targets, { ...options, signal: abort.signal });
+    // Nobody to read: the connection errors themselves, as when every host fails in the middle.
+    if (hosts.size === 0) throw combineFailures(unreachable.map((u) => u.error));
+    for (const u of unreachable) reportLost(u.host, 'cannot read the journal', u.error);
     try {
       await readJournals(hosts, {
         lines,
@@ -49,11 +59,7 @@ export async function logsCommand(env: string, options: LogsOptions): Promise<vo
           const text = entries.map((e) => (options.json ? entryJson(e, redact) : formatEntry(e, width, redact))).join('\n');
           process.stdout.write(`${text}\n`);
         },
-        onHostLost: (host, error) => {
-          lost.push(host);
-          const rest = targets.length - lost.length;
-          process.stderr.write(`${redact(`${host}: cannot read the journal any more: ${errorMessage(error)}`)}${rest > 0 ? ` (going on with the other ${rest} host(s))` : ''}\n`);
-        },
+        onHostLost: (host, error) => reportLost(host, 'cannot read the journal any more', error),
       });
     } finally {
       await closeFleet(hosts);

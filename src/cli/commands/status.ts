@@ -1,15 +1,18 @@
 import type { HostState } from '../../host/types.js';
 import { errorMessage } from '../../lib/error-message.js';
 import { describeLock } from '../../rollout/lock.js';
-import { closeFleet, connectFleet, loadEnvironment, selectHosts } from '../fleet.js';
+import { loadEnvironment, readReachable } from '../fleet.js';
 import type { GlobalOptions } from '../options.js';
+import { unreachableError, type UnreachableHost } from '../unreachable.js';
 
 export interface HostStatus {
   host: string;
+  /** Why the host could not be read (every other field is then null), or null. */
+  unreachable: string | null;
   current: string | null;
-  unit: string;
+  unit: string | null;
   since: string | null;
-  workers: number;
+  workers: number | null;
   /** HTTP status of the readiness path now, or null with `readyError`. */
   ready: number | null;
   readyError: string | null;
@@ -17,54 +20,79 @@ export interface HostStatus {
   state: HostState | null;
 }
 
-/** `shipit status <env>`: per host, what runs, since when, how many workers, ready now, who holds the lock. */
+/**
+ * `shipit status <env>`: per host, what runs, since when, how many workers, ready now, who holds the lock.
+ * A host that cannot be reached gets a row saying why; the command then exits 3, after printing every row.
+ */
 export async function statusCommand(env: string, options: GlobalOptions): Promise<void> {
   const config = await loadEnvironment(env, options);
-  const hosts = await connectFleet(config, selectHosts(config, options.host), options);
-  try {
-    const rows = await Promise.all(
-      [...hosts].map(async ([name, host]): Promise<HostStatus> => {
-        const [state, probe] = await Promise.all([
-          host.inspect(),
-          host.probe(config.health.readiness, { timeoutMs: config.health.timeout }).then(
-            (status) => ({ status, error: null }),
-            (error: unknown) => ({ status: null, error: errorMessage(error) }),
-          ),
-        ]);
-        return {
-          host: name,
-          current: state.current,
-          unit: `${state.service.active}/${state.service.sub}`,
-          since: state.service.since,
-          workers: state.service.workers,
-          ready: probe.status,
-          readyError: probe.error,
-          lock: state.lock ? describeLock(state.lock) : null,
-          state,
-        };
-      }),
-    );
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify({ environment: env, app: config.app, hosts: rows.map(({ state: _s, ...r }) => r) })}\n`);
-    } else {
-      process.stdout.write(formatStatusTable(rows));
-    }
-  } finally {
-    await closeFleet(hosts);
+  const { hosts, results, unreachable } = await readReachable(config, options, async (host): Promise<HostStatus> => {
+    const [state, probe] = await Promise.all([
+      host.inspect(),
+      host.probe(config.health.readiness, { timeoutMs: config.health.timeout }).then(
+        (status) => ({ status, error: null }),
+        (error: unknown) => ({ status: null, error: errorMessage(error) }),
+      ),
+    ]);
+    return {
+      host: host.name,
+      unreachable: null,
+      current: state.current,
+      unit: `${state.service.active}/${state.service.sub}`,
+      since: state.service.since,
+      workers: state.service.workers,
+      ready: probe.status,
+      readyError: probe.error,
+      lock: state.lock ? describeLock(state.lock) : null,
+      state,
+    };
+  });
+  const rows = statusRows(hosts, results, unreachable);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ environment: env, app: config.app, hosts: rows.map(({ state: _s, ...r }) => r) })}\n`);
+  } else {
+    process.stdout.write(formatStatusTable(rows));
   }
+  if (unreachable.length > 0) throw unreachableError(unreachable, hosts.length);
 }
 
+/** One row per host in config order: what was read, or why it could not be. */
+export function statusRows(hosts: readonly string[], read: ReadonlyMap<string, HostStatus>, unreachable: readonly UnreachableHost[]): HostStatus[] {
+  const why = new Map(unreachable.map((u) => [u.host, u.reason] as const));
+  return hosts.map(
+    (host) =>
+      read.get(host) ?? {
+        host,
+        unreachable: why.get(host) ?? 'not read',
+        current: null,
+        unit: null,
+        since: null,
+        workers: null,
+        ready: null,
+        readyError: null,
+        lock: null,
+        state: null,
+      },
+  );
+}
+
+/** The table; an unreachable host's row says so, and why, from the RELEASE column on. */
 export function formatStatusTable(rows: HostStatus[]): string {
   const header = ['HOST', 'RELEASE', 'UNIT', 'SINCE', 'WORKERS', 'READY', 'LOCK'];
-  const lines = rows.map((r) => [
-    r.host,
-    r.current ?? '-',
-    r.unit,
-    r.since ?? '-',
-    String(r.workers),
-    r.ready !== null ? String(r.ready) : `no (${r.readyError})`,
-    r.lock ?? '-',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const lines = rows.map((r) =>
+    r.unreachable !== null
+      ? [r.host, `unreachable: ${r.unreachable}`]
+      : [
+          r.host,
+          r.current ?? '-',
+          r.unit ?? '-',
+          r.since ?? '-',
+          String(r.workers ?? '-'),
+          r.ready !== null ? String(r.ready) : `no (${r.readyError})`,
+          r.lock ?? '-',
+        ],
+  );
+  // Only the host name of an unreachable row counts for the widths: its reason runs to the end of the line.
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.filter((l) => i === 0 || l.length === header.length).map((l) => l[i]!.length)));
   return [header, ...lines].map((cols) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }

@@ -1,5 +1,6 @@
 import { report } from '../../../src/cli/main.js';
-import { formatStatusTable } from '../../../src/cli/commands/status.js';
+import { formatStatusTable, statusRows, type HostStatus } from '../../../src/cli/commands/status.js';
+import { unreachableError, type UnreachableHost } from '../../../src/cli/unreachable.js';
 import { JsonRenderer, PlainRenderer, pickRenderMode } from '../../../src/cli/render/renderer.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 
@@ -55,11 +56,29 @@ describe('report', () => {
 describe('status table', () => {
   it('aligns columns', () => {
     const table = formatStatusTable([
-      { host: 'web1', current: 'r2', unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null },
-      { host: 'web22', current: null, unit: 'inactive/dead', since: null, workers: 0, ready: null, readyError: 'refused', lock: 'bob', state: null },
+      { host: 'web1', unreachable: null, current: 'r2', unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null },
+      { host: 'web22', unreachable: null, current: null, unit: 'inactive/dead', since: null, workers: 0, ready: null, readyError: 'refused', lock: 'bob', state: null },
     ]);
     expect(table.split('\n')[0]).toBe('HOST   RELEASE  UNIT            SINCE  WORKERS  READY         LOCK');
     expect(table).toContain('web22  -        inactive/dead   -      0        no (refused)  bob');
+  });
+
+  it('keeps every host in config order; an unreachable one says why from the RELEASE column on', () => {
+    const web1: HostStatus = { host: 'web1', unreachable: null, current: 'r2', unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null };
+    const error = new ShipitError('CONNECT_FAILED', 'Cannot connect to deploy@ghost (10.213.37.250:22): no SSH handshake within 3000 ms', { hint: 'check the host' });
+    const ghost: UnreachableHost = { host: 'ghost', reason: error.message, error };
+    const rows = statusRows(['ghost', 'web1'], new Map([['web1', web1]]), [ghost]);
+    expect(rows.map((r) => [r.host, r.unreachable])).toEqual([
+      ['ghost', error.message],
+      ['web1', null],
+    ]);
+    expect(rows[0]).toMatchObject({ current: null, unit: null, workers: null, ready: null, lock: null });
+    expect(formatStatusTable(rows).split('\n')).toEqual([
+      'HOST   RELEASE  UNIT            SINCE  WORKERS  READY  LOCK',
+      'ghost  unreachable: Cannot connect to deploy@ghost (10.213.37.250:22): no SSH handshake within 3000 ms',
+      'web1   r2       active/running  then   2        200    -',
+      '',
+    ]);
   });
 });
 

@@ -86,4 +86,26 @@ describe('the releases report', () => {
       ].join('\n'),
     );
   });
+
+  it('lists the hosts that could not be read after the table, with why; none at all still prints the header', () => {
+    const report = buildReleaseReport(new Map([['web1', host('2026a', meta('2026a', 'good'))]]));
+    const ghost = { host: 'ghost', reason: 'Cannot connect to deploy@ghost (10.213.37.250:22): no SSH handshake within 3000 ms' };
+    expect(formatReleaseTable(report, [ghost])).toBe(
+      [
+        'RELEASE  STATE    CREATED               BY            REVISION  HOSTS (* = current)',
+        '2026a    current  2026-11-25T13:00:00Z  alice@laptop  abc123    web1*',
+        '',
+        'hosts unreachable (not in the table):',
+        '  ! ghost: Cannot connect to deploy@ghost (10.213.37.250:22): no SSH handshake within 3000 ms',
+        '',
+      ].join('\n'),
+    );
+    expect(formatReleaseTable(buildReleaseReport(new Map()), [ghost]).split('\n')).toEqual([
+      'RELEASE  STATE  CREATED  BY  REVISION  HOSTS (* = current)',
+      '',
+      'hosts unreachable (not in the table):',
+      `  ! ghost: ${ghost.reason}`,
+      '',
+    ]);
+  });
 });
