@@ -1,9 +1,22 @@
 import { deploy } from '../../src/rollout/deploy.js';
 import { ShipitError } from '../../src/lib/errors.js';
+import type { RolloutEvent } from '../../src/rollout/events.js';
 import { lockInfo, makeFleet, releaseSpec, seed, types } from './fleet.js';
 
 const OLD = '20261124T100000Z';
 const NEW = '20261125T130000Z';
+
+/** A context whose run is aborted as the CLI aborts it on Ctrl-C (session.ts trapSignals), at the first event `when` picks. */
+function ctrlCWhen(fleet: ReturnType<typeof makeFleet>, when: (event: RolloutEvent) => boolean) {
+  const abort = new AbortController();
+  const ctx = fleet.ctx({ signal: abort.signal });
+  const emit = ctx.emit;
+  ctx.emit = (event) => {
+    emit(event);
+    if (when(event) && !abort.signal.aborted) abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
+  };
+  return ctx;
+}
 
 describe('deploy on an in-memory fleet', () => {
   it('rolls canary first, then batches, gating each host, and records the release good', async () => {
@@ -134,14 +147,7 @@ describe('deploy on an in-memory fleet', () => {
   it('an abort mid-batch (Ctrl-C) restores every touched host, releases the lock, and marks the release interrupted, not bad', async () => {
     const fleet = makeFleet(4);
     seed(fleet, OLD);
-    const abort = new AbortController();
-    const ctx = fleet.ctx({ signal: abort.signal });
-    const emit = ctx.emit;
-    ctx.emit = (event) => {
-      emit(event);
-      // As the CLI aborts on Ctrl-C or SIGTERM (session.ts trapSignals).
-      if (event.type === 'host.activating' && event.host === 'web2' && event.release === NEW) abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
-    };
+    const ctx = ctrlCWhen(fleet, (event) => event.type === 'host.activating' && event.host === 'web2' && event.release === NEW);
     const outcome = await deploy(ctx, releaseSpec(NEW));
     expect(outcome.result).toBe('failed-restored');
     expect(outcome.failure).toBe('interrupted by SIGINT');
@@ -158,13 +164,7 @@ describe('deploy on an in-memory fleet', () => {
   it('an abort while staging (Ctrl-C) ends as interrupted (130): nothing switched, nothing staged left, the lock released', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);
-    const abort = new AbortController();
-    const ctx = fleet.ctx({ signal: abort.signal });
-    const emit = ctx.emit;
-    ctx.emit = (event) => {
-      emit(event);
-      if (event.type === 'phase.started' && event.phase === 'prepare') abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
-    };
+    const ctx = ctrlCWhen(fleet, (event) => event.type === 'phase.started' && event.phase === 'prepare');
     const error = await deploy(ctx, releaseSpec(NEW)).then(
       () => null,
       (e: unknown) => e,
