@@ -1,4 +1,7 @@
-import { MovedHosts, trapSignals } from '../../../src/cli/session.js';
+import type { ResolvedConfig } from '../../../src/config/types.js';
+import { MovedHosts, runFleetOperation, trapSignals } from '../../../src/cli/session.js';
+import { ShipitError } from '../../../src/lib/errors.js';
+import type { FleetContext } from '../../../src/rollout/deploy.js';
 
 describe('MovedHosts: which hosts a forced quit leaves off the release they ran', () => {
   it('counts a host from its activation until it is back, by a revert or ready on what it ran', () => {
@@ -52,5 +55,40 @@ describe('trapSignals', () => {
     } finally {
       t.untrap();
     }
+  });
+});
+
+describe('runFleetOperation when Ctrl-C cuts a step off', () => {
+  const renderer = { emit: () => {}, info: () => {}, close: async () => {} };
+  const run = async (operation: (ctx: FleetContext, abort: AbortController) => Promise<never>) => {
+    const abort = new AbortController();
+    const pending = { abort, hosts: Promise.resolve(new Map()), close: async () => {} };
+    return runFleetOperation({} as ResolvedConfig, {} as never, null, (ctx) => operation(ctx, abort), renderer, pending as never).then(
+      () => null,
+      (e: unknown) => e as ShipitError,
+    );
+  };
+  const cutOff = () => new ShipitError('ABORTED', "Aborted `sudo -n sh -c 'set -u D=/srv/app ...'` on web1");
+
+  it('before any host moved (connect, lock): exit 130 in the operator\'s words, not the aborted script', async () => {
+    const error = await run(async (_ctx, abort) => {
+      abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
+      throw cutOff();
+    });
+    expect(error?.exitCode).toBe(130);
+    expect(error?.message).toBe('interrupted by SIGINT before any host was switched: nothing changed on the hosts (what was staged was removed, the lock released)');
+  });
+
+  it('once a host moved, or without an interruption, the error is left as it is', async () => {
+    const moved = await run(async (ctx, abort) => {
+      ctx.emit({ type: 'host.activating', host: 'web1', release: 'B', previous: 'A' });
+      abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
+      throw cutOff();
+    });
+    expect(moved?.message).toMatch(/^Aborted `sudo/);
+    const plain = await run(async () => {
+      throw cutOff();
+    });
+    expect(plain?.message).toMatch(/^Aborted `sudo/);
   });
 });
