@@ -1,4 +1,5 @@
 import type { JournalQuery, Prerequisite, RenderedFile } from '../host/types.js';
+import { APP_REASON } from '../lib/app-reason.js';
 import { checkReleaseId, preamble, type Layout } from './layout.js';
 import { inline, quote, shellJoin } from './quote.js';
 
@@ -396,14 +397,15 @@ export function discardScript(layout: Layout, id: string): string {
 /**
  * `why <unit>`: on a failed start, systemd's own words about the unit since the activation began ($t0; e.g.
  * "Address already in use", "Main process exited, code=exited, status=4"), the last two that say something, then
- * the app's own reason: its last 3 lines that name an error (the runtime's "halting: …", a Python exception),
+ * the app's own reason: its last 3 lines that name an error (lib/app-reason.ts, as the gate picks them),
  * else its last 3, each cut at 400 characters (the deployer redacts the config's secrets from what it prints).
  * Exits 1.
  */
+const { chars: C, lines: N } = APP_REASON;
 export const WHY_FUNCTION = [
   'why() {',
   '  journalctl -q -o cat --no-pager --since "@$t0" _PID=1 UNIT="$1" 2> /dev/null | grep -v -e "Failed to kill control group" -e "Failed with result" -e "Consumed .* CPU time" | tail -n 2 >&2',
-  `  journalctl -q -o cat --no-pager --since "@$t0" _SYSTEMD_UNIT="$1" 2> /dev/null | awk '{ if (length($0) > 400) $0 = substr($0, 1, 400) "..."; a[++k] = $0 } /[Ee]rror|Exception|halting|[Ff]ailed/ { m[++n] = $0 } END { if (n) for (i = (n > 3 ? n - 2 : 1); i <= n; i++) print "app: " m[i]; else for (i = (k > 3 ? k - 2 : 1); i <= k; i++) print "app: " a[i] }' >&2`,
+  `  journalctl -q -o cat --no-pager --since "@$t0" _SYSTEMD_UNIT="$1" 2> /dev/null | awk '{ if (length($0) > ${C}) $0 = substr($0, 1, ${C}) "..."; a[++k] = $0 } /${APP_REASON.pattern.source}/ { m[++n] = $0 } END { if (n) for (i = (n > ${N} ? n - ${N - 1} : 1); i <= n; i++) print "app: " m[i]; else for (i = (k > ${N} ? k - ${N - 1} : 1); i <= k; i++) print "app: " a[i] }' >&2`,
   '  exit 1',
   '}',
 ];

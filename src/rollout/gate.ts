@@ -1,6 +1,7 @@
 import type { HealthConfig } from '../config/types.js';
 import type { Host, ServiceState } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
+import { pickAppReason } from '../lib/app-reason.js';
 import { formatDuration } from '../lib/duration.js';
 
 export class GateError extends Error {
@@ -68,9 +69,6 @@ export async function waitForReady(
   }
 }
 
-/** Lines that name an error: the runtime's JSON `"level":"error"` and "halting: …", a Python exception, "failed". */
-const TELLING = /[Ee]rror|Exception|halting|[Ff]ailed/;
-
 /**
  * Why the service crashed, in its own words, for the gate's failure message: its last 3 journal lines since the
  * restart that name an error (else its last 3), systemd's own lines left out, each cut at 400 characters. Empty when
@@ -82,9 +80,7 @@ export async function appSaid(host: Host, baseline: ServiceState, signal?: Abort
     // At most 5 s: a wedged host must not hold the failure (and the revert behind it) for a command timeout.
     const limit = AbortSignal.timeout(5000);
     const batch = await host.journal({ lines: 200, since: Number.isFinite(since) ? { epochUs: since * 1000 } : { secondsAgo: 120 } }, signal ? AbortSignal.any([signal, limit]) : limit);
-    const own = batch.entries.filter((e) => e.identifier !== 'systemd' && e.pid !== 1).map((e) => (e.message.length > 400 ? `${e.message.slice(0, 400)}...` : e.message));
-    const telling = own.filter((line) => TELLING.test(line));
-    const lines = (telling.length > 0 ? telling : own).slice(-3);
+    const lines = pickAppReason(batch.entries.filter((e) => e.identifier !== 'systemd' && e.pid !== 1).map((e) => e.message));
     return lines.length === 0 ? '' : `; the app said: ${lines.join(' | ')}`;
   } catch {
     return '';
