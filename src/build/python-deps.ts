@@ -29,14 +29,14 @@ export async function pythonDepsSpec(python: PythonDepsConfig, server: Pick<Serv
     { path: 'requirements.txt', mode: 0o644, size: requirements.length, sha256: sha256(requirements) },
     ...wheels.map((f) => ({ ...f, path: `wheels/${f.path}` })),
   ];
-  const imports = presetImports(server);
+  const imports = presetImports(server, python.systemSitePackages);
   const key = sha256(
     [
       FORMAT,
       `interpreter ${python.interpreter}`,
       `system-site-packages ${python.systemSitePackages}`,
       `offline ${python.wheelhouse !== undefined}`,
-      ...imports.map((i) => `import ${i.module}`),
+      ...imports.map((i) => `import ${i.module}${i.name === undefined ? '' : ` ${i.name}`}`),
       ...files.map((f) => `file ${f.sha256} ${f.path}`),
     ].join('\n'),
   );
@@ -52,14 +52,26 @@ export async function pythonDepsSpec(python: PythonDepsConfig, server: Pick<Serv
   };
 }
 
-/** What the preset's server imports from the virtualenv: checked when a set is built, not at the first restart. */
-export function presetImports(server: Pick<ServerConfig, 'preset' | 'workerClass'>): PythonDepsSpec['imports'] {
+/**
+ * What the preset's server imports from the virtualenv: checked when a set is built, not at the first restart.
+ * The worker class is imported by name, so a misspelt class fails there too, not only a missing module.
+ */
+export function presetImports(server: Pick<ServerConfig, 'preset' | 'workerClass'>, systemSitePackages = false): PythonDepsSpec['imports'] {
   if (server.preset !== 'gunicorn') return [];
-  const hint = 'add it to requirements.txt (with its wheel in the wheelhouse), or set server.python.systemSitePackages: true to use the system\'s (Debian: gunicorn, python3-uvicorn)';
-  const imports = [{ module: 'gunicorn', hint }];
-  const workerModule = server.workerClass.split('.').slice(0, -1).join('.');
-  if (workerModule !== '') imports.push({ module: workerModule, hint });
+  // With the system's packages visible, telling the user to turn them on would be no help.
+  const hint = systemSitePackages
+    ? "add it to requirements.txt (with its wheel in the wheelhouse), or install it on the hosts (Debian: gunicorn, python3-uvicorn)"
+    : "add it to requirements.txt (with its wheel in the wheelhouse), or set server.python.systemSitePackages: true to use the system's (Debian: gunicorn, python3-uvicorn)";
+  const imports: PythonDepsSpec['imports'] = [{ module: 'gunicorn', hint }];
+  const { module, name } = splitClass(server.workerClass);
+  if (module !== '') imports.push({ module, name, hint });
   return imports;
+}
+
+/** `uvicorn.workers.UvicornWorker` → module `uvicorn.workers`, name `UvicornWorker`; gunicorn's own (`sync`) → module ''. */
+export function splitClass(workerClass: string): { module: string; name: string } {
+  const parts = workerClass.split('.');
+  return { module: parts.slice(0, -1).join('.'), name: parts[parts.length - 1]! };
 }
 
 async function readRequirements(path: string): Promise<Buffer> {

@@ -4,6 +4,7 @@ import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
+import { splitClass } from './python-deps.js';
 import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
@@ -35,12 +36,17 @@ function presetPrerequisites(config: ResolvedConfig): Prerequisite[] {
     case 'gunicorn': {
       // With a virtualenv, gunicorn and the worker class come from it (checked when its set is built).
       if (server.python) return pythonPrerequisites(server.python.interpreter);
-      const workerModule = server.workerClass.split('.').slice(0, -1).join('.');
+      const { module: workerModule, name } = splitClass(server.workerClass);
+      if (workerModule === '') return [{ check: 'command -v gunicorn', message: 'gunicorn is not installed (Debian: apt-get install gunicorn)' }];
       return [
         { check: 'command -v gunicorn', message: 'gunicorn is not installed (Debian: apt-get install gunicorn)' },
         {
           check: `python3 -c ${quote(findModule(workerModule))}`,
           message: `the worker class module ${workerModule} is not installed (Debian: apt-get install python3-uvicorn)`,
+        },
+        {
+          check: `python3 -c ${quote(findName(workerModule, name))}`,
+          message: `${workerModule} defines no ${name} (server.workerClass: check the spelling, e.g. uvicorn.workers.UvicornWorker)`,
         },
       ];
     }
@@ -73,6 +79,30 @@ export function findModule(module: string): string {
     `s = importlib.util.find_spec(${JSON.stringify(top)})`,
     `p = os.path.join(*(list(s.submodule_search_locations or [""])[:1] + ${JSON.stringify(rest)})) if s else None`,
     `sys.exit(0 if s and (${rest.length === 0 ? 'True' : 'os.path.isdir(p) or any(os.path.exists(p + x) for x in importlib.machinery.all_suffixes())'}) else 1)`,
+  ].join('\n');
+}
+
+/**
+ * Python that exits 1 when the source of `module` (found as findModule finds it, not imported, for the same
+ * reason) shows that it cannot have `name`: no definition, assignment or import of it anywhere in the file, no
+ * `import *` and no module `__getattr__`. In doubt (not found: findModule's check reports that; a compiled module)
+ * it exits 0, and the service's start is the judge.
+ */
+export function findName(module: string, name: string): string {
+  const [top, ...rest] = module.split('.');
+  return [
+    'import ast, importlib.util, os, sys',
+    `s = importlib.util.find_spec(${JSON.stringify(top)})`,
+    'if not s: sys.exit(0)',
+    `b = os.path.join(*(list(s.submodule_search_locations or [os.path.dirname(s.origin or "")])[:1] + ${JSON.stringify(rest)}))`,
+    `f = ${rest.length === 0 ? 's.origin' : '(b + ".py") if os.path.isfile(b + ".py") else os.path.join(b, "__init__.py")'}`,
+    'if not f or not f.endswith(".py") or not os.path.isfile(f): sys.exit(0)',
+    'names = set()',
+    'for n in ast.walk(ast.parse(open(f, "rb").read())):',
+    '    if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)): names.add(n.name)',
+    '    elif isinstance(n, (ast.Import, ast.ImportFrom)): names.update((a.asname or a.name).split(".")[0] for a in n.names)',
+    '    elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store): names.add(n.id)',
+    `sys.exit(0 if names & {${JSON.stringify(name)}, "*", "__getattr__"} else 1)`,
   ].join('\n');
 }
 

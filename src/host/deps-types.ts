@@ -16,8 +16,11 @@ export interface PythonDepsSpec {
   systemSitePackages: boolean;
   /** A wheelhouse ships: pip installs with --no-index from it only. */
   offline: boolean;
-  /** Modules the virtualenv must import once installed (the preset's server), with what to do when one is missing. */
-  imports: { module: string; hint: string }[];
+  /**
+   * Modules the virtualenv must import once installed (the preset's server), with what to do when one is missing;
+   * `name`: a class the module must define (the worker class).
+   */
+  imports: { module: string; name?: string; hint: string }[];
   /** What ships to build the set: requirements.txt and wheels/<file>, checked by sha256 on the host. */
   files: ManifestEntry[];
   openTar(): Readable;

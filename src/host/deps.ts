@@ -79,6 +79,13 @@ async function install(run: (step: DepsStep) => Promise<ExecResult>, spec: DepsS
       allow: [0, 4, 5, 6],
     });
     if (result.code === 0) return;
+    const undefinedName = result.code === 6 ? /^undefined (\S+) (\S+)$/m.exec(result.stderr) : null;
+    if (undefinedName) {
+      throw new ShipitError('DEPS_FAILED', `${host}: installing the Python dependencies failed: ${undefinedName[1]} defines no ${undefinedName[2]}`, {
+        host,
+        hint: 'check the spelling of server.workerClass (e.g. uvicorn.workers.UvicornWorker, or uvicorn_worker.UvicornWorker with uvicorn ≥ 0.30)',
+      });
+    }
     const why =
       result.code === 6
         ? missingModule(result.stderr, spec)

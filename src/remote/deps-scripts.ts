@@ -93,13 +93,25 @@ export function pythonInstallScript(layout: Layout, set: string, spec: PythonDep
     'fail() { tail -n 40 "$L" >&2; rm -rf "$X"; exit 5; }',
     `${python} -m venv --without-pip${spec.systemSitePackages ? ' --system-site-packages' : ''} "$X" > "$L" 2>&1 || fail`,
     `${python} -m pip --python "$X/bin/python" install --no-input --disable-pip-version-check --no-cache-dir --no-warn-script-location --retries 2 --timeout 10${findLinks} -r "$X/.shipit/src/requirements.txt" >> "$L" 2>&1 || fail`,
-    ...spec.imports.map((i) => `"$X/bin/python" -c ${quote(`import ${i.module}`)} >> "$L" 2>&1 || { echo "missing ${i.module}" >&2; rm -rf "$X"; exit 6; }`),
+    ...spec.imports.map((i) => importCheck(i)),
     // Bytecode now: PYTHONDONTWRITEBYTECODE=1 and ProtectSystem=strict forbid writing it at run time.
     '"$X/bin/python" -m compileall -q -j 0 "$X/lib" >> "$L" 2>&1 || fail',
     'rm -rf "$X/.shipit/src/wheels"',
     ...SEAL,
     `${inline(`${meta}\n`)} > "$X/${MARKER}"`,
   );
+}
+
+/**
+ * One import the set must satisfy, or exit 6 with `missing <module>` (it does not import) or `undefined
+ * <module> <name>` (it imports but has no such attribute): the deployer turns either into the fix.
+ */
+function importCheck(i: PythonDepsSpec['imports'][number]): string {
+  const fail = (what: string) => `{ echo "${what}" >&2; rm -rf "$X"; exit 6; }`;
+  const load = `"$X/bin/python" -c ${quote(`import ${i.module}`)} >> "$L" 2>&1 || ${fail(`missing ${i.module}`)}`;
+  if (i.name === undefined) return load;
+  const has = `import sys, ${i.module} as m; sys.exit(0 if hasattr(m, ${JSON.stringify(i.name)}) else 1)`;
+  return `${load}\n"$X/bin/python" -c ${quote(has)} >> "$L" 2>&1 || ${fail(`undefined ${i.module} ${i.name}`)}`;
 }
 
 /**

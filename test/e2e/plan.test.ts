@@ -127,4 +127,20 @@ describe('shipit plan / deploy --dry-run', () => {
     expect(await snapshots()).toEqual(before);
     expect((await project.shipit(['lock', 'release', 'production'])).exitCode).toBe(0);
   });
+
+  it('a worker class its module does not define: a missing prerequisite, exit 5, found without importing it; gunicorn\'s own class needs no module', async () => {
+    const before = await snapshots();
+    try {
+      project.writeConfig({ server: "workerClass: 'uvicorn.workers.NopeWorker'," });
+      const run = await project.shipit(['plan', 'production']);
+      expect(run.exitCode).toBe(5);
+      expect(run.stdout).toContain('uvicorn.workers defines no NopeWorker (server.workerClass: check the spelling');
+      project.writeConfig({ server: "workerClass: 'sync'," });
+      const sync = await project.shipit(['plan', 'production']);
+      expect([sync.exitCode, sync.all]).toEqual([0, expect.not.stringContaining('is not installed') as unknown as string]);
+    } finally {
+      project.writeConfig();
+    }
+    expect(await snapshots()).toEqual(before);
+  });
 });

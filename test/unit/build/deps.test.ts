@@ -60,10 +60,25 @@ describe('python dependency set key', () => {
     await expect(pythonDepsSpec(config({ wheelhouse: join(dir, 'nowheels') }), gunicorn)).rejects.toThrow(`server.python.wheelhouse: ${dir}/nowheels is not a directory`);
   });
 
-  it('the gunicorn preset needs gunicorn and the worker class module from the virtualenv', () => {
-    expect(presetImports(gunicorn).map((i) => i.module)).toEqual(['gunicorn', 'uvicorn.workers']);
+  it('the gunicorn preset needs gunicorn and the worker class, by name, from the virtualenv', () => {
+    expect(presetImports(gunicorn).map(({ module, name }) => [module, name])).toEqual([
+      ['gunicorn', undefined],
+      ['uvicorn.workers', 'UvicornWorker'],
+    ]);
     expect(presetImports({ preset: 'gunicorn', workerClass: 'sync' }).map((i) => i.module)).toEqual(['gunicorn']);
     expect(presetImports({ preset: 'command', workerClass: 'sync' })).toEqual([]);
+  });
+
+  it('the hint for a missing import does not suggest systemSitePackages when it is already on', () => {
+    expect(presetImports(gunicorn, false)[0]!.hint).toContain('set server.python.systemSitePackages: true');
+    expect(presetImports(gunicorn, true)[0]!.hint).not.toContain('systemSitePackages');
+    expect(presetImports(gunicorn, true)[0]!.hint).toContain('install it on the hosts');
+  });
+
+  it('a different worker class in the same module is a different set (its check ran for the old name only)', async () => {
+    const a = await pythonDepsSpec(config(), gunicorn);
+    const b = await pythonDepsSpec(config(), { ...gunicorn, workerClass: 'uvicorn.workers.UvicornH11Worker' });
+    expect(a.key).not.toBe(b.key);
   });
 });
 

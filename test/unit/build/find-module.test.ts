@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findModule } from '../../../src/build/release.js';
+import { findModule, findName } from '../../../src/build/release.js';
 
 describe('findModule', () => {
   let dir: string;
@@ -18,6 +18,11 @@ describe('findModule', () => {
     writeFileSync(join(dir, 'pkg/native.cpython-311-x86_64-linux-gnu.so'), '');
     writeFileSync(join(dir, 'pkg/native2.so'), '');
     writeFileSync(join(dir, 'plain.py'), '');
+    // Read, never run: each raises at import.
+    writeFileSync(join(dir, 'pkg/defs.py'), 'raise SystemExit(7)\nclass Good:\n    pass\nAlias = Good\nfrom os import path as Renamed\ntry:\n    from x import Guarded\nexcept ImportError:\n    Fallback = None\n');
+    writeFileSync(join(dir, 'pkg/star.py'), 'raise SystemExit(7)\nfrom os import *\n');
+    writeFileSync(join(dir, 'pkg/lazy.py'), 'raise SystemExit(7)\ndef __getattr__(name):\n    raise AttributeError(name)\n');
+    writeFileSync(join(dir, 'top.py'), 'raise SystemExit(7)\nclass Top: pass\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,4 +39,26 @@ describe('findModule', () => {
     ['missing.workers', 1],
     ['plain.workers', 1],
   ])('%s → exit %d', (module, code) => expect(found(module)).toBe(code));
+
+  const named = (module: string, name: string) => spawnSync('python3', ['-c', findName(module, name)], { env: { ...process.env, PYTHONPATH: dir } }).status;
+
+  it.each([
+    ['pkg.defs', 'Good', 0],
+    ['pkg.defs', 'Alias', 0],
+    ['pkg.defs', 'Renamed', 0],
+    ['pkg.defs', 'Guarded', 0],
+    ['pkg.defs', 'Fallback', 0],
+    ['pkg.defs', 'NopeWorker', 1],
+    ['pkg.defs', 'path', 1],
+    ['pkg.star', 'Anything', 0],
+    ['pkg.lazy', 'Anything', 0],
+    ['pkg', 'Nope', 1],
+    ['top', 'Top', 0],
+    ['top', 'Nope', 1],
+    ['json.decoder', 'JSONDecoder', 0],
+    ['json.decoder', 'NopeDecoder', 1],
+    // In doubt, yes: compiled or missing modules are for findModule and the service's start to judge.
+    ['pkg.native2', 'Anything', 0],
+    ['missing.workers', 'Anything', 0],
+  ])('%s defines %s → exit %d', (module, name, code) => expect(named(module, name)).toBe(code));
 });

@@ -103,6 +103,14 @@ describe('ensureDeps', () => {
     await expect(ensureDeps(host.run, [python], options)).rejects.toThrow('web1: installing the Python dependencies failed: the virtualenv cannot import gunicorn: add it to requirements.txt');
   });
 
+  it('a worker class that its module does not define: named as such, with the spelling to check, not a wheel to add', async () => {
+    const withClass = { ...python, imports: [...python.imports, { module: 'uvicorn.workers', name: 'NopeWorker', hint: 'add it to requirements.txt' }] };
+    const host = fakeHost({ 'check dependency sets': { stdout: `0 ${PY} need\n` }, 'install python': { code: 6, stderr: 'undefined uvicorn.workers NopeWorker\n' } });
+    const error = (await ensureDeps(host.run, [withClass], options).catch((e: unknown) => e)) as ShipitError;
+    expect([error.code, error.message]).toEqual(['DEPS_FAILED', 'web1: installing the Python dependencies failed: uvicorn.workers defines no NopeWorker']);
+    expect(error.hint).toMatch(/^check the spelling of server\.workerClass/);
+  });
+
   it('no interpreter on the host: a missing prerequisite', async () => {
     const host = fakeHost({ 'check dependency sets': { code: 3, stdout: 'prereq: python3 cannot run on this host\n' } });
     const error = (await ensureDeps(host.run, [python], options).catch((e: unknown) => e)) as ShipitError;

@@ -1,3 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PythonDepsSpec } from '../../../src/host/deps-types.js';
 import * as deps from '../../../src/remote/deps-scripts.js';
 
@@ -89,6 +93,27 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
     // The marker (JSON and a newline) is written last, by the shell's own printf.
     expect(lines.slice(-2).join('\n')).toMatch(/^printf %s '\{.*\}\n' > "\$X\/\.shipit-set\.json"$/);
     expect(lines.slice(-4, -2)).toEqual(['chown -R "root:$U" "$X"', 'chmod -R g+rX,g-w,o-rwx "$X"']);
+  });
+
+  it('checks the worker class by name: a module without it exits 6 with `undefined <module> <name>`, run by /bin/sh', () => {
+    const spec = python({ imports: [{ module: 'json', hint: '' }, { module: 'json.decoder', name: 'JSONDecoder', hint: '' }] });
+    const checks = (name: string) =>
+      deps
+        .pythonInstallScript(layout, SET, { ...spec, imports: [spec.imports[0]!, { ...spec.imports[1]!, name }] })
+        .split('\n')
+        .filter((l) => l.startsWith('"$X/bin/python" -c \'import'));
+    expect(checks('JSONDecoder')).toHaveLength(3);
+    const run = (lines: string[]) => {
+      const x = mkdtempSync(join(tmpdir(), 'shipit-venv-'));
+      mkdirSync(join(x, 'bin'));
+      symlinkSync(execFileSync('sh', ['-c', 'command -v python3']).toString().trim(), join(x, 'bin/python'));
+      const r = spawnSync('sh', ['-c', ['set -e', `X=${x}; L="$X/log"`, ...lines, 'echo passed'].join('\n')], { encoding: 'utf8' });
+      rmSync(x, { recursive: true, force: true });
+      return [r.status, r.stdout.trim() || r.stderr.trim()];
+    };
+    expect(run(checks('JSONDecoder'))).toEqual([0, 'passed']);
+    expect(run(checks('NopeDecoder'))).toEqual([6, 'undefined json.decoder NopeDecoder']);
+    expect(run(checks('X').map((l) => l.replace(/json\.decoder/g, 'json.nope')))).toEqual([6, 'missing json.nope']);
   });
 
   it('installs from the host\'s index when no wheelhouse ships', () => {
