@@ -180,7 +180,7 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
     throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${outcome.failure}\nevery host is back on the release it ran before: ${where}`, {
       hint:
         outcome.durations.rollout === undefined
-          ? 'fix what the error names and deploy again'
+          ? (outcome.hint ?? 'fix what the error names and deploy again')
           : outcome.interrupted === true
             ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback <env> --to ${outcome.release}\``
             : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',

@@ -27,6 +27,8 @@ export interface Faults {
   /** The host cannot be reached at all (every call rejects). */
   unreachable?: boolean;
   prepareFails?: string;
+  /** The hint the prepare failure carries. */
+  prepareHint?: string;
   /** Releases whose readiness probe never answers 2xx. */
   neverReady?: Set<string>;
   /** Releases that crash right after start (the unit fails, systemd restarts it). */
@@ -122,7 +124,9 @@ export class MemoryHost implements Host {
     // As SshHost's commands are: cut off when the run is aborted (Ctrl-C), before anything is staged.
     if (signal?.aborted) throw new ShipitError('ABORTED', `Aborted prepare on ${this.name}`, { host: this.name });
     this.calls.push(`prepare ${release.meta.id}`);
-    if (this.faults.prepareFails) throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name });
+    if (this.faults.prepareFails) {
+      throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name, ...(this.faults.prepareHint === undefined ? {} : { hint: this.faults.prepareHint }) });
+    }
     const existing = this.releases.get(release.meta.id);
     if (existing) return { filesSent: 0, filesReused: existing.files.length, bytesSent: 0, base: null, alreadyStaged: true, sentPaths: [] };
     const base = this.current ? this.releases.get(this.current) : undefined;

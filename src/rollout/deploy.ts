@@ -30,6 +30,8 @@ export interface Outcome {
   prepared: Record<string, PrepareReport>;
   /** Stopped by Ctrl-C or SIGTERM (the release is marked `interrupted`, not bad). */
   interrupted?: boolean;
+  /** What to do, when every host that failed to prepare said the same (a misspelt worker class, a wheel to add). */
+  hint?: string;
 }
 
 /** An interruption before any host was switched: exit 130, in the operator's words, not a step's. */
@@ -88,7 +90,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
     if (failedPrepare !== null) {
       // Stopped by the operator while staging: nothing was switched, what was staged is gone (prepareFleet).
       if (interrupted(signal)) throw interruptedBeforeSwitching(signal!);
-      return { result: 'failed-restored', release: id, failure: failedPrepare, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared };
+      return { result: 'failed-restored', release: id, failure: failedPrepare.failure, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }) };
     }
     const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous));
     const at = new Date(clock.now()).toISOString();
@@ -143,8 +145,11 @@ export function rollFleet(ctx: FleetContext, release: string, previous: Readonly
   });
 }
 
-/** Stages the release on every host in parallel. Returns the failure (after cleaning up), or null. */
-async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<string | null> {
+/**
+ * Stages the release on every host in parallel. Returns the failure (after cleaning up), with the hosts' hint
+ * when they all gave the same one, or null.
+ */
+async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<{ failure: string; hint?: string } | null> {
   const { hosts, clock, emit, signal } = ctx;
   const results = await Promise.allSettled(
     [...hosts].map(async ([name, host]) => {
@@ -167,5 +172,7 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
   });
   if (failures.length === 0) return null;
   await Promise.allSettled([...hosts.values()].map((host) => host.discard(release.meta.id)));
-  return `prepare failed, nothing was switched: ${failures.join('; ')}`;
+  const hints = new Set(results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof ShipitError ? r.reason.hint : undefined] : [])));
+  const [hint] = hints;
+  return { failure: `prepare failed, nothing was switched: ${failures.join('; ')}`, ...(hints.size === 1 && hint !== undefined ? { hint } : {}) };
 }

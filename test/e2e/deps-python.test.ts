@@ -157,6 +157,22 @@ describe('python dependency sets on 3 lab hosts', () => {
     for (const h of hosts) expect((await sets(h.address)).length).toBe(2);
   });
 
+  it('a worker class its module does not define fails prepare naming the class, not a wheel to add; every host keeps serving', async () => {
+    const server = "python: { requirements: 'requirements.txt', wheelhouse: 'wheels', systemSitePackages: true },";
+    setRequirements(['shipit-greet==1.0.0']);
+    project.writeConfig({ server: `${server} workerClass: 'uvicorn.workers.NopeWorker',` });
+    try {
+      const { run } = await deploy();
+      expect(run.exitCode).toBe(5);
+      for (const h of hosts) expect(run.all).toContain(`${h.name}: installing the Python dependencies failed: uvicorn.workers defines no NopeWorker`);
+      expect(run.all).toContain('hint: check the spelling of server.workerClass');
+      for (const body of await depsServed()) expect(body).toMatchObject({ greet: 'hello e2e from shipit-greet 1.0.0', release: second });
+      for (const h of hosts) expect((await sets(h.address)).length).toBe(2);
+    } finally {
+      project.writeConfig({ server });
+    }
+  });
+
   it('sets that no kept release uses are pruned with the releases', async () => {
     // Back to set A's exact inputs: the same requirements and wheelhouse.
     rmSync(join(project.dir, 'wheels/shipit_greet-2.0.0-py3-none-any.whl'));

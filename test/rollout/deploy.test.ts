@@ -193,6 +193,17 @@ describe('deploy on an in-memory fleet', () => {
     }
   });
 
+  it('a prepare failure carries the hosts\' hint when they all gave the same one, else none', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    for (const host of fleet.hosts.values()) Object.assign(host.faults, { prepareFails: 'uvicorn.workers defines no NopeWorker', prepareHint: 'check the spelling' });
+    expect((await deploy(fleet.ctx(), releaseSpec(NEW))).hint).toBe('check the spelling');
+    fleet.host('web3').faults.prepareHint = 'something else';
+    expect((await deploy(fleet.ctx(), releaseSpec('20261125T130001Z'))).hint).toBeUndefined();
+    delete fleet.host('web3').faults.prepareHint;
+    expect((await deploy(fleet.ctx(), releaseSpec('20261125T130002Z'))).hint).toBeUndefined();
+  });
+
   it('no host becoming healthy within progressDeadline fails the rollout', async () => {
     const fleet = makeFleet(2, { rollout: { canary: 1, maxParallel: 1, stagger: 0, progressDeadline: 30_000, autoRevert: true } });
     seed(fleet, OLD);
