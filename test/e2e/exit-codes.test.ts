@@ -35,6 +35,15 @@ afterAll(async () => {
 });
 
 describe('exit codes on the lab', () => {
+  it('0: status before the first deploy says the app is not deployed (not that its probe was refused)', async () => {
+    const run = await project.shipit(['status', 'production']);
+    expect(run.exitCode).toBe(0);
+    const rows = run.stdout.split('\n').filter((l) => /^web\d/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/^web\d\s+not deployed\s+inactive\/dead\s+-\s+0\s+-\s+-$/);
+    expect(run.stdout).toContain(`${APP} has not been deployed to production yet: \`shipit deploy production\` makes its first release`);
+  });
+
   it('0: a deploy and every read command succeed', async () => {
     project.setVersion('e1');
     const run = await project.shipit(['deploy', 'production']);
@@ -54,6 +63,7 @@ describe('exit codes on the lab', () => {
       [['lock'], /Usage: shipit lock/],
       [['deploy'], /missing required argument 'env'/],
       [['plan', 'production', '--host', 'nope'], /--host nope: not a host/],
+      [['rollback', 'production', '--to', 'x;rm'], /--to "x;rm": not a release id/],
     ];
     for (const [args, message] of cases) {
       const run = await project.shipit(args);

@@ -1,9 +1,11 @@
+import { ShipitError } from '../../lib/errors.js';
 import { rollback } from '../../rollout/rollback.js';
 import { loadEnvironment, selectHosts } from '../fleet.js';
 import type { RollbackOptions } from '../options.js';
 import { finish, makeRenderer, runFleetOperation } from '../session.js';
 
 export async function rollbackCommand(env: string, options: RollbackOptions): Promise<void> {
+  if (options.to !== undefined) checkTarget(options.to, env);
   const config = await loadEnvironment(env, options);
   const renderer = await makeRenderer(options, selectHosts(config, options.host).map((h) => h.name), Object.values(config.server.secrets));
   try {
@@ -12,4 +14,12 @@ export async function rollbackCommand(env: string, options: RollbackOptions): Pr
   } finally {
     await renderer.close();
   }
+}
+
+/** A release id as shipit names releases (a directory name on the hosts), or a usage error before any host is asked. */
+export function checkTarget(to: string, env: string): void {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(to)) return;
+  throw new ShipitError('USAGE', `--to ${JSON.stringify(to)}: not a release id`, {
+    hint: `release ids look like 20261204T050000Z; \`shipit releases ${env}\` lists the ones on the hosts`,
+  });
 }

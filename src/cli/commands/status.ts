@@ -52,6 +52,9 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
     process.stdout.write(`${JSON.stringify({ environment: env, app: config.app, hosts: rows.map(({ state: _s, ...r }) => r) })}\n`);
   } else {
     process.stdout.write(formatStatusTable(rows));
+    if (rows.every((r) => r.unreachable === null && r.current === null)) {
+      process.stdout.write(`\n${config.app} has not been deployed to ${env} yet: \`shipit deploy ${env}\` makes its first release\n`);
+    }
   }
   if (unreachable.length > 0) throw unreachableError(unreachable, hosts.length);
 }
@@ -84,11 +87,12 @@ export function formatStatusTable(rows: HostStatus[]): string {
       ? [r.host, `unreachable: ${r.unreachable}`]
       : [
           r.host,
-          r.current ?? '-',
+          r.current ?? 'not deployed',
           r.unit ?? '-',
           r.since ?? '-',
           String(r.workers ?? '-'),
-          r.ready !== null ? String(r.ready) : `no (${r.readyError})`,
+          // Nothing of the app's answers on a host it was never deployed to: that the probe failed says nothing.
+          r.ready !== null ? String(r.ready) : r.current === null ? '-' : `no (${r.readyError})`,
           r.lock ?? '-',
         ],
   );

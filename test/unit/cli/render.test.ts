@@ -59,8 +59,16 @@ describe('status table', () => {
       { host: 'web1', unreachable: null, current: 'r2', unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null },
       { host: 'web22', unreachable: null, current: null, unit: 'inactive/dead', since: null, workers: 0, ready: null, readyError: 'refused', lock: 'bob', state: null },
     ]);
-    expect(table.split('\n')[0]).toBe('HOST   RELEASE  UNIT            SINCE  WORKERS  READY         LOCK');
-    expect(table).toContain('web22  -        inactive/dead   -      0        no (refused)  bob');
+    expect(table).toContain('web22  not deployed  inactive/dead   -      0        -      bob');
+    expect(table.split('\n')[0]).toBe('HOST   RELEASE       UNIT            SINCE  WORKERS  READY  LOCK');
+    expect(table).toContain('web1   r2            active/running  then   2        200    -');
+  });
+
+  it('a host never deployed to says so, not that its readiness probe was refused', () => {
+    const row = (over: Partial<HostStatus>): HostStatus => ({ host: 'web1', unreachable: null, current: null, unit: 'inactive/dead', since: null, workers: 0, ready: null, readyError: 'refused', lock: null, state: null, ...over });
+    const table = formatStatusTable([row({}), row({ host: 'web2', current: 'r2', unit: 'failed/failed' })]);
+    expect(table).toContain('web1  not deployed  inactive/dead  -      0        -             -');
+    expect(table).toContain('web2  r2            failed/failed  -      0        no (refused)  -');
   });
 
   it('keeps every host in config order; an unreachable one says why from the RELEASE column on', () => {
