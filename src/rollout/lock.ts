@@ -66,11 +66,21 @@ export async function lockFleet(
       const first = held[0]!;
       throw new ShipitError('LOCK_HELD', `${first.name}: deploy lock held by ${describeLock(first.holder)}`, {
         host: first.name,
-        hint: 'wait for that deploy to finish, pass `--lock-wait 5m`, or see `shipit lock status <env>`',
+        hint: lockHeldHint(first.holder, options.waitMs),
       });
     }
     await clock.sleep(Math.min(2_000, Math.max(0, giveUpAt - clock.now())), signal);
   }
+}
+
+/** What to do about a lock someone else holds: a run's ends by itself, one taken by hand waits for its holder. */
+export function lockHeldHint(holder: LockInfo, waitMs: number): string {
+  const status = 'see `shipit lock status <env>`';
+  if (holder.pid === 0) {
+    return `it was taken by hand (\`shipit lock acquire\`): ask ${holder.by} to release it with \`shipit lock release <env>\`, or, if it is abandoned, \`shipit lock release <env> --force\`; ${status}`;
+  }
+  const wait = waitMs > 0 ? 'pass a longer `--lock-wait`' : 'pass `--lock-wait 5m`';
+  return `wait for that ${holder.release ? 'deploy' : 'run'} to finish, ${wait}, or ${status}`;
 }
 
 /** Releases our lock everywhere we can; never throws (it runs in finally blocks). */
