@@ -41,12 +41,9 @@ function presetPrerequisites(config: ResolvedConfig): Prerequisite[] {
       return [
         { check: 'command -v gunicorn', message: 'gunicorn is not installed (Debian: apt-get install gunicorn)' },
         {
-          check: `python3 -c ${quote(findModule(workerModule))}`,
+          check: `python3 -c ${quote(findModule(workerModule, name))}`,
           message: `the worker class module ${workerModule} is not installed (Debian: apt-get install python3-uvicorn)`,
-        },
-        {
-          check: `python3 -c ${quote(findName(workerModule, name))}`,
-          message: `${workerModule} defines no ${name} (server.workerClass: check the spelling, e.g. uvicorn.workers.UvicornWorker)`,
+          messages: { 2: `${workerModule} defines no ${name} (server.workerClass: check the spelling, e.g. uvicorn.workers.UvicornWorker)` },
         },
       ];
     }
@@ -71,38 +68,33 @@ function presetPrerequisites(config: ResolvedConfig): Prerequisite[] {
  * 0.15 s of CPU on an idle host (gunicorn, uvicorn, asyncio...), 0.4–0.6 s on a busy one, on every prepare;
  * locating it takes 0.02 s. The top package is found by the import system itself, the rest by file. A module
  * that is there but fails to import is caught when the service starts (the gate sees the unit fail).
+ *
+ * With `name`, in the same process (a second python start cost 40–80 ms of a busy host's prepare): exit 2 when the
+ * module's source shows that it cannot have `name` — no definition, assignment or import of it anywhere in the
+ * file, no `import *`, no module-level `__getattr__`. In doubt (a compiled module, a namespace package) it exits 0,
+ * and the service's start is the judge.
  */
-export function findModule(module: string): string {
+export function findModule(module: string, name?: string): string {
   const [top, ...rest] = module.split('.');
-  return [
+  const located = [
     'import importlib.machinery, importlib.util, os, sys',
     `s = importlib.util.find_spec(${JSON.stringify(top)})`,
     `p = os.path.join(*(list(s.submodule_search_locations or [""])[:1] + ${JSON.stringify(rest)})) if s else None`,
-    `sys.exit(0 if s and (${rest.length === 0 ? 'True' : 'os.path.isdir(p) or any(os.path.exists(p + x) for x in importlib.machinery.all_suffixes())'}) else 1)`,
-  ].join('\n');
-}
-
-/**
- * Python that exits 1 when the source of `module` (found as findModule finds it, not imported, for the same
- * reason) shows that it cannot have `name`: no definition, assignment or import of it anywhere in the file, no
- * `import *` and no module `__getattr__`. In doubt (not found: findModule's check reports that; a compiled module)
- * it exits 0, and the service's start is the judge.
- */
-export function findName(module: string, name: string): string {
-  const [top, ...rest] = module.split('.');
+    `if not (s and (${rest.length === 0 ? 'True' : 'os.path.isdir(p) or any(os.path.exists(p + x) for x in importlib.machinery.all_suffixes())'})): sys.exit(1)`,
+  ];
+  if (name === undefined) return located.join('\n');
   return [
-    'import ast, importlib.util, os, sys',
-    `s = importlib.util.find_spec(${JSON.stringify(top)})`,
-    'if not s: sys.exit(0)',
-    `b = os.path.join(*(list(s.submodule_search_locations or [os.path.dirname(s.origin or "")])[:1] + ${JSON.stringify(rest)}))`,
-    `f = ${rest.length === 0 ? 's.origin' : '(b + ".py") if os.path.isfile(b + ".py") else os.path.join(b, "__init__.py")'}`,
+    ...located,
+    'import ast',
+    `f = ${rest.length === 0 ? 's.origin' : '(p + ".py") if os.path.isfile(p + ".py") else os.path.join(p, "__init__.py")'}`,
     'if not f or not f.endswith(".py") or not os.path.isfile(f): sys.exit(0)',
+    't = ast.parse(open(f, "rb").read())',
     'names = set()',
-    'for n in ast.walk(ast.parse(open(f, "rb").read())):',
+    'for n in ast.walk(t):',
     '    if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)): names.add(n.name)',
     '    elif isinstance(n, (ast.Import, ast.ImportFrom)): names.update((a.asname or a.name).split(".")[0] for a in n.names)',
     '    elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store): names.add(n.id)',
-    `sys.exit(0 if names & {${JSON.stringify(name)}, "*", "__getattr__"} else 1)`,
+    `sys.exit(0 if names & {${JSON.stringify(name)}, "*"} or any(isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in t.body) else 2)`,
   ].join('\n');
 }
 

@@ -99,6 +99,8 @@ export interface ReleaseSpec {
 export interface Prerequisite {
   check: string;
   message: string;
+  /** A message of its own for some of the check's exit codes (one process that can tell two failures apart). */
+  messages?: Record<number, string>;
 }
 
 export interface PrepareReport {

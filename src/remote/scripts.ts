@@ -198,9 +198,13 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): stri
   return [
     'fail=0',
     'command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ] || { echo "prereq: systemd must be running as init (systemctl not usable)"; fail=1; }',
-    ...prerequisites.map(
-      (p) => `if ! ( ${p.check} ) > /dev/null 2>&1; then printf "prereq: %s\\n" ${quote(p.message)}; fail=1; fi`,
-    ),
+    ...prerequisites.map((p) => {
+      const report = (message: string) => `printf "prereq: %s\\n" ${quote(message)}`;
+      const codes = Object.entries(p.messages ?? {});
+      if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message)}; fail=1; fi`;
+      const cases = [...codes.map(([code, message]) => `${Number(code)}) ${report(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
+      return `r=0; ( ${p.check} ) > /dev/null 2>&1 || r=$?; if [ "$r" != 0 ]; then case "$r" in ${cases} esac; fail=1; fi`;
+    }),
     'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
     // Free KiB for an unprivileged writer, from statfs(2): one process (df | awk took four times the CPU here).
     'set -- $(stat -f -c "%a %S" "$p"); avail=$(( ${1:-0} * ${2:-0} / 1024 ))',

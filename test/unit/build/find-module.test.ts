@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findModule, findName } from '../../../src/build/release.js';
+import { findModule } from '../../../src/build/release.js';
 
 describe('findModule', () => {
   let dir: string;
@@ -23,6 +23,8 @@ describe('findModule', () => {
     writeFileSync(join(dir, 'pkg/star.py'), 'raise SystemExit(7)\nfrom os import *\n');
     writeFileSync(join(dir, 'pkg/lazy.py'), 'raise SystemExit(7)\ndef __getattr__(name):\n    raise AttributeError(name)\n');
     writeFileSync(join(dir, 'top.py'), 'raise SystemExit(7)\nclass Top: pass\n');
+    // A class's own __getattr__ says nothing about the module's names.
+    writeFileSync(join(dir, 'pkg/method.py'), 'raise SystemExit(7)\nclass Proxy:\n    def __getattr__(self, name):\n        return name\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,7 +42,7 @@ describe('findModule', () => {
     ['plain.workers', 1],
   ])('%s → exit %d', (module, code) => expect(found(module)).toBe(code));
 
-  const named = (module: string, name: string) => spawnSync('python3', ['-c', findName(module, name)], { env: { ...process.env, PYTHONPATH: dir } }).status;
+  const named = (module: string, name: string) => spawnSync('python3', ['-c', findModule(module, name)], { env: { ...process.env, PYTHONPATH: dir } }).status;
 
   it.each([
     ['pkg.defs', 'Good', 0],
@@ -48,17 +50,20 @@ describe('findModule', () => {
     ['pkg.defs', 'Renamed', 0],
     ['pkg.defs', 'Guarded', 0],
     ['pkg.defs', 'Fallback', 0],
-    ['pkg.defs', 'NopeWorker', 1],
-    ['pkg.defs', 'path', 1],
+    ['pkg.defs', 'NopeWorker', 2],
+    ['pkg.defs', 'path', 2],
     ['pkg.star', 'Anything', 0],
     ['pkg.lazy', 'Anything', 0],
-    ['pkg', 'Nope', 1],
+    ['pkg.method', 'Anything', 2],
+    ['pkg', 'Nope', 2],
     ['top', 'Top', 0],
-    ['top', 'Nope', 1],
+    ['top', 'Nope', 2],
     ['json.decoder', 'JSONDecoder', 0],
-    ['json.decoder', 'NopeDecoder', 1],
-    // In doubt, yes: compiled or missing modules are for findModule and the service's start to judge.
+    ['json.decoder', 'NopeDecoder', 2],
+    // In doubt, yes: a compiled module's names are not read.
     ['pkg.native2', 'Anything', 0],
-    ['missing.workers', 'Anything', 0],
-  ])('%s defines %s → exit %d', (module, name, code) => expect(named(module, name)).toBe(code));
+    // Not there at all: the module's own failure, as without a name.
+    ['missing.workers', 'Anything', 1],
+    ['pkg.missing', 'Anything', 1],
+  ])('%s with %s → exit %d', (module, name, code) => expect(named(module, name)).toBe(code));
 });

@@ -235,6 +235,21 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(text).toContain(`if ! ( command -v gunicorn ) > /dev/null 2>&1; then printf "prereq: %s\\n" 'gunicorn isn'\\''t installed'; fail=1; fi`);
     expect(text).toContain('if [ "${avail:-0}" -lt 2048 ]');
   });
+
+  it('a check that tells its failures apart by exit code gets the message of each, run by /bin/sh', () => {
+    const outcome = (check: string) => {
+      const line = scripts
+        .checkScript(layout, 'r1', [{ check, message: 'module missing', messages: { 2: "class isn't there" } }], 0)
+        .split('\n')
+        .find((l) => l.includes('module missing'))!;
+      const run = spawnSync('sh', ['-c', ['set -eu', 'fail=0', line, 'echo "fail=$fail"'].join('\n')], { encoding: 'utf8' });
+      return run.stdout.trim().split('\n');
+    };
+    expect(outcome('exit 2')).toEqual(["prereq: class isn't there", 'fail=1']);
+    expect(outcome('exit 1')).toEqual(['prereq: module missing', 'fail=1']);
+    expect(outcome('exit 7')).toEqual(['prereq: module missing', 'fail=1']);
+    expect(outcome('true')).toEqual(['fail=0']);
+  });
 });
 
 describe('why: what a failed start prints', () => {
