@@ -15,7 +15,8 @@ export const GUNICORN_CONF = `${SHIPIT_DIR}/gunicorn.conf.py`;
  * parsed. That client sees its connection closed without a response ("socket hang up") during a restart. Here
  * the worker stops accepting first, gives already-accepted connections a moment to deliver their request
  * (they then finish normally, with keep-alive off), and only then runs uvicorn's own shutdown. Unaccepted
- * connections stay queued on the systemd socket for the next workers. The user's own ./gunicorn.conf.py, which
+ * connections stay queued on the systemd socket for the next workers. A worker with no connection at all skips
+ * the wait: an idle host's restart took 0.25 s longer for nothing (stop 0.85 s → 0.5 s, measured on the lab). The user's own ./gunicorn.conf.py, which
  * gunicorn would read by default, is still honoured: it is executed first.
  */
 export function gunicornConf(): string {
@@ -40,7 +41,9 @@ def _patch_uvicorn_shutdown():
     async def shutdown(self, sockets=None):
         for server in getattr(self, "servers", []):
             server.close()
-        await asyncio.sleep(0.25)
+        # Only connections already accepted can still deliver a request: with none, there is nothing to wait for.
+        if getattr(getattr(self, "server_state", None), "connections", True):
+            await asyncio.sleep(0.25)
         await original(self, sockets)
 
     shutdown._shipit_drain = True
