@@ -6,7 +6,7 @@ import { ShipitError } from '../lib/errors.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
 import { runRollout, type RolloutOutcome } from './execute.js';
 import { lockFleet, unlockFleet } from './lock.js';
-import { planBatches, planPrune } from './plan.js';
+import { newestBad, planBatches, planPrune } from './plan.js';
 
 export interface FleetContext {
   config: ResolvedConfig;
@@ -96,6 +96,10 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {
       const good = outcome.result === 'success';
+      // Stopped by the operator (Ctrl-C, a cancelled CI job): not known to be bad, so not marked so.
+      const state: RecordedState = good ? 'good' : interrupted(signal) ? 'interrupted' : 'bad';
+      // Every host keeps the same newest bad release (planPrune), this one when it just failed.
+      const lastBad = newestBad([...[...fleet.values()].map((f) => f.releases), [{ ...release.meta, state }]]);
       await Promise.allSettled(
         [...hosts].map(async ([name, host]) => {
           const entry: HistoryEntry = {
@@ -109,10 +113,8 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
             durations: { ...durations },
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
-          // Stopped by the operator (Ctrl-C, a cancelled CI job): not known to be bad, so not marked so.
-          const state: RecordedState = good ? 'good' : interrupted(signal) ? 'interrupted' : 'bad';
           const releases = [...fleet.get(name)!.releases.filter((r) => r.id !== id), { ...release.meta, state }];
-          const prune = planPrune(releases, outcome.hosts[name] ?? null, config.keepReleases);
+          const prune = planPrune(releases, outcome.hosts[name] ?? null, config.keepReleases, lastBad);
           await host.record(id, state, entry, { prune, unlock: ctx.lock.token });
           unlocked.add(name);
         }),

@@ -61,12 +61,15 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?
 /**
  * Releases to delete on one host: keep the `keep` newest non-bad releases, always the current one and the
  * newest good one; bad releases do not count toward `keep` (Deployer#814) and only the newest bad one is kept,
- * for inspection. Staged releases never activated count like good ones.
+ * for inspection. Staged releases never activated count like good ones. `fleetLastBad`: the newest release
+ * marked bad on any host of the fleet, kept instead of this host's own newest bad one: a host that missed a
+ * later failure's mark (it was unreachable at the finish) would otherwise keep an older bad release for good,
+ * which every other host pruned, and `shipit releases` would say the hosts disagree ever after.
  */
-export function planPrune(releases: readonly ReleaseMeta[], current: string | null, keep: number): string[] {
+export function planPrune(releases: readonly ReleaseMeta[], current: string | null, keep: number, fleetLastBad?: string): string[] {
   const sorted = [...releases].sort((a, b) => (a.id < b.id ? 1 : -1));
   const lastGood = sorted.find((r) => r.state === 'good')?.id;
-  const lastBad = sorted.find((r) => r.state === 'bad')?.id;
+  const lastBad = fleetLastBad ?? sorted.find((r) => r.state === 'bad')?.id;
   const kept = new Set<string>();
   for (const r of sorted) {
     if (r.state !== 'bad' && kept.size < keep) kept.add(r.id);
@@ -81,4 +84,11 @@ export function newReleaseId(now: Date, existing: ReadonlySet<string>): string {
   const base = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   if (!existing.has(base)) return base;
   for (let n = 2; ; n++) if (!existing.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+/** The newest release marked bad on any host (planPrune's `fleetLastBad`), or undefined. */
+export function newestBad(fleet: Iterable<readonly ReleaseMeta[]>): string | undefined {
+  let newest: string | undefined;
+  for (const releases of fleet) for (const r of releases) if (r.state === 'bad' && (newest === undefined || r.id > newest)) newest = r.id;
+  return newest;
 }

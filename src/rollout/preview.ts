@@ -5,7 +5,7 @@ import { ShipitError, type ErrorCode } from '../lib/errors.js';
 import { unifiedDiff } from '../lib/line-diff.js';
 import { SYSTEMD_DIR } from '../remote/scripts.js';
 import { describeLock } from './lock.js';
-import { planBatches, planPrune } from './plan.js';
+import { newestBad, planBatches, planPrune } from './plan.js';
 
 /**
  * What a deploy would do, without doing it (`shipit plan`, `shipit deploy --dry-run`). The hosts must be in
@@ -143,11 +143,12 @@ export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): 
   recorder.begin('finish');
   const prunes = new Map<string, string[]>();
   const at = new Date().toISOString();
+  const lastBad = newestBad([...fleet.values()].map((f) => f.releases));
   for (const name of names) {
     const host = hosts.get(name)!;
     const state = fleet.get(name);
     const releases = [...(state?.releases.filter((r) => r.id !== id) ?? []), { ...release.meta, state: 'good' as const }];
-    const prune = planPrune(releases, id, config.keepReleases);
+    const prune = planPrune(releases, id, config.keepReleases, lastBad);
     prunes.set(name, prune);
     // One step, as a deploy runs it: mark, prune, and release this run's lock.
     await host.record(id, 'good', {

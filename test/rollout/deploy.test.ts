@@ -193,6 +193,22 @@ describe('deploy on an in-memory fleet', () => {
     }
   });
 
+  it('every host keeps the fleet\'s newest bad release, not an older one that only a host which missed a mark still has', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const bad = (id: string, state: 'bad' | 'staged') => ({ meta: { ...releaseSpec(id).meta, state }, files: releaseSpec(id).files });
+    // 20261125T110000Z failed everywhere; 20261125T120000Z failed later while web3 was unreachable at the finish.
+    for (const host of fleet.hosts.values()) host.releases.set('20261125T110000Z', bad('20261125T110000Z', 'bad'));
+    fleet.host('web1').releases.set('20261125T120000Z', bad('20261125T120000Z', 'bad'));
+    fleet.host('web2').releases.set('20261125T120000Z', bad('20261125T120000Z', 'bad'));
+    fleet.host('web3').releases.set('20261125T120000Z', bad('20261125T120000Z', 'staged'));
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+    for (const host of fleet.hosts.values()) {
+      expect([host.name, host.releases.has('20261125T110000Z'), host.releases.has('20261125T120000Z')]).toEqual([host.name, false, true]);
+    }
+  });
+
   it('a prepare failure carries the hosts\' hint when they all gave the same one, else none', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);

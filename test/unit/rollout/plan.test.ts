@@ -1,5 +1,5 @@
 import type { HostState, ReleaseMeta } from '../../../src/host/types.js';
-import { batchSize, newReleaseId, pickRollbackTarget, planBatches, planPrune } from '../../../src/rollout/plan.js';
+import { batchSize, newestBad, newReleaseId, pickRollbackTarget, planBatches, planPrune } from '../../../src/rollout/plan.js';
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => `web${i + 1}`);
 
@@ -70,6 +70,18 @@ describe('planPrune', () => {
     ];
     expect(planPrune(releases, '02', 2).sort()).toEqual(['01', '03', '05']);
   });
+  it('with the fleet\'s newest bad release: keeps that one, not an older bad one only this host still has', () => {
+    // web3 missed the mark of 06 (unreachable at that finish): 06 is staged there, 03 its newest bad.
+    const web3 = [meta('01', 'good'), meta('02', 'good'), meta('03', 'bad'), meta('04', 'good'), meta('06', 'staged')];
+    const web2 = [meta('01', 'good'), meta('02', 'good'), meta('04', 'good'), meta('06', 'bad')];
+    const lastBad = newestBad([web2, web3]);
+    expect(lastBad).toBe('06');
+    expect(planPrune(web3, '04', 2, lastBad).sort()).toEqual(['01', '02', '03']);
+    expect(planPrune(web3, '04', 2).sort()).toEqual(['01', '02']);
+    expect(planPrune(web2, '04', 2, lastBad).sort()).toEqual(['01']);
+    expect(newestBad([web3.filter((r) => r.state !== 'bad')])).toBeUndefined();
+  });
+
   it('never prunes the current even beyond keep', () => {
     expect(planPrune([meta('01', 'good'), meta('02', 'good'), meta('03', 'good')], '01', 1)).toEqual(['02']);
   });
