@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js';
 import { planDepsPrune } from './deps-prune.js';
-import { ShipitError } from '../lib/errors.js';
+import { NotSentError, ShipitError } from '../lib/errors.js';
 import type {
   ActivateOptions,
   HistoryEntry,
@@ -82,8 +82,23 @@ export class MemoryHost implements Host {
     return this.serviceState();
   }
 
+  private readonly lostListeners = new Set<(error: Error) => void>();
+
+  /** The connection drops now: later calls never reach the host, and the rollout hears of it (onLost). */
+  loseConnection(): void {
+    this.faults.unreachable = true;
+    const error = new ShipitError('CONNECT_FAILED', `${this.name}: connection lost`, { host: this.name });
+    for (const listener of [...this.lostListeners]) listener(error);
+  }
+
+  onLost(listener: (error: Error) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => void this.lostListeners.delete(listener);
+  }
+
   private reach(): void {
-    if (this.faults.unreachable) throw new ShipitError('CONNECT_FAILED', `${this.name}: connection lost`, { host: this.name });
+    // As SshHost's: a call after the loss never reaches the host.
+    if (this.faults.unreachable) throw new NotSentError(new ShipitError('CONNECT_FAILED', `${this.name}: connection lost`, { host: this.name }));
   }
 
   async inspect(): Promise<HostState> {

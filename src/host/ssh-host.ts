@@ -7,7 +7,7 @@ import type { DepsReport } from './deps-types.js';
 import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
 import { WARM_SHELL_DEADLINE_MS, WarmShell } from './warm-shell.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
-import { ShipitError } from '../lib/errors.js';
+import { NotSentError, ShipitError } from '../lib/errors.js';
 import { gunzipSync } from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
 import {
@@ -141,6 +141,9 @@ export class SshHost implements Host {
       this.options.dryRun({ host: this.name, label, command, stdin });
       return { code: 0, stdout: step.dryStdout ?? '', stderr: '' };
     }
+    // Lost before it was sent: the host never saw it (a switch not sent needs no revert, runRollout).
+    const lost = this.transport.failure?.();
+    if (lost) throw new NotSentError(lost, this.name);
     const stdin = typeof step.stdin === 'function' ? step.stdin() : step.stdin;
     const timeoutMs = step.timeoutMs ?? this.options.commandTimeoutMs;
     const warm = this.takeWarmShell(timeoutMs);
@@ -597,6 +600,10 @@ export class SshHost implements Host {
     if (this.options.dryRun || destination === undefined) return;
     const sha256 = id === null ? undefined : this.manifestOf.get(id);
     await this.manifestCache?.setRunning(this.options.layout.app, destination, id === null || sha256 === undefined ? null : { release: id, sha256 });
+  }
+
+  onLost(listener: (error: Error) => void): () => void {
+    return this.transport.onLost?.(listener) ?? (() => {});
   }
 
   async close(): Promise<void> {

@@ -162,6 +162,11 @@ export interface Host {
   journal(query: JournalQuery, signal?: AbortSignal): Promise<JournalBatch>;
   /** Read-only: the unit files installed under /etc/systemd/system with these names (content null: absent). */
   installedUnits(names: readonly string[], signal?: AbortSignal): Promise<InstalledUnit[]>;
+  /**
+   * Calls `listener` once when the connection to the host is lost (no command reaches it any more); returns the
+   * unsubscribe. A command started after that fails with NotSentError: it never reached the host.
+   */
+  onLost?(listener: (error: Error) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -85,3 +85,14 @@ export class ShipitError extends Error {
 export function isShipitError(error: unknown): error is ShipitError {
   return error instanceof ShipitError;
 }
+
+/**
+ * A command that never left the deployer: the host's connection was already lost when it was to be sent, so the
+ * host is as the command would have found it (a switch that was never sent needs no revert).
+ */
+export class NotSentError extends ShipitError {
+  constructor(lost: ShipitError, host?: string) {
+    super(lost.code, lost.message, { hint: lost.hint, host: host ?? lost.host, cause: lost, exitCode: lost.exitCode });
+    this.name = 'NotSentError';
+  }
+}

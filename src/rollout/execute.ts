@@ -2,6 +2,7 @@ import type { HealthConfig, RolloutConfig } from '../config/types.js';
 import type { Host } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/error-message.js';
+import { NotSentError } from '../lib/errors.js';
 import type { Emit, RolloutResult } from './events.js';
 import { waitForReady } from './gate.js';
 
@@ -48,6 +49,14 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const watchdog = watchProgress(input, run);
+  // A host lost while others are gated fails the run at once, not when its turn comes (its switch would not be sent).
+  const unwatch = [...input.hosts].map(
+    ([name, host]) =>
+      host.onLost?.((error) => {
+        const message = errorMessage(error);
+        run.abort(new Error(message.startsWith(`${name}: `) ? message : `${name}: ${message}`));
+      }) ?? (() => {}),
+  );
 
   let failure: string | null = null;
   try {
@@ -65,7 +74,10 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
             await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal);
             where[name] = release;
             watchdog.progress();
-          } catch (error) {
+          } catch (caught) {
+            // A switch that never reached the host left it as it was: nothing there to revert.
+            const error = caught instanceof SwitchNotSent ? caught.cause : caught;
+            if (caught instanceof SwitchNotSent && touched.includes(name)) touched.splice(touched.indexOf(name), 1);
             // Cut off by the progress deadline or an interruption: that is the reason, not the step it cut off.
             emit({ type: 'host.failed', host: name, release, error: errorMessage(run.signal.aborted ? run.signal.reason : error) });
             batchRun.abort(error);
@@ -81,6 +93,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
     failure = errorMessage(error);
   } finally {
     watchdog.stop();
+    for (const stop of unwatch) stop();
     input.signal?.removeEventListener('abort', onOuterAbort);
   }
 
@@ -119,12 +132,21 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   const host = input.hosts.get(name)!;
   const started = clock.now();
   emit({ type: 'host.activating', host: name, release, previous: from });
-  const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal });
+  const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal }).catch((error: unknown) => {
+    throw error instanceof NotSentError ? new SwitchNotSent(error) : error;
+  });
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   if (release === null) return;
   const baseline = state ?? (await host.service(signal));
   await waitForReady(host, input.health, { clock, signal, baseline });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
+}
+
+/** The switch of a host never left the deployer (its connection was lost before): the host runs what it ran. */
+class SwitchNotSent extends Error {
+  constructor(override readonly cause: NotSentError) {
+    super(cause.message);
+  }
 }
 
 /** Aborts the run when no host has become healthy for `progressDeadline` (Nomad's progress_deadline). */

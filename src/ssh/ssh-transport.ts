@@ -38,6 +38,7 @@ export class SshTransport implements Transport {
   readonly name: string;
   private sent = 0;
   private lost: ShipitError | null = null;
+  private readonly lostListeners = new Set<(error: ShipitError) => void>();
   /** What the connection's first command found (startFirstCommand): the reason any command fails, if any. */
   private first: Promise<ShipitError | null> = Promise.resolve(null);
   private readonly closed: Promise<void>;
@@ -53,11 +54,11 @@ export class SshTransport implements Transport {
   ) {
     this.name = target.name;
     client.on('error', (error: Ssh2Error) => {
-      this.lost ??= connectionLost(target, error.level === 'client-timeout' ? 'no answer to keepalives' : error.message, error);
+      this.markLost(() => connectionLost(target, error.level === 'client-timeout' ? 'no answer to keepalives' : error.message, error));
     });
     for (const jump of jumps) {
       const lostVia = (reason: string, cause?: unknown) => {
-        this.lost ??= connectionLost(target, `jump host ${jump.name}: ${reason}`, cause);
+        this.markLost(() => connectionLost(target, `jump host ${jump.name}: ${reason}`, cause));
         // The channel we run over dies with it; do not wait for our own keepalives to notice.
         client.destroy();
       };
@@ -66,7 +67,7 @@ export class SshTransport implements Transport {
     }
     this.closed = new Promise((resolve) =>
       client.once('close', () => {
-        this.lost ??= connectionLost(target, 'connection closed');
+        this.markLost(() => connectionLost(target, 'connection closed'));
         // Innermost first: each jump connection carries the one after it.
         for (const jump of [...jumps].reverse()) jump.client.end();
         resolve();
@@ -85,6 +86,22 @@ export class SshTransport implements Transport {
 
   get bytesSent(): number {
     return this.sent;
+  }
+
+  failure(): ShipitError | null {
+    return this.lost;
+  }
+
+  onLost(listener: (error: ShipitError) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => void this.lostListeners.delete(listener);
+  }
+
+  /** The first loss is the reason every later command fails; the rollout hears of it at once (onLost). */
+  private markLost(make: () => ShipitError): void {
+    if (this.lost) return;
+    const lost = (this.lost = make());
+    for (const listener of [...this.lostListeners]) listener(lost);
   }
 
   /**

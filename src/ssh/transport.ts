@@ -1,3 +1,4 @@
+import type { ShipitError } from '../lib/errors.js';
 import type { Readable } from 'node:stream';
 
 /** What one SSH connection to one host offers. One connection per host for a whole run; everything shares it. */
@@ -41,5 +42,9 @@ export interface Transport {
   httpGet(port: number, path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse>;
   /** Bytes written to the connection's channels so far (stdin payloads, requests): for measurements. */
   readonly bytesSent: number;
+  /** Why the connection is gone (lost, or closed), or null while it is up. */
+  failure?(): ShipitError | null;
+  /** Calls `listener` once when the connection is lost (not when closed by us); returns the unsubscribe. */
+  onLost?(listener: (error: ShipitError) => void): () => void;
   close(): Promise<void>;
 }

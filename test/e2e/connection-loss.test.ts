@@ -133,4 +133,45 @@ describe('a host that drops off the network mid-rollout', () => {
     const ready = JSON.parse((await isolatedSsh(lab, web4, 'root', `curl -fsS 127.0.0.1:${PORT}/readyz`)).stdout) as { version: string };
     expect(ready.version).toBe('v2');
   });
+
+  it('a host lost while the canary is gated fails the run within the keepalive window; its switch is never sent, so it is not "not restored"', async () => {
+    project.setVersion('v3');
+    const run = project.shipit(['deploy', 'production', '--json']);
+    const events: Array<Event & { at: number }> = [];
+    let cutAt = 0;
+    let buffer = '';
+    run.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+        const event = JSON.parse(buffer.slice(0, newline)) as Event;
+        buffer = buffer.slice(newline + 1);
+        events.push({ ...event, at: Date.now() });
+        // web2, the canary, restarted on v3 and is in its 5 s readiness gate; web4 waits for its turn.
+        if (event.type === 'host.restarted' && event.host === web2.name && cutAt === 0) {
+          cutAt = Date.now();
+          void setLink('down');
+        }
+      }
+    });
+    const result = await run;
+    await setLink('up');
+
+    expect(cutAt).toBeGreaterThan(0);
+    const failed = events.find((e) => e.type === 'host.failed');
+    expect(failed).toMatchObject({ host: web2.name });
+    expect(failed!.error).toMatch(new RegExp(`^${web4.name}: Lost the SSH connection to deploy@${web4.name} .*no answer to keepalives`));
+    // Heard as it happened, not when web4's turn came (after web2's gate).
+    expect(failed!.at - cutAt).toBeLessThan(4 * KEEPALIVE_MS + 2_000);
+    expect(events.filter((e) => e.type === 'host.activating' && e.host === web4.name)).toEqual([]);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'host.reverted', host: web2.name }));
+    expect(result.exitCode).toBe(5);
+    expect(result.stderr).toMatch(/every host is back on the release it ran before/);
+    expect(((await httpGet(web2.address, PORT, '/readyz')).body as { version: string }).version).toBe('v2');
+    // web4 never left v2; the lock the run could not release there is released by hand.
+    const ready = JSON.parse((await isolatedSsh(lab, web4, 'root', `curl -fsS 127.0.0.1:${PORT}/readyz`)).stdout) as { version: string };
+    expect(ready.version).toBe('v2');
+    expect((await project.shipit(['lock', 'release', 'production', '--host', web4.name, '--force'])).exitCode).toBe(0);
+    console.log(`host lost while the canary was gated: reported ${failed!.at - cutAt} ms after the cut; exit ${result.exitCode}`);
+  });
 });
+

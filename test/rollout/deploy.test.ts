@@ -251,6 +251,52 @@ describe('deploy on an in-memory fleet', () => {
     expect(fleet.host('web1').current).toBe(OLD);
   });
 
+  it('a host lost while another is gated fails the run at once, naming it; its switch is never sent, so only the gated host is reverted', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const web1 = fleet.host('web1');
+    web1.faults.neverReady = new Set([NEW]);
+    const activate = web1.activate.bind(web1);
+    let lostAt = 0;
+    web1.activate = async (id, options) => {
+      const state = await activate(id, options);
+      if (id === NEW) {
+        lostAt = fleet.clock.now();
+        fleet.host('web3').loseConnection();
+      }
+      return state;
+    };
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.failure).toBe('web3: connection lost');
+    expect(outcome.unrestored).toEqual([]);
+    expect(outcome.hosts).toEqual({ web1: OLD, web2: OLD, web3: OLD });
+    // Not at web1's healthyDeadline: as the loss was heard.
+    expect(outcome.durations.rollout).toBeLessThan(fleet.config.health.healthyDeadline);
+    const failed = fleet.events.find((e) => e.type === 'host.failed');
+    expect(failed).toMatchObject({ host: 'web1', error: 'web3: connection lost' });
+    expect(fleet.events.filter((e) => e.type === 'host.activating').map((e) => ('host' in e ? e.host : ''))).toEqual(['web1', 'web1']);
+    expect(lostAt).toBeGreaterThan(0);
+    for (const name of ['web2', 'web3']) expect(fleet.host(name).calls.filter((c) => c.startsWith('activate'))).toEqual([]);
+  });
+
+  it('a host whose connection was already gone when its turn came was not switched: restored, not inconsistent', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    // Gone without a word (no loss heard) after the prepare: its activation fails before it is sent.
+    const web1 = fleet.host('web1');
+    const activate = web1.activate.bind(web1);
+    web1.activate = async (id, options) => {
+      fleet.host('web3').faults.unreachable = true;
+      return activate(id, options);
+    };
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.unrestored).toEqual([]);
+    expect(outcome.failure).toMatch(/web3: connection lost/);
+    expect(outcome.hosts).toEqual({ web1: OLD, web2: OLD, web3: OLD });
+  });
+
   it('without autoRevert a failure leaves hosts where they are and says so', async () => {
     const fleet = makeFleet(2, { rollout: { canary: 0, maxParallel: 1, stagger: 0, progressDeadline: 600_000, autoRevert: false } });
     seed(fleet, OLD);
