@@ -4,6 +4,11 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
+/** `message` as said of `host`: prefixed with its name unless it already starts with it. */
+export function hostMessage(host: string, message: string): string {
+  return message.startsWith(`${host}: `) ? message : `${host}: ${message}`;
+}
+
 /**
  * The first line of Node's error for a package that shipit requires when a command needs it (ssh2, jiti) and
  * is not installed, or null. A relative or absolute path is not a dependency: that stays an unexpected error.

@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { HistoryEntry, Host, HostReleases, LockInfo, PrepareReport, RecordedState, ReleaseSpec } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage, hostMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
 import { runRollout, type RolloutOutcome } from './execute.js';
@@ -169,8 +169,7 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
   const failures = [...hosts.keys()].flatMap((name, i) => {
     const r = results[i]!;
     if (r.status === 'fulfilled') return [];
-    const message = errorMessage(r.reason);
-    return [message.startsWith(`${name}:`) ? message : `${name}: ${message}`];
+    return [hostMessage(name, errorMessage(r.reason))];
   });
   if (failures.length === 0) return null;
   await Promise.allSettled([...hosts.values()].map((host) => host.discard(release.meta.id)));

@@ -1,7 +1,7 @@
 import type { HealthConfig, RolloutConfig } from '../config/types.js';
 import type { Host } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage, hostMessage } from '../lib/error-message.js';
 import { NotSentError } from '../lib/errors.js';
 import type { Emit, RolloutResult } from './events.js';
 import { waitForReady } from './gate.js';
@@ -52,10 +52,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   // A host lost while others are gated fails the run at once, not when its turn comes (its switch would not be sent).
   const unwatch = [...input.hosts].map(
     ([name, host]) =>
-      host.onLost?.((error) => {
-        const message = errorMessage(error);
-        run.abort(new Error(message.startsWith(`${name}: `) ? message : `${name}: ${message}`));
-      }) ?? (() => {}),
+      host.onLost?.((error) => run.abort(new Error(hostMessage(name, errorMessage(error))))) ?? (() => {}),
   );
 
   let failure: string | null = null;

@@ -68,6 +68,34 @@ afterAll(async () => {
   if (web4) await isolatedSsh(lab, web4, 'root', wipe);
 });
 
+/**
+ * Deploys `version` with --json, pulls web4's cable as the event `cutWhen` matches (once), and plugs it back in
+ * when the run ended; each event is stamped with when it arrived.
+ */
+async function deployCutting(version: string, cutWhen: (event: Event) => boolean) {
+  project.setVersion(version);
+  const run = project.shipit(['deploy', 'production', '--json']);
+  const events: Array<Event & { at: number }> = [];
+  let cutAt = 0;
+  let buffer = '';
+  run.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+      const event = JSON.parse(buffer.slice(0, newline)) as Event;
+      buffer = buffer.slice(newline + 1);
+      events.push({ ...event, at: Date.now() });
+      if (cutAt === 0 && cutWhen(event)) {
+        cutAt = Date.now();
+        void setLink('down');
+      }
+    }
+  });
+  const result = await run;
+  const finishedAt = Date.now();
+  await setLink('up');
+  return { result, events, cutAt, finishedAt };
+}
+
 describe('a host that drops off the network mid-rollout', () => {
   it('fails with a clear error naming the host within the keepalive window; the other host is restored', async () => {
     project.setVersion('v1');
@@ -75,27 +103,8 @@ describe('a host that drops off the network mid-rollout', () => {
     expect(first.all).toMatch(/deploy of \S+ succeeded on 2 host/);
     const v1 = /deploying (\S+) /.exec(first.all)![1]!;
 
-    project.setVersion('v2');
-    const run = project.shipit(['deploy', 'production', '--json']);
-    const events: Array<Event & { at: number }> = [];
-    let cutAt = 0;
-    let buffer = '';
-    run.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
-        const event = JSON.parse(buffer.slice(0, newline)) as Event;
-        buffer = buffer.slice(newline + 1);
-        events.push({ ...event, at: Date.now() });
-        // web4 restarted on v2 and is in its readiness gate: pull the cable.
-        if (event.type === 'host.restarted' && event.host === web4.name && cutAt === 0) {
-          cutAt = Date.now();
-          void setLink('down');
-        }
-      }
-    });
-    const result = await run;
-    const finishedAt = Date.now();
-    await setLink('up');
+    // web4 restarted on v2 and is in its readiness gate: pull the cable.
+    const { result, events, cutAt, finishedAt } = await deployCutting('v2', (e) => e.type === 'host.restarted' && e.host === web4.name);
 
     expect(cutAt).toBeGreaterThan(0);
     const failed = events.find((e) => e.type === 'host.failed' && e.host === web4.name);
@@ -135,26 +144,8 @@ describe('a host that drops off the network mid-rollout', () => {
   });
 
   it('a host lost while the canary is gated fails the run within the keepalive window; its switch is never sent, so it is not "not restored"', async () => {
-    project.setVersion('v3');
-    const run = project.shipit(['deploy', 'production', '--json']);
-    const events: Array<Event & { at: number }> = [];
-    let cutAt = 0;
-    let buffer = '';
-    run.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
-        const event = JSON.parse(buffer.slice(0, newline)) as Event;
-        buffer = buffer.slice(newline + 1);
-        events.push({ ...event, at: Date.now() });
-        // web2, the canary, restarted on v3 and is in its 5 s readiness gate; web4 waits for its turn.
-        if (event.type === 'host.restarted' && event.host === web2.name && cutAt === 0) {
-          cutAt = Date.now();
-          void setLink('down');
-        }
-      }
-    });
-    const result = await run;
-    await setLink('up');
+    // web2, the canary, restarted on v3 and is in its 5 s readiness gate; web4 waits for its turn.
+    const { result, events, cutAt } = await deployCutting('v3', (e) => e.type === 'host.restarted' && e.host === web2.name);
 
     expect(cutAt).toBeGreaterThan(0);
     const failed = events.find((e) => e.type === 'host.failed');
