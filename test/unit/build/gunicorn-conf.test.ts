@@ -1,59 +1,240 @@
-// The gunicorn preset's config file, run by this machine's python3 against a stand-in uvicorn.server: what its
-// patched shutdown does, in order, with and without connections (asyncio.sleep recorded, not waited for).
+// The gunicorn preset's config file, run by this machine's python3 against stand-ins for uvicorn.server and
+// gunicorn.arbiter that wait the way the real ones do (0.1 s polls). Time is faked: asyncio.sleep, time.sleep
+// and the clocks are replaced before the config is read, and what happens is printed with the fake time.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunicornConf } from '../../../src/build/preset-files.js';
+import { gunicornConf } from '../../../src/build/gunicorn-conf.js';
 
-const HARNESS = `
-import asyncio, sys
+/** Fake time for both asyncio and time; `at(t, fn)` runs fn once the clock reaches t (inside a sleep). */
+const CLOCK = `
+import asyncio, os, sys, threading, time
+now = [0.0]
+pending = []
 calls = []
-real_sleep = asyncio.sleep
-async def sleep(seconds):
-    calls.append("sleep %s" % seconds)
-asyncio.sleep = sleep
-exec(compile(open("conf.py").read(), "conf.py", "exec"))
-from uvicorn.server import Server
+
+def at(t, fn):
+    pending.append((t, fn))
+
+def advance(seconds):
+    target = now[0] + seconds
+    while True:
+        due = sorted(p for p in pending if p[0] <= target + 1e-9)
+        if not due:
+            break
+        pending.remove(due[0])
+        now[0] = max(now[0], due[0][0])
+        due[0][1]()
+    now[0] = target
+
+def log(what):
+    calls.append("%s @%.3f" % (what, now[0]))
+
+async def fake_async_sleep(seconds, result=None):
+    advance(seconds)
+    return result
+
+class FakeLoop:
+    def time(self):
+        return now[0]
+
+asyncio.sleep = fake_async_sleep
+asyncio.get_running_loop = lambda: FakeLoop()
+time.sleep = advance
+time.monotonic = lambda: now[0]
+time.time = lambda: now[0]
+`;
+
+/** Waits as uvicorn 0.17 does: the exit flag on a 0.1 s tick, then 0.1 s, then its connections and tasks. */
+const UVICORN_SERVER = `import asyncio
+from __main__ import log
+
+class State:
+    def __init__(self):
+        self.connections = set()
+        self.tasks = set()
 
 class Listener:
     def close(self):
-        calls.append("stop accepting")
+        log("stop accepting")
 
-class State:
-    def __init__(self, n):
-        self.connections = set(range(n))
+class Server:
+    def __init__(self):
+        self.should_exit = False
+        self.servers = [Listener()]
+        self.server_state = State()
 
+    async def serve(self, sockets=None):
+        while not self.should_exit:
+            await asyncio.sleep(0.1)
+        await self.shutdown(sockets)
+
+    async def shutdown(self, sockets=None):
+        log("uvicorn shutdown")
+        await asyncio.sleep(0.1)
+        while self.server_state.connections:
+            await asyncio.sleep(0.1)
+        while self.server_state.tasks:
+            await asyncio.sleep(0.1)
+        log("uvicorn done")
+`;
+
+/** Waits as gunicorn 20.1's arbiter does: for its workers in 0.1 s sleeps; a worker's life ends in SystemExit. */
+const GUNICORN_ARBITER = `import os, sys, time
+from __main__ import log
+
+class Arbiter:
+    def __init__(self):
+        self.WORKERS = {101: "w1", 102: "w2"}
+
+    def stop(self, graceful=True):
+        limit = time.time() + 30
+        while self.WORKERS and time.time() < limit:
+            time.sleep(0.1)
+        log("master stopped")
+
+    def halt(self, reason=None, exit_status=0):
+        self.stop()
+        sys.exit(exit_status)
+
+    def spawn_worker(self):
+        pid = os.fork()
+        if pid != 0:
+            return pid
+        try:
+            sys.exit(self.worker_status)
+        finally:
+            print("worker exiting", flush=True)
+`;
+
+const UVICORN_SCENARIO = `${CLOCK}
+import json
+exec(compile(open("conf.py").read(), "conf.py", "exec"))
+from uvicorn.server import Server
 server = Server()
-server.servers = [Listener()]
-server.server_state = State(int(sys.argv[1]))
-asyncio.run(server.shutdown())
+scenario = json.loads(sys.argv[1])
+for _ in range(scenario.get("connections", 0)):
+    server.server_state.connections.add(object())
+at(scenario["exit"], lambda: (log("SIGTERM"), setattr(server, "should_exit", True)))
+if "connections_close" in scenario:
+    at(scenario["connections_close"], lambda: (log("connections closed"), server.server_state.connections.clear()))
+if "task_until" in scenario:
+    server.server_state.tasks.add(object())
+    at(scenario["task_until"], lambda: (log("task done"), server.server_state.tasks.clear()))
+asyncio.run(server.serve())
 print(" | ".join(calls))
 `;
 
-describe('the gunicorn preset\'s uvicorn shutdown', () => {
+const ARBITER_SCENARIO = `${CLOCK}
+import atexit, json
+real_exit = os._exit
+def recorded_exit(code):
+    print("os._exit(%d)" % code, flush=True)
+    real_exit(code)
+os._exit = recorded_exit
+exec(compile(open("conf.py").read(), "conf.py", "exec"))
+from gunicorn.arbiter import Arbiter
+scenario = json.loads(sys.argv[1])
+atexit.register(lambda: print("atexit handler ran", flush=True))
+if scenario.get("thread"):
+    release = threading.Event()
+    threading.Thread(target=lambda: (release.wait(), print("thread finished", flush=True))).start()
+    threading.Timer(0.2, release.set).start()
+arbiter = Arbiter()
+if scenario["what"] == "stop":
+    at(scenario["reaped"], lambda: (log("last worker reaped"), arbiter.WORKERS.clear()))
+    arbiter.stop()
+    print(" | ".join(calls), flush=True)
+elif scenario["what"] == "halt":
+    arbiter.WORKERS.clear()
+    try:
+        arbiter.halt(exit_status=scenario["status"])
+    except SystemExit as e:
+        print("SystemExit(%s)" % e.code, flush=True)
+        raise
+else:
+    master = os.getpid()
+    try:
+        arbiter.worker_status = scenario["status"]
+        pid = arbiter.spawn_worker()
+    except SystemExit as e:
+        print("worker: SystemExit(%s)" % e.code, flush=True)
+        raise
+    _, status = os.waitpid(pid, 0)
+    print("master: worker exited %d" % os.waitstatus_to_exitcode(status), flush=True)
+    arbiter.WORKERS.clear()
+`;
+
+describe("the gunicorn preset's config", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'shipit-gconf-'));
-    mkdirSync(join(dir, 'uvicorn'));
-    writeFileSync(join(dir, 'uvicorn/__init__.py'), '');
-    writeFileSync(join(dir, 'uvicorn/server.py'), 'from __main__ import calls\nclass Server:\n    async def shutdown(self, sockets=None):\n        calls.append("uvicorn shutdown")\n');
+    for (const pkg of ['uvicorn', 'gunicorn']) {
+      mkdirSync(join(dir, pkg));
+      writeFileSync(join(dir, pkg, '__init__.py'), '');
+    }
+    writeFileSync(join(dir, 'uvicorn/server.py'), UVICORN_SERVER);
+    writeFileSync(join(dir, 'gunicorn/arbiter.py'), GUNICORN_ARBITER);
     writeFileSync(join(dir, 'conf.py'), gunicornConf());
-    writeFileSync(join(dir, 'harness.py'), HARNESS);
+    writeFileSync(join(dir, 'uvicorn-scenario.py'), UVICORN_SCENARIO);
+    writeFileSync(join(dir, 'arbiter-scenario.py'), ARBITER_SCENARIO);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const run = (connections: number) => {
-    const r = spawnSync('python3', ['harness.py', String(connections)], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: dir } });
+  const run = (script: string, scenario: object) => {
+    const r = spawnSync('python3', [script, JSON.stringify(scenario)], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: dir } });
     expect(r.stderr).toBe('');
-    return r.stdout.trim();
+    return { out: r.stdout.trim(), status: r.status };
   };
+  const uvicorn = (scenario: object) => run('uvicorn-scenario.py', scenario).out;
 
-  it('with connections: stops accepting, gives them 0.25 s to deliver their request, then uvicorn\'s own shutdown', () => {
-    expect(run(3)).toBe('stop accepting | sleep 0.25 | uvicorn shutdown');
+  describe("uvicorn's shutdown", () => {
+    it('an idle worker: starts at SIGTERM, not on the next 0.1 s tick, and skips the 0.1 s wait for connections it does not have', () => {
+      // Unpatched: shutdown at 0.100, done at 0.200.
+      expect(uvicorn({ exit: 0.03 })).toBe('SIGTERM @0.030 | stop accepting @0.030 | uvicorn shutdown @0.030 | uvicorn done @0.030');
+    });
+
+    it('with connections: stops accepting, gives them 0.25 s to deliver their request, then waits until they close, no longer', () => {
+      expect(uvicorn({ exit: 0.03, connections: 2, connections_close: 0.4 })).toBe(
+        'SIGTERM @0.030 | stop accepting @0.030 | uvicorn shutdown @0.280 | connections closed @0.400 | uvicorn done @0.400',
+      );
+    });
+
+    it('a connection that stays open is waited for, poll after poll', () => {
+      expect(uvicorn({ exit: 0.02, connections: 1, connections_close: 2.5 })).toBe(
+        'SIGTERM @0.020 | stop accepting @0.020 | uvicorn shutdown @0.270 | connections closed @2.500 | uvicorn done @2.500',
+      );
+    });
+
+    it('a background task still running is waited for too', () => {
+      expect(uvicorn({ exit: 0.03, task_until: 0.75 })).toBe('SIGTERM @0.030 | stop accepting @0.030 | uvicorn shutdown @0.030 | task done @0.750 | uvicorn done @0.750');
+    });
   });
 
-  it('with none: nothing can still arrive, so no wait', () => {
-    expect(run(0)).toBe('stop accepting | uvicorn shutdown');
+  describe("gunicorn's master and workers", () => {
+    const arbiter = (scenario: object) => run('arbiter-scenario.py', scenario);
+
+    it('a stopping master sees its last worker gone within 5 ms, not on its next 0.1 s poll', () => {
+      expect(arbiter({ what: 'stop', reaped: 0.012 }).out).toBe('last worker reaped @0.012 | master stopped @0.015\natexit handler ran');
+      expect(arbiter({ what: 'stop', reaped: 1.5 }).out).toBe('last worker reaped @1.500 | master stopped @1.500\natexit handler ran');
+    });
+
+    it('a master halting with status 0 runs the atexit handlers and leaves at once', () => {
+      expect(arbiter({ what: 'halt', status: 0 })).toEqual({ out: 'atexit handler ran\nos._exit(0)', status: 0 });
+    });
+
+    it('any other status, or a non-daemon thread still running, takes the normal way out', () => {
+      expect(arbiter({ what: 'halt', status: 3 })).toEqual({ out: 'SystemExit(3)\natexit handler ran', status: 3 });
+      expect(arbiter({ what: 'halt', status: 0, thread: true })).toEqual({ out: 'SystemExit(0)\nthread finished\natexit handler ran', status: 0 });
+    });
+
+    it('a worker exiting with status 0 leaves at once after its own exit steps; the master sees status 0', () => {
+      expect(arbiter({ what: 'worker', status: 0 })).toEqual({ out: 'worker exiting\natexit handler ran\nos._exit(0)\nmaster: worker exited 0\natexit handler ran', status: 0 });
+    });
+
+    it('a worker that cannot boot (status 3) exits the normal way, with its status', () => {
+      expect(arbiter({ what: 'worker', status: 3 })).toEqual({ out: 'worker exiting\nworker: SystemExit(3)\natexit handler ran\nmaster: worker exited 3\natexit handler ran', status: 0 });
+    });
   });
 });
