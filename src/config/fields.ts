@@ -27,6 +27,13 @@ export const RESERVED_ENV_KEYS: Record<string, string> = {
   LISTEN_FDS: 'systemd sets it for socket activation',
   LISTEN_FDNAMES: 'systemd sets it for socket activation',
   NOTIFY_SOCKET: 'systemd sets it for sd_notify',
+  // The node preset's unit sets these from server.*; a value in shared/env would override the unit's
+  // (EnvironmentFile= wins over Environment=) behind the checks made on server.module and the rest.
+  SHIPIT_APP: 'set server.module instead',
+  SHIPIT_APP_DIR: 'the unit sets it to the current release',
+  SHIPIT_TIMEOUT: 'set server.timeout instead',
+  SHIPIT_GRACEFUL_TIMEOUT: 'set server.gracefulTimeout instead',
+  SHIPIT_KEEP_ALIVE: 'set server.keepAlive instead',
 };
 
 export const durationSchema = z
@@ -118,7 +125,7 @@ export const secretsSchema = z.record(envKeySchema, secretValueSchema).superRefi
           code: 'custom',
           path: [key],
           params: { unsetSecret: true },
-          message: `is not set: set the environment variable it is read from (e.g. \`export ${key}=...\`) before running shipit, or remove the key`,
+          message: `is not set: the config gives it no value, usually a process.env variable not exported here (for \`${key}: process.env.${key}\`, run \`export ${key}=...\`); set the variable it reads before running shipit, or remove the key`,
         });
       }
     }

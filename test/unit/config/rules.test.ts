@@ -302,6 +302,11 @@ describe('server', () => {
       'server.env.PORT: is reserved: set server.port instead',
       'server.env.LISTEN_FDS: is reserved: systemd sets it for socket activation',
     ]);
+    // The node preset's unit sets these from server.*: shared/env would override it unseen.
+    expect(problems(server({ env: { SHIPIT_APP: 'nope.js', SHIPIT_TIMEOUT: '5', SHIPIT_LOG_LEVEL: 'debug' } }))).toEqual([
+      'server.env.SHIPIT_APP: is reserved: set server.module instead',
+      'server.env.SHIPIT_TIMEOUT: is reserved: set server.timeout instead',
+    ]);
     expect(problems(server({ env: { PEM: 'line1\nline2' } }))).toEqual([
       'server.env.PEM: must not contain newlines or control characters (a systemd EnvironmentFile cannot hold them reliably); base64-encode multi-line values such as PEM keys',
     ]);
@@ -311,7 +316,7 @@ describe('server', () => {
     const secret = 'pa$$w0rd-"quoted"';
     expect(problems(server({ secrets: { DATABASE_URL: secret } }))).toEqual([]);
     expect(problems(server({ secrets: { DATABASE_URL: undefined } }))).toEqual([
-      'server.secrets.DATABASE_URL: is not set: set the environment variable it is read from (e.g. `export DATABASE_URL=...`) before running shipit, or remove the key',
+      'server.secrets.DATABASE_URL: is not set: the config gives it no value, usually a process.env variable not exported here (for `DATABASE_URL: process.env.DATABASE_URL`, run `export DATABASE_URL=...`); set the variable it reads before running shipit, or remove the key',
     ]);
     expect(problems(server({ secrets: { PIN: 1234 } }))).toEqual(['server.secrets.PIN: is not a string: secret values must be strings']);
     expect(problems(server({ env: { TOKEN: 'x' }, secrets: { TOKEN: secret } }))).toEqual([
@@ -451,7 +456,7 @@ describe('where a problem is reported', () => {
     });
     expect(problems(config, 'production')).toEqual([]);
     expect(problems(config, 'staging')).toEqual([
-      'environments.staging.server.secrets.DATABASE_URL: is not set: set the environment variable it is read from (e.g. `export DATABASE_URL=...`) before running shipit, or remove the key',
+      'environments.staging.server.secrets.DATABASE_URL: is not set: the config gives it no value, usually a process.env variable not exported here (for `DATABASE_URL: process.env.DATABASE_URL`, run `export DATABASE_URL=...`); set the variable it reads before running shipit, or remove the key',
     ]);
   });
 });
