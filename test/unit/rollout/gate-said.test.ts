@@ -34,6 +34,21 @@ describe("the gate's failure message quotes the app", () => {
     expect(queries).toEqual([{ lines: 200, since: { epochUs: at } }]);
   });
 
+  it("skips the node runtime's info lines that mention an error in passing (the restarted master's sd_notify fallback)", async () => {
+    const host = hostWith([
+      entry(1, 'node', '{"level":"info","msg":"worker serving","worker":1}'),
+      entry(2, 'node', '{"level":"error","msg":"uncaught exception; worker exiting","error":{"message":"boom at server.js:18"}}'),
+      entry(3, 'node', '{"level":"warn","msg":"worker died","worker":1,"code":1}'),
+      entry(4, 'node', '{"level":"error","msg":"halting: workers keep dying","exit_code":1}'),
+      entry(5, 'node', '{"level":"info","msg":"master exiting","exit_code":1}'),
+      entry(6, 'node', '{"level":"info","msg":"sd_notify: using systemd-notify","sd_notify_error":"Cannot find module \'sd-notify\'"}'),
+      entry(7, 'node', '{"level":"debug","msg":"an error budget of 0"}'),
+    ]);
+    expect(await appSaid(host, baseline)).toBe(
+      '; the app said: {"level":"error","msg":"uncaught exception; worker exiting","error":{"message":"boom at server.js:18"}} | {"level":"error","msg":"halting: workers keep dying","exit_code":1}',
+    );
+  });
+
   it('falls back to its last lines, cuts long ones, and says nothing when the journal cannot be read', async () => {
     expect(await appSaid(hostWith([entry(1, 'node', 'a'), entry(2, 'node', 'b'), entry(3, 'node', 'c'), entry(4, 'node', `d${'x'.repeat(500)}`)]), baseline)).toBe(
       `; the app said: b | c | d${'x'.repeat(399)}...`,
