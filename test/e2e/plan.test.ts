@@ -128,6 +128,19 @@ describe('shipit plan / deploy --dry-run', () => {
     expect((await project.shipit(['lock', 'release', 'production'])).exitCode).toBe(0);
   });
 
+  it("a port another service listens on (sshd's 22): a missing prerequisite, exit 5, before anything is written", async () => {
+    const before = await snapshots();
+    try {
+      project.writeConfig({ port: 22 });
+      const run = await project.shipit(['plan', 'production']);
+      expect(run.exitCode).toBe(5);
+      expect(run.stdout).toContain("port 22 is already in use on this host by another service (`ss -ltnp 'sport = :22'` names it)");
+    } finally {
+      project.writeConfig();
+    }
+    expect(await snapshots()).toEqual(before);
+  });
+
   it('a worker class its module does not define: a missing prerequisite, exit 5, found without importing it; gunicorn\'s own class needs no module', async () => {
     const before = await snapshots();
     try {

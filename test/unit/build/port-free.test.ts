@@ -1,0 +1,60 @@
+// The "port is free" prerequisite, run by /bin/sh against /proc/net/tcp{,6} tables written here and a stand-in
+// systemctl that reports which port the app's own socket listens on.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../../../src/config/types.js';
+import { prerequisites } from '../../../src/build/release.js';
+
+const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+const v4 = (local: string, state: string) => `   0: ${local} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`;
+const v6 = (local: string, state: string) => `   0: ${local} 00000000000000000000000000000000:0000 ${state} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0`;
+
+function portCheck(port: number, bind: string) {
+  const config = { app: 'shop', server: { port, bind, preset: 'command', module: 'serve' } } as unknown as ResolvedConfig;
+  const found = prerequisites(config).find((p) => p.message.startsWith(`port ${port} `));
+  if (found === undefined) throw new Error('no port prerequisite');
+  return found;
+}
+
+describe('the prerequisite "the port is free"', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shipit-port-'));
+    // sshd on every address, port 22 (0x16), v4 and v6; a service on 127.0.0.1:5432 (0x1538); a client
+    // connection from port 8000 (established, 01: not a listener); the app's own socket on 8000 when $OWN is set.
+    writeFileSync(join(dir, 'tcp'), [HEADER, v4('00000000:0016', '0A'), v4('0100007F:1538', '0A'), v4('0100007F:1F40', '01')].join('\n') + '\n');
+    writeFileSync(join(dir, 'tcp6'), [HEADER, v6('00000000000000000000000000000000:0016', '0A')].join('\n') + '\n');
+    writeFileSync(join(dir, 'systemctl'), '#!/bin/sh\n[ -n "$OWN" ] && echo "0.0.0.0:$OWN (Stream)"\nexit 0\n');
+    chmodSync(join(dir, 'systemctl'), 0o755);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const free = (port: number, bind: string, own?: number) => {
+    const check = portCheck(port, bind).check.replace('/proc/net/tcp /proc/net/tcp6', `${dir}/tcp ${dir}/tcp6`);
+    const r = spawnSync('/bin/sh', ['-c', `A=shop; ( ${check} )`], { encoding: 'utf8', env: { PATH: `${dir}:${process.env.PATH}`, OWN: own === undefined ? '' : String(own) } });
+    expect(r.stderr).toBe('');
+    return r.status === 0;
+  };
+
+  it('refuses a port another service listens on, whichever address either side uses when one is a wildcard', () => {
+    expect(free(22, '0.0.0.0')).toBe(false);
+    expect(free(22, '::')).toBe(false);
+    expect(free(22, '10.0.0.5')).toBe(false);
+    expect(free(5432, '0.0.0.0')).toBe(false);
+    expect(free(5432, '127.0.0.1')).toBe(false);
+  });
+
+  it('accepts a free port, a connection that merely uses the port, another specific address, and the app\'s own socket', () => {
+    expect(free(8000, '0.0.0.0')).toBe(true);
+    expect(free(5432, '10.0.0.5')).toBe(true);
+    expect(free(22, '0.0.0.0', 22)).toBe(true);
+  });
+
+  it('says which port and how to find who holds it', () => {
+    expect(portCheck(22, '0.0.0.0').message).toBe(
+      "port 22 is already in use on this host by another service (`ss -ltnp 'sport = :22'` names it): choose another server.port, or stop that service",
+    );
+  });
+});
