@@ -36,15 +36,15 @@ export function workersShell(setting: WorkersSetting): WorkersShell {
       return {
         prelude: [],
         value: `"\${WORKERS:-${NPROC}}"`,
-        comment: 'Workers: $WORKERS if set (shared/env), else the number of CPUs this service may use (nproc, at start).',
+        comment: 'Workers: $WORKERS if set (a drop-in on this host: Environment=WORKERS=N), else the number of CPUs this service may use (nproc, at start).',
       };
     case 'fixed':
-      return { prelude: [], value: `"\${WORKERS:-${plan.count}}"`, comment: `Workers: $WORKERS if set (shared/env), else ${plan.count}.` };
+      return { prelude: [], value: `"\${WORKERS:-${plan.count}}"`, comment: `Workers: $WORKERS if set (a drop-in on this host: Environment=WORKERS=N), else ${plan.count}.` };
     case 'expression':
       return {
         prelude: [`cpu=${NPROC}`, `w=$((${plan.expression.replaceAll('cpu', '$cpu')}))`, '[ "$w" -ge 1 ] || w=1'],
         value: '"${WORKERS:-$w}"',
-        comment: `Workers: $WORKERS if set (shared/env), else ${plan.expression} with cpu = the CPUs this service may use (nproc, at start), at least 1.`,
+        comment: `Workers: $WORKERS if set (a drop-in on this host: Environment=WORKERS=N), else ${plan.expression} with cpu = the CPUs this service may use (nproc, at start), at least 1.`,
       };
   }
 }
