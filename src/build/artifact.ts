@@ -66,9 +66,7 @@ export async function scanArtifact(dir: string, options: { exclude?: readonly st
       } else if (entry.isFile()) {
         if (!EXCLUDED_FILES.test(entry.name)) paths.push(rel);
       } else if (entry.isSymbolicLink()) {
-        throw new ShipitError('BUILD_FAILED', `${rel}: symbolic links in the artifact are not supported`, {
-          hint: 'copy the target into the build dir instead',
-        });
+        throw new ShipitError('BUILD_FAILED', `${rel}: symbolic links in the artifact are not supported`, { hint: symlinkHint(rel) });
       }
     }
   };
@@ -91,6 +89,17 @@ export async function scanArtifact(dir: string, options: { exclude?: readonly st
     cache?.record(file.path, info, file.sha256);
   });
   return { sources: [{ dir, files }], files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+}
+
+/** What to do about a symbolic link: most come from installed dependencies, which shipit installs on the hosts. */
+function symlinkHint(rel: string): string {
+  if (rel === 'node_modules' || rel.startsWith('node_modules/')) {
+    return "dependencies are installed on the hosts, not shipped from here: set server.npm (e.g. { lockfile: 'package-lock.json' }) and node_modules is left out, or point build.dir at a directory without node_modules";
+  }
+  if (/^\.?venv\//.test(rel)) {
+    return "a virtualenv is built on the hosts, not shipped from here: set server.python (e.g. { requirements: 'requirements.txt' }) and leave the virtualenv out of build.dir";
+  }
+  return 'copy the target into the build dir instead';
 }
 
 /**

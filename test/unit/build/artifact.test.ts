@@ -33,6 +33,18 @@ describe('scanArtifact', () => {
     symlinkSync('/etc/passwd', join(dir, 'link'));
     await expect(scanArtifact(dir)).rejects.toThrow(/link: symbolic links/);
     await expect(scanArtifact(join(dir, 'nope'))).rejects.toThrow(/cannot read build.dir .*nope: ENOENT/);
+    await expect(scanArtifact(dir)).rejects.toMatchObject({ hint: 'copy the target into the build dir instead' });
+  });
+
+  it("points a link among installed dependencies at the dependency sets (a node project's .bin, a venv's python)", async () => {
+    const node = tree();
+    mkdirSync(join(node, 'node_modules/.bin'), { recursive: true });
+    symlinkSync('../typescript/bin/tsc', join(node, 'node_modules/.bin/tsc'));
+    await expect(scanArtifact(node)).rejects.toMatchObject({ message: 'node_modules/.bin/tsc: symbolic links in the artifact are not supported', hint: expect.stringContaining('set server.npm') });
+    const python = tree();
+    mkdirSync(join(python, '.venv/bin'), { recursive: true });
+    symlinkSync('/usr/bin/python3', join(python, '.venv/bin/python'));
+    await expect(scanArtifact(python)).rejects.toMatchObject({ hint: expect.stringContaining('set server.python') });
   });
 });
 
