@@ -16,6 +16,7 @@ import { rememberSecrets } from '../lib/redact.js';
 import { configInvalid } from './errors.js';
 import type { ShipitConfigInput } from './schema.js';
 import { validateConfig } from './validate.js';
+import { sensitiveValues } from '../config/sensitive.js';
 
 export const MODULE_NAME = 'shipit';
 
@@ -92,7 +93,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     throw configInvalid(result.filepath, [{ path: '', message: 'is empty: export default defineConfig({ app, server, environments })' }]);
   }
   const config = validateConfig(result.config, { configFile: result.filepath });
-  rememberSecrets(Object.values((config.server?.secrets ?? {}) as Record<string, unknown>).filter((v): v is string => typeof v === 'string'));
+  rememberSecrets(sensitiveValues(config.server as Parameters<typeof sensitiveValues>[0]));
   return { config, filepath: result.filepath };
 }
 

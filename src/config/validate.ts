@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { configInvalid, formatIssues, uniqueProblems, type ConfigProblem } from './errors.js';
 import { hasPath, isPlainObject, mergeOverrides } from './merge.js';
 import { configFileSchema, environmentConfigSchema, environmentOverrideSchema, type EnvironmentConfig, type ShipitConfigInput } from './schema.js';
+import { sensitiveValues } from './sensitive.js';
 
 export interface EnvironmentCheck {
   problems: ConfigProblem[];
@@ -68,7 +69,10 @@ export function validateConfig(input: unknown, options: { configFile: string }):
   return input as ShipitConfigInput;
 }
 
-/** Every string under a `secrets` key anywhere in the raw config: what error text must never contain. */
+/**
+ * Every string under a `secrets` key anywhere in the raw config, and the values an `env` gives to secret-looking
+ * names (sensitive.ts): what error text must never contain.
+ */
 export function collectSecrets(input: unknown): string[] {
   const found: string[] = [];
   const visit = (value: unknown, underSecrets: boolean) => {
@@ -76,7 +80,10 @@ export function collectSecrets(input: unknown): string[] {
       if (underSecrets) found.push(value);
     } else if (Array.isArray(value)) value.forEach((item) => visit(item, underSecrets));
     else if (isPlainObject(value)) {
-      for (const [key, item] of Object.entries(value)) visit(item, underSecrets || key === 'secrets');
+      for (const [key, item] of Object.entries(value)) {
+        if (key === 'env' && isPlainObject(item)) found.push(...sensitiveValues({ env: item }));
+        visit(item, underSecrets || key === 'secrets');
+      }
     }
   };
   visit(input, false);

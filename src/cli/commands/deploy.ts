@@ -3,11 +3,12 @@ import { loadEnvironment, selectHosts } from '../fleet.js';
 import type { DeployOptions } from '../options.js';
 import { buildRelease } from '../release.js';
 import { connectForOperation, finish, makeRenderer, runFleetOperation } from '../session.js';
+import { sensitiveValues } from '../../config/sensitive.js';
 
 export async function deployCommand(env: string, options: DeployOptions): Promise<void> {
   const config = await loadEnvironment(env, options);
   const hosts = selectHosts(config, options.host).map((h) => h.name);
-  const renderer = await makeRenderer(options, hosts, Object.values(config.server.secrets));
+  const renderer = await makeRenderer(options, hosts, sensitiveValues(config.server));
   try {
     // The SSH handshakes run while the release is built and hashed; nothing else touches a host before the
     // build has succeeded (no lock, no command), and a failed build closes the connections.

@@ -8,6 +8,7 @@ import { parseSince } from '../../journal/since.js';
 import { closeFleet, connectReachable, loadEnvironment, selectHosts } from '../fleet.js';
 import type { LogsOptions } from '../options.js';
 import { combineFailures } from '../unreachable.js';
+import { sensitiveValues } from '../../config/sensitive.js';
 
 /** Lines shown when neither -n nor --since says otherwise. */
 export const DEFAULT_LINES = 100;
@@ -25,7 +26,7 @@ export async function logsCommand(env: string, options: LogsOptions): Promise<vo
   const targets = selectHosts(config, options.host);
   const since = options.since === undefined ? undefined : parseSince(options.since);
   const lines = parseLines(options.lines) ?? (since ? undefined : DEFAULT_LINES);
-  const redact = createRedactor(Object.values(config.server.secrets));
+  const redact = createRedactor(sensitiveValues(config.server));
   const width = Math.max(...targets.map((t) => t.name.length));
 
   const abort = new AbortController();

@@ -7,6 +7,7 @@ import type { PlanOptions } from '../options.js';
 import { buildRelease } from '../release.js';
 import { formatPlan } from '../render/plan.js';
 import { lockInfo } from '../session.js';
+import { sensitiveValues } from '../../config/sensitive.js';
 
 /**
  * `shipit plan <env>` and `shipit deploy <env> --dry-run`: what a deploy would do, changing nothing on any host.
@@ -17,7 +18,7 @@ import { lockInfo } from '../session.js';
 export async function planCommand(env: string, options: PlanOptions): Promise<void> {
   const config = await loadEnvironment(env, options);
   const targets = selectHosts(config, options.host);
-  const redact = createRedactor(Object.values(config.server.secrets));
+  const redact = createRedactor(sensitiveValues(config.server));
   const say = (line: string) => process.stderr.write(`${redact(line)}\n`);
   const recorder = new DryRunRecorder();
   const verbose = commandLogger(options);
