@@ -16,8 +16,9 @@ export function prerequisites(config: ResolvedConfig): Prerequisite[] {
  * The port must be free, or be this app's own socket's: a port another service listens on was found only at
  * activation ("Address already in use", exit 5 after the release and its user were created). Read from
  * /proc/net/tcp{,6} (no `ss` needed: iproute2 may be absent): a listener (state 0A) on the port conflicts when
- * either side is a wildcard address or both are the same IPv4 address. (A listener on another specific address
- * does not; two specific IPv6 addresses are not compared, and activation still reports a clash there.)
+ * either side is a wildcard address or both are the same IPv4 address; an IPv4 bind ignores specific IPv6
+ * listeners. (A listener on another specific address does not conflict; two specific IPv6 addresses are not
+ * compared, and activation still reports a clash there.)
  */
 function portFree(port: number, bind: string): Prerequisite {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
@@ -33,7 +34,7 @@ function portFree(port: number, bind: string): Prerequisite {
   return {
     check: [
       `systemctl show -p Listen --value "$A.socket" 2> /dev/null | grep -q ':${port} (Stream)' && exit 0`,
-      `awk -v p=${hexPort} -v any=${wildcard ? 1 : 0} -v me=${v4} '$4 == "0A" { split($2, a, ":"); if (a[2] == p && (any || a[1] ~ /^0+$/ || a[1] == me)) found = 1 } END { exit found }' /proc/net/tcp /proc/net/tcp6`,
+      `awk -v p=${hexPort} -v any=${wildcard ? 1 : 0} -v me=${v4} -v v4only=${bind === '::' || v4 === '-' ? 0 : 1} '$4 == "0A" { split($2, a, ":"); w = a[1] ~ /^0+$/; if (v4only && FILENAME ~ /6$/ && !w) next; if (a[2] == p && (any || w || a[1] == me)) found = 1 } END { exit found }' /proc/net/tcp /proc/net/tcp6`,
     ].join('\n'),
     message: `port ${port} is already in use on this host by another service (\`ss -ltnp 'sport = :${port}'\` names it): choose another server.port, or stop that service`,
   };

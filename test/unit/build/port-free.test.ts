@@ -25,7 +25,8 @@ describe('the prerequisite "the port is free"', () => {
     // sshd on every address, port 22 (0x16), v4 and v6; a service on 127.0.0.1:5432 (0x1538); a client
     // connection from port 8000 (established, 01: not a listener); the app's own socket on 8000 when $OWN is set.
     writeFileSync(join(dir, 'tcp'), [HEADER, v4('00000000:0016', '0A'), v4('0100007F:1538', '0A'), v4('0100007F:1F40', '01')].join('\n') + '\n');
-    writeFileSync(join(dir, 'tcp6'), [HEADER, v6('00000000000000000000000000000000:0016', '0A')].join('\n') + '\n');
+    // ...and something on [::1]:9000 (0x2328), IPv6 loopback only.
+    writeFileSync(join(dir, 'tcp6'), [HEADER, v6('00000000000000000000000000000000:0016', '0A'), v6('00000000000000000000000001000000:2328', '0A')].join('\n') + '\n');
     writeFileSync(join(dir, 'systemctl'), '#!/bin/sh\n[ -n "$OWN" ] && echo "0.0.0.0:$OWN (Stream)"\nexit 0\n');
     chmodSync(join(dir, 'systemctl'), 0o755);
   });
@@ -50,6 +51,9 @@ describe('the prerequisite "the port is free"', () => {
     expect(free(8000, '0.0.0.0')).toBe(true);
     expect(free(5432, '10.0.0.5')).toBe(true);
     expect(free(22, '0.0.0.0', 22)).toBe(true);
+    // An IPv4 bind does not clash with an IPv6-only listener; a dual-stack one ('::') does.
+    expect(free(9000, '0.0.0.0')).toBe(true);
+    expect(free(9000, '::')).toBe(false);
   });
 
   it('says which port and how to find who holds it', () => {
