@@ -15,8 +15,8 @@ import { fromSource, packageRoot } from '../lib/package-root.js';
 import { rememberSecrets } from '../lib/redact.js';
 import { configInvalid } from './errors.js';
 import type { ShipitConfigInput } from './schema.js';
+import { sensitiveValues } from './sensitive.js';
 import { validateConfig } from './validate.js';
-import { sensitiveValues } from '../config/sensitive.js';
 
 export const MODULE_NAME = 'shipit';
 
@@ -93,7 +93,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     throw configInvalid(result.filepath, [{ path: '', message: 'is empty: export default defineConfig({ app, server, environments })' }]);
   }
   const config = validateConfig(result.config, { configFile: result.filepath });
-  rememberSecrets(sensitiveValues(config.server as Parameters<typeof sensitiveValues>[0]));
+  rememberSecrets(sensitiveValues(config.server));
   return { config, filepath: result.filepath };
 }
 
