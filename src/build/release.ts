@@ -13,7 +13,8 @@ export function prerequisites(config: ResolvedConfig): Prerequisite[] {
 }
 
 /**
- * The port must be free, or be this app's own socket's: a port another service listens on was found only at
+ * The port must be free, or be this app's own socket's (its unit file says so; should that socket be stopped and
+ * another service hold the port, activation still reports the clash): a port another service listens on was found only at
  * activation ("Address already in use", exit 5 after the release and its user were created). Read from
  * /proc/net/tcp{,6} (no `ss` needed: iproute2 may be absent): a listener (state 0A) on the port conflicts when
  * either side is a wildcard address or both are the same IPv4 address; an IPv4 bind ignores specific IPv6
@@ -33,7 +34,10 @@ function portFree(port: number, bind: string): Prerequisite {
     : '-';
   return {
     check: [
-      `systemctl show -p Listen --value "$A.socket" 2> /dev/null | grep -q ':${port} (Stream)' && exit 0`,
+      // Ours when the app's socket unit (shipit's own: unitNamesFree) listens there: read by the shell, no systemctl
+      // process (~16 ms of host CPU) on the lock's critical path.
+      `f="/etc/systemd/system/$A.socket"`,
+      `if [ -f "$f" ]; then while IFS= read -r l; do case "$l" in "ListenStream=${port}" | ListenStream=*:${port}) exit 0 ;; esac; done < "$f"; fi`,
       `awk -v p=${hexPort} -v any=${wildcard ? 1 : 0} -v me=${v4} -v v4only=${bind === '::' || v4 === '-' ? 0 : 1} '$4 == "0A" { split($2, a, ":"); w = a[1] ~ /^0+$/; if (v4only && FILENAME ~ /6$/ && !w) next; if (a[2] == p && (any || w || a[1] == me)) found = 1 } END { exit found }' /proc/net/tcp /proc/net/tcp6`,
     ].join('\n'),
     message: `port ${port} is already in use on this host by another service (\`ss -ltnp 'sport = :${port}'\` names it): choose another server.port, or stop that service`,

@@ -1,7 +1,7 @@
-// The "port is free" prerequisite, run by /bin/sh against /proc/net/tcp{,6} tables written here and a stand-in
-// systemctl that reports which port the app's own socket listens on.
+// The "port is free" prerequisite, run by /bin/sh against /proc/net/tcp{,6} tables written here and, for the
+// app's own socket, a unit file written here too.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../../../src/config/types.js';
@@ -27,14 +27,15 @@ describe('the prerequisite "the port is free"', () => {
     writeFileSync(join(dir, 'tcp'), [HEADER, v4('00000000:0016', '0A'), v4('0100007F:1538', '0A'), v4('0100007F:1F40', '01')].join('\n') + '\n');
     // ...and something on [::1]:9000 (0x2328), IPv6 loopback only.
     writeFileSync(join(dir, 'tcp6'), [HEADER, v6('00000000000000000000000000000000:0016', '0A'), v6('00000000000000000000000001000000:2328', '0A')].join('\n') + '\n');
-    writeFileSync(join(dir, 'systemctl'), '#!/bin/sh\n[ -n "$OWN" ] && echo "0.0.0.0:$OWN (Stream)"\nexit 0\n');
-    chmodSync(join(dir, 'systemctl'), 0o755);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const free = (port: number, bind: string, own?: number) => {
-    const check = portCheck(port, bind).check.replace('/proc/net/tcp /proc/net/tcp6', `${dir}/tcp ${dir}/tcp6`);
-    const r = spawnSync('/bin/sh', ['-c', `A=shop; ( ${check} )`], { encoding: 'utf8', env: { PATH: `${dir}:${process.env.PATH}`, OWN: own === undefined ? '' : String(own) } });
+  /** `own`: the line of the app's socket unit that says where it listens (none: no unit file). */
+  const free = (port: number, bind: string, own?: string) => {
+    rmSync(join(dir, 'shop.socket'), { force: true });
+    if (own !== undefined) writeFileSync(join(dir, 'shop.socket'), `[Socket]\n# ListenStream=${port} in a comment is not it\n${own}\nBacklog=4096\n`);
+    const check = portCheck(port, bind).check.replace('/proc/net/tcp /proc/net/tcp6', `${dir}/tcp ${dir}/tcp6`).replace('/etc/systemd/system/', `${dir}/`);
+    const r = spawnSync('/bin/sh', ['-c', `A=shop; ( ${check} )`], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     return r.status === 0;
   };
@@ -50,7 +51,11 @@ describe('the prerequisite "the port is free"', () => {
   it('accepts a free port, a connection that merely uses the port, another specific address, and the app\'s own socket', () => {
     expect(free(8000, '0.0.0.0')).toBe(true);
     expect(free(5432, '10.0.0.5')).toBe(true);
-    expect(free(22, '0.0.0.0', 22)).toBe(true);
+    expect(free(22, '0.0.0.0', 'ListenStream=0.0.0.0:22')).toBe(true);
+    expect(free(22, '::', 'ListenStream=[::]:22')).toBe(true);
+    expect(free(22, '0.0.0.0', 'ListenStream=22')).toBe(true);
+    // Its socket moving to a port another service holds: the old port in its unit file does not make it ours.
+    expect(free(22, '0.0.0.0', 'ListenStream=0.0.0.0:2222')).toBe(false);
     // An IPv4 bind does not clash with an IPv6-only listener; a dual-stack one ('::') does.
     expect(free(9000, '0.0.0.0')).toBe(true);
     expect(free(9000, '::')).toBe(false);
