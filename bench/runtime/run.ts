@@ -1063,6 +1063,7 @@ export async function main(argv: string[]): Promise<void> {
       shipitServer('shipit-rr', 'shipit, SHIPIT_SCHEDULING=round-robin', 18305, entry, W, { SHIPIT_SCHEDULING: 'round-robin' }, false),
       shipitServer('shipit-no-heartbeat', 'shipit, SHIPIT_TIMEOUT=0 (no heartbeat)', 18306, entry, W, { SHIPIT_TIMEOUT: '0' }, false),
       shipitServer('shipit-no-balance', 'shipit, SHIPIT_BALANCE=0 (no balancing)', 18311, entry, W, { SHIPIT_BALANCE: '0' }, false),
+      shipitServer('shipit-balance-always', 'shipit, SHIPIT_BALANCE=always (also with no CPU idle)', 18312, entry, W, { SHIPIT_BALANCE: 'always' }, false),
       shipitServer('shipit-access-log', 'shipit, SHIPIT_ACCESS_LOG=1 (to a file)', 18307, entry, W, { SHIPIT_ACCESS_LOG: '1' }, false),
       plainServer('plain-buildserver', "hand-written + shipit's buildServer", 18308, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'buildServer' }, false),
       plainServer('plain-tracker', "hand-written + shipit's ConnectionTracker", 18309, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'tracker' }, false),

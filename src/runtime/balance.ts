@@ -19,7 +19,17 @@
  * master, which passes them to the least-busy worker (handoff.ts). Repeated after a pause until the spread is even
  * within a margin.
  *
- * Pure: the master feeds reports and the time in, and carries out the sheds that come out.
+ * Only where a core is free to take them (`minIdleCpus`, SHIPIT_BALANCE=auto, the default): spreading pays when
+ * the worker holding the pile is the limit and another core idles meanwhile (the bench's pile-up: 1.5-1.6x the
+ * requests/s of a server that leaves them). When the machine has no idle core, moving connections gains no CPU,
+ * only the cost of the move and of an even spread: measured with wrk on the same 2 cores, serving 50 keep-alive
+ * connections from two workers instead of one took 6-17% more CPU per request (bench/RESULTS.md, Node runtime), as
+ * more, smaller wake-ups of each process replace one worker's batched ones. So a shed waits until the imbalance
+ * has lasted a whole window (`idleWindowMs`) and the machine's idle CPU over that window, read from /proc/stat
+ * (primary.ts), reaches `minIdleCpus` cores. The machine's, not the service's: a CPUQuota= on the unit is not
+ * seen (a shed then costs the move and gains nothing; SHIPIT_BALANCE=0 turns it off).
+ *
+ * Pure: the master feeds reports, the time and CPU samples in, and carries out the sheds that come out.
  */
 
 export interface BalanceOptions {
@@ -29,9 +39,45 @@ export interface BalanceOptions {
   excessFraction: number;
   /** After a shed, a worker is left alone this long and until it reports again (the clients reconnect meanwhile). */
   cooldownMs: number;
+  /** Shed only when the machine had at least this many idle CPUs while the imbalance lasted; 0 = whatever the load. */
+  minIdleCpus: number;
+  /** How long an imbalance is watched (its idle CPU measured) before a shed. */
+  idleWindowMs: number;
 }
 
-export const defaultBalanceOptions: BalanceOptions = { minExcess: 2, excessFraction: 0.2, cooldownMs: 300 };
+/** Half a core: with less, a receiving worker would mostly wait for a CPU the others hold. */
+export const defaultBalanceOptions: BalanceOptions = { minExcess: 2, excessFraction: 0.2, cooldownMs: 300, minIdleCpus: 0.5, idleWindowMs: 100 };
+
+/** The machine's CPU time so far, all CPUs together, in any unit (/proc/stat's first line: clock ticks). */
+export interface CpuSample {
+  idle: number;
+  total: number;
+  /** CPUs online. */
+  cpus: number;
+}
+
+/**
+ * /proc/stat (proc(5)): the first line sums all CPUs' time in clock ticks: user nice system idle iowait irq
+ * softirq steal (guest time is also in user). Idle = idle + iowait (a CPU waiting on I/O could run a worker);
+ * steal is not idle (the hypervisor gave it to someone else). CPUs = the `cpuN` lines.
+ */
+export function parseProcStat(text: string): CpuSample | undefined {
+  const first = /^cpu +(.*)$/m.exec(text);
+  if (first === null) return undefined;
+  const fields = first[1]!.trim().split(/ +/).slice(0, 8).map(Number);
+  if (fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
+  const cpus = text.match(/^cpu\d+ /gm)?.length ?? 0;
+  if (cpus === 0) return undefined;
+  const total = fields.reduce((sum, n) => sum + n, 0);
+  return { idle: fields[3]! + fields[4]!, total, cpus };
+}
+
+/** Idle CPUs on average between two samples (idle 3 of 4 ticks on 2 CPUs = 1.5); undefined without progress. */
+export function idleCpusBetween(from: CpuSample, to: CpuSample): number | undefined {
+  const total = to.total - from.total;
+  if (!(total > 0)) return undefined;
+  return ((to.idle - from.idle) / total) * to.cpus;
+}
 
 /** How often a serving worker reports its active connections. */
 export const BALANCE_REPORT_MS = 100;
@@ -42,6 +88,8 @@ export interface Shed<K> {
   count: number;
   /** For the log: the active connections per worker the decision was made on. */
   active: number[];
+  /** For the log: the machine's idle CPUs over the window the decision was made on (when measured). */
+  idleCpus?: number;
 }
 
 /**
@@ -71,8 +119,17 @@ interface WorkerLoad {
 
 export class ConnectionBalancer<K> {
   private readonly loads = new Map<K, WorkerLoad>();
+  /** Since when (and from which CPU sample) the current imbalance is watched; undefined = none seen. */
+  private watch: { since: number; sample: CpuSample | undefined } | undefined;
 
-  constructor(private readonly options: BalanceOptions = defaultBalanceOptions) {}
+  /**
+   * @param sampleCpu the machine's CPU counters now (primary.ts reads /proc/stat); undefined when they cannot be
+   *   read, and then the idle condition is not applied (balancing as with `minIdleCpus` 0).
+   */
+  constructor(
+    private readonly options: BalanceOptions = defaultBalanceOptions,
+    private readonly sampleCpu: () => CpuSample | undefined = () => undefined,
+  ) {}
 
   /** A serving worker's report; returns the shed to carry out now, if one is due. */
   report(key: K, active: number, now: number): Shed<K> | undefined {
@@ -85,12 +142,39 @@ export class ConnectionBalancer<K> {
     const entries: [K, number][] = [];
     for (const [k, l] of this.loads) entries.push([k, l.active]);
     const shed = planShed(entries, this.options);
-    if (shed === undefined) return undefined;
+    if (shed === undefined) {
+      this.watch = undefined;
+      return undefined;
+    }
     const target = this.loads.get(shed.key)!;
     if (now < target.quietUntil || !target.reportedSinceShed) return undefined;
+    const free = this.coreIsFree(now);
+    if (free === false) return undefined;
     target.quietUntil = now + this.options.cooldownMs;
     target.reportedSinceShed = false;
-    return shed;
+    this.watch = undefined;
+    return free === true ? shed : { ...shed, idleCpus: Math.round(free * 100) / 100 };
+  }
+
+  /**
+   * Whether the imbalance has lasted `idleWindowMs` with `minIdleCpus` idle on average. Measured from when it was
+   * first seen (or last judged), so idle time from before the clients arrived does not count; a window that had
+   * too little idle starts the next one. Returns the idle CPUs measured when they decided, true when not measured.
+   */
+  private coreIsFree(now: number): number | boolean {
+    if (this.options.minIdleCpus <= 0) return true;
+    if (this.watch === undefined) {
+      const sample = this.sampleCpu();
+      if (sample === undefined) return true;
+      this.watch = { since: now, sample };
+      return false;
+    }
+    if (now - this.watch.since < this.options.idleWindowMs) return false;
+    const sample = this.sampleCpu();
+    const idle = this.watch.sample === undefined || sample === undefined ? undefined : idleCpusBetween(this.watch.sample, sample);
+    this.watch = { since: now, sample };
+    if (idle === undefined) return true;
+    return idle >= this.options.minIdleCpus && idle;
   }
 
   /**

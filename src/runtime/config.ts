@@ -41,8 +41,11 @@ export interface RuntimeConfig {
   sdNotifyPath: string | undefined;
   /** SHIPIT_SCHEDULING: how connections reach workers (see resolveScheduling). */
   scheduling: Scheduling;
-  /** SHIPIT_BALANCE: spread keep-alive connections piled on one worker (balance.ts); default on. */
-  balance: boolean;
+  /**
+   * SHIPIT_BALANCE: spread keep-alive connections piled on one worker (balance.ts). `auto` (default; also 1) only
+   * while a CPU idles, `always` whatever the load, `off` (also 0) never.
+   */
+  balance: 'auto' | 'always' | 'off';
 }
 
 export const defaults = {
@@ -87,7 +90,7 @@ export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
     logLevel: parseLogLevel(env.SHIPIT_LOG_LEVEL),
     sdNotifyPath: nonEmpty(env.SHIPIT_SD_NOTIFY),
     scheduling: parseScheduling(env.SHIPIT_SCHEDULING),
-    balance: parseFlag('SHIPIT_BALANCE', env.SHIPIT_BALANCE, true),
+    balance: parseBalance(env.SHIPIT_BALANCE),
   };
 }
 
@@ -119,8 +122,21 @@ export function resolveScheduling(scheduling: Scheduling): 'round-robin' | 'shar
  * Whether the master balances keep-alive connections (balance.ts): only where the kernel decides which worker
  * takes a connection (shared accept) and there is another worker to take it. Round-robin deals them evenly.
  */
-export function balancing(config: Pick<RuntimeConfig, 'balance' | 'scheduling' | 'workers'>): boolean {
-  return config.balance && resolveScheduling(config.scheduling) === 'shared' && config.workers > 1;
+export function balancing(config: Pick<RuntimeConfig, 'balance' | 'scheduling' | 'workers'>): 'auto' | 'always' | undefined {
+  if (config.balance === 'off' || resolveScheduling(config.scheduling) !== 'shared' || config.workers < 2) return undefined;
+  return config.balance;
+}
+
+function parseBalance(raw: string | undefined): RuntimeConfig['balance'] {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'always') return 'always';
+  if (value === 'off') return 'off';
+  try {
+    return parseFlag('SHIPIT_BALANCE', value) ? 'auto' : 'off';
+  } catch {
+    throw new RuntimeConfigError('SHIPIT_BALANCE', `${JSON.stringify(raw)} is not one of auto, always, off (or 1, 0)`);
+  }
 }
 
 function parseScheduling(raw: string | undefined): Scheduling {

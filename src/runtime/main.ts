@@ -31,7 +31,7 @@
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
  * | SHIPIT_SCHEDULING         | auto    | `shared` (workers accept on the shared socket), `round-robin` (the primary accepts and deals connections out), or `auto` = shared (trade-offs: config.ts resolveScheduling). |
- * | SHIPIT_BALANCE            | 1       | under shared scheduling with 2+ workers: when one worker holds clearly more than its share of the busy keep-alive connections, the master has it answer that many requests with `Connection: close` and hand the clients' new connections over to the least-busy worker (balance.ts, handoff.ts); 0 = off. |
+ * | SHIPIT_BALANCE            | auto    | under shared scheduling with 2+ workers: when one worker holds clearly more than its share of the busy keep-alive connections, the master has it answer that many requests with `Connection: close` and hand the clients' new connections over to the least-busy worker (balance.ts, handoff.ts). `auto` (or 1) does so only while the machine has half a CPU idle (from /proc/stat; with no idle core, spreading gains nothing and costs CPU), `always` whatever the load, `off` (or 0) never. |
  *
  * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
  * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
@@ -102,7 +102,7 @@ function startPrimary(config: RuntimeConfig): void {
     listen: 'fd' in listen ? `fd ${listen.fd} (socket activation)` : `${listen.host ?? '*'}:${listen.port}`,
     scheduling,
     keepalive_requests: config.keepAliveRequests,
-    balance: balancing(config),
+    balance: balancing(config) ?? 'off',
     notify: notifier.kind,
   });
   runPrimary({
@@ -135,7 +135,7 @@ async function startWorker(config: RuntimeConfig): Promise<void> {
     clock: systemClock,
     log,
     accessLog,
-    balance: balancing(config),
+    balance: balancing(config) !== undefined,
   });
 }
 

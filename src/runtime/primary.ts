@@ -6,10 +6,10 @@
  * systemd's WatchdogSec= restarts it.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Arbiter, type ArbiterAction, type ArbiterSignal } from './arbiter.js';
-import { ConnectionBalancer, type Shed } from './balance.js';
+import { ConnectionBalancer, defaultBalanceOptions, parseProcStat, type CpuSample, type Shed } from './balance.js';
 import type { Clock } from './clock.js';
 import type { RuntimeConfig } from './config.js';
 import type { LogFn } from './log.js';
@@ -25,8 +25,17 @@ export interface PrimaryOptions {
   watchdogIntervalMs: number | undefined;
   /** Called with the exit code once the notifier flushed; main.ts exits the process. */
   onExit: (code: number) => void;
-  /** Balance keep-alive connections over the workers (config.ts balancing, balance.ts). */
-  balance: boolean;
+  /** Balance keep-alive connections over the workers (config.ts balancing, balance.ts): only while a CPU idles, or always. */
+  balance: 'auto' | 'always' | undefined;
+}
+
+/** The machine's CPU counters (balance.ts CpuSample), or undefined where /proc/stat cannot be read. */
+function readCpuSample(): CpuSample | undefined {
+  try {
+    return parseProcStat(readFileSync('/proc/stat', 'latin1'));
+  } catch {
+    return undefined;
+  }
 }
 
 const SIGNALS: readonly ArbiterSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -45,7 +54,10 @@ export function runPrimary(options: PrimaryOptions): void {
     clock,
   );
   const workers = new Map<number, Worker>();
-  const balancer = options.balance ? new ConnectionBalancer<number>() : undefined;
+  const balancer =
+    options.balance === undefined
+      ? undefined
+      : new ConnectionBalancer<number>({ ...defaultBalanceOptions, ...(options.balance === 'always' ? { minIdleCpus: 0 } : {}) }, readCpuSample);
   /** Told to drain: a report still on its way from them must not count them in again. */
   const leaving = new Set<number>();
   /**
@@ -198,7 +210,12 @@ export function runPrimary(options: PrimaryOptions): void {
   const shedOn = (shed: Shed<number>): void => {
     const worker = workers.get(shed.key);
     if (worker === undefined) return;
-    log('debug', 'balancing: worker sheds keep-alive connections', { worker_pid: worker.process.pid, count: shed.count, active: shed.active });
+    log('debug', 'balancing: worker sheds keep-alive connections', {
+      worker_pid: worker.process.pid,
+      count: shed.count,
+      active: shed.active,
+      ...(shed.idleCpus === undefined ? {} : { idle_cpus: shed.idleCpus }),
+    });
     try {
       worker.send({ shipit: 'shed', count: shed.count } satisfies MasterMessage);
     } catch {

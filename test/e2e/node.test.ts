@@ -50,7 +50,7 @@ describe('node preset on 3 lab hosts', () => {
       const log = await journal(h.address);
       expect(log).toContain('sd_notify: using systemd-notify');
       // Keep-alive balancing (src/runtime/balance.ts) is on wherever there is a second worker to move connections to.
-      expect(log).toMatch(new RegExp(`"msg":"shipit runtime master".*"balance":${cpus > 1}`));
+      expect(log).toMatch(new RegExp(`"msg":"shipit runtime master".*"balance":"${cpus > 1 ? 'auto' : 'off'}"`));
     }
   });
 

@@ -19,7 +19,7 @@ describe('parseRuntimeConfig', () => {
       logLevel: 'info',
       sdNotifyPath: undefined,
       scheduling: 'auto',
-      balance: true,
+      balance: 'auto',
     });
   });
 
@@ -60,18 +60,21 @@ describe('parseRuntimeConfig', () => {
       logLevel: 'debug',
       sdNotifyPath: '/opt/sd-notify',
       scheduling: 'shared',
-      balance: false,
+      balance: 'off',
     });
   });
 
   it('balances only under shared scheduling, with another worker, unless SHIPIT_BALANCE=0', () => {
     const on = (env: Record<string, string>, cpus = 2) => balancing(parseRuntimeConfig({ SHIPIT_APP: 'a.js', ...env }, cpus));
-    expect(on({})).toBe(true);
-    expect(on({ SHIPIT_SCHEDULING: 'shared', SHIPIT_BALANCE: '1' })).toBe(true);
-    expect(on({ SHIPIT_BALANCE: '0' })).toBe(false);
-    expect(on({ SHIPIT_SCHEDULING: 'round-robin' })).toBe(false);
-    expect(on({ WORKERS: '1' })).toBe(false);
-    expect(on({}, 1)).toBe(false);
+    expect(on({})).toBe('auto');
+    expect(on({ SHIPIT_SCHEDULING: 'shared', SHIPIT_BALANCE: '1' })).toBe('auto');
+    expect(on({ SHIPIT_BALANCE: ' Auto ' })).toBe('auto');
+    expect(on({ SHIPIT_BALANCE: 'always' })).toBe('always');
+    expect(on({ SHIPIT_BALANCE: '0' })).toBeUndefined();
+    expect(on({ SHIPIT_BALANCE: 'off' })).toBeUndefined();
+    expect(on({ SHIPIT_SCHEDULING: 'round-robin', SHIPIT_BALANCE: 'always' })).toBeUndefined();
+    expect(on({ WORKERS: '1' })).toBeUndefined();
+    expect(on({}, 1)).toBeUndefined();
   });
 
   it('takes SHIPIT_KEEPALIVE_REQUESTS=0 as "never recycle"', () => {
@@ -88,7 +91,7 @@ describe('parseRuntimeConfig', () => {
     ['SHIPIT_TIMEOUT', '-1', 'is not a number of seconds'],
     ['SHIPIT_GRACEFUL_TIMEOUT', '30s', 'is not a number of seconds'],
     ['SHIPIT_ACCESS_LOG', 'maybe', 'is not a flag'],
-    ['SHIPIT_BALANCE', 'sometimes', 'is not a flag'],
+    ['SHIPIT_BALANCE', 'sometimes', 'is not one of auto, always, off (or 1, 0)'],
     ['SHIPIT_LOG_LEVEL', 'loud', 'is not one of'],
     ['SHIPIT_SCHEDULING', 'random', 'is not one of auto, round-robin, shared'],
     ['SHIPIT_KEEPALIVE_REQUESTS', 'many', 'is not a whole number of requests'],
