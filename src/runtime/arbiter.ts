@@ -56,6 +56,8 @@ export type ArbiterAction =
   | { type: 'drain'; key: number; booting: boolean }
   | { type: 'kill'; key: number }
   | { type: 'notify'; fields: Record<string, string> }
+  /** Where the SIGHUPs stand changed: the shell publishes it for `systemctl reload` to wait on (reload-wait.ts). */
+  | { type: 'reload-report'; report: ReloadReport }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
   | { type: 'exit'; code: number };
 
@@ -89,6 +91,21 @@ interface Reload {
   replaced: number;
   /** The successor being waited for; one at a time. */
   pendingKey: number | undefined;
+  /** The SIGHUPs received when it began: it answers all of them (queued ones coalesce into one reload). */
+  covers: number;
+}
+
+/**
+ * For `systemctl reload`, which on systemd 252 returns as soon as ExecReload's `kill -HUP` did (Type=notify-reload,
+ * which waits for READY=1, needs 253): `requested` SIGHUPs arrived, the first `answered` of them are done with,
+ * the last answer being `result` (a reload that completed, or one that failed or could not happen, with why).
+ */
+export interface ReloadReport {
+  requested: number;
+  answered: number;
+  result: 'done' | 'failed' | undefined;
+  message: string | undefined;
+  generation: number;
 }
 
 export class Arbiter {
@@ -103,6 +120,7 @@ export class Arbiter {
   private generation = 1;
   private reload: Reload | undefined;
   private reloadRequested = false;
+  private readonly hups: ReloadReport = { requested: 0, answered: 0, result: undefined, message: undefined, generation: 1 };
   private exitCode: number = RuntimeExit.ok;
   private haltMessage: string | undefined;
   /** Shown in STATUS after a failed reload, until the next reload. */
@@ -210,9 +228,14 @@ export class Arbiter {
 
   private onSignal(signal: ArbiterSignal, now: number): void {
     if (signal === 'SIGHUP') {
-      if (this.phase === 'stopping') return this.log('info', 'SIGHUP ignored: stopping', {});
+      this.hups.requested += 1;
+      if (this.phase === 'stopping') {
+        this.answerHups('failed', 'the runtime is stopping');
+        return this.log('info', 'SIGHUP ignored: stopping', {});
+      }
       if (this.phase === 'starting' || this.reload !== undefined) {
         this.reloadRequested = true;
+        this.reportHups();
         return this.log('info', 'SIGHUP: reload queued until the current start or reload completes', {});
       }
       return this.beginReload(now);
@@ -367,7 +390,8 @@ export class Arbiter {
 
   private beginReload(now: number): void {
     this.generation += 1;
-    this.reload = { generation: this.generation, replaced: 0, pendingKey: undefined };
+    this.reload = { generation: this.generation, replaced: 0, pendingKey: undefined, covers: this.hups.requested };
+    this.reportHups();
     this.note = undefined;
     this.log('info', 'SIGHUP: rolling reload, one worker at a time', { generation: this.generation });
     // Type=notify-reload (systemd >= 253) wants MONOTONIC_USEC with RELOADING=1; systemd 252 ignores it.
@@ -411,6 +435,7 @@ export class Arbiter {
     this.reload = undefined;
     this.log('info', 'reload complete', { replaced: reload.replaced, generation: reload.generation });
     this.notify({ READY: '1' });
+    this.answerHups('done', undefined, reload.covers);
   }
 
   private abortReload(message: string): void {
@@ -420,6 +445,17 @@ export class Arbiter {
     this.note = `reload failed: ${message}`;
     this.log('error', 'reload failed; keeping the workers that serve', { error: message });
     this.notify({ READY: '1' }); // ends RELOADING=1; STATUS says it failed
+    this.answerHups('failed', `${message}; the workers that served keep serving`); // a queued one too: it was dropped
+  }
+
+  /** The SIGHUPs up to `upTo` (all so far by default) are answered: `systemctl reload` can return. */
+  private answerHups(result: 'done' | 'failed', message: string | undefined, upTo = this.hups.requested): void {
+    Object.assign(this.hups, { answered: Math.max(this.hups.answered, upTo), result, message, generation: this.generation });
+    this.reportHups();
+  }
+
+  private reportHups(): void {
+    this.actions.push({ type: 'reload-report', report: { ...this.hups } });
   }
 
   // --- stop / halt ------------------------------------------------------------------------------------------
@@ -429,6 +465,7 @@ export class Arbiter {
     this.exitCode = code;
     this.reload = undefined;
     this.reloadRequested = false;
+    if (this.hups.answered < this.hups.requested) this.answerHups('failed', 'the runtime is stopping');
     for (const slot of this.slots) slot.respawnAt = undefined;
     for (const w of this.workers.values()) this.drain(w.key, now);
     this.notify({ STOPPING: '1' });

@@ -8,13 +8,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync, realpathSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { Arbiter, type ArbiterAction, type ArbiterSignal } from './arbiter.js';
+import { Arbiter, type ArbiterAction, type ArbiterSignal, type ReloadReport } from './arbiter.js';
 import { ConnectionBalancer, defaultBalanceOptions, parseProcStat, type CpuSample, type Shed } from './balance.js';
 import type { Clock } from './clock.js';
 import type { RuntimeConfig } from './config.js';
 import type { LogFn } from './log.js';
 import type { Notifier } from './notify.js';
 import { isWorkerMessage, type ListenTarget, type MasterMessage, WorkerEnv } from './protocol.js';
+import { publishReloadReport, reloadReportDir } from './reload-report.js';
 
 export interface PrimaryOptions {
   config: RuntimeConfig;
@@ -90,6 +91,8 @@ export function runPrimary(options: PrimaryOptions): void {
         return log(action.level, action.msg, action.fields);
       case 'notify':
         return notifier.notify(action.fields);
+      case 'reload-report':
+        return publishReload(action.report);
       case 'spawn':
         return spawn(action.key, action.slot, action.generation);
       case 'drain': {
@@ -204,6 +207,17 @@ export function runPrimary(options: PrimaryOptions): void {
       target.send({ shipit: 'handoff' } satisfies MasterMessage, handle as Socket, {}, sent);
     } catch {
       sent();
+    }
+  };
+
+  const reportDir = reloadReportDir(process.env);
+  /** For ExecReload= to wait on (reload-report.ts); without a RuntimeDirectory= (not under systemd) nobody waits. */
+  const publishReload = (report: ReloadReport): void => {
+    if (reportDir === undefined) return;
+    try {
+      publishReloadReport(reportDir, { ...report, pid: process.pid });
+    } catch (error) {
+      log('warn', 'could not write the reload report; `systemctl reload` will not see the reload end', { dir: reportDir, error: String(error) });
     }
   };
 

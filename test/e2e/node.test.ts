@@ -23,6 +23,9 @@ const served = () => Promise.all(hosts.map(async (h) => (await httpGet(h.address
 const loadAll = <T>(body: () => Promise<T>) => underLoad(hosts.map((h) => ({ address: h.address, port: PORT, path: '/' })), body);
 const workerPids = async (address: string) =>
   (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) | sort`)).trim().split('\n').filter(Boolean);
+/** Only the workers (their process title), not a short-lived `systemd-notify` the master may be running. */
+const workers = async (address: string) =>
+  (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) -f '^shipit-runtime: worker' | sort`)).trim().split('\n').filter(Boolean);
 const journal = (address: string) => onHost(lab, address, `journalctl -u ${APP}.service --no-pager -o cat -n 200`);
 
 beforeAll(async () => {
@@ -66,8 +69,13 @@ describe('node preset on 3 lab hosts', () => {
   it('systemctl reload (SIGHUP) replaces every worker one at a time under load, failing no request', async () => {
     const before = await Promise.all(hosts.map((h) => workerPids(h.address)));
     const { load } = await loadAll(async () => {
-      for (const h of hosts) await onHost(lab, h.address, `systemctl reload ${APP}.service`);
-      // The reload is asynchronous to systemctl: wait until every old worker is gone.
+      for (const [i, h] of hosts.entries()) {
+        // `systemctl reload` returns once the reload completed (ExecReload= waits: src/runtime/reload-wait.ts): a
+        // new worker serves in every slot by then (the old ones may still be draining their last requests).
+        await onHost(lab, h.address, `systemctl reload ${APP}.service`);
+        const fresh = (await workers(h.address)).filter((pid) => !before[i]!.includes(pid));
+        expect(fresh).toHaveLength(before[i]!.length);
+      }
       for (const [i, h] of hosts.entries()) {
         await waitFor(async () => (await workerPids(h.address)).every((pid) => !before[i]!.includes(pid)));
       }

@@ -204,6 +204,75 @@ describe('Arbiter: rolling reload (SIGHUP)', () => {
   });
 });
 
+describe('Arbiter: answering SIGHUPs for `systemctl reload` to wait on (reload-report.ts)', () => {
+  const reports = (sim: Sim) => sim.reloadReports.map(({ t, requested, answered, result, message, generation }) => ({ t, requested, answered, result, message, generation }));
+
+  it('answers a SIGHUP when its reload completed, not when it began', () => {
+    const sim = new Sim({ workers: 2 }, (_slot, gen) => ({ bootMs: gen === 1 ? 100 : 400 }));
+    sim.runUntil(1000);
+    sim.signal('SIGHUP');
+    sim.runUntil(20_000);
+    expect(reports(sim)).toEqual([
+      { t: 1000, requested: 1, answered: 0, result: undefined, message: undefined, generation: 1 },
+      { t: 1800, requested: 1, answered: 1, result: 'done', message: undefined, generation: 2 },
+    ]);
+    expect(sim.logs.find((l) => l.msg === 'reload complete')!.t).toBe(1800);
+  });
+
+  it('answers with the reason when the new code cannot boot, also a SIGHUP queued behind it', () => {
+    const sim = new Sim({ workers: 2 }, (_slot, gen) => (gen === 1 ? { bootMs: 100 } : { bootMs: 300, bootFails: 'load' }));
+    sim.runUntil(1000);
+    sim.signal('SIGHUP');
+    sim.runUntil(1100);
+    sim.signal('SIGHUP'); // queued: the failure drops it, and must answer it too
+    sim.runUntil(20_000);
+    const last = sim.reloadReports.at(-1)!;
+    expect(last).toMatchObject({ requested: 2, answered: 2, result: 'failed', message: 'boom (load); the workers that served keep serving' });
+    expect(sim.spawns.filter((s) => s.generation > 1)).toHaveLength(1);
+  });
+
+  it('answers SIGHUPs queued during a reload with the next reload, which covers them all', () => {
+    const sim = new Sim({ workers: 1 }, () => ({ bootMs: 500 }));
+    sim.runUntil(1000);
+    sim.signal('SIGHUP'); // reload 1 (generation 2) begins at 1000
+    sim.runUntil(1100);
+    sim.signal('SIGHUP');
+    sim.signal('SIGHUP'); // both queued: one more reload (generation 3)
+    sim.runUntil(20_000);
+    const answers = sim.reloadReports.filter((r, i) => r.answered > (sim.reloadReports[i - 1]?.answered ?? 0)).map((r) => [r.answered, r.generation]);
+    expect(answers).toEqual([[1, 2], [3, 3]]); // the first reload answers only the SIGHUP it began with
+    expect(sim.spawns.map((s) => s.generation)).toEqual([1, 2, 3]);
+  });
+
+  it('answers a SIGHUP received during start-up once the reload after it completed', () => {
+    const sim = new Sim({ workers: 1 }, () => ({ bootMs: 500 }));
+    sim.runUntil(100);
+    sim.signal('SIGHUP');
+    sim.runUntil(5000);
+    const ready = sim.notified('READY').map((n) => n.t);
+    expect(reports(sim).map((r) => [r.requested, r.answered, r.result])).toEqual([
+      [1, 0, undefined], // received while starting: queued
+      [1, 0, undefined], // the reload begins, once every worker serves
+      [1, 1, 'done'],
+    ]);
+    const [queued, began, done] = reports(sim).map((r) => r.t);
+    expect(queued).toBe(100);
+    expect(began).toBeGreaterThanOrEqual(ready[0]!);
+    expect(done).toBe(ready[1]);
+  });
+
+  it('answers with a failure when the runtime stops instead, or is stopping already', () => {
+    const sim = new Sim({ workers: 1 }, (_slot, gen) => ({ bootMs: gen === 1 ? 100 : 5000 }));
+    sim.runUntil(1000);
+    sim.signal('SIGHUP');
+    sim.runUntil(1200);
+    sim.signal('SIGTERM');
+    expect(sim.reloadReports.at(-1)).toMatchObject({ requested: 1, answered: 1, result: 'failed', message: 'the runtime is stopping' });
+    sim.signal('SIGHUP');
+    expect(sim.reloadReports.at(-1)).toMatchObject({ requested: 2, answered: 2, result: 'failed', message: 'the runtime is stopping' });
+  });
+});
+
 describe('Arbiter: graceful stop (SIGTERM)', () => {
   it('sends STOPPING=1, drains every worker, and exits 0 once they are gone', () => {
     const sim = new Sim({ workers: 2 }, () => ({ bootMs: 100, drainMs: 1500 }));

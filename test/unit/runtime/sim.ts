@@ -3,7 +3,7 @@
  * would (fork → serving after bootMs, drain → exit after drainMs, SIGKILL → exit), with time from a FakeClock.
  * Healthy workers heartbeat at every tick (the arbiter ticks at least every timeout/4).
  */
-import { Arbiter, type ArbiterAction, type ArbiterEvent, type ArbiterOptions } from '../../../src/runtime/arbiter.js';
+import { Arbiter, type ArbiterAction, type ArbiterEvent, type ArbiterOptions, type ReloadReport } from '../../../src/runtime/arbiter.js';
 import type { BootFailureReason } from '../../../src/runtime/protocol.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -38,6 +38,8 @@ export class Sim {
   readonly arbiter: Arbiter;
   readonly workers = new Map<number, SimWorker>();
   readonly notifications: Array<{ t: number; fields: Record<string, string> }> = [];
+  /** The reload reports the shell would publish for ExecReload= (reload-report.ts). */
+  readonly reloadReports: Array<{ t: number } & ReloadReport> = [];
   readonly logs: Array<{ t: number; level: string; msg: string; fields: Record<string, unknown> }> = [];
   readonly spawns: Array<{ t: number; slot: number; generation: number }> = [];
   readonly kills: Array<{ t: number; key: number }> = [];
@@ -116,6 +118,9 @@ export class Sim {
         return;
       case 'notify':
         this.notifications.push({ t, fields: action.fields });
+        return;
+      case 'reload-report':
+        this.reloadReports.push({ t, ...action.report });
         return;
       case 'exit':
         this.exitCode = action.code;

@@ -110,7 +110,7 @@ describe('units', () => {
     expect(service).toMatch(/\nType=notify\nNotifyAccess=all\n/);
     expect(service).toContain('\nWatchdogSec=45\n');
     expect(service).toContain('\nEnvironment=SHIPIT_APP=dist/server.js PORT=8000 SHIPIT_TIMEOUT=45 SHIPIT_GRACEFUL_TIMEOUT=25 SHIPIT_KEEP_ALIVE=5\n');
-    expect(service).toContain('\nExecReload=/bin/kill -HUP $MAINPID\n');
+    expect(service).toContain("\nExecReload=/bin/sh -c 'exec node .shipit/runtime/reload-wait.js'\n");
     expect(service).toContain('\nTimeoutStopSec=35\n');
     expect(service).toContain('exec node .shipit/runtime/main.js');
     expect(service).not.toMatch(/^MemoryDenyWriteExecute=/m);
