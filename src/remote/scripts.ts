@@ -408,7 +408,9 @@ export function discardScript(layout: Layout, id: string): string {
 const { chars: C, lines: N } = APP_REASON;
 export const WHY_FUNCTION = [
   'why() {',
-  '  journalctl -q -o cat --no-pager --since "@$t0" _PID=1 UNIT="$1" 2> /dev/null | grep -v -e "Failed to kill control group" -e "Failed with result" -e "Consumed .* CPU time" | tail -n 2 >&2',
+  // An exit status's LSB name (status=4/NOPERMISSION) means nothing for an app (gunicorn and shipit's runtime
+  // exit 4 when the app cannot be loaded): dropped; a signal's (status=9/KILL) stays.
+  '  journalctl -q -o cat --no-pager --since "@$t0" _PID=1 UNIT="$1" 2> /dev/null | grep -v -e "Failed to kill control group" -e "Failed with result" -e "Consumed .* CPU time" | sed \'/code=exited/ s|\\(status=[0-9][0-9]*\\)/[A-Z][A-Z]*|\\1|\' | tail -n 2 >&2',
   `  journalctl -q -o cat --no-pager --since "@$t0" _SYSTEMD_UNIT="$1" 2> /dev/null | awk '{ if (length($0) > ${C}) $0 = substr($0, 1, ${C}) "..."; a[++k] = $0 } !/${APP_REASON.quiet.source}/ && /${APP_REASON.pattern.source}/ { m[++n] = $0 } END { if (n) for (i = (n > ${N} ? n - ${N - 1} : 1); i <= n; i++) print "app: " m[i]; else for (i = (k > ${N} ? k - ${N - 1} : 1); i <= k; i++) print "app: " a[i] }' >&2`,
   '  exit 1',
   '}',

@@ -272,11 +272,22 @@ describe('why: what a failed start prints', () => {
       const run = spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
       expect(run.status).toBe(1);
       expect(run.stderr.toString().split('\n').filter(Boolean)).toEqual([
-        'demo.service: Main process exited, code=exited, status=4/NOPERMISSION',
+        'demo.service: Main process exited, code=exited, status=4', // not systemd's LSB name, NOPERMISSION
         'Failed to start demo.service - demo.',
         'app: {"level":"error","msg":"app could not be loaded","error":"Error: boom at import"}',
         'app: {"level":"error","msg":"halting: worker failed to boot: boom at import","exit_code":4}',
       ]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a signal's name (status=9/KILL), which says what happened", () => {
+    const bin = mkdtempSync(join(tmpdir(), 'shipit-why-'));
+    try {
+      writeFileSync(join(bin, 'journalctl'), '#!/bin/sh\ncase "$*" in *_PID=1*) echo "demo.service: Main process exited, code=killed, status=9/KILL" ;; esac\n', { mode: 0o755 });
+      const run = spawnSync('sh', ['-c', ['t0=0', ...scripts.WHY_FUNCTION, 'why demo.service'].join('\n')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      expect(run.stderr.toString()).toBe('demo.service: Main process exited, code=killed, status=9/KILL\n');
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
