@@ -256,16 +256,18 @@ const ensureUserAndDirs = (clear: string[], ...dirs: string[]) => [
  * release, like its units, and put in shared/ only when the release is activated (envInstallLines), so that a
  * deploy that fails leaves every host with the env of the release it runs, and a revert or rollback brings back
  * the env that release ran with. Each file is created afresh (removed first: `>` keeps an existing file's mode),
- * unless `dir` was made empty just before (`fresh`).
+ * unless `dir` was made empty just before (`fresh`). `envOwnerLater`: the env file's chown is left to the caller,
+ * which gives it in the one `chown` it runs anyway (finalizeLines).
  */
-const writeEnvFiles = (dir: string, env: string, readSecrets: string, fresh = false) => [
+const writeEnvFiles = (dir: string, env: string, readSecrets: string, fresh = false, envOwnerLater = false) => [
   ...(fresh ? [] : [`rm -f ${dir}/env ${dir}/secrets.env`]),
   'umask 027',
   `${inline(env)} > ${dir}/env`,
   'umask 077',
   `${readSecrets} > ${dir}/secrets.env`,
   'umask 022',
-  `chown "root:$U" ${dir}/env; chown "$U:$U" ${dir}/secrets.env`,
+  ...(envOwnerLater ? [] : [`chown "root:$U" ${dir}/env`]),
+  `chown "$U:$U" ${dir}/secrets.env`,
 ];
 
 /**
@@ -333,7 +335,7 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ensureUserAndDirs(['"$T"', '"$M.tmp"'], '"$T"', '"$M.tmp/units"'),
-    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`, true),
+    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`, true, plan.finalize !== null),
     ...(readCurrent && !plan.checks ? ['cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}'] : []),
     ...KEEP_CURRENT_ENV,
     `head -c ${byteCount(plan.dropBytes)} > "$M.tmp/drop"`,
@@ -356,7 +358,7 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
     `if [ -s "$M.tmp/check" ] && ! (cd "$T" && sha256sum --quiet --strict -c - >&2) < "$M.tmp/check"; then echo "checksum mismatch in the staged release" >&2; exit 4; fi`,
     'rm -f "$M.tmp/drop" "$M.tmp/sent.tsv" "$M.tmp/keep" "$M.tmp/check"',
     'sum=$(sha256sum < "$M.tmp/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
-    ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units)),
+    ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units, '"$M.tmp/env"')),
   ];
 }
 
@@ -380,8 +382,9 @@ export function finalizeScript(layout: Layout, id: string, metaJson: string, uni
   return script(layout, 'set -e', `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`, ...finalizeLines(id, metaJson, units));
 }
 
-const finalizeLines = (id: string, metaJson: string, units: RenderedFile[]) => [
-  'chown -R "root:$U" "$T"',
+/** `alsoOwned`: a file (quoted) that gets the release's owner in the same chown (the env, from the same stage). */
+const finalizeLines = (id: string, metaJson: string, units: RenderedFile[], alsoOwned?: string) => [
+  `chown -R "root:$U" "$T"${alsoOwned ? ` ${alsoOwned}` : ''}`,
   // Readable by root and the service's group only: nobody else on the host reads an app's code or its data.
   'chmod -R g+rX,g-w,o-rwx "$T"',
   `${inline(metaJson)} > "$M.tmp/meta.json"`,
