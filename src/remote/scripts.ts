@@ -123,7 +123,7 @@ export function lockScript(layout: Layout, then?: { id: string; plan: StagePlan 
   const read = then ? `head -c ${byteCount(then.infoBytes)}` : 'cat';
   return script(
     layout,
-    'mkdir -p "$S"',
+    '[ -d "$S" ] || mkdir -p "$S"',
     `if mkdir "$S/lock" 2>/dev/null; then ${read} > "$S/lock/info.json"; echo acquired`,
     'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; exit 0; fi',
     ...CURRENT_MANIFEST,
@@ -241,11 +241,12 @@ export const STAGE_BASE_CHANGED = 5;
 
 /**
  * The service's system user, then the layout's directories and `dirs` (one mkdir: every process costs a few ms
- * of a small host's CPU): the first thing prepare writes. `clear` (quoted paths) is removed just before.
+ * of a small host's CPU): the first thing prepare writes. `clear` (quoted paths) is removed just before, by an
+ * `rm` only when one of them is there (a leftover of a stage that died: rarely).
  */
-const ensureUserAndDirs = (clear: string, ...dirs: string[]) => [
+const ensureUserAndDirs = (clear: string[], ...dirs: string[]) => [
   'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
-  `rm -rf ${clear}`,
+  `${clear.map((c) => `[ ! -e ${c} ]`).join(' && ')} || rm -rf ${clear.join(' ')}`,
   `mkdir -p "$D/releases" "$D/shared/.next" "$S/releases"${dirs.map((d) => ` ${d}`).join('')}`,
 ];
 
@@ -254,16 +255,19 @@ const ensureUserAndDirs = (clear: string, ...dirs: string[]) => [
  * `readSecrets` writes to stdout) into its directory under .shipit/releases (`dir`, quoted): versioned with the
  * release, like its units, and put in shared/ only when the release is activated (envInstallLines), so that a
  * deploy that fails leaves every host with the env of the release it runs, and a revert or rollback brings back
- * the env that release ran with. Each file is created afresh (removed first: `>` keeps an existing file's mode).
+ * the env that release ran with. Each file is created afresh (removed first: `>` keeps an existing file's mode),
+ * unless `dir` was made empty just before (`fresh`). `envOwnerLater`: the env file's chown is left to the caller,
+ * which gives it in the one `chown` it runs anyway (finalizeLines).
  */
-const writeEnvFiles = (dir: string, env: string, readSecrets: string) => [
-  `rm -f ${dir}/env ${dir}/secrets.env`,
+const writeEnvFiles = (dir: string, env: string, readSecrets: string, fresh = false, envOwnerLater = false) => [
+  ...(fresh ? [] : [`rm -f ${dir}/env ${dir}/secrets.env`]),
   'umask 027',
   `${inline(env)} > ${dir}/env`,
   'umask 077',
   `${readSecrets} > ${dir}/secrets.env`,
   'umask 022',
-  `chown "root:$U" ${dir}/env; chown "$U:$U" ${dir}/secrets.env`,
+  ...(envOwnerLater ? [] : [`chown "root:$U" ${dir}/env`]),
+  `chown "$U:$U" ${dir}/secrets.env`,
 ];
 
 /**
@@ -302,7 +306,7 @@ export function installEnvScript(layout: Layout, id: string): string {
  */
 export function releaseEnvScript(layout: Layout, id: string, env: string): string {
   checkReleaseId(id);
-  return script(layout, 'set -e', ...ensureUserAndDirs('"$D/shared/.next"', `"$S/releases/${id}"`), ...writeEnvFiles(`"$S/releases/${id}"`, env, 'cat'));
+  return script(layout, 'set -e', ...ensureUserAndDirs(['"$D/shared/.next"'], `"$S/releases/${id}"`), ...writeEnvFiles(`"$S/releases/${id}"`, env, 'cat'));
 }
 
 /**
@@ -330,29 +334,31 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
     ...(plan.checks ? stageChecks(plan.checks, readCurrent) : []),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
-    ...ensureUserAndDirs('"$T" "$M.tmp"', '"$T"', '"$M.tmp/units"'),
-    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`),
+    ...ensureUserAndDirs(['"$T"', '"$M.tmp"'], '"$T"', '"$M.tmp/units"'),
+    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`, true, plan.finalize !== null),
     ...(readCurrent && !plan.checks ? ['cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}'] : []),
     ...KEEP_CURRENT_ENV,
     `head -c ${byteCount(plan.dropBytes)} > "$M.tmp/drop"`,
     `head -c ${byteCount(plan.sentBytes)} > "$M.tmp/sent.tsv"`,
+    // One awk writes the manifest (the base's lines not dropped, then the sent ones), the paths to link and the
+    // sha256sum -c list of the files sent: where cut, cat and a second awk ran (each a process, ~2 ms of a host's CPU).
+    `awk -F "\\t" -v keep="$M.tmp/keep" -v check="$M.tmp/check" 'FILENAME == ARGV[1] { drop[$0] = 1; next } FILENAME == ARGV[2] { if (!($1 in drop)) { print; print $1 > keep } next } { print; print $3 "  " $1 > check }' "$M.tmp/drop" ${base === null ? '/dev/null' : `"$S/releases/${base}/manifest.tsv"`} "$M.tmp/sent.tsv" > "$M.tmp/manifest.tsv"`,
     ...(base === null
-      ? [': > "$M.tmp/kept.tsv"']
+      ? []
       : [
           `B="$D/releases/${base}"`,
-          `awk -F "\\t" 'FILENAME == ARGV[1] { drop[$0] = 1; next } !($1 in drop)' "$M.tmp/drop" "$S/releases/${base}/manifest.tsv" > "$M.tmp/kept.tsv"`,
           // Linked files share owner and mode with the base: only when the base belongs to the same service group.
-          'if [ "$(stat -c %G "$B")" != "$U" ] || ! cut -f 1 "$M.tmp/kept.tsv" | (cd "$B" && xargs -r -d "\\n" cp -l --parents -t "$T" --) 2> /dev/null; then',
+          'if [ ! -s "$M.tmp/keep" ]; then :',
+          'elif [ "$(stat -c %G "$B")" != "$U" ] || ! (cd "$B" && xargs -r -d "\\n" cp -l --parents -t "$T" --) < "$M.tmp/keep" 2> /dev/null; then',
           '  rm -rf "$T"; mkdir -p "$T"',
-          '  cut -f 1 "$M.tmp/kept.tsv" | tr "\\n" "\\0" | (cd "$B" && tar --null --no-recursion -T - -cf -) | tar -C "$T" -xpf -',
+          '  tr "\\n" "\\0" < "$M.tmp/keep" | (cd "$B" && tar --null --no-recursion -T - -cf -) | tar -C "$T" -xpf -',
           'fi',
         ]),
     ...(plan.sentFiles > 0 ? ['tar -C "$T" --no-same-owner --ignore-zeros -xzpf -'] : []),
-    `if [ -s "$M.tmp/sent.tsv" ] && ! awk -F "\\t" '{ print $3 "  " $1 }' "$M.tmp/sent.tsv" | (cd "$T" && sha256sum --quiet --strict -c - >&2); then echo "checksum mismatch in the staged release" >&2; exit 4; fi`,
-    'cat "$M.tmp/kept.tsv" "$M.tmp/sent.tsv" > "$M.tmp/manifest.tsv"',
-    'rm -f "$M.tmp/drop" "$M.tmp/sent.tsv" "$M.tmp/kept.tsv"',
+    `if [ -s "$M.tmp/check" ] && ! (cd "$T" && sha256sum --quiet --strict -c - >&2) < "$M.tmp/check"; then echo "checksum mismatch in the staged release" >&2; exit 4; fi`,
+    'rm -f "$M.tmp/drop" "$M.tmp/sent.tsv" "$M.tmp/keep" "$M.tmp/check"',
     'sum=$(sha256sum < "$M.tmp/manifest.tsv"); printf "manifest\\t%s\\n" "${sum%% *}"',
-    ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units)),
+    ...(plan.finalize === null ? [] : finalizeLines(id, plan.finalize.metaJson, plan.finalize.units, '"$M.tmp/env"')),
   ];
 }
 
@@ -376,8 +382,9 @@ export function finalizeScript(layout: Layout, id: string, metaJson: string, uni
   return script(layout, 'set -e', `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`, ...finalizeLines(id, metaJson, units));
 }
 
-const finalizeLines = (id: string, metaJson: string, units: RenderedFile[]) => [
-  'chown -R "root:$U" "$T"',
+/** `alsoOwned`: a file (quoted) that gets the release's owner in the same chown (the env, from the same stage). */
+const finalizeLines = (id: string, metaJson: string, units: RenderedFile[], alsoOwned?: string) => [
+  `chown -R "root:$U" "$T"${alsoOwned ? ` ${alsoOwned}` : ''}`,
   // Readable by root and the service's group only: nobody else on the host reads an app's code or its data.
   'chmod -R g+rX,g-w,o-rwx "$T"',
   `${inline(metaJson)} > "$M.tmp/meta.json"`,

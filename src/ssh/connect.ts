@@ -101,7 +101,7 @@ export async function connectHost(target: HostTarget, ssh: EndpointSshConfig, op
   }
   const { client, hostKey } = end;
   const transport = new SshTransport(client, target, ssh, { keyType: keyTypeOf(hostKey) ?? 'unknown', fingerprint: fingerprint(hostKey) }, opened);
-  transport.startFirstCommand((result) => firstCommandFailure(result, target), { timeoutMs: ssh.connectTimeout, ...(options.signal ? { signal: options.signal } : {}) });
+  transport.checkCommandsWith((result) => firstCommandFailure(result, target), { timeoutMs: ssh.connectTimeout, ...(options.signal ? { signal: options.signal } : {}) });
   return transport;
 }
 
@@ -281,7 +281,7 @@ function recordNewHostKey(
 }
 
 /**
- * What the connection's first command (`true` through the command wrapper, SshTransport.startFirstCommand) says
+ * What `true` through the command wrapper (SshTransport.checkCommandsWith, run when a command fails first) says
  * about the host: it proves commands can run there (a POSIX sh and GNU `timeout`), and when they cannot, this
  * error, naming the host and what to check, replaces whatever the commands themselves then fail with.
  */

@@ -39,8 +39,11 @@ export class SshTransport implements Transport {
   private sent = 0;
   private lost: ShipitError | null = null;
   private readonly lostListeners = new Set<(error: ShipitError) => void>();
-  /** What the connection's first command found (startFirstCommand): the reason any command fails, if any. */
-  private first: Promise<ShipitError | null> = Promise.resolve(null);
+  /** How a failed command is explained (checkCommandsWith), and its one run of `true`, once started. */
+  private commandCheck: { check: (result: ExecResult) => ShipitError | null; options: { timeoutMs: number; signal?: AbortSignal } } | null = null;
+  private diagnosis: Promise<ShipitError | null> | null = null;
+  /** A command exited 0 here: commands can run, and a session has started (TCP_NODELAY, see checkCommandsWith). */
+  private proven = false;
   private readonly closed: Promise<void>;
   private readonly connection: Connection;
 
@@ -105,16 +108,32 @@ export class SshTransport implements Transport {
   }
 
   /**
-   * Runs `true` through the command wrapper once, while the caller goes on with its first real commands (they
-   * overlap on the host: ~0.1-0.15 s less before a deploy's lock is done on the lab): `check` turns its result
-   * into the error that then explains every command that fails (no POSIX sh or GNU timeout, a nologin shell),
-   * and probes wait for it, since OpenSSH sets TCP_NODELAY on its side only once a session has started
-   * (ssh_packet_set_interactive): measured on the lab, probes took 45 ms on a fresh connection (Nagle and
+   * How to tell a host that cannot run commands (no POSIX sh or GNU timeout, a nologin shell) from a command
+   * that failed: `true` through the command wrapper, run once and only when it is needed, i.e. when a command
+   * fails (or a probe comes) before any command on this connection exited 0. `check` turns its result into the
+   * error that then explains every command that fails. Until 2026-12-04 it ran on every connection beside the
+   * first commands: an SSH channel and 4 processes (the login shell, sh, timeout, sh) on every host of every
+   * deploy, ~15 ms of each host's CPU, which 12 lab hosts on 2 cores queue for.
+   * Probes wait for a command to have run, since OpenSSH sets TCP_NODELAY on its side only once a session has
+   * started (ssh_packet_set_interactive): measured on the lab, probes took 45 ms on a fresh connection (Nagle and
    * delayed ACK), 2 ms after one command.
    */
-  startFirstCommand(check: (result: ExecResult) => ShipitError | null, options: { timeoutMs: number; signal?: AbortSignal }): void {
-    // Lost or timed out: the commands that follow report that themselves.
-    this.first = runCommand(this.connection, 'true', options).then(check, () => null);
+  checkCommandsWith(check: (result: ExecResult) => ShipitError | null, options: { timeoutMs: number; signal?: AbortSignal }): void {
+    this.commandCheck = { check, options };
+  }
+
+  /** The reason commands cannot run here, or null: from one run of `true` (lost or timed out: null, the commands say). */
+  private diagnose(): Promise<ShipitError | null> {
+    if (this.proven || !this.commandCheck) return Promise.resolve(null);
+    const { check, options } = this.commandCheck;
+    this.diagnosis ??= runCommand(this.connection, 'true', options).then(
+      (result) => {
+        if (result.code === 0) this.proven = true;
+        return check(result);
+      },
+      () => null,
+    );
+    return this.diagnosis;
   }
 
   /** Runs `command` under `sh`; the timeout defaults to ssh.commandTimeout (0 = none). */
@@ -124,17 +143,19 @@ export class SshTransport implements Transport {
     try {
       result = await runCommand(this.connection, command, { ...options, timeoutMs });
     } catch (error) {
-      throw (await this.first) ?? error;
+      // Timed out, aborted or lost: not what a host that cannot run commands does; only an explanation found already.
+      throw (this.diagnosis ? await this.diagnosis : null) ?? error;
     }
-    if (result.code !== 0) {
-      const failure = await this.first;
+    if (result.code === 0) this.proven = true;
+    else {
+      const failure = await this.diagnose();
       if (failure) throw failure;
     }
     return result;
   }
 
   async httpGet(port: number, path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpResponse> {
-    const failure = await this.first;
+    const failure = await this.diagnose();
     if (failure) throw failure;
     return runProbe(this.connection, port, path, options);
   }

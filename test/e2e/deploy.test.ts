@@ -67,6 +67,8 @@ describe('shipit deploy on 3 lab hosts', () => {
     for (const body of await served()) expect(body).toMatchObject({ release: first, version: 'v1' });
     const h = hosts[0]!.address;
     expect((await onHost(lab, h, `stat -c '%a %U' /srv/${APP}/shared/secrets.env`)).trim()).toBe(`600 ${APP}`);
+    // The plain env: the service's group reads it, root owns it (given in the stage's one chown -R).
+    expect((await onHost(lab, h, `stat -c '%a %U:%G' /srv/${APP}/shared/env /srv/${APP}/.shipit/releases/${first}/env`)).trim().split('\n')).toEqual([`640 root:${APP}`, `640 root:${APP}`]);
     // The release is the service's to read, nobody else's.
     const reads = (user: string) => onHost(lab, h, `runuser -u ${user} -- cat /srv/${APP}/current/app/main.py > /dev/null 2>&1 && echo reads || echo denied`);
     expect([(await reads(APP)).trim(), (await reads('nobody')).trim()]).toEqual(['reads', 'denied']);

@@ -51,6 +51,9 @@ describe('findModule', () => {
     ['pkg.defs', 'Guarded', 0],
     ['pkg.defs', 'Fallback', 0],
     ['pkg.defs', 'NopeWorker', 2],
+    // The `class <name>` line that answers without ast is that name's, not a longer one's.
+    ['pkg.defs', 'Goo', 2],
+    ['pkg.method', 'Prox', 2],
     ['pkg.defs', 'path', 2],
     ['pkg.star', 'Anything', 0],
     ['pkg.lazy', 'Anything', 0],
