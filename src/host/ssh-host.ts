@@ -411,11 +411,10 @@ export class SshHost implements Host {
   /** What a stage of `release` on `base` sends (one stdin: secrets, manifest lines, then the tar) and expects. */
   private stagePlan(release: ReleaseSpec, base: string | null, baseLines: string[], checks?: StagePlan['checks']) {
     const delta = manifestDelta(release.files, base === null ? [] : baseLines);
-    const head = Buffer.from(release.secrets + delta.drop + delta.sent);
+    const head = Buffer.from(scripts.secretsInput(release.secrets) + delta.drop + delta.sent);
     const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
     const plan: StagePlan = {
       env: release.env,
-      secretsBytes: Buffer.byteLength(release.secrets),
       base: delta.reuse > 0 ? base : null,
       dropBytes: Buffer.byteLength(delta.drop),
       sentBytes: Buffer.byteLength(delta.sent),

@@ -215,10 +215,8 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): stri
 
 /** How one stage command reads its stdin: these parts, byte counts in this order, then the gzipped tar. */
 export interface StagePlan {
-  /** The plain env file (not secret: inline in the script). */
+  /** The plain env file (not secret: inline in the script). Stdin starts with secretsInput(secrets). */
   env: string;
-  /** Bytes of shared/secrets.env at the head of stdin. */
-  secretsBytes: number;
   /** The release whose unchanged files are linked, or null (everything is sent). */
   base: string | null;
   /** Bytes of the paths of `base` NOT reused (newline-separated), next on stdin. */
@@ -235,6 +233,22 @@ export interface StagePlan {
    */
   checks?: { prerequisites: Prerequisite[]; diskKiB: number; current: { release: string; manifest: string } | null };
 }
+
+/**
+ * The head of a stage's stdin: a line with the byte count of secrets.env, then secrets.env. The count travels on
+ * stdin, never in the script, whose text `shipit plan`, --dry-run, --json and --verbose show and CI logs keep: a
+ * `head -c 37` there would give away the secrets' length (one secret's exactly, the config saying its name).
+ */
+export function secretsInput(secrets: string): string {
+  return `${Buffer.byteLength(secrets)}\n${secrets}`;
+}
+
+/** Reads what secretsInput wrote: the count line, then (READ_SECRETS) that many bytes. */
+const READ_SECRETS_LENGTH = [
+  'IFS= read -r secrets_bytes',
+  `case $secrets_bytes in ''|*[!0-9]*) echo "stdin does not start with the length of secrets.env" >&2; exit 1 ;; esac`,
+];
+const READ_SECRETS = 'head -c "$secrets_bytes"';
 
 /** Exit code of a stage whose `checks.current` did not hold. */
 export const STAGE_BASE_CHANGED = 5;
@@ -331,7 +345,8 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ensureUserAndDirs('"$T" "$M.tmp"', '"$T"', '"$M.tmp/units"'),
-    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`),
+    ...READ_SECRETS_LENGTH,
+    ...writeEnvFiles('"$M.tmp"', plan.env, READ_SECRETS),
     ...(readCurrent && !plan.checks ? ['cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}'] : []),
     ...KEEP_CURRENT_ENV,
     `head -c ${byteCount(plan.dropBytes)} > "$M.tmp/drop"`,

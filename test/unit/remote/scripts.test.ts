@@ -217,7 +217,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
   });
 
   it('verifies the checksums of the files sent before a staged release becomes visible', () => {
-    const plan = { env: '', secretsBytes: 0, base: 'r0', dropBytes: 0, sentBytes: 10, sentFiles: 1 };
+    const plan = { env: '', base: 'r0', dropBytes: 0, sentBytes: 10, sentFiles: 1 };
     const text = scripts.stageScript(layout, 'r1', { ...plan, finalize: { metaJson: '{"id":"r1"}', units: [{ name: 'hello.service', content: '[Unit]\n' }] } });
     const verify = text.indexOf('sha256sum --quiet --strict -c -');
     const rename = text.indexOf('mv "$T" "$D/releases/r1"');

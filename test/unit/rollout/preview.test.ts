@@ -109,7 +109,6 @@ describe('dry run of a deploy (shipit plan)', () => {
         cmd(
           scripts.stageScript(layout, NEW, {
             env: 'LOG_LEVEL="info"\n',
-            secretsBytes: Buffer.byteLength(release().secrets),
             base: OLD,
             dropBytes: 0,
             sentBytes: Buffer.byteLength(formatManifest([release().files[1]!])),
@@ -162,6 +161,19 @@ describe('dry run of a deploy (shipit plan)', () => {
     expect(text).toContain('web1: /etc/systemd/system/hello.service (changed)');
     expect(text).toContain('web1, web2: lock  (stdin:');
     expect(text).toContain(`$ ${scripts.privileged(scripts.lockScript(layout), 'root')}`);
+  });
+
+  it('shows nothing that depends on the secrets: their length rides on stdin, never in a command', async () => {
+    const stageFor = async (secret: string) => {
+      const s = setup({ web1: { current: OLD } });
+      const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, { ...release(), secrets: `TOKEN="${secret}"\n` });
+      const { command, stdin } = preview.steps.find((st) => st.label === 'stage')!;
+      return { command, stdin };
+    };
+    // secrets.env of 17 bytes and of 49: the same command and stdin note, down to the byte.
+    const short = await stageFor('s3cret-a');
+    expect(await stageFor('s3cret-b'.repeat(5))).toEqual(short);
+    expect(short.command).not.toMatch(/head -c 17\b/);
   });
 
   it('reports what would stop the deploy: a lock someone holds', async () => {
