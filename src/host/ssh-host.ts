@@ -6,6 +6,7 @@ import { ensureDeps } from './deps.js';
 import type { DepsReport } from './deps-types.js';
 import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
 import { WARM_SHELL_DEADLINE_MS, WarmShell } from './warm-shell.js';
+import { envChangesInput, parseEnvChanges } from './env-changes.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
 import { gunzipSync } from 'node:zlib';
@@ -27,7 +28,8 @@ import type {
   Host,
   HostReleases,
   HostState,
-  InstalledUnit,
+  EnvFiles,
+  Installed,
   JournalBatch,
   JournalQuery,
   LockInfo,
@@ -565,9 +567,18 @@ export class SshHost implements Host {
     return parseJournal(stdout, query.afterCursor === undefined && query.lines !== undefined);
   }
 
-  async installedUnits(names: readonly string[], signal?: AbortSignal): Promise<InstalledUnit[]> {
-    const { stdout } = await this.run({ label: 'installed units', body: scripts.unitFilesScript(this.options.layout, names), mutates: false, signal });
-    return parseUnitFiles(stdout, names);
+  async installed(query: { units: readonly string[]; env?: EnvFiles }, signal?: AbortSignal): Promise<Installed> {
+    const { layout } = this.options;
+    const { env } = query;
+    // One command: the env comparison rides on the read plan makes anyway (each script's preamble only sets the same variables again).
+    const { stdout } = await this.run({
+      label: env ? 'installed units, env changes' : 'installed units',
+      body: [scripts.unitFilesScript(layout, query.units), ...(env ? [scripts.envChangesScript(layout)] : [])].join('\n'),
+      mutates: false,
+      ...(env ? { stdin: envChangesInput(env) } : {}),
+      signal,
+    });
+    return { units: parseUnitFiles(stdout, query.units), env: env ? parseEnvChanges(stdout) : [] };
   }
 
   async service(signal?: AbortSignal): Promise<ServiceState> {

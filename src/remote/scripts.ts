@@ -559,6 +559,25 @@ export function unitFilesScript(layout: Layout, names: readonly string[]): strin
   );
 }
 
+/**
+ * Read-only. Compares the variable lines on stdin (envChangesInput: `+e NAME="…"` for env, `+s` for secrets)
+ * with shared/env and shared/secrets.env, the files the running release's unit reads; prints only
+ * `env<TAB>added|changed|removed<TAB>e|s NAME`, never a value. A host never deployed to has neither file.
+ */
+export function envChangesScript(layout: Layout): string {
+  return script(
+    layout,
+    'set --; for f in "$D/shared/env" "$D/shared/secrets.env"; do [ ! -f "$f" ] || set -- "$@" "$f"; done',
+    "awk '",
+    '  /^[+][es] / { l = substr($0, 4); k = l; sub(/=.*/, "", k); want[substr($0, 2, 1) " " k] = l; next }',
+    '  /^[A-Za-z_][A-Za-z0-9_]*=/ { k = $0; sub(/=.*/, "", k); have[(FILENAME ~ "/secrets[.]env$" ? "s" : "e") " " k] = $0 }',
+    '  END {',
+    '    for (x in want) if (!(x in have)) print "env\\tadded\\t" x; else if (have[x] != want[x]) print "env\\tchanged\\t" x',
+    '    for (x in have) if (!(x in want)) print "env\\tremoved\\t" x',
+    `  }' - "$@"`,
+  );
+}
+
 function unitName(name: string): string {
   if (!/^[A-Za-z0-9@._-]+\.(service|socket)$/.test(name)) throw new Error(`invalid unit name ${JSON.stringify(name)}`);
   return name;
