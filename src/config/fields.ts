@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import * as z from 'zod';
 import { tryParseDuration } from '../lib/duration.js';
 import { MAX_WORKERS, parseWorkers } from './workers.js';
+import { MIN_SECRET_LENGTH, tooShortToRedact } from './sensitive.js';
 
 export const APP_NAME = /^[a-z][a-z0-9-]*$/;
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -100,6 +101,9 @@ export const envValueSchema = z
 export const secretValueSchema = z
   .string({ error: 'is not a string: secret values must be strings' })
   .refine(...noControlChars('a systemd EnvironmentFile'))
+  .refine((value) => !tooShortToRedact(value), {
+    error: `is shorter than ${MIN_SECRET_LENGTH} characters, too short to keep out of shipit's output (every occurrence of it in plan, logs and errors would be redacted): if it is not secret, move it to server.env; if it is, use a longer value`,
+  })
   .optional();
 
 function checkEnvKeys(record: Record<string, unknown>, ctx: z.RefinementCtx): void {

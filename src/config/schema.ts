@@ -83,7 +83,7 @@ export const serverSchema = z
     env: envSchema.default({}).describe('Plain environment variables, written to <deployTo>/shared/env (mode 0640).'),
     secrets: secretsSchema
       .default({})
-      .describe('Secret environment variables, written to <deployTo>/shared/secrets.env (mode 0600) and never printed. Read them from the environment: { DATABASE_URL: process.env.DATABASE_URL }.'),
+      .describe('Secret environment variables, written to <deployTo>/shared/secrets.env (mode 0600) and never printed; each value 8 characters or more (a shorter one is refused: redacting it would garble output). Read them from the environment: { DATABASE_URL: process.env.DATABASE_URL }.'),
     user: userSchema.optional().describe('Unprivileged system user the service runs as (default: the app name).'),
     notify: z.boolean().default(false).describe('preset "command": the command sends READY=1 with sd_notify (Type=notify); otherwise Type=exec.'),
     python: pythonSchema.optional(),

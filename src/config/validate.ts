@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { configInvalid, formatIssues, uniqueProblems, type ConfigProblem } from './errors.js';
 import { hasPath, isPlainObject, mergeOverrides } from './merge.js';
 import { configFileSchema, environmentConfigSchema, environmentOverrideSchema, type EnvironmentConfig, type ShipitConfigInput } from './schema.js';
-import { sensitiveValues } from './sensitive.js';
+import { sensitiveValues, tooShortToRedact } from './sensitive.js';
 
 export interface EnvironmentCheck {
   problems: ConfigProblem[];
@@ -77,7 +77,8 @@ export function collectSecrets(input: unknown): string[] {
   const found: string[] = [];
   const visit = (value: unknown, underSecrets: boolean) => {
     if (typeof value === 'string') {
-      if (underSecrets) found.push(value);
+      // A secret too short to redact is refused, and redacting it would garble the very message that says so.
+      if (underSecrets && !tooShortToRedact(value)) found.push(value);
     } else if (Array.isArray(value)) value.forEach((item) => visit(item, underSecrets));
     else if (isPlainObject(value)) {
       for (const [key, item] of Object.entries(value)) {

@@ -1,12 +1,14 @@
 import type { Clock } from '../lib/clock.js';
 import { planDepsPrune } from './deps-prune.js';
+import { diffEnvFiles } from './env-changes.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
 import type {
   ActivateOptions,
   HistoryEntry,
   Host,
   HostState,
-  InstalledUnit,
+  EnvFiles,
+  Installed,
   JournalBatch,
   JournalEntry,
   JournalQuery,
@@ -51,7 +53,9 @@ export interface Faults {
  */
 export class MemoryHost implements Host {
   current: string | null = null;
-  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[]; units?: RenderedFile[]; deps?: string[] }>();
+  releases = new Map<string, { meta: ReleaseMeta; files: ManifestEntry[]; units?: RenderedFile[]; deps?: string[]; env?: EnvFiles }>();
+  /** shared/env and shared/secrets.env: the env of the release activated last (null: never written). */
+  sharedEnv: EnvFiles | null = null;
   /** Dependency sets on the host, `<kind>/<set>` (the set id is the key's start: no interpreter to hash with here). */
   depsSets = new Set<string>();
   /** /etc/systemd/system: the units of the release activated last (activate installs them, like the script). */
@@ -143,6 +147,8 @@ export class MemoryHost implements Host {
       throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name, ...(this.faults.prepareHint === undefined ? {} : { hint: this.faults.prepareHint }) });
     }
     const existing = this.releases.get(release.meta.id);
+    // A release staged already gets its env as configured now, as SshHost writes it.
+    if (existing) existing.env = { env: release.env, secrets: release.secrets };
     if (existing) return { filesSent: 0, filesReused: existing.files.length, bytesSent: 0, base: null, alreadyStaged: true, sentPaths: [] };
     const base = this.current ? this.releases.get(this.current) : undefined;
     const have = new Set(base?.files.map((f) => `${f.path}\0${f.sha256}\0${f.mode}`) ?? []);
@@ -150,7 +156,7 @@ export class MemoryHost implements Host {
     const deps = (release.deps ?? []).map((d) => ({ kind: d.kind, set: d.key.slice(0, 16), created: !this.depsSets.has(`${d.kind}/${d.key.slice(0, 16)}`), durationMs: 0 }));
     if (this.faults.depsFail && deps.some((d) => d.created)) throw new ShipitError('DEPS_FAILED', `${this.name}: ${this.faults.depsFail}`, { host: this.name });
     for (const d of deps) this.depsSets.add(`${d.kind}/${d.set}`);
-    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files], units: [...release.units], deps: deps.map((d) => `${d.kind}/${d.set}`) });
+    this.releases.set(release.meta.id, { meta: { ...release.meta, state: 'staged' }, files: [...release.files], units: [...release.units], deps: deps.map((d) => `${d.kind}/${d.set}`), env: { env: release.env, secrets: release.secrets } });
     return {
       filesSent: send.length,
       filesReused: release.files.length - send.length,
@@ -188,7 +194,9 @@ export class MemoryHost implements Host {
       this.log('Stopped.', { identifier: 'systemd' });
       return null;
     }
-    for (const unit of this.releases.get(id)!.units ?? []) this.units.set(unit.name, unit.content);
+    const activated = this.releases.get(id)!;
+    for (const unit of activated.units ?? []) this.units.set(unit.name, unit.content);
+    if (activated.env) this.sharedEnv = activated.env;
     const takes = this.faults.restartHangs?.has(id) ? Infinity : (this.faults.restartTakes ?? 0);
     if (takes > options.timeoutMs) {
       await this.clock.sleep(options.timeoutMs, options.signal);
@@ -232,9 +240,12 @@ export class MemoryHost implements Host {
     return { entries: [...entries], readAtUs };
   }
 
-  async installedUnits(names: readonly string[]): Promise<InstalledUnit[]> {
+  async installed(query: { units: readonly string[]; env?: EnvFiles }): Promise<Installed> {
     this.reach();
-    return names.map((name) => ({ name, content: this.units.get(name) ?? null }));
+    return {
+      units: query.units.map((name) => ({ name, content: this.units.get(name) ?? null })),
+      env: query.env ? diffEnvFiles(this.sharedEnv, query.env) : [],
+    };
   }
 
   async probe(_path: string): Promise<number> {

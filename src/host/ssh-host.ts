@@ -6,6 +6,7 @@ import { ensureDeps } from './deps.js';
 import type { DepsReport } from './deps-types.js';
 import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
 import { WARM_SHELL_DEADLINE_MS, WarmShell } from './warm-shell.js';
+import { envChangesInput, parseEnvChanges } from './env-changes.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
 import { gunzipSync } from 'node:zlib';
@@ -27,7 +28,8 @@ import type {
   Host,
   HostReleases,
   HostState,
-  InstalledUnit,
+  EnvFiles,
+  Installed,
   JournalBatch,
   JournalQuery,
   LockInfo,
@@ -411,11 +413,10 @@ export class SshHost implements Host {
   /** What a stage of `release` on `base` sends (one stdin: secrets, manifest lines, then the tar) and expects. */
   private stagePlan(release: ReleaseSpec, base: string | null, baseLines: string[], checks?: StagePlan['checks']) {
     const delta = manifestDelta(release.files, base === null ? [] : baseLines);
-    const head = Buffer.from(release.secrets + delta.drop + delta.sent);
+    const head = Buffer.from(scripts.secretsInput(release.secrets) + delta.drop + delta.sent);
     const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
     const plan: StagePlan = {
       env: release.env,
-      secretsBytes: Buffer.byteLength(release.secrets),
       base: delta.reuse > 0 ? base : null,
       dropBytes: Buffer.byteLength(delta.drop),
       sentBytes: Buffer.byteLength(delta.sent),
@@ -566,9 +567,18 @@ export class SshHost implements Host {
     return parseJournal(stdout, query.afterCursor === undefined && query.lines !== undefined);
   }
 
-  async installedUnits(names: readonly string[], signal?: AbortSignal): Promise<InstalledUnit[]> {
-    const { stdout } = await this.run({ label: 'installed units', body: scripts.unitFilesScript(this.options.layout, names), mutates: false, signal });
-    return parseUnitFiles(stdout, names);
+  async installed(query: { units: readonly string[]; env?: EnvFiles }, signal?: AbortSignal): Promise<Installed> {
+    const { layout } = this.options;
+    const { env } = query;
+    // One command: the env comparison rides on the read plan makes anyway (each script's preamble only sets the same variables again).
+    const { stdout } = await this.run({
+      label: env ? 'installed units, env changes' : 'installed units',
+      body: [scripts.unitFilesScript(layout, query.units), ...(env ? [scripts.envChangesScript(layout)] : [])].join('\n'),
+      mutates: false,
+      ...(env ? { stdin: envChangesInput(env) } : {}),
+      signal,
+    });
+    return { units: parseUnitFiles(stdout, query.units), env: env ? parseEnvChanges(stdout) : [] };
   }
 
   async service(signal?: AbortSignal): Promise<ServiceState> {

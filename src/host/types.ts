@@ -160,8 +160,12 @@ export interface Host {
   prune(ids: string[]): Promise<void>;
   /** Read-only: the service's journal (journalctl -u <app>.service), oldest first. */
   journal(query: JournalQuery, signal?: AbortSignal): Promise<JournalBatch>;
-  /** Read-only: the unit files installed under /etc/systemd/system with these names (content null: absent). */
-  installedUnits(names: readonly string[], signal?: AbortSignal): Promise<InstalledUnit[]>;
+  /**
+   * Read-only: the unit files installed under /etc/systemd/system with these names (content null: absent), and,
+   * given the env files a release would write, which variables of shared/env and shared/secrets.env that would
+   * add, change or remove (names only: no value, length or digest comes back).
+   */
+  installed(query: { units: readonly string[]; env?: EnvFiles }, signal?: AbortSignal): Promise<Installed>;
   /**
    * Calls `listener` once when the connection to the host is lost (no command reaches it any more); returns the
    * unsubscribe. A command started after that fails with NotSentError: it never reached the host.
@@ -205,6 +209,25 @@ export interface JournalBatch {
 export interface InstalledUnit {
   name: string;
   content: string | null;
+}
+
+/** The contents of shared/env and shared/secrets.env (secrets: never log). */
+export interface EnvFiles {
+  env: string;
+  secrets: string;
+}
+
+/** A variable a deploy would add to, change in or remove from shared/env (`env`) or shared/secrets.env. */
+export interface EnvChange {
+  file: 'env' | 'secrets';
+  name: string;
+  change: 'added' | 'changed' | 'removed';
+}
+
+export interface Installed {
+  units: InstalledUnit[];
+  /** Empty when nothing would change, or when no env files were given. */
+  env: EnvChange[];
 }
 
 export interface RecordAfter {

@@ -215,10 +215,8 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): stri
 
 /** How one stage command reads its stdin: these parts, byte counts in this order, then the gzipped tar. */
 export interface StagePlan {
-  /** The plain env file (not secret: inline in the script). */
+  /** The plain env file (not secret: inline in the script). Stdin starts with secretsInput(secrets). */
   env: string;
-  /** Bytes of shared/secrets.env at the head of stdin. */
-  secretsBytes: number;
   /** The release whose unchanged files are linked, or null (everything is sent). */
   base: string | null;
   /** Bytes of the paths of `base` NOT reused (newline-separated), next on stdin. */
@@ -235,6 +233,22 @@ export interface StagePlan {
    */
   checks?: { prerequisites: Prerequisite[]; diskKiB: number; current: { release: string; manifest: string } | null };
 }
+
+/**
+ * The head of a stage's stdin: a line with the byte count of secrets.env, then secrets.env. The count travels on
+ * stdin, never in the script, whose text `shipit plan`, --dry-run, --json and --verbose show and CI logs keep: a
+ * `head -c 37` there would give away the secrets' length (one secret's exactly, the config saying its name).
+ */
+export function secretsInput(secrets: string): string {
+  return `${Buffer.byteLength(secrets)}\n${secrets}`;
+}
+
+/** Reads what secretsInput wrote: the count line, then (READ_SECRETS) that many bytes. */
+const READ_SECRETS_LENGTH = [
+  'IFS= read -r secrets_bytes',
+  `case $secrets_bytes in ''|*[!0-9]*) echo "stdin does not start with the length of secrets.env" >&2; exit 1 ;; esac`,
+];
+const READ_SECRETS = 'head -c "$secrets_bytes"';
 
 /** Exit code of a stage whose `checks.current` did not hold. */
 export const STAGE_BASE_CHANGED = 5;
@@ -335,7 +349,8 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ensureUserAndDirs(['"$T"', '"$M.tmp"'], '"$T"', '"$M.tmp/units"'),
-    ...writeEnvFiles('"$M.tmp"', plan.env, `head -c ${byteCount(plan.secretsBytes)}`, true, plan.finalize !== null),
+    ...READ_SECRETS_LENGTH,
+    ...writeEnvFiles('"$M.tmp"', plan.env, READ_SECRETS, true, plan.finalize !== null),
     ...(readCurrent && !plan.checks ? ['cur=$(readlink "$D/current" 2>/dev/null || true); cur=${cur##*/}'] : []),
     ...KEEP_CURRENT_ENV,
     `head -c ${byteCount(plan.dropBytes)} > "$M.tmp/drop"`,
@@ -550,6 +565,25 @@ export function unitFilesScript(layout: Layout, names: readonly string[]): strin
     `  f="${SYSTEMD_DIR}/$n"`,
     '  if [ -f "$f" ]; then printf "unit\\t%s\\t%s\\n" "$n" "$(base64 -w0 < "$f")"; else printf "absent\\t%s\\n" "$n"; fi',
     'done',
+  );
+}
+
+/**
+ * Read-only. Compares the variable lines on stdin (envChangesInput: `+e NAME="…"` for env, `+s` for secrets)
+ * with shared/env and shared/secrets.env, the files the running release's unit reads; prints only
+ * `env<TAB>added|changed|removed<TAB>e|s NAME`, never a value. A host never deployed to has neither file.
+ */
+export function envChangesScript(layout: Layout): string {
+  return script(
+    layout,
+    'set --; for f in "$D/shared/env" "$D/shared/secrets.env"; do [ ! -f "$f" ] || set -- "$@" "$f"; done',
+    "awk '",
+    '  /^[+][es] / { l = substr($0, 4); k = l; sub(/=.*/, "", k); want[substr($0, 2, 1) " " k] = l; next }',
+    '  /^[A-Za-z_][A-Za-z0-9_]*=/ { k = $0; sub(/=.*/, "", k); have[(FILENAME ~ "/secrets[.]env$" ? "s" : "e") " " k] = $0 }',
+    '  END {',
+    '    for (x in want) if (!(x in have)) print "env\\tadded\\t" x; else if (have[x] != want[x]) print "env\\tchanged\\t" x',
+    '    for (x in have) if (!(x in want)) print "env\\tremoved\\t" x',
+    `  }' - "$@"`,
   );
 }
 

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/types.js';
-import type { DryRunStep, Host, HostState, LockInfo, PrepareReport, ReleaseSpec } from '../host/types.js';
+import type { DryRunStep, EnvChange, Host, HostState, LockInfo, PrepareReport, ReleaseSpec } from '../host/types.js';
 import { errorMessage } from '../lib/error-message.js';
 import { ShipitError, type ErrorCode } from '../lib/errors.js';
 import { unifiedDiff } from '../lib/line-diff.js';
@@ -10,8 +10,8 @@ import { newestBad, planBatches, planPrune } from './plan.js';
 /**
  * What a deploy would do, without doing it (`shipit plan`, `shipit deploy --dry-run`). The hosts must be in
  * dry-run mode (SshHost with `dryRun`): their mutating steps hand over the exact command instead of running it,
- * while read-only ones (inspect, the prerequisite check with the base release's manifest, the installed units)
- * run, so the plan knows what would be sent and what each unit file would become. This walks the steps of a
+ * while read-only ones (inspect, the prerequisite check with the base release's manifest, the installed units and
+ * which env and secret names would change) run, so the plan knows what would be sent and what each unit file would become. This walks the steps of a
  * successful deploy in order (lock, prepare, each batch, finish, unlock) and then the revert a failure would run.
  */
 export type PreviewPhase = 'inspect' | 'lock' | 'prepare' | 'rollout' | 'finish' | 'revert';
@@ -62,6 +62,8 @@ export interface HostPreview {
   /** What prepare would send and reuse; null when the check failed (see blockers). */
   files: { sent: number; reused: number; sentPaths: string[]; base: string | null; alreadyStaged: boolean } | null;
   units: UnitChange[];
+  /** Variables of shared/env and shared/secrets.env the deploy would add, change or remove (names only); null when the host could not be read. */
+  env: EnvChange[] | null;
   /** Releases the finish step would prune after success. */
   prune: string[];
 }
@@ -104,8 +106,8 @@ export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): 
     names.map(async (name) => {
       const host = hosts.get(name)!;
       try {
-        const [state, units] = await Promise.all([host.inspect(signal), host.installedUnits(unitNames, signal)]);
-        return { state, units };
+        const [state, installed] = await Promise.all([host.inspect(signal), host.installed({ units: unitNames, env: { env: release.env, secrets: release.secrets } }, signal)]);
+        return { state, ...installed };
       } catch (error) {
         block(name, error);
         return null;
@@ -180,6 +182,7 @@ export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): 
         ? { sent: report.filesSent, reused: report.filesReused, sentPaths: report.sentPaths ?? [], base: report.base, alreadyStaged: report.alreadyStaged }
         : null,
       units: release.units.map((unit) => unitChange(unit.name, installed.find((u) => u.name === unit.name)?.content ?? null, unit.content)),
+      env: seen[i]?.env ?? null,
       prune: prunes.get(name) ?? [],
     };
   });

@@ -24,7 +24,13 @@ let project: Project;
 interface PlanJson {
   release: string;
   batches: string[][];
-  hosts: { host: string; current: string | null; files: { sent: number; reused: number; sentPaths: string[] } | null; units: { name: string; change: string; diff: string }[] }[];
+  hosts: {
+    host: string;
+    current: string | null;
+    files: { sent: number; reused: number; sentPaths: string[] } | null;
+    units: { name: string; change: string; diff: string }[];
+    env: { file: string; name: string; change: string }[] | null;
+  }[];
   steps: { host: string; phase: string; label: string; command: string; readOnly: boolean }[];
   blockers: { host: string; code: string; message: string }[];
 }
@@ -62,6 +68,11 @@ describe('shipit plan / deploy --dry-run', () => {
       expect(h.units.map((u) => [u.name, u.change])).toEqual([
         [`${APP}.socket`, 'new'],
         [`${APP}.service`, 'new'],
+      ]);
+      expect(h.env).toEqual([
+        { file: 'env', name: 'LOG_LEVEL', change: 'added' },
+        { file: 'env', name: 'RELEASE_NOTE', change: 'added' },
+        { file: 'secrets', name: 'API_TOKEN', change: 'added' },
       ]);
     }
     // The mutating steps of a deploy, in order, with their exact command lines; the revert would deactivate.
@@ -114,6 +125,33 @@ describe('shipit plan / deploy --dry-run', () => {
     expect(installed).toMatch(/--workers "\$\$\{WORKERS:-3\}"/);
     const again = JSON.parse((await project.shipit(['plan', 'production', '--json'])).stdout) as PlanJson;
     for (const h of again.hosts) expect(h.units.every((u) => u.change === 'unchanged')).toBe(true);
+  });
+
+  it('a rotated secret and a changed env value: named per host, never shown, nor their lengths; nothing changes', async () => {
+    const rotated = 'plan-r0tated-5ecret-value-longer-than-before';
+    const before = await snapshots();
+    const env = { E2E_API_TOKEN: rotated, E2E_RELEASE_NOTE: 'rotation' };
+    const run = await project.shipit(['plan', 'production', '--verbose'], env);
+    const json = await project.shipit(['plan', 'production', '--json'], env);
+    expect([run.exitCode, json.exitCode]).toEqual([0, 0]);
+    expect(await snapshots()).toEqual(before);
+    expect(run.stdout).toContain(
+      'shared/env and shared/secrets.env against what each host has now (names only, never values):\n  web1, web2, web3: env: RELEASE_NOTE changed; secrets: API_TOKEN changed\n',
+    );
+    for (const h of (JSON.parse(json.stdout) as PlanJson).hosts) {
+      expect(h.env).toEqual([
+        { file: 'env', name: 'RELEASE_NOTE', change: 'changed' },
+        { file: 'secrets', name: 'API_TOKEN', change: 'changed' },
+      ]);
+    }
+    for (const text of [run.all, json.all]) {
+      expect(text).not.toContain(rotated);
+      expect(text).not.toContain(SECRET);
+      // secrets.env is `API_TOKEN="…"\n`: its byte count appears in no command.
+      for (const secret of [rotated, SECRET]) expect(text).not.toContain(`head -c ${Buffer.byteLength(`API_TOKEN="${secret}"\n`)} `);
+    }
+    // The same config as deployed: nothing to say.
+    expect((await project.shipit(['plan', 'production'])).stdout).toContain('  web1, web2, web3: unchanged\n');
   });
 
   it('a held lock: the plan still prints, names the holder as what would stop the deploy, exits 4, changes nothing', async () => {

@@ -1,3 +1,4 @@
+import type { EnvChange } from '../../host/types.js';
 import type { DeployPreview, PreviewPhase, PreviewStep } from '../../rollout/preview.js';
 
 const PHASE_TITLES: Record<PreviewPhase, string> = {
@@ -54,6 +55,12 @@ export function formatPlan(preview: DeployPreview, context: { environment: strin
     }
   }
 
+  const envGroups = byHosts(preview.hosts.flatMap((h) => (h.env === null ? [] : [{ host: h.host, value: h.env, key: describeEnvChanges(h.env) }])), hostNames);
+  if (envGroups.length > 0) {
+    out.push('', 'shared/env and shared/secrets.env against what each host has now (names only, never values):');
+    for (const { hosts, value } of envGroups) out.push(`  ${hosts.join(', ')}: ${describeEnvChanges(value)}`);
+  }
+
   const sentGroups = byHosts(preview.hosts.flatMap((h) => (h.files && h.files.sentPaths.length > 0 ? [{ host: h.host, value: h.files.sentPaths, key: h.files.sentPaths.join('\0') }] : [])), hostNames);
   if (sentGroups.length > 0) {
     out.push('', 'files that would be sent (the others are linked on the host from the current release):');
@@ -89,6 +96,15 @@ export function formatPlan(preview: DeployPreview, context: { environment: strin
     for (const b of preview.blockers) out.push(`  ! ${b.message}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `env: LOG_LEVEL changed, NEW added; secrets: DATABASE_URL changed`, or `unchanged`. */
+function describeEnvChanges(changes: readonly EnvChange[]): string {
+  const parts = (['env', 'secrets'] as const).flatMap((file) => {
+    const of = changes.filter((c) => c.file === file);
+    return of.length > 0 ? [`${file}: ${of.map((c) => `${c.name} ${c.change}`).join(', ')}`] : [];
+  });
+  return parts.length > 0 ? parts.join('; ') : 'unchanged';
 }
 
 function sections(steps: PreviewStep[]): { title: string; steps: PreviewStep[] }[] {

@@ -28,7 +28,7 @@ const config = defineConfig({
       app: 'hello-staging',
       deployTo: '/opt/hello-staging/',
       health: { healthyDeadline: '2m' },
-      server: { secrets: { DATABASE_URL: 'postgres://staging', EXTRA: 'x' } },
+      server: { secrets: { DATABASE_URL: 'postgres://staging', EXTRA: 'extra-secret' } },
     },
   },
 });
@@ -89,7 +89,7 @@ describe('resolveEnvironment', () => {
     expect(resolved.deployTo).toBe('/opt/hello-staging');
     expect(resolved.health.healthyDeadline).toBe(120_000);
     expect(resolved.health.readiness).toBe('/readyz');
-    expect(resolved.server.secrets).toEqual({ DATABASE_URL: 'postgres://staging', EXTRA: 'x' });
+    expect(resolved.server.secrets).toEqual({ DATABASE_URL: 'postgres://staging', EXTRA: 'extra-secret' });
     expect(resolved.server.workers).toBe('auto');
     expect(resolved.server.forwardedAllowIps).toEqual(['127.0.0.1', '10.0.0.1']);
     expect(resolved.hosts).toEqual([{ name: 'staging1', host: 'staging1', user: 'root', port: 22, written: { user: false, port: false } }]);

@@ -333,6 +333,19 @@ describe('server', () => {
     expect(problems(server({ secrets: secret }))).toEqual(['server.secrets: <hidden> is not an object']);
   });
 
+  it('secrets too short to redact are refused, naming the key, and the message that says so is not garbled', () => {
+    const tooShort = (key: string) =>
+      `server.secrets.${key}: is shorter than 8 characters, too short to keep out of shipit's output (every occurrence of it in plan, logs and errors would be redacted): if it is not secret, move it to server.env; if it is, use a longer value`;
+    // Redacting "e" or "s" would have blanked every e and s of this very line.
+    expect(problems(server({ secrets: { PIN: 'e', FLAG: 's', CODE: 'abc1234' } }))).toEqual([tooShort('PIN'), tooShort('FLAG'), tooShort('CODE')]);
+    // Counted in characters, not bytes: 8 characters of 2 bytes each are enough.
+    expect(problems(server({ secrets: { DATABASE_URL: 'abcd1234', PASS: 'éééééééé', EMPTY: '' } }))).toEqual([]);
+    // Per environment too.
+    expect(problems(with_((c) => (c.environments.production.server = { secrets: { TOKEN: 'ab' } })))).toEqual([
+      "environments.production.server.secrets.TOKEN: is shorter than 8 characters, too short to keep out of shipit's output (every occurrence of it in plan, logs and errors would be redacted): if it is not secret, move it to server.env; if it is, use a longer value",
+    ]);
+  });
+
   it('a secret value never appears in any error text, even when the same value is misplaced elsewhere', () => {
     const secret = 'Hunter2!very-secret';
     const config = with_((c) => {

@@ -20,6 +20,11 @@ describe('values no output may show', () => {
     expect(sensitiveValues(undefined)).toEqual([]);
   });
 
+  it('are never shorter than redaction can handle: a short value would blank out every occurrence of it', () => {
+    expect(sensitiveValues({ secrets: { PIN: 'ab', OK: 'abcdefgh' }, env: { API_TOKEN: 'short' } })).toEqual(['abcdefgh']);
+    expect(collectSecrets({ server: { secrets: { PIN: 'ab', OK: 'abcdefgh' } } })).toEqual(['abcdefgh']);
+  });
+
   it('are found anywhere in a raw config for its error messages: top level and per environment', () => {
     const raw = {
       server: { env: { API_KEY: 'top-level-api-key', PORT_NAME: 'http-alt-port' }, secrets: { A: 'secret-a' } },

@@ -250,7 +250,7 @@ describe('SshHost.lock staging the release in the same command', () => {
     // One stdin: the lock info first (its byte count is in the script), then the secrets and the stage's parts.
     const info = JSON.stringify(lockInfo);
     expect(transport.commands[0]).toContain(`head -c ${Buffer.byteLength(info)} > "$S/lock/info.json"`);
-    expect(transport.stdins[0]!.toString().startsWith(`${info}TOKEN="s3cret"\n`)).toBe(true);
+    expect(transport.stdins[0]!.toString().startsWith(`${info}15\nTOKEN="s3cret"\n`)).toBe(true);
     expect(transport.commands[0]).not.toContain('s3cret');
     // The staged manifest is cached like any stage's.
     expect(await manifests.read('hello', 'r2', stagedSha)).not.toBeNull();

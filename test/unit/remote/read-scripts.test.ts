@@ -36,6 +36,22 @@ describe('read-only scripts (the exact text is what runs on the host)', () => {
     );
     expect(() => scripts.unitFilesScript(layout, ['../../etc/passwd'])).toThrow(/invalid unit name/);
   });
+
+  it('compares the env lines on stdin with shared/env and shared/secrets.env in one awk, printing names only', () => {
+    expect(scripts.envChangesScript(layout)).toBe(
+      [
+        ...PREAMBLE,
+        'set --; for f in "$D/shared/env" "$D/shared/secrets.env"; do [ ! -f "$f" ] || set -- "$@" "$f"; done',
+        "awk '",
+        '  /^[+][es] / { l = substr($0, 4); k = l; sub(/=.*/, "", k); want[substr($0, 2, 1) " " k] = l; next }',
+        '  /^[A-Za-z_][A-Za-z0-9_]*=/ { k = $0; sub(/=.*/, "", k); have[(FILENAME ~ "/secrets[.]env$" ? "s" : "e") " " k] = $0 }',
+        '  END {',
+        '    for (x in want) if (!(x in have)) print "env\\tadded\\t" x; else if (have[x] != want[x]) print "env\\tchanged\\t" x',
+        '    for (x in have) if (!(x in want)) print "env\\tremoved\\t" x',
+        `  }' - "$@"`,
+      ].join('\n'),
+    );
+  });
 });
 
 describe('parsing what the read-only scripts print', () => {

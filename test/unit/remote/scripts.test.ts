@@ -216,8 +216,22 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it("reads the secrets' length from stdin: the script's only byte counts are of the manifest parts", () => {
+    const text = scripts.stageScript(layout, 'r1', { env: '', base: null, dropBytes: 0, sentBytes: 10, sentFiles: 1, finalize: null });
+    expect(text).toContain(
+      [
+        'IFS= read -r secrets_bytes',
+        `case $secrets_bytes in ''|*[!0-9]*) echo "stdin does not start with the length of secrets.env" >&2; exit 1 ;; esac`,
+        'umask 027',
+      ].join('\n'),
+    );
+    expect(text).toContain('umask 077\nhead -c "$secrets_bytes" > "$M.tmp"/secrets.env\n');
+    expect(text.match(/head -c \d+/g)).toEqual(['head -c 0', 'head -c 10']);
+    expect(scripts.secretsInput('A="é"\n')).toBe('7\nA="é"\n');
+  });
+
   it('verifies the checksums of the files sent before a staged release becomes visible', () => {
-    const plan = { env: '', secretsBytes: 0, base: 'r0', dropBytes: 0, sentBytes: 10, sentFiles: 1 };
+    const plan = { env: '', base: 'r0', dropBytes: 0, sentBytes: 10, sentFiles: 1 };
     const text = scripts.stageScript(layout, 'r1', { ...plan, finalize: { metaJson: '{"id":"r1"}', units: [{ name: 'hello.service', content: '[Unit]\n' }] } });
     const verify = text.indexOf('sha256sum --quiet --strict -c -');
     const rename = text.indexOf('mv "$T" "$D/releases/r1"');

@@ -58,14 +58,13 @@ async function stage(root: string, user: string, id: string, artifactDir: string
   const sent = options.corrupt ? delta.sent.replace(/\t[0-9a-f]{64}\t/, `\t${'0'.repeat(64)}\t`) : delta.sent;
   const body = scripts.stageScript(layout, id, {
     env: options.env ?? 'LOG_LEVEL="info"\n',
-    secretsBytes: Buffer.byteLength(secrets),
     base: delta.reuse > 0 ? base : null,
     dropBytes: Buffer.byteLength(delta.drop),
     sentBytes: Buffer.byteLength(sent),
     sentFiles: delta.send.length,
     finalize: { metaJson: JSON.stringify({ id, state: 'staged' }), units: [{ name: 'demo.service', content: '[Service]\n' }] },
   });
-  const stdin = Buffer.concat([Buffer.from(secrets + delta.drop + sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+  const stdin = Buffer.concat([Buffer.from(scripts.secretsInput(secrets) + delta.drop + sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
   return { result: run(body, stdin), delta, base, release: join(layout.deployTo, 'releases', id), meta: join(layout.deployTo, '.shipit/releases', id), layout };
 }
 
@@ -244,7 +243,6 @@ describe('stageScript with the check folded in (the deployer read the current re
     const body = scripts
       .stageScript(layout, id, {
         env: 'LOG_LEVEL="debug"\n',
-        secretsBytes: Buffer.byteLength('NEW="x"\n'),
         base: delta.reuse > 0 ? 'r1' : null,
         dropBytes: Buffer.byteLength(delta.drop),
         sentBytes: Buffer.byteLength(delta.sent),
@@ -253,7 +251,7 @@ describe('stageScript with the check folded in (the deployer read the current re
         checks: { prerequisites, diskKiB: 1, current },
       })
       .replace(/^command -v systemctl .*$/m, ':');
-    const stdin = Buffer.concat([Buffer.from('NEW="x"\n' + delta.drop + delta.sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+    const stdin = Buffer.concat([Buffer.from(scripts.secretsInput('NEW="x"\n') + delta.drop + delta.sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
     return { result: run(body, stdin), delta };
   }
 
@@ -370,7 +368,6 @@ describe('lockScript with a stage (the lock and the stage in one command)', () =
         infoBytes: Buffer.byteLength(INFO),
         plan: {
           env: 'LOG_LEVEL="debug"\n',
-          secretsBytes: Buffer.byteLength(SECRETS),
           base: 'r1',
           dropBytes: Buffer.byteLength(delta.drop),
           sentBytes: Buffer.byteLength(delta.sent),
@@ -380,7 +377,7 @@ describe('lockScript with a stage (the lock and the stage in one command)', () =
         },
       })
       .replace(/^command -v systemctl .*$/m, ':');
-    const stdin = Buffer.concat([Buffer.from(INFO + SECRETS + delta.drop + delta.sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
+    const stdin = Buffer.concat([Buffer.from(INFO + scripts.secretsInput(SECRETS) + delta.drop + delta.sent), await tarOf(artifact, delta.send.map((f) => f.path))]);
     return { result: run(body, stdin), delta };
   }
 

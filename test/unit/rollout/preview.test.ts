@@ -24,8 +24,10 @@ class ReadOnlyTransport implements Transport {
   readonly mutations: string[] = [];
   constructor(
     readonly name: string,
-    private readonly state: { current: string | null; lock?: object; serviceUnit?: string },
+    private readonly state: { current: string | null; lock?: object; serviceUnit?: string; envChanges?: string },
   ) {}
+  /** What the read of the installed units and env got on stdin. */
+  installedStdin: string | undefined;
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (typeof options.stdin === 'object' && options.stdin !== null && !Buffer.isBuffer(options.stdin)) throw new Error('a stream was opened');
@@ -42,7 +44,8 @@ class ReadOnlyTransport implements Transport {
     }
     if (command.includes('base64 -w0')) {
       const unit = this.state.serviceUnit;
-      return ok(`absent\thello.socket\n${unit ? `unit\thello.service\t${Buffer.from(unit).toString('base64')}\n` : 'absent\thello.service\n'}`);
+      this.installedStdin = options.stdin?.toString();
+      return ok(`${this.state.envChanges ?? ''}` + `absent\thello.socket\n${unit ? `unit\thello.service\t${Buffer.from(unit).toString('base64')}\n` : 'absent\thello.service\n'}`);
     }
     this.mutations.push(command);
     return ok('');
@@ -109,7 +112,6 @@ describe('dry run of a deploy (shipit plan)', () => {
         cmd(
           scripts.stageScript(layout, NEW, {
             env: 'LOG_LEVEL="info"\n',
-            secretsBytes: Buffer.byteLength(release().secrets),
             base: OLD,
             dropBytes: 0,
             sentBytes: Buffer.byteLength(formatManifest([release().files[1]!])),
@@ -132,7 +134,7 @@ describe('dry run of a deploy (shipit plan)', () => {
         `gzipped tar of 1 file(s), 3 bytes before compression; 1 file(s) linked from ${OLD}`,
     );
     // The read-only steps did run, and are listed as such.
-    expect(preview.steps.filter((st) => st.readOnly && st.host === 'web1').map((st) => st.label).sort()).toEqual(['check prerequisites', 'inspect', 'installed units']);
+    expect(preview.steps.filter((st) => st.readOnly && st.host === 'web1').map((st) => st.label).sort()).toEqual(['check prerequisites', 'inspect', 'installed units, env changes']);
   });
 
   it('says what would be sent or reused per host and diffs every unit file that would change', async () => {
@@ -162,6 +164,46 @@ describe('dry run of a deploy (shipit plan)', () => {
     expect(text).toContain('web1: /etc/systemd/system/hello.service (changed)');
     expect(text).toContain('web1, web2: lock  (stdin:');
     expect(text).toContain(`$ ${scripts.privileged(scripts.lockScript(layout), 'root')}`);
+  });
+
+  it('shows nothing that depends on the secrets: their length rides on stdin, never in a command', async () => {
+    const stageFor = async (secret: string) => {
+      const s = setup({ web1: { current: OLD } });
+      const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, { ...release(), secrets: `TOKEN="${secret}"\n` });
+      const { command, stdin } = preview.steps.find((st) => st.label === 'stage')!;
+      return { command, stdin };
+    };
+    // secrets.env of 17 bytes and of 49: the same command and stdin note, down to the byte.
+    const short = await stageFor('s3cret-a');
+    expect(await stageFor('s3cret-b'.repeat(5))).toEqual(short);
+    expect(short.command).not.toMatch(/head -c 17\b/);
+  });
+
+  it('says which env and secret names would change, per host or once for hosts that agree; never a value', async () => {
+    const changed = 'env\tchanged\ts DATABASE_URL\nenv\tadded\te NEW_FLAG\nenv\tremoved\te OLD\n';
+    const s = setup({ web1: { current: OLD, envChanges: changed }, web2: { current: OLD, envChanges: changed }, web3: { current: OLD } });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+    expect(preview.hosts.map((h) => h.env)).toEqual([
+      [
+        { file: 'env', name: 'NEW_FLAG', change: 'added' },
+        { file: 'env', name: 'OLD', change: 'removed' },
+        { file: 'secrets', name: 'DATABASE_URL', change: 'changed' },
+      ],
+      expect.any(Array),
+      [],
+    ]);
+    // The host compared the lines the deploy would write (sent on stdin, as a stage sends them) with its own.
+    expect(s.transports.get('web1')!.installedStdin).toBe(`+e LOG_LEVEL="info"\n+s DATABASE_URL="${SECRET}"\n`);
+    const text = formatPlan(preview, { environment: 'production', files: 2, bytes: 6 });
+    expect(text).toContain(
+      [
+        'shared/env and shared/secrets.env against what each host has now (names only, never values):',
+        '  web1, web2: env: NEW_FLAG added, OLD removed; secrets: DATABASE_URL changed',
+        '  web3: unchanged',
+      ].join('\n'),
+    );
+    expect(text).not.toContain('hunter2');
+    expect(JSON.stringify(preview)).not.toContain('hunter2');
   });
 
   it('reports what would stop the deploy: a lock someone holds', async () => {
