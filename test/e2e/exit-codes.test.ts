@@ -97,6 +97,11 @@ describe('exit codes on the lab', () => {
       expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 4]);
       expect(run.all).toMatch(/exit-code test/);
     }
+    // A well-formed id no host has is found before the lock: that is the error (2), not the lock someone holds.
+    const missing = await project.shipit(['rollback', 'production', '--to', '20200101T000000Z']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.all).toMatch(/release 20200101T000000Z is not present on web\d, web\d/);
+    expect(missing.all).not.toMatch(/exit-code test|locked/);
     expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
   });
 
