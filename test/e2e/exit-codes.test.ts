@@ -121,6 +121,12 @@ describe('exit codes on the lab', () => {
     const run = await project.shipit(['deploy', 'production']);
     expect(run.exitCode).toBe(5);
     expect(run.all).toMatch(/every host is back on the release it ran before/);
+    // The app's error is printed once, on the canary's line; the revert and the final error name the host.
+    const reason = /web1 +FAILED on \S+: (.*RuntimeError: app\/FAULT says crash-on-import.*)$/m.exec(run.all)?.[1];
+    expect(reason).toBeDefined();
+    expect(run.all.split(reason!).length - 1).toBe(1);
+    expect(run.all).toMatch(/rolling back web1 to the release each ran before\n/);
+    expect(run.all).toMatch(/error: deploy of \S+ failed: web1 failed \(its line above says why\)/);
     for (const h of hosts) expect((await httpGet(h.address, PORT, '/readyz')).body).toMatchObject({ release: good });
   });
 
