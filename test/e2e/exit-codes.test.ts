@@ -92,7 +92,8 @@ describe('exit codes on the lab', () => {
 
   it('4: the lock is held', async () => {
     expect((await project.shipit(['lock', 'acquire', 'production', '-m', 'exit-code test'])).exitCode).toBe(0);
-    for (const args of [['deploy', 'production'], ['rollback', 'production', '--to', good], ['plan', 'production']]) {
+    // (`rollback --to <the release every host runs>` is refused before the lock since 9aad29a: exit 2, not 4.)
+    for (const args of [['deploy', 'production'], ['rollback', 'production'], ['plan', 'production']]) {
       const run = await project.shipit(args);
       expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 4]);
       expect(run.all).toMatch(/exit-code test/);
