@@ -50,7 +50,8 @@ interface Lockfile {
  */
 export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   const dir = dirname(npm.lockfile);
-  const lockText = await readInput(npm.lockfile, 'the lock file (npm install writes it)');
+  // `shipit init --preset node` sets server.npm, so a project that never ran `npm install` lands here first.
+  const lockText = await readInput(npm.lockfile, 'the lock file (npm install writes it)', 'run `npm install` to write it (shipit builds the hosts\' node_modules from it), or remove server.npm if the app has no dependencies; the path is relative to the config file');
   await readInput(join(dir, 'package.json'), 'package.json beside the lock file');
   let lock: Lockfile;
   try {
@@ -227,11 +228,9 @@ async function containsAddon(dir: string): Promise<boolean> {
   return false;
 }
 
-async function readInput(path: string, what: string): Promise<Buffer> {
+async function readInput(path: string, what: string, hint = 'the path is relative to the config file'): Promise<Buffer> {
   return readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: cannot read ${what} at ${path}: ${error.code ?? error.message}`, {
-      hint: 'the path is relative to the config file',
-    });
+    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: cannot read ${what} at ${path}: ${error.code ?? error.message}`, { hint });
   });
 }
 

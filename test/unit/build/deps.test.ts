@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { depsExcludes } from '../../../src/build/deps.js';
-import { listPackages, nodeDepsKey } from '../../../src/build/node-deps.js';
+import { listPackages, nodeDepsKey, nodeDepsSpec } from '../../../src/build/node-deps.js';
 import { presetImports, pythonDepsSpec } from '../../../src/build/python-deps.js';
 import { testConfig } from '../../support/config.js';
 
@@ -129,5 +129,15 @@ describe('depsExcludes', () => {
     expect(depsExcludes({ ...base, server: { ...base.server, preset: 'node', npm: { lockfile: '/work/app/package-lock.json' } } })).toEqual(['node_modules']);
     expect(depsExcludes({ ...base, server: { ...base.server, python: { ...python, wheelhouse: '/work/app/dist/vendor/wheels' } } })).toEqual(['vendor/wheels']);
     expect(depsExcludes({ ...base, server: { ...base.server, python: { ...python, wheelhouse: '/work/app/wheels' } } })).toEqual([]);
+  });
+});
+
+describe('node dependency set inputs', () => {
+  it('a project without a lock file (server.npm from shipit init, npm install never run) is told to write one or drop server.npm', async () => {
+    write('package.json', '{"name":"app"}');
+    await expect(nodeDepsSpec({ lockfile: join(dir, 'package-lock.json') })).rejects.toMatchObject({
+      message: `server.npm.lockfile: cannot read the lock file (npm install writes it) at ${dir}/package-lock.json: ENOENT`,
+      hint: expect.stringMatching(/^run `npm install` to write it .*or remove server\.npm if the app has no dependencies/),
+    });
   });
 });
