@@ -27,7 +27,8 @@ export interface RolloutOutcome {
   /** Why it failed, in one line. */
   failure: string | null;
   /**
-   * The host whose own failure `failure` is (its host.failed event says the same), so a renderer that printed
+   * The host whose own failure `failure` is (its host.failed event says the same; at most one here, several
+   * when a deploy's prepare fails on several hosts: Outcome.failedOn), so a renderer that printed
    * that event need not print the reason again; empty when the run was stopped from outside a host (progress
    * deadline, Ctrl-C, a host lost between batches).
    */
