@@ -106,6 +106,9 @@ async function buildNodeModules(config: NpmDepsConfig, lock: Lockfile, target: N
   await copyFile(lockfile, join(work, 'package-lock.json'));
   await copyLocalTarballs(projectDir, work, lock);
   await npm(work, ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline']);
+  // A lock file without production dependencies (a new project, `shipit init --preset node`): npm ci creates
+  // no node_modules, and the set is an empty one, which the release links like any other.
+  await mkdir(join(work, 'node_modules'), { recursive: true });
   const packages = await listPackages(join(work, 'node_modules'));
   const native = packages.filter((p) => p.native && !p.hasBinary);
   const sameTarget = target.abi === LOCAL_TARGET.abi && target.platform === LOCAL_TARGET.platform;
