@@ -12,7 +12,7 @@ const TAIL_BYTES = 64 * 1024;
  * rather than execa: this runs on every deploy, and execa costs ~16 MB of memory to load. stdin is /dev/null, so
  * a command that asks a question fails instead of hanging.
  */
-export async function runBuild(build: BuildConfig, cwd: string, options: { signal?: AbortSignal; verbose?: boolean } = {}): Promise<void> {
+export async function runBuild(build: Pick<BuildConfig, 'command' | 'dir'>, cwd: string, options: { signal?: AbortSignal; verbose?: boolean } = {}): Promise<void> {
   if (!build.command) return;
   // Ctrl-C or SIGTERM (a cancelled CI job) while the build runs: the build's whole process group is stopped,
   // not left running into build.dir behind us, and the deploy ends as interrupted (130): no host was touched.

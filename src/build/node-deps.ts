@@ -50,7 +50,8 @@ interface Lockfile {
  */
 export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   const dir = dirname(npm.lockfile);
-  const lockText = await readInput(npm.lockfile, 'the lock file (npm install writes it)');
+  // `shipit init --preset node` sets server.npm, so a project that never ran `npm install` lands here first.
+  const lockText = await readInput(npm.lockfile, 'the lock file (npm install writes it)', 'run `npm install` to write it (shipit builds the hosts\' node_modules from it), or remove server.npm if the app has no dependencies; the path is relative to the config file');
   await readInput(join(dir, 'package.json'), 'package.json beside the lock file');
   let lock: Lockfile;
   try {
@@ -105,6 +106,9 @@ async function buildNodeModules(config: NpmDepsConfig, lock: Lockfile, target: N
   await copyFile(lockfile, join(work, 'package-lock.json'));
   await copyLocalTarballs(projectDir, work, lock);
   await npm(work, ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline']);
+  // A lock file without production dependencies (a new project, `shipit init --preset node`): npm ci creates
+  // no node_modules, and the set is an empty one, which the release links like any other.
+  await mkdir(join(work, 'node_modules'), { recursive: true });
   const packages = await listPackages(join(work, 'node_modules'));
   const native = packages.filter((p) => p.native && !p.hasBinary);
   const sameTarget = target.abi === LOCAL_TARGET.abi && target.platform === LOCAL_TARGET.platform;
@@ -227,11 +231,9 @@ async function containsAddon(dir: string): Promise<boolean> {
   return false;
 }
 
-async function readInput(path: string, what: string): Promise<Buffer> {
+async function readInput(path: string, what: string, hint = 'the path is relative to the config file'): Promise<Buffer> {
   return readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: cannot read ${what} at ${path}: ${error.code ?? error.message}`, {
-      hint: 'the path is relative to the config file',
-    });
+    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: cannot read ${what} at ${path}: ${error.code ?? error.message}`, { hint });
   });
 }
 

@@ -30,7 +30,11 @@ export async function buildRelease(
   // Dependency sets load execa (npm) and their hashing code: only for the configs that have one.
   const deps = config.server.python || config.server.npm ? await import('../build/deps.js') : undefined;
   const cache = await openHashCache(cacheDir(), config.build.dir);
-  const scanned = await scanArtifact(config.build.dir, { exclude: [...(deps?.depsExcludes(config) ?? []), ...configInside(config)], cache });
+  const scanned = await scanArtifact(config.build.dir, {
+    exclude: [...(deps?.depsExcludes(config) ?? []), ...configInside(config)],
+    patterns: config.build.exclude,
+    cache,
+  });
   // Written while the rest is prepared (save never throws).
   const saved = cache.save();
   if (config.server.preset === 'node') checkNodeEntry(config, new Set(scanned.files.map((f) => f.path)));

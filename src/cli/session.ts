@@ -176,8 +176,9 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
   const where = Object.entries(outcome.hosts)
     .map(([host, release]) => `${host}=${release ?? '(nothing)'}`)
     .join(' ');
+  const failure = describeFailure(outcome, renderer.showsEvents);
   if (outcome.result === 'failed-restored') {
-    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${outcome.failure}\nevery host is back on the release it ran before: ${where}`, {
+    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${failure}\nevery host is back on the release it ran before: ${where}`, {
       hint:
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
@@ -188,7 +189,19 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
   }
   throw new ShipitError(
     'DEPLOY_FAILED_INCONSISTENT',
-    `${action} of ${outcome.release} failed: ${outcome.failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
+    `${action} of ${outcome.release} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
     { hint: 'fix the named hosts, then run `shipit status <env>` and `shipit rollback <env>`' },
   );
+}
+
+/**
+ * Why it failed, for the final error. When the failing hosts' own lines said why (plain or listr2 output), they
+ * are named instead: a reason (often an app's traceback) is printed once. In JSON mode the error is the only
+ * text, so it carries the reason; the events carry it too.
+ */
+export function describeFailure(outcome: Pick<Outcome, 'failure' | 'failedOn' | 'durations'>, shownByEvents: boolean): string {
+  if (!shownByEvents || outcome.failedOn.length === 0) return outcome.failure ?? 'unknown failure';
+  const hosts = outcome.failedOn.join(', ');
+  const above = outcome.failedOn.length === 1 ? 'its line above says why' : 'their lines above say why';
+  return outcome.durations.rollout === undefined ? `prepare failed on ${hosts}, nothing was switched (${above})` : `${hosts} failed (${above})`;
 }

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { tryParseDuration } from '../lib/duration.js';
-import { MAX_WORKERS, parseWorkers } from './workers.js';
+import { MAX_WORKERS, neverAWorker, parseWorkers } from './workers.js';
 import { MIN_SECRET_LENGTH, tooShortToRedact } from './sensitive.js';
 
 export const APP_NAME = /^[a-z][a-z0-9-]*$/;
@@ -142,6 +142,16 @@ export const workersSchema = z
   .union([z.number(), z.string()], { error: `%v is not a worker count: expected "auto", a number, or an expression of cpu like "2*cpu+1"` })
   .refine((value) => parseWorkers(value) !== undefined, {
     error: `%v is not a worker count: expected "auto", an integer 1-${MAX_WORKERS}, or an expression of cpu with + - * and integers like "2*cpu+1"`,
+  })
+  // The unit clamps a count below 1 to 1 (for 'cpu-1' on a 1-CPU host); an expression below 1 everywhere is a
+  // mistake that would otherwise run 1 worker on every host without a word.
+  .superRefine((value, ctx) => {
+    const never = neverAWorker(value);
+    if (never === undefined) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `%v gives no worker on any host (${never.atOne} at 1 CPU, ${never.atMost} at 256 CPUs), so every host would run 1 worker: write an expression that is at least 1 on a large host, like "cpu" or "2*cpu+1", a fixed count like 4, or "auto" (one per CPU)`,
+    });
   });
 
 export const maxParallelSchema = z

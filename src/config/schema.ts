@@ -39,10 +39,25 @@ export { ENV_KEY } from './fields.js';
 // ---------------------------------------------------------------------------------------------------------
 // Sections
 
+/** build.exclude's default: what a project directory holds that must not reach the hosts (secrets, VCS). */
+export const DEFAULT_EXCLUDE: readonly string[] = ['.git', '.env', '.env.*'];
+
 export const buildSchema = z
   .strictObject({
     command: z.string().min(1, 'is empty: omit it to ship build.dir as it is').optional().describe('Build command run locally before shipping (e.g. "npm run build"); omit to ship build.dir as it is.'),
     dir: z.string().min(1, 'is empty: expected a directory like "dist" or "."').default('.').describe('The directory that ships, relative to the config file.'),
+    exclude: z
+      .array(
+        z
+          .string()
+          .min(1, 'is empty: expected a pattern like ".env" or "tmp/"')
+          .refine((pattern) => !pattern.startsWith('!'), { error: '%v is a negation, which build.exclude does not support: list only what must not ship' }),
+        { error: '%v is not a list of patterns: expected e.g. [".git", ".env", ".env.*", "tmp/"]' },
+      )
+      .default([...DEFAULT_EXCLUDE])
+      .describe(
+        'Files of build.dir that never ship, as .gitignore patterns: a name matches at any depth (".env.*"), a path with a slash from build.dir ("/tmp", "docs/drafts"), "*" within a name, "**" across directories, a trailing "/" directories only. Setting it replaces the default: keep ".env" and ".env.*" in your list. .git, __pycache__ and the config file never ship anyway.',
+      ),
   })
   .describe('What to build locally and which directory ships.');
 

@@ -107,6 +107,8 @@ export interface BuildConfig {
   command: string | undefined;
   /** Absolute path of the directory that ships. */
   dir: string;
+  /** gitignore-style patterns of build.dir's files that never ship (src/build/exclude.ts). */
+  exclude: readonly string[];
 }
 
 export interface ResolvedConfig {

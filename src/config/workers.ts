@@ -43,8 +43,30 @@ export function parseWorkers(value: unknown): WorkersPlan | undefined {
 export function evaluateWorkers(plan: WorkersPlan, cpu: number): number {
   if (plan.kind === 'auto') return Math.max(1, cpu);
   if (plan.kind === 'fixed') return plan.count;
-  const tokens = tokenize(plan.expression) as string[];
-  // Shell arithmetic precedence: * before + and -, left to right.
+  return Math.max(1, evaluateExpression(plan.expression, cpu));
+}
+
+/**
+ * The CPU counts an expression is checked at: a 1-CPU VM up to a large machine. The unit clamps a result
+ * below 1 to 1 (so 'cpu-1' still runs on a 1-CPU host), which is meant for small hosts only.
+ */
+const CHECKED_CPUS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/**
+ * An expression that is below 1 on every host (e.g. '0*cpu', 'cpu-1000'): the unit would clamp it to 1 worker
+ * everywhere, which is not what it says. The value at 1 and 256 CPUs, for the config error; undefined when the
+ * expression gives a worker on some host (or is not an expression).
+ */
+export function neverAWorker(value: unknown): { atOne: number; atMost: number } | undefined {
+  const plan = parseWorkers(value);
+  if (plan?.kind !== 'expression') return undefined;
+  const values = CHECKED_CPUS.map((cpu) => evaluateExpression(plan.expression, cpu));
+  return values.every((v) => v < 1) ? { atOne: values[0]!, atMost: values.at(-1)! } : undefined;
+}
+
+/** The expression's value, unclamped: shell arithmetic precedence, * before + and -, left to right. */
+function evaluateExpression(expression: string, cpu: number): number {
+  const tokens = tokenize(expression) as string[];
   const terms: number[] = [];
   const signs: number[] = [1];
   let product = operand(tokens[0] as string, cpu);
@@ -59,8 +81,7 @@ export function evaluateWorkers(plan: WorkersPlan, cpu: number): number {
     }
   }
   terms.push(product);
-  const total = terms.reduce((sum, term, index) => sum + (signs[index] as number) * term, 0);
-  return Math.max(1, total);
+  return terms.reduce((sum, term, index) => sum + (signs[index] as number) * term, 0);
 }
 
 function operand(token: string, cpu: number): number {

@@ -24,6 +24,8 @@ export interface Outcome {
   result: RolloutResult;
   release: string;
   failure: string | null;
+  /** Hosts whose own failure events (host.failed, host.prepare_failed) say why: see RolloutOutcome.failedOn. */
+  failedOn: string[];
   hosts: Record<string, string | null>;
   unrestored: string[];
   durations: Partial<Record<Phase, number>>;
@@ -90,7 +92,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
     if (failedPrepare !== null) {
       // Stopped by the operator while staging: nothing was switched, what was staged is gone (prepareFleet).
       if (interrupted(signal)) throw interruptedBeforeSwitching(signal!);
-      return { result: 'failed-restored', release: id, failure: failedPrepare.failure, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }) };
+      return { result: 'failed-restored', release: id, failure: failedPrepare.failure, failedOn: failedPrepare.failedOn, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }) };
     }
     const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous));
     const at = new Date(clock.now()).toISOString();
@@ -151,7 +153,7 @@ export function rollFleet(ctx: FleetContext, release: string, previous: Readonly
  * Stages the release on every host in parallel. Returns the failure (after cleaning up), with the hosts' hint
  * when they all gave the same one, or null.
  */
-async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<{ failure: string; hint?: string } | null> {
+async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<{ failure: string; failedOn: string[]; hint?: string } | null> {
   const { hosts, clock, emit, signal } = ctx;
   const results = await Promise.allSettled(
     [...hosts].map(async ([name, host]) => {
@@ -166,14 +168,14 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
       }
     }),
   );
-  const failures = [...hosts.keys()].flatMap((name, i) => {
+  const failed = [...hosts.keys()].flatMap((name, i) => {
     const r = results[i]!;
-    if (r.status === 'fulfilled') return [];
-    return [hostMessage(name, errorMessage(r.reason))];
+    return r.status === 'rejected' ? [{ name, reason: r.reason as unknown }] : [];
   });
-  if (failures.length === 0) return null;
+  if (failed.length === 0) return null;
   await Promise.allSettled([...hosts.values()].map((host) => host.discard(release.meta.id)));
   const hints = new Set(results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof ShipitError ? r.reason.hint : undefined] : [])));
   const [hint] = hints;
-  return { failure: `prepare failed, nothing was switched: ${failures.join('; ')}`, ...(hints.size === 1 && hint !== undefined ? { hint } : {}) };
+  const failures = failed.map(({ name, reason }) => hostMessage(name, errorMessage(reason)));
+  return { failure: `prepare failed, nothing was switched: ${failures.join('; ')}`, failedOn: failed.map((f) => f.name), ...(hints.size === 1 && hint !== undefined ? { hint } : {}) };
 }

@@ -26,6 +26,13 @@ export interface RolloutOutcome {
   result: RolloutResult;
   /** Why it failed, in one line. */
   failure: string | null;
+  /**
+   * The host whose own failure `failure` is (its host.failed event says the same; at most one here, several
+   * when a deploy's prepare fails on several hosts: Outcome.failedOn), so a renderer that printed
+   * that event need not print the reason again; empty when the run was stopped from outside a host (progress
+   * deadline, Ctrl-C, a host lost between batches).
+   */
+  failedOn: string[];
   /** The release each host ends on (as far as we know). */
   hosts: Record<string, string | null>;
   touched: string[];
@@ -56,6 +63,8 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   );
 
   let failure: string | null = null;
+  // The first host of the run that failed by itself (not cut off by the run being stopped): the reason.
+  let first = null as { host: string; error: unknown } | null;
   try {
     for (const [index, batch] of input.batches.entries()) {
       run.signal.throwIfAborted();
@@ -76,18 +85,23 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
             const error = caught instanceof SwitchNotSent ? caught.cause : caught;
             if (caught instanceof SwitchNotSent && touched.includes(name)) touched.splice(touched.indexOf(name), 1);
             // Cut off by the progress deadline or an interruption: that is the reason, not the step it cut off.
-            emit({ type: 'host.failed', host: name, release, error: errorMessage(run.signal.aborted ? run.signal.reason : error) });
+            // Cut off by another host of its batch failing: say so, not that host's reason again (printed once,
+            // on that host's line, and not as if this host had failed the same way).
+            if (!run.signal.aborted && first === null) first = { host: name, error };
+            const why = run.signal.aborted ? errorMessage(run.signal.reason) : first!.host === name ? errorMessage(error) : `stopped: ${first!.host} failed`;
+            emit({ type: 'host.failed', host: name, release, error: why });
             batchRun.abort(error);
             throw error;
           }
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw run.signal.aborted ? run.signal.reason : failed.reason;
+      if (failed) throw run.signal.aborted ? run.signal.reason : (first?.error ?? failed.reason);
       emit({ type: 'batch.finished', batch: index + 1, durationMs: clock.now() - batchStarted });
     }
   } catch (error) {
     failure = errorMessage(error);
+    if (first !== null && error !== first.error) first = null;
   } finally {
     watchdog.stop();
     for (const stop of unwatch) stop();
@@ -96,7 +110,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
 
   if (failure === null) {
     emit({ type: 'rollout.finished', result: 'success', release, durationMs: clock.now() - started, hosts: where });
-    return { result: 'success', failure: null, hosts: where, touched, unrestored: [] };
+    return { result: 'success', failure: null, failedOn: [], hosts: where, touched, unrestored: [] };
   }
 
   // Without autoRevert every touched host stays where the failure left it.
@@ -120,7 +134,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   }
   const result: RolloutResult = input.rollout.autoRevert && unrestored.length === 0 ? 'failed-restored' : 'failed-inconsistent';
   emit({ type: 'rollout.finished', result, release, durationMs: clock.now() - started, hosts: where });
-  return { result, failure, hosts: where, touched, unrestored };
+  return { result, failure, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored };
 }
 
 /** Switch one host from `from` to `release` (null: deactivate), restart, and gate. */

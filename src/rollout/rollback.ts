@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../host/types.js';
+import type { HistoryEntry, HostReleases } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
 import { inspectFleet, interrupted, phase, rollFleet, type FleetContext, type Outcome } from './deploy.js';
 import { lockFleet, unlockFleet } from './lock.js';
@@ -12,17 +12,18 @@ import { pickRollbackTarget } from './plan.js';
 export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
   const durations: Outcome['durations'] = {};
+  // `--to`: a release some host lacks, a bad one, or the one every host runs is found by a read-only inspect
+  // before the lock (one command per host), so a wrong id fails at once instead of after taking the lock, or
+  // after waiting for someone else's (--lock-wait), or with exit 4 when it is held. Nothing earlier knows the
+  // hosts' releases (connecting runs only `true`). The hosts may change before we hold the lock: the state
+  // the lock returns is checked again below.
+  if (to !== undefined) pickMoving(await inspectFleet(hosts, signal), hosts, to);
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   // Hosts whose record released the lock already.
   const unlocked = new Set<string>();
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
-    const target = pickRollbackTarget(fleet, to);
-    const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
-    const moving = [...hosts.keys()].filter((name) => previous.get(name) !== target);
-    if (moving.length === 0) {
-      throw new ShipitError('USAGE', `every host already runs ${target}`, { hint: 'pick another release with `--to <id>`' });
-    }
+    const { target, previous, moving } = pickMoving(fleet, hosts, to);
     const outcome = await phase(ctx, durations, 'rollout', () =>
       rollFleet(ctx, target, new Map(moving.map((name) => [name, previous.get(name) ?? null]))),
     );
@@ -52,4 +53,15 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
   } finally {
     await unlockFleet(new Map([...hosts].filter(([name]) => !unlocked.has(name))), ctx.lock.token);
   }
+}
+
+/** The release to return to (pickRollbackTarget), what each host runs now, and the hosts not on it already. */
+function pickMoving(fleet: ReadonlyMap<string, HostReleases>, hosts: ReadonlyMap<string, unknown>, to: string | undefined) {
+  const target = pickRollbackTarget(fleet, to);
+  const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
+  const moving = [...hosts.keys()].filter((name) => previous.get(name) !== target);
+  if (moving.length === 0) {
+    throw new ShipitError('USAGE', `every host already runs ${target}`, { hint: 'pick another release with `--to <id>`' });
+  }
+  return { target, previous, moving };
 }

@@ -42,8 +42,10 @@ function choices(preset: Preset, app: string): PresetChoice {
         omit: ['server.command', 'server.notify', 'server.npm'],
       };
     case 'node':
+      // build.dir '.' holds the laptop's node_modules (dev dependencies, this machine's native builds) or none:
+      // with server.npm it never ships, and the lock file's production set is built for the hosts instead.
       return {
-        values: { ...common, 'server.module': 'server.js' },
+        values: { ...common, 'server.module': 'server.js', 'server.npm.lockfile': 'package-lock.json' },
         examples: { ...examples, 'build.command': 'npm ci && npm run build' },
         omit: ['server.command', 'server.notify', ...GUNICORN_ONLY],
       };

@@ -92,11 +92,17 @@ describe('exit codes on the lab', () => {
 
   it('4: the lock is held', async () => {
     expect((await project.shipit(['lock', 'acquire', 'production', '-m', 'exit-code test'])).exitCode).toBe(0);
-    for (const args of [['deploy', 'production'], ['rollback', 'production', '--to', good], ['plan', 'production']]) {
+    // (`rollback --to <the release every host runs>` is refused before the lock since 9aad29a: exit 2, not 4.)
+    for (const args of [['deploy', 'production'], ['rollback', 'production'], ['plan', 'production']]) {
       const run = await project.shipit(args);
       expect([args.join(' '), run.exitCode]).toEqual([args.join(' '), 4]);
       expect(run.all).toMatch(/exit-code test/);
     }
+    // A well-formed id no host has is found before the lock: that is the error (2), not the lock someone holds.
+    const missing = await project.shipit(['rollback', 'production', '--to', '20200101T000000Z']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.all).toMatch(/release 20200101T000000Z is not present on web\d, web\d/);
+    expect(missing.all).not.toMatch(/exit-code test|locked/);
     expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
   });
 
@@ -116,6 +122,12 @@ describe('exit codes on the lab', () => {
     const run = await project.shipit(['deploy', 'production']);
     expect(run.exitCode).toBe(5);
     expect(run.all).toMatch(/every host is back on the release it ran before/);
+    // The app's error is printed once, on the canary's line; the revert and the final error name the host.
+    const reason = /web1 +FAILED on \S+: (.*RuntimeError: app\/FAULT says crash-on-import.*)$/m.exec(run.all)?.[1];
+    expect(reason).toBeDefined();
+    expect(run.all.split(reason!).length - 1).toBe(1);
+    expect(run.all).toMatch(/rolling back web1 to the release each ran before\n/);
+    expect(run.all).toMatch(/error: deploy of \S+ failed: web1 failed \(its line above says why\)/);
     for (const h of hosts) expect((await httpGet(h.address, PORT, '/readyz')).body).toMatchObject({ release: good });
   });
 

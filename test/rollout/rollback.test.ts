@@ -1,7 +1,7 @@
 import { rollback } from '../../src/rollout/rollback.js';
 import { deploy } from '../../src/rollout/deploy.js';
 import { ShipitError } from '../../src/lib/errors.js';
-import { makeFleet, releaseSpec, seed } from './fleet.js';
+import { lockInfo, makeFleet, releaseSpec, seed } from './fleet.js';
 
 const A = '20261123T100000Z';
 const B = '20261124T100000Z';
@@ -42,6 +42,21 @@ describe('rollback on an in-memory fleet', () => {
     fleet.host('web2').releases.delete(B);
     const error = await rollback(fleet.ctx(), B).catch((e: unknown) => e);
     expect((error as ShipitError).message).toBe(`release ${B} is not present on web2`);
+  });
+
+  it('--to a release no host has is refused before the lock: no lock taken, nothing waited for, even when the lock is held', async () => {
+    const fleet = await fleetOnC();
+    for (const host of fleet.hosts.values()) host.calls.length = 0;
+    const missing = '20261126T100000Z';
+    const error = await rollback(fleet.ctx(), missing).catch((e: unknown) => e);
+    expect((error as ShipitError).message).toBe(`release ${missing} is not present on web1, web2, web3`);
+    expect((error as ShipitError).exitCode).toBe(2);
+    expect(fleet.events.filter((e) => e.type === 'host.locked' || (e.type === 'phase.started' && e.phase === 'lock'))).toEqual([]);
+    for (const host of fleet.hosts.values()) expect(host.calls).toEqual([]);
+    // Someone else holds the lock: the wrong id is still what is reported (exit 2), not the lock (exit 4).
+    await fleet.host('web2').lock(lockInfo('tok-other', 'bob@ci'));
+    const held = await rollback(fleet.ctx({ lockWaitMs: 60_000 }), missing).catch((e: unknown) => e);
+    expect(held).toMatchObject({ code: 'USAGE', message: `release ${missing} is not present on web1, web2, web3` });
   });
 
   it('refuses when the target equals current on every host, touching nothing', async () => {

@@ -31,7 +31,8 @@ export function describeEvent(event: RolloutEvent): string {
     case 'batch.finished':
       return `batch ${event.batch} healthy in ${formatDuration(event.durationMs)}`;
     case 'rollback.started':
-      return `rolling back ${event.hosts.join(', ')}: ${event.reason}`;
+      // Not the reason: the failing host's line just said it, or the final error does (it is in --json).
+      return `rolling back ${event.hosts.join(', ')} to the release each ran before`;
     case 'host.reverted':
       return `reverted to ${event.release ?? '(nothing)'}`;
     case 'host.revert_failed':

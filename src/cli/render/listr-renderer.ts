@@ -22,6 +22,7 @@ export class ListrRenderer implements Renderer {
   private chain: Promise<void> = Promise.resolve();
   private rows = new Map<string, HostRow>();
   private endPhase: (() => void) | null = null;
+  readonly showsEvents = true;
 
   constructor(private readonly hosts: readonly string[]) {}
 

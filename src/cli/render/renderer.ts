@@ -2,6 +2,12 @@ import type { RolloutEvent } from '../../rollout/events.js';
 import { describeEvent } from './describe.js';
 
 export interface Renderer {
+  /**
+   * Whether a person reads each event as text here (plain lines, the listr2 tree): a failure a host's line
+   * already gave is then not printed again by the final error (STYLE.md, habit 4). Not in JSON mode, where the
+   * error on stderr is the only text.
+   */
+  readonly showsEvents: boolean;
   emit(event: RolloutEvent): void;
   /** A line that is not an event (summary, hints). Goes to stderr in JSON mode so stdout stays pure JSON. */
   info(line: string): void;
@@ -22,6 +28,8 @@ const hostOf = (event: RolloutEvent): string | null => ('host' in event ? event.
 
 /** `2026-11-25T13:01:02.345Z web1  ready on … (6.2 s)`: greppable, non-animated, one line per event. */
 export class PlainRenderer implements Renderer {
+  readonly showsEvents = true;
+
   constructor(
     private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
     private readonly now: () => Date = () => new Date(),
@@ -41,6 +49,8 @@ export class PlainRenderer implements Renderer {
 
 /** One JSON object per line on stdout, each with `ts`; nothing else goes to stdout in this mode. */
 export class JsonRenderer implements Renderer {
+  readonly showsEvents = false;
+
   constructor(
     private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
     private readonly writeInfo: (line: string) => void = (line) => process.stderr.write(`${line}\n`),

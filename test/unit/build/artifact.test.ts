@@ -28,6 +28,27 @@ describe('scanArtifact', () => {
     expect(artifact.bytes).toBe(22);
   });
 
+  it('build.exclude patterns leave files and whole directories out of the manifest and the tar; without them they ship', async () => {
+    const dir = tree();
+    mkdirSync(join(dir, 'config'));
+    mkdirSync(join(dir, 'tmp/cache'), { recursive: true });
+    writeFileSync(join(dir, '.env'), 'API_TOKEN=laptop\n');
+    writeFileSync(join(dir, '.env.production'), 'API_TOKEN=prod\n');
+    writeFileSync(join(dir, 'config/.env.local'), 'X=1\n');
+    writeFileSync(join(dir, 'config/settings.py'), 'X = 1\n');
+    writeFileSync(join(dir, 'tmp/cache/big'), 'x');
+    const all = await scanArtifact(dir);
+    expect(all.files.map((f) => f.path)).toEqual(['.env', '.env.production', 'app/main.py', 'config/.env.local', 'config/settings.py', 'run.sh', 'tmp/cache/big']);
+    const some = await scanArtifact(dir, { patterns: ['.git', '.env', '.env.*', 'tmp/'] });
+    expect(some.files.map((f) => f.path)).toEqual(['app/main.py', 'config/settings.py', 'run.sh']);
+    expect(some.bytes).toBe(12 + 6 + 10);
+    // What ships is what the manifest lists: the tar of every listed path holds nothing else.
+    const chunks: Buffer[] = [];
+    for await (const chunk of openArtifactTar(some, some.files.map((f) => f.path))) chunks.push(chunk as Buffer);
+    const listed = execFileSync('tar', ['-tzf', '-'], { input: Buffer.concat(chunks) }).toString().trim().split('\n').sort();
+    expect(listed).toEqual(['app/main.py', 'config/settings.py', 'run.sh']);
+  });
+
   it('refuses symlinks and a missing dir with the path', async () => {
     const dir = tree();
     symlinkSync('/etc/passwd', join(dir, 'link'));

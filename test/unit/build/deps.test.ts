@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { depsExcludes } from '../../../src/build/deps.js';
-import { listPackages, nodeDepsKey } from '../../../src/build/node-deps.js';
+import { LOCAL_TARGET, listPackages, nodeDepsKey, nodeDepsSpec } from '../../../src/build/node-deps.js';
 import { presetImports, pythonDepsSpec } from '../../../src/build/python-deps.js';
 import { testConfig } from '../../support/config.js';
 
@@ -130,4 +131,25 @@ describe('depsExcludes', () => {
     expect(depsExcludes({ ...base, server: { ...base.server, python: { ...python, wheelhouse: '/work/app/dist/vendor/wheels' } } })).toEqual(['vendor/wheels']);
     expect(depsExcludes({ ...base, server: { ...base.server, python: { ...python, wheelhouse: '/work/app/wheels' } } })).toEqual([]);
   });
+});
+
+describe('node dependency set inputs', () => {
+  it('a project without a lock file (server.npm from shipit init, npm install never run) is told to write one or drop server.npm', async () => {
+    write('package.json', '{"name":"app"}');
+    await expect(nodeDepsSpec({ lockfile: join(dir, 'package-lock.json') })).rejects.toMatchObject({
+      message: `server.npm.lockfile: cannot read the lock file (npm install writes it) at ${dir}/package-lock.json: ENOENT`,
+      hint: expect.stringMatching(/^run `npm install` to write it .*or remove server\.npm if the app has no dependencies/),
+    });
+  });
+
+  it('a lock file without dependencies (a new project) builds an empty set: npm ci makes no node_modules', async () => {
+    write('package.json', '{"name":"app","version":"1.0.0"}');
+    write('package-lock.json', JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'app', version: '1.0.0' } } }));
+    const spec = await nodeDepsSpec({ lockfile: join(dir, 'package-lock.json') });
+    const built = await spec.build(LOCAL_TARGET);
+    expect(built.files).toBe(0);
+    const chunks: Buffer[] = [];
+    for await (const chunk of built.openTar()) chunks.push(chunk as Buffer);
+    expect(execFileSync('tar', ['-tzf', '-'], { input: Buffer.concat(chunks) }).toString().trim()).toBe('node_modules/');
+  }, 60_000);
 });

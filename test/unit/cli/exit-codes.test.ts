@@ -11,7 +11,7 @@ import { lockInfo, makeFleet, releaseSpec, seed } from '../../rollout/fleet.js';
  */
 const OLD = '20261124T100000Z';
 const NEW = '20261125T130000Z';
-const silent: Renderer = { emit: () => {}, info: () => {}, close: async () => {} };
+const silent: Renderer = { showsEvents: false, emit: () => {}, info: () => {}, close: async () => {} };
 const exitOf = (error: unknown) => report(error, () => {});
 
 async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void): Promise<{ code: number; message: string }> {

@@ -59,7 +59,7 @@ describe('trapSignals', () => {
 });
 
 describe('runFleetOperation when Ctrl-C cuts a step off', () => {
-  const renderer = { emit: () => {}, info: () => {}, close: async () => {} };
+  const renderer = { showsEvents: false, emit: () => {}, info: () => {}, close: async () => {} };
   const run = async (operation: (ctx: FleetContext, abort: AbortController) => Promise<never>) => {
     const abort = new AbortController();
     const pending = { abort, hosts: Promise.resolve(new Map()), close: async () => {} };

@@ -264,6 +264,16 @@ describe('server', () => {
     ]);
   });
 
+  it('workers: an expression below 1 on every host is an error naming the field, not 1 worker in silence', () => {
+    const message = (atOne: number, atMost: number) =>
+      `gives no worker on any host (${atOne} at 1 CPU, ${atMost} at 256 CPUs), so every host would run 1 worker: write an expression that is at least 1 on a large host, like "cpu" or "2*cpu+1", a fixed count like 4, or "auto" (one per CPU)`;
+    expect(problems(server({ workers: '0*cpu' }))).toEqual([`server.workers: "0*cpu" ${message(0, 0)}`]);
+    expect(problems(server({ workers: 'cpu-1000' }))).toEqual([`server.workers: "cpu-1000" ${message(-999, -744)}`]);
+    expect(problems(server({ workers: '1-cpu' }))).toEqual([`server.workers: "1-cpu" ${message(0, -255)}`]);
+    // Below 1 on small hosts only: clamped to 1 there, as documented.
+    for (const ok of ['cpu-1', 'cpu-4', '2*cpu-3']) expect(problems(server({ workers: ok }))).toEqual([]);
+  });
+
   it('timeouts: whole seconds as numbers or duration strings', () => {
     expect(problems(server({ timeout: '30s', gracefulTimeout: '1m', keepAlive: 2 }))).toEqual([]);
     expect(problems(server({ timeout: 0 }))).toEqual(['server.timeout: 0 is not a whole number of seconds ≥ 1: expected e.g. 30 or "30s"']);

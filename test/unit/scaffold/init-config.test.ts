@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { initCommand } from '../../../src/cli/commands/init.js';
 import { report } from '../../../src/cli/main.js';
+import { depsExcludes } from '../../../src/build/deps.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { resolveEnvironment } from '../../../src/config/resolve.js';
 import { listConfigKeys } from '../../../src/config/schema.js';
@@ -22,6 +23,18 @@ describe('shipit init', () => {
     expect(resolved.server.preset).toBe(preset);
     expect(resolved.app).toBe(appNameFrom(dir.split('/').at(-1)!));
     expect(resolved.hosts.map((h) => `${h.user}@${h.host}`)).toEqual(['deploy@web1.example.com', 'deploy@web2.example.com']);
+  });
+
+  it('--preset node builds the dependencies from package-lock.json instead of shipping the local node_modules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-init-node-npm-'));
+    await initCommand({ preset: 'node' }, dir);
+    const { config, filepath } = await loadConfig({ cwd: dir });
+    const resolved = resolveEnvironment(config, 'production', { configFile: filepath });
+    expect(resolved.build.dir).toBe(dir);
+    expect(resolved.server.npm).toEqual({ lockfile: join(dir, 'package-lock.json') });
+    expect(depsExcludes(resolved)).toEqual(['node_modules']);
+    expect(readFileSync(filepath, 'utf8')).toContain("    npm: {\n      // package-lock.json (relative to the config file;");
+    expect(readFileSync(filepath, 'utf8')).toContain("      lockfile: 'package-lock.json',\n    },");
   });
 
   it('comments every key with its schema description and shows defaults commented out', () => {
