@@ -135,7 +135,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(start);
     expect(at('mv -fT "$D/.current.tmp" "$D/current"')).toBe(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"') + 1);
     // The restart is the last change; the service lines (the gate's baseline) come after it.
-    const restart = at('systemctl restart "$A.service" || why "$A.service"');
+    const restart = at(scripts.RESTART_SERVICE);
     expect(lines.slice(restart + 1).join('\n')).toBe(scripts.serviceScript(layout).split('\n').slice(5).join('\n'));
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
   });
@@ -266,6 +266,51 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
   });
 });
 
+describe('the restart (run by /bin/sh, systemctl faked)', () => {
+  /** Runs RESTART_SERVICE with a systemctl whose restarts fail `failures` times, showing ExecMainStatus `status`. */
+  function restart(failures: number, status: string) {
+    const bin = mkdtempSync(join(tmpdir(), 'shipit-restart-'));
+    try {
+      writeFileSync(
+        join(bin, 'systemctl'),
+        [
+          '#!/bin/sh',
+          `echo "$*" >> ${JSON.stringify(join(bin, 'calls'))}`,
+          'case "$1" in',
+          `  restart) n=$(grep -c '^restart' ${JSON.stringify(join(bin, 'calls'))}); [ "$n" -gt ${failures} ] ;;`,
+          `  show) echo ${status} ;;`,
+          'esac',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const body = ['A=demo', 'why() { echo "why $1" >&2; exit 1; }', scripts.RESTART_SERVICE, 'echo restarted'].join('\n');
+      const run = spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
+      return { status: run.status, stdout: run.stdout.toString(), stderr: run.stderr.toString(), calls };
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }
+
+  it('restarts once when it works', () => {
+    expect(restart(0, '0')).toMatchObject({ status: 0, stdout: 'restarted\n', calls: ['restart demo.service'] });
+  });
+
+  it("starts again once when systemd could not attach the process to its cgroup (219), which is not the release's fault", () => {
+    const run = restart(1, '219');
+    expect(run).toMatchObject({ status: 0, stdout: 'restarted\n' });
+    expect(run.calls).toEqual(['restart demo.service', 'show -p ExecMainStatus --value demo.service', 'restart demo.service']);
+    expect(run.stderr).toBe('demo.service: systemd could not attach the process to its cgroup (status 219); starting it again\n');
+    expect(restart(2, '219')).toMatchObject({ status: 1, stderr: expect.stringMatching(/why demo.service\n$/) }); // once only
+  });
+
+  it('leaves any other failure to why, at once', () => {
+    const run = restart(1, '3');
+    expect(run).toMatchObject({ status: 1, stdout: '', stderr: 'why demo.service\n' });
+    expect(run.calls).toEqual(['restart demo.service', 'show -p ExecMainStatus --value demo.service']);
+  });
+});
+
 describe('why: what a failed start prints', () => {
   it("gives systemd's last two telling lines, then the app's last lines that name an error (run by /bin/sh, journalctl faked)", () => {
     const bin = mkdtempSync(join(tmpdir(), 'shipit-why-'));
@@ -296,12 +341,13 @@ describe('why: what a failed start prints', () => {
     }
   });
 
-  it("keeps a signal's name (status=9/KILL), which says what happened", () => {
+  it("keeps a signal's name (status=9/KILL) and systemd's own (status=219/CGROUP), which say what happened", () => {
     const bin = mkdtempSync(join(tmpdir(), 'shipit-why-'));
     try {
-      writeFileSync(join(bin, 'journalctl'), '#!/bin/sh\ncase "$*" in *_PID=1*) echo "demo.service: Main process exited, code=killed, status=9/KILL" ;; esac\n', { mode: 0o755 });
+      const said = ['demo.service: Main process exited, code=killed, status=9/KILL', 'demo.service: Main process exited, code=exited, status=219/CGROUP'];
+      writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\ncase "$*" in *_PID=1*) printf '%s\\n' '${said.join("' '")}' ;; esac\n`, { mode: 0o755 });
       const run = spawnSync('sh', ['-c', ['t0=0', ...scripts.WHY_FUNCTION, 'why demo.service'].join('\n')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
-      expect(run.stderr.toString()).toBe('demo.service: Main process exited, code=killed, status=9/KILL\n');
+      expect(run.stderr.toString()).toBe(`${said.join('\n')}\n`);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
