@@ -148,33 +148,33 @@ export class ConnectionBalancer<K> {
     }
     const target = this.loads.get(shed.key)!;
     if (now < target.quietUntil || !target.reportedSinceShed) return undefined;
-    const free = this.coreIsFree(now);
-    if (free === false) return undefined;
+    const core = this.freeCore(now);
+    if (!core.free) return undefined;
     target.quietUntil = now + this.options.cooldownMs;
     target.reportedSinceShed = false;
     this.watch = undefined;
-    return free === true ? shed : { ...shed, idleCpus: Math.round(free * 100) / 100 };
+    return core.idleCpus === undefined ? shed : { ...shed, idleCpus: Math.round(core.idleCpus * 100) / 100 };
   }
 
   /**
    * Whether the imbalance has lasted `idleWindowMs` with `minIdleCpus` idle on average. Measured from when it was
    * first seen (or last judged), so idle time from before the clients arrived does not count; a window that had
-   * too little idle starts the next one. Returns the idle CPUs measured when they decided, true when not measured.
+   * too little idle starts the next one. `idleCpus`: what the window measured, when it was measured.
    */
-  private coreIsFree(now: number): number | boolean {
-    if (this.options.minIdleCpus <= 0) return true;
+  private freeCore(now: number): { free: boolean; idleCpus?: number } {
+    if (this.options.minIdleCpus <= 0) return { free: true };
     if (this.watch === undefined) {
       const sample = this.sampleCpu();
-      if (sample === undefined) return true;
+      if (sample === undefined) return { free: true };
       this.watch = { since: now, sample };
-      return false;
+      return { free: false };
     }
-    if (now - this.watch.since < this.options.idleWindowMs) return false;
+    if (now - this.watch.since < this.options.idleWindowMs) return { free: false };
     const sample = this.sampleCpu();
     const idle = this.watch.sample === undefined || sample === undefined ? undefined : idleCpusBetween(this.watch.sample, sample);
     this.watch = { since: now, sample };
-    if (idle === undefined) return true;
-    return idle >= this.options.minIdleCpus && idle;
+    if (idle === undefined) return { free: true };
+    return { free: idle >= this.options.minIdleCpus, idleCpus: idle };
   }
 
   /**
