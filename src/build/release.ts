@@ -38,6 +38,13 @@ function portFree(port: number, bind: string): Prerequisite {
       // process (~16 ms of host CPU) on the lock's critical path.
       `f="/etc/systemd/system/$A.socket"`,
       `if [ -f "$f" ]; then while IFS= read -r l; do case "$l" in "ListenStream=${port}" | ListenStream=*:${port}) exit 0 ;; esac; done < "$f"; fi`,
+      // Nothing listens on the port at all (every first deploy): free, without reading /proc/net/tcp{,6}, whose
+      // reading to the end cost a lab host ~15 ms of kernel CPU with 24 sockets in all (the kernel walks its whole
+      // established-connections hash, 262,144 buckets on this 24 GB machine; issue 6). ss asks sock_diag for
+      // listeners only (`state listening`; -l adds closed sockets, and with them the same walk): ~3 ms with its
+      // fork. Only its empty answer is taken: a listener on the port (on which address decides), an ss that fails
+      // or none at all (iproute2 is not on every host) leave it to the tables below.
+      `if l=$(ss -Htn state listening 'sport = :${port}' 2> /dev/null) && [ -z "$l" ]; then exit 0; fi`,
       `awk -v p=${hexPort} -v any=${wildcard ? 1 : 0} -v me=${v4} -v v4only=${bind === '::' || v4 === '-' ? 0 : 1} '$4 == "0A" { split($2, a, ":"); w = a[1] ~ /^0+$/; if (v4only && FILENAME ~ /6$/ && !w) next; if (a[2] == p && (any || w || a[1] == me)) found = 1 } END { exit found }' /proc/net/tcp /proc/net/tcp6`,
     ].join('\n'),
     message: `port ${port} is already in use on this host by another service (\`ss -ltnp 'sport = :${port}'\` names it): choose another server.port, or stop that service`,
