@@ -51,17 +51,12 @@ export function attachHandoff(
   let receiving = false;
   let cancelWindow: (() => void) | undefined;
 
-  const closeWindow = (): void => {
-    left = 0;
-    listener.pauseOnConnect = false;
-    cancelWindow?.();
-    cancelWindow = undefined;
-  };
-
   // Prepended: runs before http's own connection listener. A connection accepted while the server pauses new
   // ones either leaves (its handle is sent; http's listener sets up a parser that never reads and is freed when
-  // the socket is destroyed) or is resumed once every listener ran.
-  server.prependListener('connection', (socket: SocketWithHandle) => {
+  // the socket is destroyed) or is resumed once every listener ran. Listening only while the window is open (the
+  // only time a connection arrives paused): outside it this would be one more 'connection' listener called for
+  // every connection for nothing, which on a `Connection: close` load is every request.
+  const onConnection = (socket: SocketWithHandle): void => {
     if (!socket.isPaused()) return;
     if (left > 0 && !receiving && socket._handle != null) {
       left -= 1;
@@ -77,14 +72,30 @@ export function attachHandoff(
       return;
     }
     process.nextTick(() => socket.resume());
-  });
+  };
+
+  // pauseOnConnect and the listener come and go together: a connection accepted paused always finds the listener
+  // (node:net reads pauseOnConnect as it accepts, then emits 'connection' synchronously), and removing the listener
+  // while 'connection' is being emitted is safe (EventEmitter#emit calls a copy of the listener array).
+  const closeWindow = (): void => {
+    left = 0;
+    if (listener.pauseOnConnect) {
+      listener.pauseOnConnect = false;
+      server.removeListener('connection', onConnection);
+    }
+    cancelWindow?.();
+    cancelWindow = undefined;
+  };
 
   return {
     shed(count) {
       tracker.shed(count);
       if (count <= 0 || listener._handle == null) return;
       left = count;
-      listener.pauseOnConnect = true;
+      if (!listener.pauseOnConnect) {
+        listener.pauseOnConnect = true;
+        server.prependListener('connection', onConnection);
+      }
       cancelWindow?.();
       cancelWindow = clock.setTimer(HANDOFF_WINDOW_MS, closeWindow);
     },

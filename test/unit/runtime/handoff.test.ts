@@ -54,6 +54,7 @@ describe('attachHandoff', () => {
     const t = await setUp();
     const clients: Awaited<ReturnType<typeof openRaw>>[] = [];
     try {
+      const listeners = t.server.listenerCount('connection');
       t.handoff.shed(2);
       expect(paused(t.server)).toBe(true);
       for (let i = 0; i < 2; i += 1) {
@@ -63,6 +64,7 @@ describe('attachHandoff', () => {
       }
       await t.waitFor(() => t.passed.length === 2);
       expect(paused(t.server)).toBe(false); // the window closes with the Nth hand-over
+      expect(t.server.listenerCount('connection')).toBe(listeners); // from inside the 'connection' emit
       // The next worker: another process gets the handle over IPC, as from the master, and reads the request
       // that this server never touched.
       const next = fork(path.join(here, 'fixtures/handoff-receiver.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -94,10 +96,16 @@ describe('attachHandoff', () => {
   it('closes the window after HANDOFF_WINDOW_MS even when fewer connections came', async () => {
     const t = await setUp();
     try {
+      // Outside a window it adds no 'connection' listener: every connection would call it for nothing.
+      const listeners = t.server.listenerCount('connection');
       t.handoff.shed(3);
       expect(paused(t.server)).toBe(true);
+      expect(t.server.listenerCount('connection')).toBe(listeners + 1);
+      t.handoff.shed(2); // a later ask while the window is open: still one listener
+      expect(t.server.listenerCount('connection')).toBe(listeners + 1);
       t.clock.advance(HANDOFF_WINDOW_MS);
       expect(paused(t.server)).toBe(false);
+      expect(t.server.listenerCount('connection')).toBe(listeners);
       const c = await openRaw(t.port);
       c.send('/');
       expect((await c.next())?.body).toBe('served here');
