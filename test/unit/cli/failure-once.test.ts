@@ -78,6 +78,9 @@ describe('a failed deploy says why once', () => {
     const all = [...lines, error].join('\n');
     expect(count(all, 'disk full on web1')).toBe(1);
     expect(count(all, 'disk full on web3')).toBe(1);
+    // The line starts with the host: the reason does not name it again (`web1  prepare failed: web1: …`).
+    expect(lines).toContain('2026-11-25T13:00:00.000Z web1       prepare failed: disk full on web1');
+    expect(lines).toContain('2026-11-25T13:00:00.000Z web3       prepare failed: disk full on web3');
     expect(error).toMatch(/^error: deploy of \S+ failed: prepare failed on web1, web3, nothing was switched \(their lines above say why\)$/m);
   });
 
