@@ -1,6 +1,8 @@
 import { formatDuration } from '../../lib/duration.js';
 import type { RolloutEvent } from '../../rollout/events.js';
 
+export type RolloutFinished = Extract<RolloutEvent, { type: 'rollout.finished' }>;
+
 const kib = (bytes: number) => (bytes < 10_240 ? `${bytes} B` : `${(bytes / 1024).toFixed(0)} KiB`);
 
 /**
@@ -10,6 +12,17 @@ const kib = (bytes: number) => (bytes < 10_240 ? `${bytes} B` : `${(bytes / 1024
  */
 function ownError(event: { host: string; error: string }): string {
   return event.error.startsWith(`${event.host}: `) ? event.error.slice(event.host.length + 2) : event.error;
+}
+
+/**
+ * What a host the rollout phase never moved is left on, for its line or row: a failed run's untouched hosts must
+ * not read as done. `finished` is the phase's rollout.finished (null: the phase ended without one); a host it
+ * does not list was never to be moved (a rollback leaves hosts already on the target alone).
+ */
+export function describeUntouched(host: string, finished: RolloutFinished | null): string {
+  if (finished === null) return 'not touched';
+  if (!(host in finished.hosts)) return `not moved: already on ${finished.release}`;
+  return `not touched: still on ${finished.hosts[host] ?? '(nothing)'} (the rollout stopped before its batch)`;
 }
 
 /** One human line per event (plain renderer, and titles of the listr2 tree). Never secret values. */
