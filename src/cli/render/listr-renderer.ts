@@ -30,9 +30,14 @@ export class ListrRenderer implements Renderer {
   private finished: RolloutFinished | null = null;
   readonly showsEvents = true;
 
-  /** `listr`: options for listr2 beyond ours (tests give a renderer that writes where they read). */
+  /**
+   * `safe` redacts the config's secrets from every title and line, as the plain and JSON renderers do: a host's
+   * failure quotes the app's last log lines, which may hold one. `listr`: options for listr2 beyond ours (tests
+   * give a renderer that writes where they read).
+   */
   constructor(
     private readonly hosts: readonly string[],
+    private readonly safe: (text: string) => string = (text) => text,
     private readonly listr: Partial<ListrBaseClassOptions<unknown, ListrRendererValue, ListrRendererValue>> = {},
   ) {}
 
@@ -44,7 +49,7 @@ export class ListrRenderer implements Renderer {
     const row = this.rows.get(event.host);
     if (!row) return;
     row.touched = true;
-    row.title = `${event.host}: ${describeEvent(event)}`;
+    row.title = this.safe(`${event.host}: ${describeEvent(event)}`);
     if (event.type === 'host.failed' || event.type === 'host.prepare_failed' || event.type === 'host.revert_failed') row.failed = row.title;
     if (row.task) row.task.title = row.title;
   }
@@ -107,7 +112,7 @@ export class ListrRenderer implements Renderer {
   }
 
   info(line: string): void {
-    this.chain = this.chain.then(() => void process.stdout.write(`${line}\n`));
+    this.chain = this.chain.then(() => void process.stdout.write(`${this.safe(line)}\n`));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { ListrLogger, ProcessOutput } from 'listr2';
 import { ListrRenderer } from '../../../src/cli/render/listr-renderer.js';
+import { createRedactor } from '../../../src/lib/redact.js';
 import { deploy } from '../../../src/rollout/deploy.js';
 import { rollback } from '../../../src/rollout/rollback.js';
 import { makeFleet, releaseSpec, seed } from '../../rollout/fleet.js';
@@ -12,15 +13,16 @@ const NEW = '20261125T130000Z';
  * How each host row of the listr2 tree of a run on the in-memory fleet ended, per phase: `[state, title]`, from
  * listr2's test renderer (the state its TTY renderer draws as ✔, ✖ or ↓).
  */
-async function finalRows(run: (renderer: ListrRenderer) => Promise<unknown>, hosts: string[]): Promise<Record<string, [string, string][]>> {
+async function finalRows(run: (renderer: ListrRenderer) => Promise<unknown>, hosts: string[], secrets: string[] = []): Promise<Record<string, [string, string][]>> {
   let text = '';
   const out = new Writable({ write: (chunk, _enc, done) => void ((text += String(chunk)), done()) }) as unknown as NodeJS.WriteStream;
-  const renderer = new ListrRenderer(hosts, {
+  const renderer = new ListrRenderer(hosts, createRedactor(secrets), {
     renderer: 'test',
     rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(out, out) }) },
   });
   await run(renderer);
   await renderer.close();
+  for (const secret of secrets) expect(text).not.toContain(secret);
   const phases: Record<string, [string, string][]> = {};
   for (const line of text.split('\n').filter(Boolean)) {
     const event = JSON.parse(line) as { event: string; data: string; task: { title: string; path: string[] } };
@@ -57,5 +59,22 @@ describe('the listr2 tree: hosts a run did not touch do not read as done', () =>
       ['COMPLETED', `web1: ready on ${OLD} (6s)`],
       ['SKIPPED', `web2: not moved: already on ${OLD}`],
     ]);
+  });
+
+  it('never shows a secret: a failing app\'s last lines quoted on its row are redacted, as in plain output', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    const secret = 'tok-1234567890-abcdef';
+    const rows = await finalRows(
+      (r) => {
+        r.emit({ type: 'phase.started', phase: 'rollout' });
+        r.emit({ type: 'host.failed', host: 'web1', release: NEW, error: `service crashed; the app said: RuntimeError: cannot reach db with token ${secret}` });
+        r.emit({ type: 'phase.finished', phase: 'rollout', durationMs: 1 });
+        return Promise.resolve();
+      },
+      ['web1', 'web2'],
+      [secret],
+    );
+    expect(rows.rollout![0]).toEqual(['FAILED', `web1: FAILED on ${NEW}: service crashed; the app said: RuntimeError: cannot reach db with token [redacted]`]);
   });
 });
