@@ -102,8 +102,11 @@ function symlinkHint(rel: string): string {
   if (rel === 'node_modules' || rel.startsWith('node_modules/')) {
     return "dependencies are installed on the hosts, not shipped from here: set server.npm (e.g. { lockfile: 'package-lock.json' }) and node_modules is left out, or point build.dir at a directory without node_modules";
   }
-  if (/^\.?venv\//.test(rel)) {
-    return "a virtualenv is built on the hosts, not shipped from here: set server.python (e.g. { requirements: 'requirements.txt' }) and leave the virtualenv out of build.dir";
+  const venv = /^(\.?venv)\//.exec(rel)?.[1];
+  if (venv !== undefined) {
+    // build.dir is '.' in every config `shipit init` writes, so moving the virtualenv out of it is rarely the
+    // way: say how to leave it out where it is (a list of one's own replaces the default, hence all of it).
+    return `a virtualenv is built on the hosts, not shipped from here: set server.python (e.g. { requirements: 'requirements.txt' }) and leave ${venv}/ out of what ships with build.exclude: ['.git', '.env', '.env.*', '${venv}/']`;
   }
   return 'copy the target into the build dir instead';
 }

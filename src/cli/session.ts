@@ -20,7 +20,7 @@ export async function makeRenderer(options: GlobalOptions, hosts: readonly strin
   if (mode === 'json') return new JsonRenderer((line) => process.stdout.write(`${safe(line)}\n`), (line) => process.stderr.write(`${safe(line)}\n`));
   if (mode === 'plain') return new PlainRenderer((line) => process.stdout.write(`${safe(line)}\n`));
   const { ListrRenderer } = await import('./render/listr-renderer.js');
-  return new ListrRenderer(hosts);
+  return new ListrRenderer(hosts, safe);
 }
 
 /**

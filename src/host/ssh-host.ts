@@ -134,6 +134,27 @@ export class SshHost implements Host {
     return this.transport.bytesSent;
   }
 
+  /**
+   * Bytes of secrets.env handed to the connection so far. A prepare reports what it sent without them
+   * (wireBytes): on a redeploy that sends no file the count is little else, so anyone who knows the scripts'
+   * sizes could read the secrets' length off the `N B on the wire` line or the host.prepared event.
+   */
+  private secretBytesSent = 0;
+
+  private wireBytes(): number {
+    return this.transport.bytesSent - this.secretBytesSent;
+  }
+
+  /** `secrets` as a step's stdin, counted in secretBytesSent when the step hands it to the connection. */
+  private secretsStdin(secrets: string, rest: () => Readable | Buffer = () => Buffer.alloc(0)): () => Readable | Buffer {
+    return () => {
+      const head = Buffer.from(scripts.secretsInput(secrets));
+      this.secretBytesSent += head.length;
+      const tail = rest();
+      return Buffer.isBuffer(tail) ? Buffer.concat([head, tail]) : prefixed(head, tail);
+    };
+  }
+
   /** Runs a step as root; rejects with a ShipitError naming the host when it exits non-zero (unless allowed). */
   private async run(step: Step): Promise<ExecResult> {
     const { label } = step;
@@ -243,7 +264,7 @@ export class SshHost implements Host {
     }
     // The lock and the stage in one command (lockScript's `then`), from the base this host was left running.
     const id = release.meta.id;
-    const bytesBefore = this.transport.bytesSent;
+    const bytesBefore = this.wireBytes();
     const checks = { prerequisites: release.prerequisites, diskKiB: Math.ceil(release.diskBytes / 1024), current: guess.current };
     const staging = this.stagePlan(release, guess.base, guess.baseLines, checks);
     const infoJson = Buffer.from(JSON.stringify(info));
@@ -342,7 +363,7 @@ export class SshHost implements Host {
       if ('error' in early) throw early.error;
       return { ...(await this.prepared(release, early.delta, early.base, early.bytesBefore, signal)), withLock: true };
     }
-    const bytesBefore = this.transport.bytesSent;
+    const bytesBefore = this.wireBytes();
     const diskKiB = Math.ceil(release.diskBytes / 1024);
     // Known from the lock: the check runs inside the stage command (one round trip less per host).
     const known = await this.baseFromLock(release);
@@ -357,11 +378,14 @@ export class SshHost implements Host {
         label: 'write the release env and secrets',
         body: scripts.releaseEnvScript(layout, id, release.env),
         mutates: true,
-        stdin: release.secrets,
+        stdin: () => {
+          this.secretBytesSent += Buffer.byteLength(release.secrets);
+          return release.secrets;
+        },
         stdinNote: secretsNote(release.secrets),
         signal,
       });
-      return { filesSent: 0, filesReused: release.files.length, bytesSent: this.transport.bytesSent - bytesBefore, base: check.base, alreadyStaged: true, sentPaths: [] };
+      return { filesSent: 0, filesReused: release.files.length, bytesSent: this.wireBytes() - bytesBefore, base: check.base, alreadyStaged: true, sentPaths: [] };
     }
     const base = check.base === id ? null : check.base;
     const staged = (await this.stage(release, base, check.baseLines, signal))!;
@@ -413,7 +437,7 @@ export class SshHost implements Host {
   /** What a stage of `release` on `base` sends (one stdin: secrets, manifest lines, then the tar) and expects. */
   private stagePlan(release: ReleaseSpec, base: string | null, baseLines: string[], checks?: StagePlan['checks']) {
     const delta = manifestDelta(release.files, base === null ? [] : baseLines);
-    const head = Buffer.from(scripts.secretsInput(release.secrets) + delta.drop + delta.sent);
+    const head = Buffer.from(delta.drop + delta.sent);
     const tarBytes = delta.send.reduce((sum, f) => sum + f.size, 0);
     const plan: StagePlan = {
       env: release.env,
@@ -430,7 +454,7 @@ export class SshHost implements Host {
       delta,
       expectedSha: sha256Hex(delta.manifest),
       plan,
-      stdin: (): Readable | Buffer => (delta.send.length > 0 ? prefixed(head, release.openTar(delta.send.map((f) => f.path))) : head),
+      stdin: this.secretsStdin(release.secrets, () => (delta.send.length > 0 ? prefixed(head, release.openTar(delta.send.map((f) => f.path))) : head)),
       stdinNote: [
         secretsNote(release.secrets),
         `${delta.dropCount} path(s) of ${base ?? 'no base'} not reused`,
@@ -477,7 +501,7 @@ export class SshHost implements Host {
     return {
       filesSent: delta.send.length,
       filesReused: delta.reuse,
-      bytesSent: this.transport.bytesSent - bytesBefore,
+      bytesSent: this.wireBytes() - bytesBefore,
       base,
       alreadyStaged: false,
       sentPaths: delta.send.map((f) => f.path),

@@ -106,6 +106,10 @@ export interface Prerequisite {
 export interface PrepareReport {
   filesSent: number;
   filesReused: number;
+  /**
+   * What the prepare handed to the connection (scripts, manifest lines, the tar), not counting secrets.env:
+   * printed and in the host.prepared event, where it would tell the secrets' length.
+   */
   bytesSent: number;
   /** Base release whose files were reused, if any. */
   base: string | null;

@@ -146,8 +146,9 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal }).catch((error: unknown) => {
     throw error instanceof NotSentError ? new SwitchNotSent(error) : error;
   });
-  emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
+  // Back to nothing (a failed first deploy's revert) is a stop: no restart, no readiness to wait for.
   if (release === null) return;
+  emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   const baseline = state ?? (await host.service(signal));
   await waitForReady(host, input.health, { clock, signal, baseline });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });

@@ -50,6 +50,12 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?
     .filter(onEvery)
     .sort()
     .at(-1);
+  if (target === undefined && newestCurrent === undefined) {
+    // Not "no good release older than the current one": there is no current one (never deployed, or removed).
+    throw new ShipitError('USAGE', `nothing to roll back: no host runs a release (${states.map(([h]) => h).join(', ')})`, {
+      hint: '`shipit deploy <env>` makes the first release; `shipit releases <env>` lists what the hosts have',
+    });
+  }
   if (target === undefined) {
     throw new ShipitError('USAGE', `no good release older than ${newestCurrent ?? 'the current one'} is present on every host`, {
       hint: 'run `shipit releases <env>` and pick one with `--to <id>`',

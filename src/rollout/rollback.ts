@@ -12,12 +12,13 @@ import { pickRollbackTarget } from './plan.js';
 export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
   const durations: Outcome['durations'] = {};
-  // `--to`: a release some host lacks, a bad one, or the one every host runs is found by a read-only inspect
-  // before the lock (one command per host), so a wrong id fails at once instead of after taking the lock, or
-  // after waiting for someone else's (--lock-wait), or with exit 4 when it is held. Nothing earlier knows the
-  // hosts' releases (connecting runs only `true`). The hosts may change before we hold the lock: the state
-  // the lock returns is checked again below.
-  if (to !== undefined) pickMoving(await inspectFleet(hosts, signal), hosts, to);
+  // What to roll back to is found by a read-only inspect before the lock (one command per host, over the
+  // connection the rollback uses anyway: no login of its own): `--to` a release some host lacks, a bad one or
+  // the one every host runs, and with no `--to` a fleet with no good release older than the current one on
+  // every host, fail at once instead of after taking the lock, or after waiting for someone else's
+  // (--lock-wait), or with exit 4 when it is held. Nothing earlier knows the hosts' releases (connecting runs
+  // nothing). The hosts may change before we hold the lock: the state the lock returns is checked again below.
+  pickMoving(await inspectFleet(hosts, signal), hosts, to);
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   // Hosts whose record released the lock already.
   const unlocked = new Set<string>();

@@ -33,7 +33,15 @@ function choices(preset: Preset, app: string): PresetChoice {
     'health.liveness': '/healthz',
     'health.readiness': '/readyz',
   };
-  const examples = { deployTo: `/srv/${app}`, 'server.user': app, 'ssh.configFile': '~/.ssh/config' };
+  // Every optional key without a default needs an example: without one, a commented-out block showed its
+  // description followed by the next key's line (read as that key's), and an active block left it out.
+  const examples = {
+    deployTo: `/srv/${app}`,
+    'server.user': app,
+    'ssh.configFile': '~/.ssh/config',
+    'server.python.wheelhouse': 'wheels',
+    'server.npm.nodedir': 'vendor/libnode-dev/usr',
+  };
   switch (preset) {
     case 'gunicorn':
       return {

@@ -28,10 +28,12 @@ export function connectFailed(target: HostTarget, error: Ssh2Error, connectTimeo
   if (error.level === 'client-timeout') reason = `no SSH handshake within ${connectTimeoutMs} ms`;
   else if (error.code && SOCKET_REASONS[error.code]) reason = SOCKET_REASONS[error.code]!;
   else reason = error.message;
+  // A longer wait helps only a connection that ran out of time, not one refused or unroutable at once.
+  const timedOut = error.level === 'client-timeout' || error.code === 'ETIMEDOUT';
   return new ShipitError('CONNECT_FAILED', `Cannot connect to ${target.user}@${address(target)}: ${reason}`, {
     host: target.name,
     cause: error,
-    hint: `Check that the host is up and reachable on port ${target.port} from here (ssh -p ${target.port} ${target.user}@${target.host} true), or raise ssh.connectTimeout.`,
+    hint: `Check that the host is up and reachable on port ${target.port} from here (ssh -p ${target.port} ${target.user}@${target.host} true)${timedOut ? ', or raise ssh.connectTimeout' : ''}.`,
   });
 }
 

@@ -92,6 +92,18 @@ describe('exit codes on the lab', () => {
 
   it('4: the lock is held', async () => {
     expect((await project.shipit(['lock', 'acquire', 'production', '-m', 'exit-code test'])).exitCode).toBe(0);
+    // One release on the hosts: nothing to roll back to is found before the lock (exit 2), not the lock someone holds.
+    const nothing = await project.shipit(['rollback', 'production']);
+    expect(nothing.exitCode).toBe(2);
+    expect(nothing.all).toMatch(new RegExp(`no good release older than ${good} is present on every host`));
+    expect(nothing.all).not.toMatch(/exit-code test|locked/);
+    // A second release, so that a rollback would have somewhere to go: then the held lock is what stops it.
+    expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
+    project.setVersion('e1b');
+    const second = await project.shipit(['deploy', 'production']);
+    expect(second.exitCode).toBe(0);
+    good = releaseIdOf(second.all)!;
+    expect((await project.shipit(['lock', 'acquire', 'production', '-m', 'exit-code test'])).exitCode).toBe(0);
     // (`rollback --to <the release every host runs>` is refused before the lock since 9aad29a: exit 2, not 4.)
     for (const args of [['deploy', 'production'], ['rollback', 'production'], ['plan', 'production']]) {
       const run = await project.shipit(args);

@@ -19,6 +19,17 @@ function ctrlCWhen(fleet: ReturnType<typeof makeFleet>, when: (event: RolloutEve
 }
 
 describe('deploy on an in-memory fleet', () => {
+  it('a failed first deploy stops the canary again without saying it restarted or waits for readiness', async () => {
+    const fleet = makeFleet(2);
+    fleet.host('web1').faults.crashes = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    const web1 = fleet.events.filter((e) => 'host' in e && e.host === 'web1' && e.type !== 'host.locked' && e.type !== 'host.prepared').map((e) => e.type);
+    // The revert to nothing is a stop: no host.restarted ("restarted in …, waiting for readiness") after it.
+    expect(web1).toEqual(['host.activating', 'host.restarted', 'host.failed', 'host.activating', 'host.reverted']);
+    expect(fleet.host('web1').current).toBeNull();
+  });
+
   it('rolls canary first, then batches, gating each host, and records the release good', async () => {
     const fleet = makeFleet(4);
     seed(fleet, OLD);

@@ -59,6 +59,21 @@ describe('rollback on an in-memory fleet', () => {
     expect(held).toMatchObject({ code: 'USAGE', message: `release ${missing} is not present on web1, web2, web3` });
   });
 
+  it('with no target, nothing to roll back to is found before the lock: no lock taken, even when someone holds it', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, A);
+    fleet.events.length = 0;
+    for (const host of fleet.hosts.values()) host.calls.length = 0;
+    const error = await rollback(fleet.ctx()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'USAGE', exitCode: 2, message: `no good release older than ${A} is present on every host` });
+    expect(fleet.events.filter((e) => e.type === 'host.locked' || (e.type === 'phase.started' && e.phase === 'lock'))).toEqual([]);
+    for (const host of fleet.hosts.values()) expect(host.calls).toEqual([]);
+    // Someone else holds the lock: nothing to roll back to is still what is reported (exit 2), not the lock (exit 4).
+    await fleet.host('web2').lock(lockInfo('tok-other', 'bob@ci'));
+    const held = await rollback(fleet.ctx({ lockWaitMs: 60_000 })).catch((e: unknown) => e);
+    expect(held).toMatchObject({ code: 'USAGE', message: `no good release older than ${A} is present on every host` });
+  });
+
   it('refuses when the target equals current on every host, touching nothing', async () => {
     const fleet = await fleetOnC();
     const error = await rollback(fleet.ctx(), C).catch((e: unknown) => e);

@@ -1,7 +1,29 @@
 import { formatDuration } from '../../lib/duration.js';
 import type { RolloutEvent } from '../../rollout/events.js';
 
+export type RolloutFinished = Extract<RolloutEvent, { type: 'rollout.finished' }>;
+
 const kib = (bytes: number) => (bytes < 10_240 ? `${bytes} B` : `${(bytes / 1024).toFixed(0)} KiB`);
+
+/**
+ * A host's error as its own line or row says it: that line already starts with the host's name, so a message
+ * that starts with it too (`web2: stage failed …`, as SshHost words its errors) loses it there. The events keep
+ * the whole message (--json, the final error).
+ */
+function ownError(event: { host: string; error: string }): string {
+  return event.error.startsWith(`${event.host}: `) ? event.error.slice(event.host.length + 2) : event.error;
+}
+
+/**
+ * What a host the rollout phase never moved is left on, for its line or row: a failed run's untouched hosts must
+ * not read as done. `finished` is the phase's rollout.finished (null: the phase ended without one); a host it
+ * does not list was never to be moved (a rollback leaves hosts already on the target alone).
+ */
+export function describeUntouched(host: string, finished: RolloutFinished | null): string {
+  if (finished === null) return 'not touched';
+  if (!(host in finished.hosts)) return `not moved: already on ${finished.release}`;
+  return `not touched: still on ${finished.hosts[host] ?? '(nothing)'} (the rollout stopped before its batch)`;
+}
 
 /** One human line per event (plain renderer, and titles of the listr2 tree). Never secret values. */
 export function describeEvent(event: RolloutEvent): string {
@@ -17,7 +39,7 @@ export function describeEvent(event: RolloutEvent): string {
     case 'host.prepared':
       return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${event.withLock ? 'with the lock' : formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
     case 'host.prepare_failed':
-      return `prepare failed: ${event.error}`;
+      return `prepare failed: ${ownError(event)}`;
     case 'batch.started':
       return `batch ${event.batch}/${event.of}: ${event.hosts.join(', ')}`;
     case 'host.activating':
@@ -27,7 +49,7 @@ export function describeEvent(event: RolloutEvent): string {
     case 'host.ready':
       return `ready on ${event.release} (${formatDuration(event.durationMs)})`;
     case 'host.failed':
-      return `FAILED on ${event.release}: ${event.error}`;
+      return `FAILED on ${event.release}: ${ownError(event)}`;
     case 'batch.finished':
       return `batch ${event.batch} healthy in ${formatDuration(event.durationMs)}`;
     case 'rollback.started':
@@ -36,7 +58,7 @@ export function describeEvent(event: RolloutEvent): string {
     case 'host.reverted':
       return `reverted to ${event.release ?? '(nothing)'}`;
     case 'host.revert_failed':
-      return `REVERT FAILED (to ${event.release ?? '(nothing)'}): ${event.error}`;
+      return `REVERT FAILED (to ${event.release ?? '(nothing)'}): ${ownError(event)}`;
     case 'rollout.finished':
       return `rollout ${event.result} in ${formatDuration(event.durationMs)}`;
   }

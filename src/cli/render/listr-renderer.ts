@@ -1,11 +1,15 @@
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import { Listr, type ListrBaseClassOptions, type ListrRendererValue, type ListrTaskWrapper } from 'listr2';
 import type { Phase, RolloutEvent } from '../../rollout/events.js';
-import { describeEvent } from './describe.js';
+import { describeEvent, describeUntouched, type RolloutFinished } from './describe.js';
 import type { Renderer } from './renderer.js';
 
 interface HostRow {
   title: string;
   failed: string | null;
+  /** An event of this host came in this phase: otherwise the phase never touched it (see skipUntouched). */
+  touched: boolean;
+  /** Set when the phase ended without touching the host: the row then reads skipped, not done. */
+  skipped: string | null;
   task: ListrTaskWrapper<unknown, never, never> | null;
   done: Promise<void>;
   finish: () => void;
@@ -22,35 +26,61 @@ export class ListrRenderer implements Renderer {
   private chain: Promise<void> = Promise.resolve();
   private rows = new Map<string, HostRow>();
   private endPhase: (() => void) | null = null;
+  /** The rollout.finished of the current phase: where the hosts it never reached are left. */
+  private finished: RolloutFinished | null = null;
   readonly showsEvents = true;
 
-  constructor(private readonly hosts: readonly string[]) {}
+  /**
+   * `safe` redacts the config's secrets from every title and line, as the plain and JSON renderers do: a host's
+   * failure quotes the app's last log lines, which may hold one. `listr`: options for listr2 beyond ours (tests
+   * give a renderer that writes where they read).
+   */
+  constructor(
+    private readonly hosts: readonly string[],
+    private readonly safe: (text: string) => string = (text) => text,
+    private readonly listr: Partial<ListrBaseClassOptions<unknown, ListrRendererValue, ListrRendererValue>> = {},
+  ) {}
 
   emit(event: RolloutEvent): void {
     if (event.type === 'phase.started') return this.startPhase(event.phase);
-    if (event.type === 'phase.finished') {
-      for (const row of this.rows.values()) row.finish();
-      this.endPhase?.();
-      return;
-    }
+    if (event.type === 'phase.finished') return this.finishPhase();
+    if (event.type === 'rollout.finished') this.finished = event;
     if (!('host' in event)) return;
     const row = this.rows.get(event.host);
     if (!row) return;
-    row.title = `${event.host}: ${describeEvent(event)}`;
+    row.touched = true;
+    row.title = this.safe(`${event.host}: ${describeEvent(event)}`);
     if (event.type === 'host.failed' || event.type === 'host.prepare_failed' || event.type === 'host.revert_failed') row.failed = row.title;
     if (row.task) row.task.title = row.title;
+  }
+
+  /**
+   * Ends the phase's rows. A row no event reached (the failed run stopped before the host's batch, or a
+   * rollback left it on the target already) is skipped, saying where the host is: finished as it was, it read
+   * `✔ web2: waiting`, as if that host were done.
+   */
+  private finishPhase(): void {
+    for (const [host, row] of this.rows) {
+      if (!row.touched && row.skipped === null) {
+        row.skipped = row.title = `${host}: ${describeUntouched(host, this.finished)}`;
+        if (row.task) row.task.title = row.title;
+      }
+      row.finish();
+    }
+    this.endPhase?.();
   }
 
   private startPhase(phase: Phase): void {
     let end!: () => void;
     const ended = new Promise<void>((resolve) => (end = resolve));
     this.endPhase = end;
+    this.finished = null;
     this.rows = new Map();
     if (PER_HOST.has(phase)) {
       for (const host of this.hosts) {
         let finish!: () => void;
         const done = new Promise<void>((resolve) => (finish = resolve));
-        this.rows.set(host, { title: `${host}: waiting`, failed: null, task: null, done, finish });
+        this.rows.set(host, { title: `${host}: waiting`, failed: null, touched: false, skipped: null, task: null, done, finish });
       }
     }
     const rows = [...this.rows.values()];
@@ -68,6 +98,7 @@ export class ListrRenderer implements Renderer {
                   sub.title = row.title;
                   await row.done;
                   if (row.failed) throw new Error(row.failed);
+                  if (row.skipped !== null) sub.skip();
                 },
               })),
               { concurrent: true, exitOnError: false },
@@ -75,18 +106,17 @@ export class ListrRenderer implements Renderer {
           },
         },
       ],
-      { exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
+      { exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false }, ...this.listr },
     );
     this.chain = this.chain.then(() => list.run().then(() => undefined, () => undefined));
   }
 
   info(line: string): void {
-    this.chain = this.chain.then(() => void process.stdout.write(`${line}\n`));
+    this.chain = this.chain.then(() => void process.stdout.write(`${this.safe(line)}\n`));
   }
 
   async close(): Promise<void> {
-    this.endPhase?.();
-    for (const row of this.rows.values()) row.finish();
+    this.finishPhase();
     await this.chain;
   }
 }

@@ -1,5 +1,5 @@
 import type { RolloutEvent } from '../../rollout/events.js';
-import { describeEvent } from './describe.js';
+import { describeEvent, describeUntouched } from './describe.js';
 
 export interface Renderer {
   /**
@@ -35,9 +35,23 @@ export class PlainRenderer implements Renderer {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Hosts with an event since the rollout phase started: the others were never touched by it. */
+  private moved = new Set<string>();
+
   emit(event: RolloutEvent): void {
+    if (event.type === 'phase.started' && event.phase === 'rollout') this.moved.clear();
     const host = hostOf(event);
-    this.write(`${this.now().toISOString()} ${host ? `${host.padEnd(10)} ` : ''}${describeEvent(event)}`);
+    if (host !== null) this.moved.add(host);
+    // A failed run's hosts that its rollout never reached get a line of their own, saying where they are:
+    // without one, a reader of the log cannot tell them from hosts whose lines went by.
+    if (event.type === 'rollout.finished') {
+      for (const name of Object.keys(event.hosts).filter((h) => !this.moved.has(h))) this.line(name, describeUntouched(name, event));
+    }
+    this.line(host, describeEvent(event));
+  }
+
+  private line(host: string | null, text: string): void {
+    this.write(`${this.now().toISOString()} ${host ? `${host.padEnd(10)} ` : ''}${text}`);
   }
 
   info(line: string): void {

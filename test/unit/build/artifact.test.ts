@@ -66,6 +66,16 @@ describe('scanArtifact', () => {
     mkdirSync(join(python, '.venv/bin'), { recursive: true });
     symlinkSync('/usr/bin/python3', join(python, '.venv/bin/python'));
     await expect(scanArtifact(python)).rejects.toMatchObject({ hint: expect.stringContaining('set server.python') });
+    // build.dir '.' (what `shipit init` writes) holds the virtualenv: the hint says how to leave it out there,
+    // and the list it gives does leave it out, keeping the default's entries.
+    const hint = ((await scanArtifact(python).catch((e: unknown) => e)) as { hint: string }).hint;
+    expect(hint).toMatch(/build\.exclude: \['\.git', '\.env', '\.env\.\*', '\.venv\/'\]$/);
+    const patterns = JSON.parse(/build\.exclude: (\[.*\])$/.exec(hint)![1]!.replace(/'/g, '"')) as string[];
+    expect((await scanArtifact(python, { patterns })).files.map((f) => f.path)).not.toContainEqual(expect.stringMatching(/venv/));
+    const plain = tree();
+    mkdirSync(join(plain, 'venv/bin'), { recursive: true });
+    symlinkSync('/usr/bin/python3', join(plain, 'venv/bin/python3'));
+    await expect(scanArtifact(plain)).rejects.toMatchObject({ hint: expect.stringContaining("'venv/']") });
   });
 });
 

@@ -45,6 +45,13 @@ describe('a failed deploy says why once', () => {
     expect(count(all, failure)).toBe(1);
     expect(lines).toContain(`2026-11-25T13:00:00.000Z web1       FAILED on ${NEW}: ${failure}`);
     expect(lines).toContain('2026-11-25T13:00:00.000Z rolling back web1 to the release each ran before');
+    // The hosts the rollout never reached say so, once, before the rollout's last line.
+    const finished = lines.findIndex((l) => / rollout failed-restored in /.test(l));
+    expect(lines.slice(finished - 2, finished)).toEqual([
+      `2026-11-25T13:00:00.000Z web2       not touched: still on ${OLD} (the rollout stopped before its batch)`,
+      `2026-11-25T13:00:00.000Z web3       not touched: still on ${OLD} (the rollout stopped before its batch)`,
+    ]);
+    expect(lines.filter((l) => / not touched: /.test(l))).toHaveLength(2);
     expect(error).toBe(
       `error: deploy of ${NEW} failed: web1 failed (its line above says why)\n` +
         `every host is back on the release it ran before: web1=${OLD} web2=${OLD} web3=${OLD}\n` +
@@ -78,6 +85,9 @@ describe('a failed deploy says why once', () => {
     const all = [...lines, error].join('\n');
     expect(count(all, 'disk full on web1')).toBe(1);
     expect(count(all, 'disk full on web3')).toBe(1);
+    // The line starts with the host: the reason does not name it again (`web1  prepare failed: web1: …`).
+    expect(lines).toContain('2026-11-25T13:00:00.000Z web1       prepare failed: disk full on web1');
+    expect(lines).toContain('2026-11-25T13:00:00.000Z web3       prepare failed: disk full on web3');
     expect(error).toMatch(/^error: deploy of \S+ failed: prepare failed on web1, web3, nothing was switched \(their lines above say why\)$/m);
   });
 

@@ -33,6 +33,22 @@ describe('renderers', () => {
     ]);
   });
 
+  it('a host\'s failure does not name the host again after the host column (SshHost errors start with it)', () => {
+    const lines: string[] = [];
+    const r = new PlainRenderer((l) => lines.push(l), at);
+    r.emit({ type: 'host.prepare_failed', host: 'web2', error: 'web2: stage failed (exit 1): tar: short read' });
+    r.emit({ type: 'host.failed', host: 'web2', release: 'r2', error: 'web2: activate failed (exit 1)' });
+    r.emit({ type: 'host.revert_failed', host: 'web2', release: 'r1', error: 'web2: lost the connection' });
+    // Another host's name at the start is information, and stays.
+    r.emit({ type: 'host.failed', host: 'web3', release: 'r2', error: 'web2: lost the connection' });
+    expect(lines).toEqual([
+      '2026-11-25T13:00:00.000Z web2       prepare failed: stage failed (exit 1): tar: short read',
+      '2026-11-25T13:00:00.000Z web2       FAILED on r2: activate failed (exit 1)',
+      '2026-11-25T13:00:00.000Z web2       REVERT FAILED (to r1): lost the connection',
+      '2026-11-25T13:00:00.000Z web3       FAILED on r2: web2: lost the connection',
+    ]);
+  });
+
   it('prints one JSON object per event on stdout and info elsewhere', () => {
     const out: string[] = [];
     const err: string[] = [];

@@ -53,6 +53,27 @@ class ScriptedHost implements Transport {
 
 const ok = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
 
+/** `inner`, counting every stdin byte handed to it in bytesSent, as the SSH transport counts its channels' data. */
+function counting(inner: Transport): Transport & { bytesSent: number } {
+  const transport = {
+    name: inner.name,
+    bytesSent: 0,
+    async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+      let stdin = options.stdin;
+      if (stdin instanceof Readable) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
+        stdin = Buffer.concat(chunks);
+      }
+      if (stdin !== undefined) transport.bytesSent += Buffer.byteLength(stdin);
+      return inner.exec(command, { ...options, ...(stdin === undefined ? {} : { stdin }) });
+    },
+    httpGet: inner.httpGet.bind(inner),
+    close: inner.close.bind(inner),
+  };
+  return transport;
+}
+
 function release(): ReleaseSpec {
   return {
     meta: { id: 'r2', createdAt: 'x', by: 'alice@laptop', revision: null, state: 'staged' },
@@ -223,13 +244,13 @@ describe('SshHost.lock staging the release in the same command', () => {
     : 'other';
 
   /** A host this deployer left running r1 (the manifest cached), in `mode`. */
-  async function hostRunningR1(mode: LockStageHost['mode'] = 'ok', options: { destination?: string; dryRun?: boolean } = {}) {
+  async function hostRunningR1(mode: LockStageHost['mode'] = 'ok', options: { destination?: string; dryRun?: boolean; wrap?: (t: Transport) => Transport } = {}) {
     const manifests = memoryManifestCache();
     await manifests.put('hello', 'r1', BASE_TEXT);
     await manifests.setRunning('hello', DESTINATION, { release: 'r1', sha256: sha256Hex(BASE_TEXT) });
     const transport = new LockStageHost();
     transport.mode = mode;
-    const host = new SshHost('web1', transport, {
+    const host = new SshHost('web1', options.wrap?.(transport) ?? transport, {
       layout,
       sshUser: 'root',
       port: 8000,
@@ -302,6 +323,24 @@ describe('SshHost.lock staging the release in the same command', () => {
     await exists.host.lock(lockInfo, release());
     await exists.host.prepare(release());
     expect(exists.transport.commands.map(kind)).toEqual(['lock+stage', 'stage']);
+  });
+
+  it('the bytes a prepare reports do not count the secrets: a secret\'s length is not told by them', async () => {
+    // On a redeploy that sends no file the figure is little more than the secrets: it must not change with them.
+    const reported = async (secrets: string, path: 'lock' | 'check') => {
+      let wire!: ReturnType<typeof counting>;
+      const { host } = await hostRunningR1('ok', { wrap: (t) => (wire = counting(t)) });
+      const spec = { ...release(), secrets };
+      if (path === 'lock') await host.lock(lockInfo, spec);
+      const report = await host.prepare(spec);
+      expect(report.withLock === true).toBe(path === 'lock');
+      // What went on stdin did carry them: the report leaves them out, and nothing else.
+      expect(wire.bytesSent - report.bytesSent).toBe(Buffer.byteLength(`${Buffer.byteLength(secrets)}\n${secrets}`));
+      return report.bytesSent;
+    };
+    for (const path of ['lock', 'check'] as const) {
+      expect(await reported('TOKEN="a-longer-secret-value-of-many-characters"\n', path)).toBe(await reported('TOKEN="s3cret99"\n', path));
+    }
   });
 
   it('discards what the lock staged when the lock is released before prepare (another host was held)', async () => {

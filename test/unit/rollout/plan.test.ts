@@ -51,6 +51,14 @@ describe('pickRollbackTarget', () => {
     const fleet = new Map([['web1', host(r[0], [meta(r[0], 'good')])]]);
     expect(() => pickRollbackTarget(fleet)).toThrow(/no good release older than 20261121T000000Z/);
   });
+  it('says that no host runs anything when none does, not that there is no release older than "the current one"', () => {
+    const fleet = new Map([
+      ['web1', host(null, [])],
+      ['web2', host(null, [meta(r[0], 'interrupted')])],
+    ]);
+    expect(() => pickRollbackTarget(fleet)).toThrow(new Error('nothing to roll back: no host runs a release (web1, web2)'));
+    expect(() => pickRollbackTarget(fleet)).toThrow(expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('makes the first release') }) as never);
+  });
   it('refuses a bad --to', () => {
     const fleet = new Map([['web1', host(r[1], [meta(r[0], 'bad'), meta(r[1], 'good')])]]);
     expect(() => pickRollbackTarget(fleet, r[0])).toThrow(/marked bad on web1/);

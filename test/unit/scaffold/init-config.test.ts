@@ -34,7 +34,8 @@ describe('shipit init', () => {
     expect(resolved.server.npm).toEqual({ lockfile: join(dir, 'package-lock.json') });
     expect(depsExcludes(resolved)).toEqual(['node_modules']);
     expect(readFileSync(filepath, 'utf8')).toContain("    npm: {\n      // package-lock.json (relative to the config file;");
-    expect(readFileSync(filepath, 'utf8')).toContain("      lockfile: 'package-lock.json',\n    },");
+    expect(readFileSync(filepath, 'utf8')).toContain("      lockfile: 'package-lock.json',\n");
+    expect(readFileSync(filepath, 'utf8')).toContain("      // nodedir: 'vendor/libnode-dev/usr',\n    },");
   });
 
   it('comments every key with its schema description and shows defaults commented out', () => {
@@ -50,6 +51,28 @@ describe('shipit init', () => {
     expect(text).toContain("    // interval: '1s',");
     expect(text).toContain("    module: 'app.main:app',");
     expect(renderInitConfig('command', 'x')).not.toContain('workerClass');
+  });
+
+  it('follows every key\'s description with that key\'s line (an optional key without a default shows an example)', () => {
+    for (const preset of ['gunicorn', 'node', 'command'] as const) {
+      const lines = renderInitConfig(preset, 'hello').split('\n');
+      const omitted = omittedKeys(preset);
+      for (const key of listConfigKeys()) {
+        if (key.path.includes('<name>') || key.path === 'environments' || key.path === 'server.secrets') continue;
+        if (omitted.some((o) => key.path === o || key.path.startsWith(`${o}.`))) continue;
+        const name = key.path.split('.').at(-1)!;
+        const text = (l: string) => l.replace(/^\s*(\/\/ +)+/, '');
+        const description = key.description.replace(/\s+/g, ' ');
+        const at = lines.findIndex((l) => description.startsWith(text(l)) && text(l).length > 0);
+        expect([key.path, at >= 0]).toEqual([key.path, true]);
+        // The description's lines, then the key's own (commented out or not).
+        let said = '';
+        let i = at;
+        while (said.length < description.length && i < lines.length) said = `${said} ${text(lines[i++]!)}`.trim();
+        expect([key.path, said]).toEqual([key.path, description]);
+        expect([key.path, lines[i]!.trim()]).toEqual([key.path, expect.stringMatching(new RegExp(`^(// +)*${name}: `))]);
+      }
+    }
   });
 
   it('refuses to overwrite an existing config: exit 2 with a hint', async () => {

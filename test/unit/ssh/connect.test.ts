@@ -301,6 +301,8 @@ describe('connection failures', () => {
     expect(error.code).toBe('CONNECT_FAILED');
     expect(error.message).toContain(`(127.0.0.1:${port}): connection refused`);
     expect(error.hint).toContain(`port ${port}`);
+    // Refused at once: waiting longer would not help, so the hint does not suggest it.
+    expect(error.hint).not.toContain('connectTimeout');
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -309,6 +311,7 @@ describe('connection failures', () => {
     const error = await refusal(connectHost(target(silentPort), config({ connectTimeout: 300 })));
     expect(error.code).toBe('CONNECT_FAILED');
     expect(error.message).toContain(`(127.0.0.1:${silentPort}): no SSH handshake within 300 ms`);
+    expect(error.hint).toMatch(/, or raise ssh\.connectTimeout\.$/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
