@@ -443,17 +443,42 @@ export const WHY_FUNCTION = [
  * (exit status 219, CGROUP: "Failed to attach to cgroup", a race in systemd when a start follows a stop within
  * milliseconds; systemd/systemd#23164). Seen once on a lab host (web3, 2026-12-04, a stop of 40 ms, the start 8 ms
  * later): the release was fine but was reverted and marked bad. Any other failure is the release's, reported by why.
+ *
+ * Bounded on the host by `limitSeconds` (restartLimitSeconds): `systemctl restart` of a Type=notify unit waits
+ * until the service sends READY=1 (or TimeoutStartSec, healthyDeadline + 30 s), so a release whose start hangs (a
+ * node app's ready() that never resolves, a worker that never listens) used to be cut off by the deployer's own
+ * timeout, which killed the command and reported "Command timed out after 20000 ms on web1: sudo -n sh -c …",
+ * naming neither the unit, nor the deadline, nor the app's last words. timeout(1) exits 124 when it stopped it;
+ * systemd's start job goes on (a revert's restart replaces it). The sentence comes after why's lines (run in a
+ * subshell, as why exits) because the deployer shows a failed step's last 5 lines.
  */
-export const RESTART_SERVICE =
-  'systemctl restart "$A.service" || { [ "$(systemctl show -p ExecMainStatus --value "$A.service" 2> /dev/null)" = 219 ] && echo "$A.service: systemd could not attach the process to its cgroup (status 219); starting it again" >&2 && systemctl restart "$A.service"; } || why "$A.service"';
+export function restartService(limitSeconds: string): string {
+  return [
+    `restart_svc() { timeout ${limitSeconds} systemctl restart "$A.service" || { [ $? != 124 ] || { (why "$A.service"); echo "$A.service did not finish restarting within ${limitSeconds} s (health.healthyDeadline, less the activation's own steps): systemd was still stopping the old process or waiting for the new one to report ready (READY=1); its last lines above say where. Raise health.healthyDeadline if it legitimately needs longer" >&2; exit 1; }; return 1; }; }`,
+    'restart_svc || { [ "$(systemctl show -p ExecMainStatus --value "$A.service" 2> /dev/null)" = 219 ] && echo "$A.service: systemd could not attach the process to its cgroup (status 219); starting it again" >&2 && restart_svc; } || why "$A.service"',
+  ].join('\n');
+}
+
+/**
+ * The restart's bound from the activation's time limit (health.healthyDeadline): the limit less what the rest of
+ * the activation may take on a busy host (daemon-reload and enable before, the state or why's journal read after),
+ * a quarter of it and at most 5 s, so that the host reports a hung start before the deployer kills the command.
+ * In seconds with one decimal, as timeout(1) takes them.
+ */
+export function restartLimitSeconds(timeoutMs: number): string {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`invalid restart time limit ${timeoutMs}`);
+  const limit = timeoutMs - Math.min(5_000, timeoutMs / 4);
+  return (Math.floor(limit / 100) / 10).toFixed(1);
+}
 
 /**
  * Installs the release's units when they differ, makes sure the socket listens (it owns the port across
  * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, restarts, and
  * prints the unit's state (serviceScript's lines).
  */
-export function activateScript(layout: Layout, id: string): string {
+export function activateScript(layout: Layout, id: string, timeoutMs: number): string {
   checkReleaseId(id);
+  const limit = restartLimitSeconds(timeoutMs);
   return script(
     layout,
     'set -e',
@@ -481,7 +506,7 @@ export function activateScript(layout: Layout, id: string): string {
     'mv -fT "$D/.current.tmp" "$D/current"',
     ...envInstallLines(id),
     'systemctl reset-failed "$A.service" 2> /dev/null || true',
-    RESTART_SERVICE,
+    restartService(limit),
     // The state right after the restart: the baseline the readiness gate compares restarts with.
     ...SERVICE_LINES,
   );
