@@ -42,6 +42,9 @@ export interface WorkerOptions {
   balance: boolean;
 }
 
+/** How often a worker whose app's ready() has not settled says so (the first time after as long). */
+export const READY_NOTICE_MS = 5_000;
+
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const { config, clock, log } = options;
   let app: LoadedApp | undefined;
@@ -193,10 +196,22 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     return failBoot('load', error);
   }
   if (app.ready !== undefined) {
+    // A ready() that never settles leaves the master waiting, systemd without READY=1, and the journal without a
+    // word: a deploy then fails on its deadline with "starting" as the app's last line. Say, while it lasts,
+    // what this worker waits for, so the last lines a failed start shows name it.
+    const started = clock.now();
+    let cancelNotice = (): void => {};
+    const notice = (): void => {
+      log('warn', "waiting for the app's ready() to settle", { waited_ms: Math.round(clock.now() - started) });
+      cancelNotice = clock.setTimer(READY_NOTICE_MS, notice);
+    };
+    cancelNotice = clock.setTimer(READY_NOTICE_MS, notice);
     try {
       await app.ready();
     } catch (error) {
       return failBoot('ready', error);
+    } finally {
+      cancelNotice();
     }
   }
   let address: string;
