@@ -27,6 +27,7 @@
  * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
  * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |
  * | SHIPIT_KEEPALIVE_REQUESTS | 0       | requests per keep-alive connection (opt-in; e.g. 1000, nginx's default): the response to the Nth says `Connection: close` and the connection closes after it, so clients reconnect and long-lived keep-alive connections (a balancer's) spread over the workers again; 0 = never (default: on 2 cores it cost +2.7% instructions per request and no req/s). A whole number. Applies to createServer() apps too. |
+ * | SHIPIT_BACKLOG            | 511     | the accept queue passed to listen(), also re-applied to the socket systemd passes (the node unit sets the .socket's Backlog=, 4096). |
  * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms; written in batches, one write() per event-loop turn. |
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |

@@ -217,7 +217,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   let address: string;
   listening = 'in-progress';
   try {
-    address = await listen(built.server, options.listen);
+    address = await listen(built.server, options.listen, config.backlog);
   } catch (error) {
     return failBoot('listen', error);
   }
@@ -243,7 +243,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   }
 }
 
-function listen(server: Server, target: ListenTarget): Promise<string> {
+function listen(server: Server, target: ListenTarget, backlog: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const onListening = (): void => {
@@ -251,7 +251,9 @@ function listen(server: Server, target: ListenTarget): Promise<string> {
       const address = server.address();
       resolve(typeof address === 'string' ? address : address === null ? 'unknown' : `${address.address}:${address.port}`);
     };
-    if ('fd' in target) server.listen({ fd: target.fd }, onListening);
-    else server.listen(target.host === undefined ? { port: target.port } : { port: target.port, host: target.host }, onListening);
+    // The backlog also for an inherited fd: listen() there re-applies it (config.ts, backlog). For an fd, Node
+    // reads the backlog from the second argument only, not from the options object (lib/net.js, Server#listen).
+    if ('fd' in target) server.listen({ fd: target.fd }, backlog, onListening);
+    else server.listen(target.host === undefined ? { port: target.port, backlog } : { port: target.port, host: target.host, backlog }, onListening);
   });
 }
