@@ -472,6 +472,26 @@ export function restartLimitSeconds(timeoutMs: number): string {
 }
 
 /**
+ * activateScript's unit installation, for the units in "$R" into `dir`: a unit that differs is replaced and
+ * systemd reloaded later (changed=1). The socket counts as changed (socket_changed=1: re-bound, the one moment a
+ * restart refuses connections) only when a directive differs, not a comment or a blank line: on the lab, a
+ * shipit upgrade that reworded the socket template's comments re-bound every app's socket on its next deploy and
+ * failed 42 of 4,788 requests (ECONNRESET) where a deploy fails none.
+ */
+export function installUnitsLines(dir: string): string[] {
+  const directives = (file: string) => `grep -v -e '^[#;]' -e '^[[:space:]]*$' ${file} 2> /dev/null`;
+  return [
+    'for f in "$R"/*; do',
+    '  n=${f##*/}',
+    `  if ! cmp -s "$f" "${dir}/$n"; then`,
+    `    if [ "$n" = "$A.socket" ] && [ "$(${directives('"$f"')})" != "$(${directives(`"${dir}/$n"`)})" ]; then socket_changed=1; fi`,
+    `    install -m 0644 "$f" "${dir}/.$n.tmp"; mv -f "${dir}/.$n.tmp" "${dir}/$n"; changed=1`,
+    '  fi',
+    'done',
+  ];
+}
+
+/**
  * Installs the release's units when they differ, makes sure the socket listens (it owns the port across
  * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, restarts, and
  * prints the unit's state (serviceScript's lines).
@@ -485,13 +505,7 @@ export function activateScript(layout: Layout, id: string, timeoutMs: number): s
     `R="$S/releases/${id}/units"`,
     `[ -d "$D/releases/${id}" ] && [ -d "$R" ] || { echo "release ${id} is not staged on this host" >&2; exit 3; }`,
     'changed=0; socket_changed=0; t0=$(date +%s)',
-    'for f in "$R"/*; do',
-    '  n=${f##*/}',
-    `  if ! cmp -s "$f" "${SYSTEMD_DIR}/$n"; then`,
-    `    install -m 0644 "$f" "${SYSTEMD_DIR}/.$n.tmp"; mv -f "${SYSTEMD_DIR}/.$n.tmp" "${SYSTEMD_DIR}/$n"; changed=1`,
-    '    [ "$n" != "$A.socket" ] || socket_changed=1',
-    '  fi',
-    'done',
+    ...installUnitsLines(SYSTEMD_DIR),
     ...WHY_FUNCTION,
     '[ "$changed" = 0 ] || systemctl daemon-reload',
     ...UNIT_STATES,

@@ -180,6 +180,35 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it('re-binds the socket only when a directive changed, not for a comment or blank line (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-units-install-'));
+    try {
+      mkdirSync(join(root, 'release'));
+      mkdirSync(join(root, 'etc'));
+      const socket = (comment: string, listen: string) => `# ${comment}\n[Socket]\n\nListenStream=${listen}\nBacklog=4096\n`;
+      const install = (installed: string, shipped: string) => {
+        writeFileSync(join(root, 'etc/demo.socket'), installed);
+        writeFileSync(join(root, 'release/demo.socket'), shipped);
+        writeFileSync(join(root, 'release/demo.service'), '[Service]\n');
+        writeFileSync(join(root, 'etc/demo.service'), '[Service]\n');
+        const body = ['A=demo', `R=${JSON.stringify(join(root, 'release'))}`, 'changed=0; socket_changed=0', ...scripts.installUnitsLines(join(root, 'etc')), 'echo "$changed $socket_changed"'].join('\n');
+        const out = spawnSync('sh', ['-c', body]).stdout.toString().trim();
+        expect(readFileSync(join(root, 'etc/demo.socket'), 'utf8')).toBe(shipped);
+        return out;
+      };
+      expect(install(socket('old words', '0.0.0.0:8000'), socket('new words', '0.0.0.0:8000'))).toBe('1 0');
+      expect(install(socket('same', '0.0.0.0:8000'), socket('same', '0.0.0.0:8001'))).toBe('1 1');
+      expect(install(socket('same', '0.0.0.0:8000'), socket('same', '0.0.0.0:8000'))).toBe('0 0');
+      // A first deploy: no socket installed yet.
+      rmSync(join(root, 'etc/demo.socket'));
+      writeFileSync(join(root, 'release/demo.socket'), socket('x', '0.0.0.0:8000'));
+      const body = ['A=demo', `R=${JSON.stringify(join(root, 'release'))}`, 'changed=0; socket_changed=0', ...scripts.installUnitsLines(join(root, 'etc')), 'echo "$changed $socket_changed"'].join('\n');
+      expect(spawnSync('sh', ['-c', body]).stdout.toString().trim()).toBe('1 1');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('never lets a release id escape its directory', () => {
     expect(() => scripts.activateScript(layout, '../../etc', 60_000)).toThrow(/invalid release id/);
     expect(() => scripts.pruneScript(layout, ['ok', 'a b'])).toThrow(/invalid release id/);
