@@ -51,7 +51,7 @@ import os from 'node:os';
 import { systemClock } from './clock.js';
 import { balancing, parseRuntimeConfig, resolveScheduling, RuntimeConfigError, type RuntimeConfig } from './config.js';
 import { RuntimeExit } from './exit-codes.js';
-import { batchLines, createLogger, errorFields, type LogFn } from './log.js';
+import { batchLines, createLogger, errorFields, journalPrefixWanted, type LogFn } from './log.js';
 import { createNotifier, watchdogPingIntervalMs } from './notify.js';
 import { runPrimary } from './primary.js';
 import { type ListenTarget, WorkerEnv } from './protocol.js';
@@ -68,7 +68,7 @@ function loadConfig(): RuntimeConfig {
     return parseRuntimeConfig(process.env, cpuCount());
   } catch (error) {
     if (error instanceof RuntimeConfigError) {
-      createLogger({ level: 'info', pid: process.pid })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
+      createLogger({ level: 'info', pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
       process.exit(error.exitCode);
     }
     throw error;
@@ -76,7 +76,7 @@ function loadConfig(): RuntimeConfig {
 }
 
 function startPrimary(config: RuntimeConfig): void {
-  const log = createLogger({ level: config.logLevel, pid: process.pid });
+  const log = createLogger({ level: config.logLevel, pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) });
   process.title = 'shipit-runtime: master';
   process.on('uncaughtException', (error) => {
     log('error', 'master crashed', { error: errorFields(error) });
@@ -120,7 +120,7 @@ function startPrimary(config: RuntimeConfig): void {
 
 async function startWorker(config: RuntimeConfig): Promise<void> {
   const slot = Number(process.env[WorkerEnv.slot] ?? '0');
-  const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot });
+  const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot, syslogPrefix: journalPrefixWanted(process.env) });
   process.title = `shipit-runtime: worker ${slot}`;
   let accessLog: LogFn | undefined;
   if (config.accessLog) {
