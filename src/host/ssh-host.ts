@@ -556,7 +556,7 @@ export class SshHost implements Host {
   }
 
   async activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null> {
-    const body = id === null ? scripts.deactivateScript(this.options.layout) : scripts.activateScript(this.options.layout, id);
+    const body = id === null ? scripts.deactivateScript(this.options.layout) : scripts.activateScript(this.options.layout, id, options.timeoutMs);
     const { stdout } = await this.run({ label: id === null ? 'deactivate' : `activate ${id}`, body, mutates: true, timeoutMs: options.timeoutMs, signal: options.signal });
     await this.rememberRunning(id);
     const svc = splitTagged(stdout).get('svc');

@@ -443,30 +443,69 @@ export const WHY_FUNCTION = [
  * (exit status 219, CGROUP: "Failed to attach to cgroup", a race in systemd when a start follows a stop within
  * milliseconds; systemd/systemd#23164). Seen once on a lab host (web3, 2026-12-04, a stop of 40 ms, the start 8 ms
  * later): the release was fine but was reverted and marked bad. Any other failure is the release's, reported by why.
+ *
+ * Bounded on the host by `limitSeconds` (restartLimitSeconds): `systemctl restart` of a Type=notify unit waits
+ * until the service sends READY=1 (or TimeoutStartSec, healthyDeadline + 30 s), so a release whose start hangs (a
+ * node app's ready() that never resolves, a worker that never listens) used to be cut off by the deployer's own
+ * timeout, which killed the command and reported "Command timed out after 20000 ms on web1: sudo -n sh -c …",
+ * naming neither the unit, nor the deadline, nor the app's last words. timeout(1) exits 124 when it stopped it;
+ * systemd's start job goes on (a revert's restart replaces it). The sentence comes after why's lines (run in a
+ * subshell, as why exits) because the deployer shows a failed step's last 5 lines.
  */
-export const RESTART_SERVICE =
-  'systemctl restart "$A.service" || { [ "$(systemctl show -p ExecMainStatus --value "$A.service" 2> /dev/null)" = 219 ] && echo "$A.service: systemd could not attach the process to its cgroup (status 219); starting it again" >&2 && systemctl restart "$A.service"; } || why "$A.service"';
+export function restartService(limitSeconds: string): string {
+  return [
+    `restart_svc() { timeout ${limitSeconds} systemctl restart "$A.service" || { [ $? != 124 ] || { (why "$A.service"); echo "$A.service did not finish restarting within ${limitSeconds} s (health.healthyDeadline, less the activation's own steps): systemd was still stopping the old process or waiting for the new one to report ready (READY=1); its last lines above say where. Raise health.healthyDeadline if it legitimately needs longer" >&2; exit 1; }; return 1; }; }`,
+    'restart_svc || { [ "$(systemctl show -p ExecMainStatus --value "$A.service" 2> /dev/null)" = 219 ] && echo "$A.service: systemd could not attach the process to its cgroup (status 219); starting it again" >&2 && restart_svc; } || why "$A.service"',
+  ].join('\n');
+}
+
+/**
+ * The restart's bound from the activation's time limit (health.healthyDeadline): the limit less what the rest of
+ * the activation may take on a busy host (daemon-reload and enable before, the state or why's journal read after),
+ * a quarter of it and at most 5 s, so that the host reports a hung start before the deployer kills the command.
+ * In seconds with one decimal, as timeout(1) takes them.
+ */
+export function restartLimitSeconds(timeoutMs: number): string {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`invalid restart time limit ${timeoutMs}`);
+  const limit = timeoutMs - Math.min(5_000, timeoutMs / 4);
+  return (Math.floor(limit / 100) / 10).toFixed(1);
+}
+
+/**
+ * activateScript's unit installation, for the units in "$R" into `dir`: a unit that differs is replaced and
+ * systemd reloaded later (changed=1). The socket counts as changed (socket_changed=1: re-bound, the one moment a
+ * restart refuses connections) only when a directive differs, not a comment or a blank line: on the lab, a
+ * shipit upgrade that reworded the socket template's comments re-bound every app's socket on its next deploy and
+ * failed 42 of 4,788 requests (ECONNRESET) where a deploy fails none.
+ */
+export function installUnitsLines(dir: string): string[] {
+  const directives = (file: string) => `grep -v -e '^[#;]' -e '^[[:space:]]*$' ${file} 2> /dev/null`;
+  return [
+    'for f in "$R"/*; do',
+    '  n=${f##*/}',
+    `  if ! cmp -s "$f" "${dir}/$n"; then`,
+    `    if [ "$n" = "$A.socket" ] && [ "$(${directives('"$f"')})" != "$(${directives(`"${dir}/$n"`)})" ]; then socket_changed=1; fi`,
+    `    install -m 0644 "$f" "${dir}/.$n.tmp"; mv -f "${dir}/.$n.tmp" "${dir}/$n"; changed=1`,
+    '  fi',
+    'done',
+  ];
+}
 
 /**
  * Installs the release's units when they differ, makes sure the socket listens (it owns the port across
  * restarts, so no connection is refused), switches `current` by renaming a new symlink over it, restarts, and
  * prints the unit's state (serviceScript's lines).
  */
-export function activateScript(layout: Layout, id: string): string {
+export function activateScript(layout: Layout, id: string, timeoutMs: number): string {
   checkReleaseId(id);
+  const limit = restartLimitSeconds(timeoutMs);
   return script(
     layout,
     'set -e',
     `R="$S/releases/${id}/units"`,
     `[ -d "$D/releases/${id}" ] && [ -d "$R" ] || { echo "release ${id} is not staged on this host" >&2; exit 3; }`,
     'changed=0; socket_changed=0; t0=$(date +%s)',
-    'for f in "$R"/*; do',
-    '  n=${f##*/}',
-    `  if ! cmp -s "$f" "${SYSTEMD_DIR}/$n"; then`,
-    `    install -m 0644 "$f" "${SYSTEMD_DIR}/.$n.tmp"; mv -f "${SYSTEMD_DIR}/.$n.tmp" "${SYSTEMD_DIR}/$n"; changed=1`,
-    '    [ "$n" != "$A.socket" ] || socket_changed=1',
-    '  fi',
-    'done',
+    ...installUnitsLines(SYSTEMD_DIR),
     ...WHY_FUNCTION,
     '[ "$changed" = 0 ] || systemctl daemon-reload',
     ...UNIT_STATES,
@@ -481,7 +520,7 @@ export function activateScript(layout: Layout, id: string): string {
     'mv -fT "$D/.current.tmp" "$D/current"',
     ...envInstallLines(id),
     'systemctl reset-failed "$A.service" 2> /dev/null || true',
-    RESTART_SERVICE,
+    restartService(limit),
     // The state right after the restart: the baseline the readiness gate compares restarts with.
     ...SERVICE_LINES,
   );

@@ -46,6 +46,13 @@ export interface RuntimeConfig {
    * while a CPU idles, `always` whatever the load, `off` (also 0) never.
    */
   balance: 'auto' | 'always' | 'off';
+  /**
+   * SHIPIT_BACKLOG: the accept queue given to listen(). Node's listen() applies its own (511) when none is given,
+   * also to a socket inherited from systemd, where listen() again on a listening socket replaces the queue length
+   * the .socket unit set (Backlog=4096): connections arriving while the service restarts then overflowed at 511.
+   * The node unit passes the socket unit's value, as the gunicorn preset passes --backlog.
+   */
+  backlog: number;
 }
 
 export const defaults = {
@@ -56,6 +63,8 @@ export const defaults = {
   keepAliveSec: 5,
   /** Off (see keepAliveRequests above); nginx's keepalive_requests is 1000, for a service that wants it. */
   keepAliveRequests: 0,
+  /** Node's own default for listen(). */
+  backlog: 511,
 } as const;
 
 export class RuntimeConfigError extends Error {
@@ -91,6 +100,7 @@ export function parseRuntimeConfig(env: Env, cpuCount: number): RuntimeConfig {
     sdNotifyPath: nonEmpty(env.SHIPIT_SD_NOTIFY),
     scheduling: parseScheduling(env.SHIPIT_SCHEDULING),
     balance: parseBalance(env.SHIPIT_BALANCE),
+    backlog: parseBacklog(env.SHIPIT_BACKLOG),
   };
 }
 
@@ -184,6 +194,15 @@ function parseKeepAliveRequests(raw: string | undefined): number {
       'SHIPIT_KEEPALIVE_REQUESTS',
       `${JSON.stringify(raw)} is not a whole number of requests (e.g. 1000; 0 = keep a connection open whatever its request count)`,
     );
+  }
+  return Number(value);
+}
+
+function parseBacklog(raw: string | undefined): number {
+  const value = raw?.trim();
+  if (value === undefined || value === '') return defaults.backlog;
+  if (!/^[0-9]{1,9}$/.test(value) || Number(value) < 1) {
+    throw new RuntimeConfigError('SHIPIT_BACKLOG', `${JSON.stringify(raw)} is not a positive whole number of connections (e.g. 4096, the socket unit's Backlog=)`);
   }
   return Number(value);
 }

@@ -8,6 +8,7 @@
  * than one per request, still in whole lines below PIPE_BUF (measured with bench/runtime: a write per request
  * nearly halved the requests per second a worker serves).
  */
+import { fstatSync } from 'node:fs';
 import type { LogLevel } from './config.js';
 
 export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -22,6 +23,31 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Wall-clock time for `ts` (an I/O edge: logs are for humans and journald, not for deadlines). */
   wallClock?: () => Date;
+  /**
+   * Prefix each line with its syslog priority, `<3>` for an error (sd-daemon(3)): journald strips it from a
+   * stdout stream (SyslogLevelPrefix=yes, the default) and stores the line at that priority. Without it every
+   * line, a killed worker's included, was stored at 6 (info): `journalctl -p warning -u <app>` showed nothing.
+   * On only when stdout is the journal (journalPrefixWanted): elsewhere the lines stay plain JSON.
+   */
+  syslogPrefix?: boolean;
+}
+
+/** syslog(3) priorities of our levels. */
+const priority: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+/**
+ * True when stdout is connected to the journal: systemd sets JOURNAL_STREAM to its "device:inode", which a
+ * program compares with its stdout's (systemd.exec(5)); workers inherit both the variable and the stream.
+ */
+export function journalPrefixWanted(env: Record<string, string | undefined>, stdoutFd = 1): boolean {
+  const stream = env.JOURNAL_STREAM;
+  if (stream === undefined || stream === '') return false;
+  try {
+    const st = fstatSync(stdoutFd);
+    return stream === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
 }
 
 export function createLogger(options: LoggerOptions): LogFn {
@@ -37,7 +63,7 @@ export function createLogger(options: LoggerOptions): LogFn {
       if (key in record) continue; // never let a field overwrite ts/level/msg/worker/pid
       record[key] = value instanceof Error ? errorFields(value) : value;
     }
-    write(`${safeStringify(record)}\n`);
+    write(`${options.syslogPrefix ? `<${priority[level]}>` : ''}${safeStringify(record)}\n`);
   };
 }
 

@@ -27,6 +27,7 @@
  * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
  * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |
  * | SHIPIT_KEEPALIVE_REQUESTS | 0       | requests per keep-alive connection (opt-in; e.g. 1000, nginx's default): the response to the Nth says `Connection: close` and the connection closes after it, so clients reconnect and long-lived keep-alive connections (a balancer's) spread over the workers again; 0 = never (default: on 2 cores it cost +2.7% instructions per request and no req/s). A whole number. Applies to createServer() apps too. |
+ * | SHIPIT_BACKLOG            | 511     | the accept queue passed to listen(), also re-applied to the socket systemd passes (the node unit sets the .socket's Backlog=, 4096). |
  * | SHIPIT_ACCESS_LOG         | 0       | 1 = one JSON line per request: method, path (no query), status, duration_ms; written in batches, one write() per event-loop turn. |
  * | SHIPIT_LOG_LEVEL          | info    | debug, info, warn or error. |
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
@@ -50,7 +51,7 @@ import os from 'node:os';
 import { systemClock } from './clock.js';
 import { balancing, parseRuntimeConfig, resolveScheduling, RuntimeConfigError, type RuntimeConfig } from './config.js';
 import { RuntimeExit } from './exit-codes.js';
-import { batchLines, createLogger, errorFields, type LogFn } from './log.js';
+import { batchLines, createLogger, errorFields, journalPrefixWanted, type LogFn } from './log.js';
 import { createNotifier, watchdogPingIntervalMs } from './notify.js';
 import { runPrimary } from './primary.js';
 import { type ListenTarget, WorkerEnv } from './protocol.js';
@@ -67,7 +68,7 @@ function loadConfig(): RuntimeConfig {
     return parseRuntimeConfig(process.env, cpuCount());
   } catch (error) {
     if (error instanceof RuntimeConfigError) {
-      createLogger({ level: 'info', pid: process.pid })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
+      createLogger({ level: 'info', pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
       process.exit(error.exitCode);
     }
     throw error;
@@ -75,7 +76,7 @@ function loadConfig(): RuntimeConfig {
 }
 
 function startPrimary(config: RuntimeConfig): void {
-  const log = createLogger({ level: config.logLevel, pid: process.pid });
+  const log = createLogger({ level: config.logLevel, pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) });
   process.title = 'shipit-runtime: master';
   process.on('uncaughtException', (error) => {
     log('error', 'master crashed', { error: errorFields(error) });
@@ -119,7 +120,7 @@ function startPrimary(config: RuntimeConfig): void {
 
 async function startWorker(config: RuntimeConfig): Promise<void> {
   const slot = Number(process.env[WorkerEnv.slot] ?? '0');
-  const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot });
+  const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot, syslogPrefix: journalPrefixWanted(process.env) });
   process.title = `shipit-runtime: worker ${slot}`;
   let accessLog: LogFn | undefined;
   if (config.accessLog) {

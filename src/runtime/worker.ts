@@ -42,6 +42,9 @@ export interface WorkerOptions {
   balance: boolean;
 }
 
+/** How often a worker whose app's ready() has not settled says so (the first time after as long). */
+export const READY_NOTICE_MS = 5_000;
+
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const { config, clock, log } = options;
   let app: LoadedApp | undefined;
@@ -193,16 +196,28 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     return failBoot('load', error);
   }
   if (app.ready !== undefined) {
+    // A ready() that never settles leaves the master waiting, systemd without READY=1, and the journal without a
+    // word: a deploy then fails on its deadline with "starting" as the app's last line. Say, while it lasts,
+    // what this worker waits for, so the last lines a failed start shows name it.
+    const started = clock.now();
+    let cancelNotice = (): void => {};
+    const notice = (): void => {
+      log('warn', "waiting for the app's ready() to settle", { waited_ms: Math.round(clock.now() - started) });
+      cancelNotice = clock.setTimer(READY_NOTICE_MS, notice);
+    };
+    cancelNotice = clock.setTimer(READY_NOTICE_MS, notice);
     try {
       await app.ready();
     } catch (error) {
       return failBoot('ready', error);
+    } finally {
+      cancelNotice();
     }
   }
   let address: string;
   listening = 'in-progress';
   try {
-    address = await listen(built.server, options.listen);
+    address = await listen(built.server, options.listen, config.backlog);
   } catch (error) {
     return failBoot('listen', error);
   }
@@ -228,7 +243,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   }
 }
 
-function listen(server: Server, target: ListenTarget): Promise<string> {
+function listen(server: Server, target: ListenTarget, backlog: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const onListening = (): void => {
@@ -236,7 +251,9 @@ function listen(server: Server, target: ListenTarget): Promise<string> {
       const address = server.address();
       resolve(typeof address === 'string' ? address : address === null ? 'unknown' : `${address.address}:${address.port}`);
     };
-    if ('fd' in target) server.listen({ fd: target.fd }, onListening);
-    else server.listen(target.host === undefined ? { port: target.port } : { port: target.port, host: target.host }, onListening);
+    // The backlog also for an inherited fd: listen() there re-applies it (config.ts, backlog). For an fd, Node
+    // reads the backlog from the second argument only, not from the options object (lib/net.js, Server#listen).
+    if ('fd' in target) server.listen({ fd: target.fd }, backlog, onListening);
+    else server.listen(target.host === undefined ? { port: target.port, backlog } : { port: target.port, host: target.host, backlog }, onListening);
   });
 }

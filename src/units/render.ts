@@ -68,6 +68,7 @@ export function renderService(config: ResolvedConfig): string {
         timeout: server.timeout,
         gracefulTimeout: server.gracefulTimeout,
         keepAlive: server.keepAlive,
+        backlog: BACKLOG,
         // systemd kills a master that stops pinging; the runtime pings at half of it.
         watchdogSec: Math.max(10, server.timeout),
         workersComment: workers.comment,

@@ -54,6 +54,9 @@ describe('node preset on 3 lab hosts', () => {
       expect(log).toContain('sd_notify: using systemd-notify');
       // Keep-alive balancing (src/runtime/balance.ts) is on wherever there is a second worker to move connections to.
       expect(log).toMatch(new RegExp(`"msg":"shipit runtime master".*"balance":"${cpus > 1 ? 'auto' : 'off'}"`));
+      // The socket keeps its unit's Backlog= once the workers listen (Node's listen() alone would set 511);
+      // ss shows a listening socket's accept queue length as Send-Q.
+      expect((await onHost(lab, h.address, `ss -Hltn 'sport = :${PORT}'`)).trim().split(/\s+/)[2]).toBe('4096');
     }
   });
 

@@ -102,7 +102,7 @@ describe('SshHost warm shells', () => {
     await ssh.record('r2', 'good', null, { unlock: INFO.token });
     await settle();
     const bodies = transport.calls.filter((c) => c.held).map((c) => c.body);
-    expect(bodies.slice(-3)).toEqual([scripts.activateScript(layout, 'r2'), scripts.serviceScript(layout), expect.stringContaining(scripts.releaseOwnLockScript(layout, INFO.token))]);
+    expect(bodies.slice(-3)).toEqual([scripts.activateScript(layout, 'r2', 30_000), scripts.serviceScript(layout), expect.stringContaining(scripts.releaseOwnLockScript(layout, INFO.token))]);
     expect(commands.slice(-3).map((c) => [c.label, c.warm ?? false])).toEqual([
       ['activate r2', true],
       ['service state', true],

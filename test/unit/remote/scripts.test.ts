@@ -127,7 +127,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
   });
 
   it('switches current by renaming a new symlink, after the socket is up, then restarts and reads the state', () => {
-    const text = scripts.activateScript(layout, '20261125T130501Z');
+    const text = scripts.activateScript(layout, '20261125T130501Z', 60_000);
     const lines = text.split('\n');
     const at = (needle: string) => lines.findIndex((l) => l === needle);
     const start = at('elif [ "$sock_active" != active ]; then systemctl start "$A.socket" || why "$A.socket"; fi');
@@ -135,7 +135,7 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"')).toBeGreaterThan(start);
     expect(at('mv -fT "$D/.current.tmp" "$D/current"')).toBe(at('ln -sfn "releases/20261125T130501Z" "$D/.current.tmp"') + 1);
     // The restart is the last change; the service lines (the gate's baseline) come after it.
-    const restart = at(scripts.RESTART_SERVICE);
+    const restart = at(scripts.restartService('55.0').split('\n').at(-1)!);
     expect(lines.slice(restart + 1).join('\n')).toBe(scripts.serviceScript(layout).split('\n').slice(5).join('\n'));
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
   });
@@ -180,8 +180,37 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it('re-binds the socket only when a directive changed, not for a comment or blank line (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-units-install-'));
+    try {
+      mkdirSync(join(root, 'release'));
+      mkdirSync(join(root, 'etc'));
+      const socket = (comment: string, listen: string) => `# ${comment}\n[Socket]\n\nListenStream=${listen}\nBacklog=4096\n`;
+      const install = (installed: string, shipped: string) => {
+        writeFileSync(join(root, 'etc/demo.socket'), installed);
+        writeFileSync(join(root, 'release/demo.socket'), shipped);
+        writeFileSync(join(root, 'release/demo.service'), '[Service]\n');
+        writeFileSync(join(root, 'etc/demo.service'), '[Service]\n');
+        const body = ['A=demo', `R=${JSON.stringify(join(root, 'release'))}`, 'changed=0; socket_changed=0', ...scripts.installUnitsLines(join(root, 'etc')), 'echo "$changed $socket_changed"'].join('\n');
+        const out = spawnSync('sh', ['-c', body]).stdout.toString().trim();
+        expect(readFileSync(join(root, 'etc/demo.socket'), 'utf8')).toBe(shipped);
+        return out;
+      };
+      expect(install(socket('old words', '0.0.0.0:8000'), socket('new words', '0.0.0.0:8000'))).toBe('1 0');
+      expect(install(socket('same', '0.0.0.0:8000'), socket('same', '0.0.0.0:8001'))).toBe('1 1');
+      expect(install(socket('same', '0.0.0.0:8000'), socket('same', '0.0.0.0:8000'))).toBe('0 0');
+      // A first deploy: no socket installed yet.
+      rmSync(join(root, 'etc/demo.socket'));
+      writeFileSync(join(root, 'release/demo.socket'), socket('x', '0.0.0.0:8000'));
+      const body = ['A=demo', `R=${JSON.stringify(join(root, 'release'))}`, 'changed=0; socket_changed=0', ...scripts.installUnitsLines(join(root, 'etc')), 'echo "$changed $socket_changed"'].join('\n');
+      expect(spawnSync('sh', ['-c', body]).stdout.toString().trim()).toBe('1 1');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('never lets a release id escape its directory', () => {
-    expect(() => scripts.activateScript(layout, '../../etc')).toThrow(/invalid release id/);
+    expect(() => scripts.activateScript(layout, '../../etc', 60_000)).toThrow(/invalid release id/);
     expect(() => scripts.pruneScript(layout, ['ok', 'a b'])).toThrow(/invalid release id/);
   });
 
@@ -267,8 +296,11 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
 });
 
 describe('the restart (run by /bin/sh, systemctl faked)', () => {
-  /** Runs RESTART_SERVICE with a systemctl whose restarts fail `failures` times, showing ExecMainStatus `status`. */
-  function restart(failures: number, status: string) {
+  /**
+   * Runs restartService with a systemctl whose restarts fail `failures` times, showing ExecMainStatus `status`;
+   * with `hangs`, a restart never returns (a Type=notify start that never sends READY=1).
+   */
+  function restart(failures: number, status: string, hangs = false, limit = '55.0') {
     const bin = mkdtempSync(join(tmpdir(), 'shipit-restart-'));
     try {
       writeFileSync(
@@ -277,16 +309,17 @@ describe('the restart (run by /bin/sh, systemctl faked)', () => {
           '#!/bin/sh',
           `echo "$*" >> ${JSON.stringify(join(bin, 'calls'))}`,
           'case "$1" in',
-          `  restart) n=$(grep -c '^restart' ${JSON.stringify(join(bin, 'calls'))}); [ "$n" -gt ${failures} ] ;;`,
+          hangs ? '  restart) exec sleep 30 ;;' : `  restart) n=$(grep -c '^restart' ${JSON.stringify(join(bin, 'calls'))}); [ "$n" -gt ${failures} ] ;;`,
           `  show) echo ${status} ;;`,
           'esac',
         ].join('\n'),
         { mode: 0o755 },
       );
-      const body = ['A=demo', 'why() { echo "why $1" >&2; exit 1; }', scripts.RESTART_SERVICE, 'echo restarted'].join('\n');
-      const run = spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      const body = ['A=demo', 'why() { echo "why $1" >&2; exit 1; }', scripts.restartService(limit), 'echo restarted'].join('\n');
+      const started = performance.now();
+      const run = spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 10_000 });
       const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
-      return { status: run.status, stdout: run.stdout.toString(), stderr: run.stderr.toString(), calls };
+      return { status: run.status, stdout: run.stdout.toString(), stderr: run.stderr.toString(), calls, ms: performance.now() - started };
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
@@ -308,6 +341,30 @@ describe('the restart (run by /bin/sh, systemctl faked)', () => {
     const run = restart(1, '3');
     expect(run).toMatchObject({ status: 1, stdout: '', stderr: 'why demo.service\n' });
     expect(run.calls).toEqual(['restart demo.service', 'show -p ExecMainStatus --value demo.service']);
+  });
+
+  it('stops waiting for a start that never reports ready at its limit, says so naming the unit and the deadline, then why', () => {
+    const run = restart(0, '0', true, '0.5');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      'why demo.service\n' +
+        "demo.service did not finish restarting within 0.5 s (health.healthyDeadline, less the activation's own steps): systemd was " +
+        'still stopping the old process or waiting for the new one to report ready (READY=1); its last lines above say where. Raise ' +
+        'health.healthyDeadline if it legitimately needs longer\n',
+    );
+    // Once: a hang is the release's, not systemd's cgroup race.
+    expect(run.calls).toEqual(['restart demo.service']);
+    expect(run.ms).toBeLessThan(5_000);
+  });
+
+  it("bounds the restart by the activation's limit less a quarter of it, at most 5 s, in timeout(1)'s seconds", () => {
+    expect(scripts.restartLimitSeconds(60_000)).toBe('55.0');
+    expect(scripts.restartLimitSeconds(20_000)).toBe('15.0');
+    expect(scripts.restartLimitSeconds(10_000)).toBe('7.5');
+    expect(scripts.restartLimitSeconds(1_234)).toBe('0.9');
+    expect(() => scripts.restartLimitSeconds(0)).toThrow(/invalid restart time limit/);
+    expect(scripts.activateScript(layout, 'r1', 20_000)).toContain('timeout 15.0 systemctl restart "$A.service"');
   });
 });
 

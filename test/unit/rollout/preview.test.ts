@@ -120,10 +120,10 @@ describe('dry run of a deploy (shipit plan)', () => {
           }),
         ),
       ],
-      ['rollout', `activate ${NEW}`, cmd(scripts.activateScript(layout, NEW))],
+      ['rollout', `activate ${NEW}`, cmd(scripts.activateScript(layout, NEW, s.config.health.healthyDeadline))],
       // Mark, prune and unlock in one step, as a deploy runs it.
       ['finish', `mark ${NEW} good, unlock`, expect.stringMatching(/"state":"good"[\s\S]*"token":"tok-1"[\s\S]*rm -rf "\$S\/lock"/)],
-      ['revert', `activate ${OLD}`, cmd(scripts.activateScript(layout, OLD))],
+      ['revert', `activate ${OLD}`, cmd(scripts.activateScript(layout, OLD, s.config.health.healthyDeadline))],
     ]);
     // A host that ran nothing goes back to nothing.
     expect(recorded('web3').at(-1)).toMatchObject({ phase: 'revert', label: 'deactivate', command: cmd(scripts.deactivateScript(layout)) });

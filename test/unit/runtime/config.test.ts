@@ -4,6 +4,7 @@ import { RuntimeExit } from '../../../src/runtime/exit-codes.js';
 describe('parseRuntimeConfig', () => {
   it('applies the documented defaults', () => {
     expect(parseRuntimeConfig({ SHIPIT_APP: 'server.js' }, 4)).toEqual({
+      backlog: 511,
       app: 'server.js',
       appDir: undefined,
       workers: 4,
@@ -41,6 +42,7 @@ describe('parseRuntimeConfig', () => {
         SHIPIT_SD_NOTIFY: '/opt/sd-notify',
         SHIPIT_SCHEDULING: 'shared',
         SHIPIT_BALANCE: '0',
+        SHIPIT_BACKLOG: '4096',
       },
       2,
     );
@@ -56,6 +58,7 @@ describe('parseRuntimeConfig', () => {
       bootTimeoutMs: 0,
       keepAliveMs: 0,
       keepAliveRequests: 250,
+      backlog: 4096,
       accessLog: true,
       logLevel: 'debug',
       sdNotifyPath: '/opt/sd-notify',
@@ -95,6 +98,8 @@ describe('parseRuntimeConfig', () => {
     ['SHIPIT_LOG_LEVEL', 'loud', 'is not one of'],
     ['SHIPIT_SCHEDULING', 'random', 'is not one of auto, round-robin, shared'],
     ['SHIPIT_KEEPALIVE_REQUESTS', 'many', 'is not a whole number of requests'],
+    ['SHIPIT_BACKLOG', '0', 'is not a positive whole number of connections'],
+    ['SHIPIT_BACKLOG', 'lots', 'is not a positive whole number of connections'],
     ['SHIPIT_KEEPALIVE_REQUESTS', '-1', 'is not a whole number of requests'],
     ['SHIPIT_KEEPALIVE_REQUESTS', '1e3', 'is not a whole number of requests'],
   ])('rejects %s=%s, naming the variable', (key, value, message) => {

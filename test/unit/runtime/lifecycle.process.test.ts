@@ -105,6 +105,19 @@ describe('graceful stop', () => {
     expect(runtime.count((l) => l.msg === 'killing worker (SIGKILL)' && l.reason === 'still busy at the graceful timeout')).toBe(1);
   }, 20_000);
 
+  it("says every 5 s that a worker waits for the app's ready(), naming the worker, until it settles", async () => {
+    runtime = startRuntime({ env: { FIXTURE_READY_DELAY_MS_1: '10500' } });
+    const notice = await runtime.waitForLog((l) => l.msg === "waiting for the app's ready() to settle", 10_000, 'the notice');
+    expect(notice).toMatchObject({ level: 'warn', worker: 1 });
+    expect(Number(notice.waited_ms)).toBeGreaterThanOrEqual(4900);
+    await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
+    await sleep(5_000); // past a third notice's time: none comes once ready() settled
+    // At 5 and 10 s, from worker 1 only: worker 2's ready() returned at once.
+    const notices = runtime.lines.filter((l) => l.msg === "waiting for the app's ready() to settle");
+    expect(notices.map((l) => l.worker)).toEqual([1, 1]);
+    expect(Number(notices[1]!.waited_ms)).toBeGreaterThanOrEqual(9900);
+  }, 40_000);
+
   it('stops promptly when SIGTERM arrives while workers are still booting', async () => {
     runtime = startRuntime({ env: { FIXTURE_READY_DELAY_MS_1: '8000', FIXTURE_READY_DELAY_MS_2: '8000' } });
     await runtime.waitForLog((l) => l.msg === 'starting', 10_000);

@@ -1,4 +1,7 @@
-import { batchLines, createLogger } from '../../../src/runtime/log.js';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { batchLines, createLogger, journalPrefixWanted } from '../../../src/runtime/log.js';
 
 /** A schedule the test runs by hand: the end of an event-loop turn. */
 function turns(): { schedule: (fn: () => void) => void; endTurn: () => void; pending: () => number } {
@@ -68,5 +71,38 @@ describe('batchLines (the access log)', () => {
     expect(writes).toEqual([
       '{"ts":"1970-01-01T00:00:00.000Z","level":"info","msg":"request","worker":2,"pid":7,"method":"GET","path":"/","status":200,"big":"10"}\n',
     ]);
+  });
+});
+
+describe('syslog priorities for the journal', () => {
+  it('prefixes each line with its priority when asked (journald strips it and stores the line at it)', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'debug', pid: 7, write: (l) => void lines.push(l), wallClock: () => new Date(0), syslogPrefix: true });
+    log('error', 'a');
+    log('warn', 'b');
+    log('info', 'c');
+    log('debug', 'd');
+    expect(lines.map((l) => l.slice(0, 3))).toEqual(['<3>', '<4>', '<6>', '<7>']);
+    expect(JSON.parse(lines[0]!.slice(3))).toEqual({ ts: '1970-01-01T00:00:00.000Z', level: 'error', msg: 'a', pid: 7 });
+    // Off by default: plain JSON lines.
+    const plain: string[] = [];
+    createLogger({ level: 'info', pid: 7, write: (l) => void plain.push(l), wallClock: () => new Date(0) })('error', 'a');
+    expect(plain).toEqual(['{"ts":"1970-01-01T00:00:00.000Z","level":"error","msg":"a","pid":7}\n']);
+  });
+
+  it("wants the prefix only when JOURNAL_STREAM names stdout's device and inode", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-journal-stream-'));
+    const fd = openSync(join(dir, 'out'), 'w');
+    try {
+      const st = fstatSync(fd);
+      expect(journalPrefixWanted({ JOURNAL_STREAM: `${st.dev}:${st.ino}` }, fd)).toBe(true);
+      // Set by systemd for another stream (stdout redirected since, e.g. to a file or a pipe): plain lines.
+      expect(journalPrefixWanted({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1}` }, fd)).toBe(false);
+      expect(journalPrefixWanted({}, fd)).toBe(false);
+      expect(journalPrefixWanted({ JOURNAL_STREAM: '' }, fd)).toBe(false);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

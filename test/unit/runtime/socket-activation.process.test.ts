@@ -3,6 +3,7 @@
  * the runtime with it as fd 3, LISTEN_FDS=1 and LISTEN_PID set through `sh -c 'LISTEN_PID=$$ exec …'`. It then
  * runs a second runtime on the same socket after the first stops: connections queue in the socket meanwhile.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { get, repo, runtimeCommand, sleep, startLoad, startRuntime, type RuntimeProcess } from './harness.js';
 
@@ -44,6 +45,17 @@ describe('socket activation (LISTEN_FDS / LISTEN_PID)', () => {
     process.kill(second, 'SIGTERM');
     expect((await rt.exited).code).toBe(0);
   }, 40_000);
+
+  it("keeps the socket's accept queue at SHIPIT_BACKLOG: Node's listen() on the inherited fd would set 511", async () => {
+    // The holder listens with 1024; the node unit passes the .socket's Backlog= (4096) as SHIPIT_BACKLOG.
+    runtime = startRuntime({ command: ['python3', holder, '1', ...runtimeCommand()], env: { SHIPIT_BACKLOG: '3000' } });
+    const rt = runtime;
+    const { holder_port: port } = (await rt.waitForLog((l) => l.holder_port !== undefined, 5000)) as { holder_port: number };
+    await rt.waitForLog((l) => l.msg === 'ready: every worker serves', 15_000);
+    // For a listening socket, ss shows the accept queue's length (the backlog) as Send-Q.
+    const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim();
+    expect(line.split(/\s+/)[2]).toBe('3000');
+  }, 30_000);
 
   it('ignores LISTEN_FDS meant for another process and listens on PORT', async () => {
     runtime = startRuntime({ env: { LISTEN_FDS: '1', LISTEN_PID: '1' } });
