@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { NpmDepsConfig } from '../config/types.js';
 import type { NodeDepsSpec, NodeTarget } from '../host/deps-types.js';
 import { ShipitError } from '../lib/errors.js';
+import { checkConfigDir, configPathError, readConfigFile } from './config-path.js';
 
 /** Bump when what a set holds changes for the same inputs: every host then builds new sets. */
 const FORMAT = 'shipit-node-deps-v1';
@@ -51,8 +52,13 @@ interface Lockfile {
 export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   const dir = dirname(npm.lockfile);
   // `shipit init --preset node` sets server.npm, so a project that never ran `npm install` lands here first.
-  const lockText = await readInput(npm.lockfile, 'the lock file (npm install writes it)', 'run `npm install` to write it (shipit builds the hosts\' node_modules from it), or remove server.npm if the app has no dependencies; the path is relative to the config file');
-  await readInput(join(dir, 'package.json'), 'package.json beside the lock file');
+  const lockText = await readConfigFile('server.npm.lockfile', npm.lockfile, 'package-lock.json, which `npm install` writes', 'run `npm install` to write it (shipit builds the hosts\' node_modules from it), or remove server.npm if the app has no dependencies; the path is relative to the config file');
+  // npm ci needs the package.json the lock file was made from: the field that leads here is the lock file's.
+  await readConfigFile('server.npm.lockfile', join(dir, 'package.json'), 'package.json beside the lock file', 'keep package.json in the lock file\'s directory; the path is relative to the config file');
+  // Checked now, before any host is touched: the headers are read only when a native addon needs them.
+  if (npm.nodedir !== undefined) {
+    await checkConfigDir('server.npm.nodedir', npm.nodedir, "the hosts' Node headers, a directory holding include/node/", NODEDIR_HINT);
+  }
   let lock: Lockfile;
   try {
     lock = JSON.parse(lockText.toString()) as Lockfile;
@@ -231,19 +237,14 @@ async function containsAddon(dir: string): Promise<boolean> {
   return false;
 }
 
-async function readInput(path: string, what: string, hint = 'the path is relative to the config file'): Promise<Buffer> {
-  return readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new ShipitError('BUILD_FAILED', `server.npm.lockfile: cannot read ${what} at ${path}: ${error.code ?? error.message}`, { hint });
-  });
-}
+
+const NODEDIR_HINT = "point it at a directory holding include/node/ (e.g. Debian's libnode-dev, unpacked with dpkg-deb -x); the path is relative to the config file";
 
 /** The Node version and ABI of a headers directory (include/node/node_version.h), as node-gyp --nodedir reads it. */
 async function nodeHeaders(nodedir: string): Promise<{ version: string; abi: string }> {
   const file = join(nodedir, 'include/node/node_version.h');
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new ShipitError('BUILD_FAILED', `server.npm.nodedir: cannot read ${file}: ${error.code ?? error.message}`, {
-      hint: 'point it at a directory holding include/node/ (e.g. Debian\'s libnode-dev, unpacked with dpkg-deb -x)',
-    });
+    throw configPathError('server.npm.nodedir', file, 'node_version.h of the hosts\' Node headers', NODEDIR_HINT, error);
   });
   const define = (name: string) => new RegExp(`^#define ${name} (\\d+)`, 'm').exec(text)?.[1];
   const [major, minor, patch, abi] = ['NODE_MAJOR_VERSION', 'NODE_MINOR_VERSION', 'NODE_PATCH_VERSION', 'NODE_MODULE_VERSION'].map(define);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { copyFile, readFile, stat, symlink } from 'node:fs/promises';
+import { copyFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import type { PythonDepsSpec } from '../host/deps-types.js';
 import type { ManifestEntry } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
 import { scanArtifact } from './artifact.js';
+import { checkConfigDir, readConfigFile } from './config-path.js';
 
 /** Where a release links its virtualenv (relative to the release; src/remote/deps-scripts.ts makes the link). */
 export const VENV_DIR = '.shipit/venv';
@@ -75,11 +76,7 @@ export function splitClass(workerClass: string): { module: string; name: string 
 }
 
 async function readRequirements(path: string): Promise<Buffer> {
-  const text = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new ShipitError('BUILD_FAILED', `server.python.requirements: cannot read ${path}: ${error.code ?? error.message}`, {
-      hint: 'the path is relative to the config file; `pip freeze > requirements.txt` makes one',
-    });
-  });
+  const text = await readConfigFile('server.python.requirements', path, 'a pip requirements file', 'the path is relative to the config file; `pip freeze > requirements.txt` makes one');
   // Only the requirements file ships: a line that pulls in another local file or directory would not be there.
   const local = text
     .toString()
@@ -95,12 +92,7 @@ async function readRequirements(path: string): Promise<Buffer> {
 }
 
 async function scanWheelhouse(dir: string) {
-  const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) {
-    throw new ShipitError('BUILD_FAILED', `server.python.wheelhouse: ${dir} is not a directory`, {
-      hint: 'make it with `pip wheel -r requirements.txt -w wheels` (the path is relative to the config file)',
-    });
-  }
+  await checkConfigDir('server.python.wheelhouse', dir, 'a directory of wheels', 'make it with `pip wheel -r requirements.txt -w wheels` (the path is relative to the config file)');
   return (await scanArtifact(dir)).files;
 }
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configPathError } from '../../../src/build/config-path.js';
 import { depsExcludes } from '../../../src/build/deps.js';
 import { LOCAL_TARGET, listPackages, nodeDepsKey, nodeDepsSpec } from '../../../src/build/node-deps.js';
 import { presetImports, pythonDepsSpec } from '../../../src/build/python-deps.js';
@@ -56,9 +57,24 @@ describe('python dependency set key', () => {
     await expect(pythonDepsSpec(config(), gunicorn)).rejects.toThrow(/"-e \." refers to a local file/);
   });
 
-  it('names a missing requirements file or wheelhouse', async () => {
-    await expect(pythonDepsSpec(config({ requirements: join(dir, 'nope.txt') }), gunicorn)).rejects.toThrow(`server.python.requirements: cannot read ${dir}/nope.txt: ENOENT`);
-    await expect(pythonDepsSpec(config({ wheelhouse: join(dir, 'nowheels') }), gunicorn)).rejects.toThrow(`server.python.wheelhouse: ${dir}/nowheels is not a directory`);
+  it('a missing requirements file or wheelhouse is a config error (exit 2) naming the field and the path, like a missing server.module', async () => {
+    await expect(pythonDepsSpec(config({ requirements: join(dir, 'nope.txt') }), gunicorn)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message: `server.python.requirements: ${dir}/nope.txt does not exist (expected a pip requirements file)`,
+      hint: expect.stringMatching(/relative to the config file; `pip freeze > requirements.txt` makes one/),
+    });
+    await expect(pythonDepsSpec(config({ requirements: dir }), gunicorn)).rejects.toMatchObject({ exitCode: 2, message: `server.python.requirements: ${dir} is a directory (expected a pip requirements file)` });
+    await expect(pythonDepsSpec(config({ wheelhouse: join(dir, 'nowheels') }), gunicorn)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message: `server.python.wheelhouse: ${dir}/nowheels does not exist (expected a directory of wheels)`,
+      hint: expect.stringMatching(/^make it with `pip wheel/),
+    });
+    await expect(pythonDepsSpec(config({ wheelhouse: join(dir, 'requirements.txt') }), gunicorn)).rejects.toMatchObject({
+      exitCode: 2,
+      message: `server.python.wheelhouse: ${dir}/requirements.txt is not a directory (expected a directory of wheels)`,
+    });
   });
 
   it('the gunicorn preset needs gunicorn and the worker class, by name, from the virtualenv', () => {
@@ -137,8 +153,37 @@ describe('node dependency set inputs', () => {
   it('a project without a lock file (server.npm from shipit init, npm install never run) is told to write one or drop server.npm', async () => {
     write('package.json', '{"name":"app"}');
     await expect(nodeDepsSpec({ lockfile: join(dir, 'package-lock.json') })).rejects.toMatchObject({
-      message: `server.npm.lockfile: cannot read the lock file (npm install writes it) at ${dir}/package-lock.json: ENOENT`,
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message: `server.npm.lockfile: ${dir}/package-lock.json does not exist (expected package-lock.json, which \`npm install\` writes)`,
       hint: expect.stringMatching(/^run `npm install` to write it .*or remove server\.npm if the app has no dependencies/),
+    });
+  });
+
+  it('a lock file without its package.json, or a server.npm.nodedir that is not there, is a config error too', async () => {
+    const lock = JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, packages: { '': { name: 'app', version: '1.0.0' } } });
+    write('sub/package-lock.json', lock);
+    await expect(nodeDepsSpec({ lockfile: join(dir, 'sub/package-lock.json') })).rejects.toMatchObject({
+      exitCode: 2,
+      message: `server.npm.lockfile: ${dir}/sub/package.json does not exist (expected package.json beside the lock file)`,
+    });
+    write('package.json', '{"name":"app","version":"1.0.0"}');
+    write('package-lock.json', lock);
+    // Refused before any set is built, though only a native addon would read the headers.
+    await expect(nodeDepsSpec({ lockfile: join(dir, 'package-lock.json'), nodedir: join(dir, 'node-headers') })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message: `server.npm.nodedir: ${dir}/node-headers does not exist (expected the hosts' Node headers, a directory holding include/node/)`,
+      hint: expect.stringMatching(/^point it at a directory holding include\/node\//),
+    });
+  });
+
+  it("a file that is there but cannot be read is the deployer's problem, not the config's: still a build failure (exit 1)", () => {
+    const denied = Object.assign(new Error('permission denied'), { code: 'EACCES' });
+    expect(configPathError('server.npm.lockfile', '/app/package-lock.json', 'the lock file', 'hint', denied)).toMatchObject({
+      code: 'BUILD_FAILED',
+      exitCode: 1,
+      message: 'server.npm.lockfile: cannot read the lock file at /app/package-lock.json: EACCES',
     });
   });
 
