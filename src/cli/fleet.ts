@@ -1,9 +1,12 @@
 import { loadConfig } from '../config/load.js';
 import { resolveEnvironment } from '../config/resolve.js';
+import { sensitiveValues } from '../config/sensitive.js';
 import type { HostTarget, ResolvedConfig } from '../config/types.js';
 import { SshHost, type CommandInfo, type SshHostOptions } from '../host/ssh-host.js';
 import { ShipitError } from '../lib/errors.js';
+import { excerptBody } from '../lib/body-excerpt.js';
 import { formatDuration } from '../lib/duration.js';
+import { createRedactor } from '../lib/redact.js';
 import { connectHost } from '../ssh/connect.js';
 import { describeConnection, planConnection, type ConnectPlan } from '../ssh/connect-plan.js';
 import { resolveSshChain } from '../ssh/ssh-chain.js';
@@ -116,7 +119,7 @@ async function openConnections(config: ResolvedConfig, targets: HostTarget[], op
         sshUser: target.user,
         port: config.server.port,
         commandTimeoutMs: config.ssh.commandTimeout,
-        onCommand: options.onCommand ?? commandLogger(options),
+        onCommand: options.onCommand ?? commandLogger(options, createRedactor(sensitiveValues(config.server))),
         dryRun: options.dryRun,
         warmShells: options.warmShells ?? false,
         destination: describeConnection(plan),
@@ -174,23 +177,28 @@ export async function closeFleet(hosts: ReadonlyMap<string, { close(): Promise<v
 
 /**
  * --verbose: one line per remote command and probe with its exit code and duration. On stderr, so that stdout
- * stays the command's output (a table, JSON, log lines).
+ * stays the command's output (a table, JSON, log lines). `redact` takes the config's secrets out of what a probe's
+ * line quotes of the app's answer.
  */
 export function commandLogger(
   options: Pick<GlobalOptions, 'verbose'>,
+  redact: (text: string) => string,
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): SshHostOptions['onCommand'] {
   if (!options.verbose) return undefined;
-  return (info) => write(describeCommand(info));
+  return (info) => write(describeCommand(info, redact));
 }
 
 /**
  * `  [web1] inspect: exit 0 in 48ms`, `  [web1] GET 127.0.0.1:8000/readyz: HTTP 200 in 7ms`, and for a step run in
- * a warm shell `  [web2] activate 20261203T182415Z: exit 0 in 1.2s (warm shell)`.
+ * a warm shell `  [web2] activate 20261203T182415Z: exit 0 in 1.2s (warm shell)`. A probe that was not answered 2xx
+ * quotes the answer's body as the gate's failure does (excerptBody), `HTTP 503 in 7ms: {"db": "unreachable"}`,
+ * so each round shows what the app said, not only the last; a 2xx body says nothing the status does not.
  */
-export function describeCommand(info: CommandInfo): string {
+export function describeCommand(info: CommandInfo, redact: (text: string) => string): string {
   const outcome = info.kind === 'probe' ? (info.code < 0 ? 'no answer' : `HTTP ${info.code}`) : `exit ${info.code}`;
-  return `  [${info.host}] ${info.label}: ${outcome} in ${formatDuration(Math.round(info.durationMs))}${info.warm ? ' (warm shell)' : ''}`;
+  const said = info.kind === 'probe' && (info.code < 200 || info.code > 299) && info.body !== undefined ? excerptBody(info.body, redact) : '';
+  return `  [${info.host}] ${info.label}: ${outcome} in ${formatDuration(Math.round(info.durationMs))}${info.warm ? ' (warm shell)' : ''}${said === '' ? '' : `: ${said}`}`;
 }
 
 /** Connects to the selected hosts, runs `body`, and always closes the connections. */

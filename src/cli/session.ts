@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../config/types.js';
+import { sensitiveValues } from '../config/sensitive.js';
 import type { LockInfo } from '../host/types.js';
 import { systemClock } from '../lib/clock.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
@@ -113,7 +114,7 @@ export function isDeadLocalRun(holder: LockInfo): boolean {
 export function connectForOperation(config: ResolvedConfig, options: GlobalOptions, renderer: Renderer): PendingFleet {
   return connectInBackground(config, selectHosts(config, options.host), {
     ...options,
-    onCommand: commandLogger(options, (line) => renderer.info(line)),
+    onCommand: commandLogger(options, createRedactor(sensitiveValues(config.server)), (line) => renderer.info(line)),
     warmShells: true,
   });
 }

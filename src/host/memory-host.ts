@@ -20,6 +20,7 @@ import type {
   ReleaseMeta,
   ReleaseSpec,
   RenderedFile,
+  ProbeResponse,
   ServiceState,
   RecordedState,
 } from './types.js';
@@ -33,6 +34,8 @@ export interface Faults {
   prepareHint?: string;
   /** Releases whose readiness probe never answers 2xx. */
   neverReady?: Set<string>;
+  /** What a release that is not ready answers its readiness probe with (default: an empty body). */
+  notReadyBody?: string;
   /** Releases that crash right after start (the unit fails, systemd restarts it). */
   crashes?: Set<string>;
   /** `systemctl restart` blocks this long (ms of the fake clock) before it returns. */
@@ -248,13 +251,14 @@ export class MemoryHost implements Host {
     };
   }
 
-  async probe(_path: string): Promise<number> {
+  async probe(_path: string): Promise<ProbeResponse> {
     this.reach();
     if (this.active !== 'active' || this.serving === null) throw new Error('connection refused');
-    if (this.faults.crashes?.has(this.serving)) return 502;
-    if (this.faults.neverReady?.has(this.serving)) return 503;
-    if (this.clock.now() - this.startedAt < (this.faults.bootTakes ?? 0)) return 503;
-    return 200;
+    if (this.faults.crashes?.has(this.serving)) return { status: 502, body: '' };
+    const notReady = { status: 503, body: this.faults.notReadyBody ?? '' };
+    if (this.faults.neverReady?.has(this.serving)) return notReady;
+    if (this.clock.now() - this.startedAt < (this.faults.bootTakes ?? 0)) return notReady;
+    return { status: 200, body: 'ok' };
   }
 
   private serviceState(): ServiceState {

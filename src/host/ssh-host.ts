@@ -37,6 +37,7 @@ import type {
   PrepareReport,
   RecordAfter,
   ReleaseSpec,
+  ProbeResponse,
   ServiceState,
   RecordedState,
 } from './types.js';
@@ -79,6 +80,8 @@ export interface CommandInfo {
   command: string;
   durationMs: number;
   code: number;
+  /** A probe's response body (unredacted: whoever prints it redacts it, see describeCommand). */
+  body?: string;
   /** Ran in a warm shell started before it (see WarmShell). */
   warm?: boolean;
 }
@@ -564,10 +567,10 @@ export class SshHost implements Host {
     return id === null || svc === undefined ? null : parseServiceLines(svc);
   }
 
-  async probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<number> {
+  async probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<ProbeResponse> {
     const port = options.port ?? this.options.port;
     const started = performance.now();
-    const report = (code: number) =>
+    const report = (code: number, body?: string) =>
       this.options.onCommand?.({
         host: this.name,
         kind: 'probe',
@@ -575,11 +578,12 @@ export class SshHost implements Host {
         command: `GET ${path}`,
         durationMs: performance.now() - started,
         code,
+        ...(body === undefined ? {} : { body }),
       });
     try {
       const response = await this.transport.httpGet(port, path, options);
-      report(response.status);
-      return response.status;
+      report(response.status, response.body);
+      return response;
     } catch (error) {
       report(-1);
       throw error;

@@ -132,6 +132,15 @@ export interface ActivateOptions {
  * The narrow interface the rollout drives. SshHost implements it with remote commands; MemoryHost implements
  * all of it in memory, with fault injection, for scenario tests. Every method is idempotent.
  */
+/**
+ * What a readiness probe got. The body is for people reading a failure (an app says why it is not ready, as
+ * `{"db": "unreachable"}`), capped at MAX_PROBE_BODY; it may hold what the app knows, secrets too: redact it.
+ */
+export interface ProbeResponse {
+  status: number;
+  body: string;
+}
+
 export interface Host {
   readonly name: string;
   inspect(signal?: AbortSignal): Promise<HostState>;
@@ -151,8 +160,8 @@ export interface Host {
    * deactivate (the host had nothing before). Resolves when systemctl returns, with the unit's state read
    * right after the restart (the gate's baseline; saves a round trip), or null after a deactivation. */
   activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null>;
-  /** HTTP GET on 127.0.0.1:<port><path> from the host's side: the status code. */
-  probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<number>;
+  /** HTTP GET on 127.0.0.1:<port><path> from the host's side: the status code and the (capped) body. */
+  probe(path: string, options: { timeoutMs: number; signal?: AbortSignal; port?: number }): Promise<ProbeResponse>;
   service(signal?: AbortSignal): Promise<ServiceState>;
   /**
    * Marks a release good or bad and appends the audit line (when given); then, in the same step, removes the

@@ -1,8 +1,10 @@
 import type { ResolvedConfig } from '../config/types.js';
+import { sensitiveValues } from '../config/sensitive.js';
 import type { HistoryEntry, Host, HostReleases, LockInfo, PrepareReport, RecordedState, ReleaseSpec } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, hostMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
+import { createRedactor } from '../lib/redact.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
 import { runRollout, type RolloutOutcome } from './execute.js';
 import { lockFleet, unlockFleet } from './lock.js';
@@ -146,6 +148,7 @@ export function rollFleet(ctx: FleetContext, release: string, previous: Readonly
     clock: ctx.clock,
     emit: ctx.emit,
     signal: ctx.signal,
+    redact: createRedactor(sensitiveValues(config.server)),
   });
 }
 

@@ -20,6 +20,8 @@ export interface RolloutInput {
   clock: Clock;
   emit: Emit;
   signal?: AbortSignal;
+  /** Redacts the config's secrets from what the gate quotes of an app's answer (see waitForReady). */
+  redact: (text: string) => string;
 }
 
 export interface RolloutOutcome {
@@ -150,7 +152,7 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   if (release === null) return;
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   const baseline = state ?? (await host.service(signal));
-  await waitForReady(host, input.health, { clock, signal, baseline });
+  await waitForReady(host, input.health, { clock, signal, baseline, redact: input.redact });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }
 

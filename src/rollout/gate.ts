@@ -2,6 +2,7 @@ import type { HealthConfig } from '../config/types.js';
 import type { Host, ServiceState } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { pickAppReason } from '../lib/app-reason.js';
+import { excerptBody } from '../lib/body-excerpt.js';
 import { formatDuration } from '../lib/duration.js';
 
 export class GateError extends Error {
@@ -21,9 +22,15 @@ export class GateError extends Error {
 export async function waitForReady(
   host: Host,
   health: HealthConfig,
-  options: { clock: Clock; signal?: AbortSignal; baseline: ServiceState },
+  options: {
+    clock: Clock;
+    signal?: AbortSignal;
+    baseline: ServiceState;
+    /** Redacts the config's secrets from a probe's body before it is cut short for the message (notReady). */
+    redact: (text: string) => string;
+  },
 ): Promise<void> {
-  const { clock, signal, baseline } = options;
+  const { clock, signal, baseline, redact } = options;
   const deadline = clock.now() + health.healthyDeadline;
   let consecutive = 0;
   let healthySince: number | null = null;
@@ -39,8 +46,8 @@ export async function waitForReady(
       known ?? host.service(signal),
       // The port the host's socket reported after the restart: a revert across a port change probes the old one.
       host.probe(health.readiness, { timeoutMs: health.timeout, signal, ...(baseline.port ? { port: baseline.port } : {}) }).then(
-        (status) => ({ status, error: null as string | null }),
-        (error: unknown) => ({ status: 0, error: error instanceof Error ? error.message : String(error) }),
+        (response) => ({ ...response, error: null as string | null }),
+        (error: unknown) => ({ status: 0, body: '', error: error instanceof Error ? error.message : String(error) }),
       ),
     ]);
     signal?.throwIfAborted();
@@ -60,13 +67,23 @@ export async function waitForReady(
     } else {
       consecutive = 0;
       healthySince = null;
-      last = probe.error ?? `GET ${health.readiness} answered ${probe.status}`;
+      last = probe.error ?? notReady(health.readiness, probe.status, probe.body, redact);
     }
     if (now >= deadline) {
       throw new GateError(`not ready within ${formatDuration(health.healthyDeadline)}: ${last}`);
     }
     await clock.sleep(Math.min(health.interval, Math.max(0, deadline - now)), signal);
   }
+}
+
+/**
+ * `GET /readyz answered 503: {"db": "unreachable"}`: the status and what the app said with it, the body's first
+ * 200 bytes on one line (excerptBody), redacted before it is cut. Only the last failing round's is kept: what the
+ * app says when the deadline passes is the state it was left in.
+ */
+export function notReady(path: string, status: number, body: string, redact: (text: string) => string): string {
+  const excerpt = excerptBody(body, redact);
+  return `GET ${path} answered ${status}${excerpt === '' ? '' : `: ${excerpt}`}`;
 }
 
 /**

@@ -21,7 +21,7 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
   const redact = createRedactor(sensitiveValues(config.server));
   const say = (line: string) => process.stderr.write(`${redact(line)}\n`);
   const recorder = new DryRunRecorder();
-  const verbose = commandLogger(options);
+  const verbose = commandLogger(options, redact);
   // Connected while the build runs, as a deploy does; a failed build closes the connections.
   const pending = connectInBackground(config, targets, {
     ...options,

@@ -30,7 +30,7 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
     const [state, probe] = await Promise.all([
       host.inspect(),
       host.probe(config.health.readiness, { timeoutMs: config.health.timeout }).then(
-        (status) => ({ status, error: null }),
+        ({ status }) => ({ status, error: null }),
         (error: unknown) => ({ status: null, error: errorMessage(error) }),
       ),
     ]);
