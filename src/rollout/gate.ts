@@ -52,10 +52,10 @@ export async function waitForReady(
     ]);
     signal?.throwIfAborted();
     if (service.active === 'failed') {
-      throw new GateError(`service failed (${service.sub}) after restart${await appSaid(host, baseline, signal)}; see \`shipit logs\``);
+      throw new GateError(`service failed (${service.sub}) after restart${await appSaid(host, baseline, redact, signal)}; see \`shipit logs\``);
     }
     if (service.restarts > baseline.restarts) {
-      throw new GateError(`service crashed and was restarted by systemd ${service.restarts - baseline.restarts} time(s)${await appSaid(host, baseline, signal)}`);
+      throw new GateError(`service crashed and was restarted by systemd ${service.restarts - baseline.restarts} time(s)${await appSaid(host, baseline, redact, signal)}`);
     }
     const now = clock.now();
     if (probe.status >= 200 && probe.status < 300) {
@@ -89,15 +89,16 @@ export function notReady(path: string, status: number, body: string, redact: (te
 /**
  * Why the service crashed, in its own words, for the gate's failure message: its last 3 journal lines since the
  * restart that name an error (else its last 3), systemd's own lines left out, each cut at 400 characters. Empty when
- * the journal cannot be read; the deployer redacts the config's secrets from what it prints.
+ * the journal cannot be read. `redact` takes the config's secrets out before the cut: the renderers redact again,
+ * but cannot recognise a secret the cut left half of (an app that logs its database URL in a long line).
  */
-export async function appSaid(host: Host, baseline: ServiceState, signal?: AbortSignal): Promise<string> {
+export async function appSaid(host: Host, baseline: ServiceState, redact: (text: string) => string, signal?: AbortSignal): Promise<string> {
   try {
     const since = baseline.since === null ? NaN : Date.parse(baseline.since);
     // At most 5 s: a wedged host must not hold the failure (and the revert behind it) for a command timeout.
     const limit = AbortSignal.timeout(5000);
     const batch = await host.journal({ lines: 200, since: Number.isFinite(since) ? { epochUs: since * 1000 } : { secondsAgo: 120 } }, signal ? AbortSignal.any([signal, limit]) : limit);
-    const lines = pickAppReason(batch.entries.filter((e) => e.identifier !== 'systemd' && e.pid !== 1).map((e) => e.message));
+    const lines = pickAppReason(batch.entries.filter((e) => e.identifier !== 'systemd' && e.pid !== 1).map((e) => redact(e.message)));
     return lines.length === 0 ? '' : `; the app said: ${lines.join(' | ')}`;
   } catch {
     return '';

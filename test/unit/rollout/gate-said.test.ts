@@ -1,9 +1,12 @@
 import type { Host, JournalEntry, JournalQuery, ServiceState } from '../../../src/host/types.js';
+import { createRedactor } from '../../../src/lib/redact.js';
 import { appSaid } from '../../../src/rollout/gate.js';
 
 const baseline: ServiceState = { active: 'active', sub: 'running', mainPid: 10, restarts: 0, since: '2026-12-04T00:00:00.000Z', workers: 2 };
 const at = Date.parse(baseline.since!) * 1000;
 const entry = (i: number, identifier: string, message: string, pid: number | null = 100 + i): JournalEntry => ({ cursor: `c${i}`, timeUs: at + i, priority: 6, identifier, pid, message });
+
+const none = (text: string) => text;
 
 function hostWith(entries: JournalEntry[] | Error, queries: JournalQuery[] = []): Host {
   return {
@@ -30,7 +33,7 @@ describe("the gate's failure message quotes the app", () => {
       ],
       queries,
     );
-    expect(await appSaid(host, baseline)).toBe('; the app said: [ERROR] Exception in worker process | RuntimeError: app/FAULT says crash-on-import | [INFO] Reason: Worker failed to boot.');
+    expect(await appSaid(host, baseline, none)).toBe('; the app said: [ERROR] Exception in worker process | RuntimeError: app/FAULT says crash-on-import | [INFO] Reason: Worker failed to boot.');
     expect(queries).toEqual([{ lines: 200, since: { epochUs: at } }]);
   });
 
@@ -44,16 +47,24 @@ describe("the gate's failure message quotes the app", () => {
       entry(6, 'node', '{"level":"info","msg":"sd_notify: using systemd-notify","sd_notify_error":"Cannot find module \'sd-notify\'"}'),
       entry(7, 'node', '{"level":"debug","msg":"an error budget of 0"}'),
     ]);
-    expect(await appSaid(host, baseline)).toBe(
+    expect(await appSaid(host, baseline, none)).toBe(
       '; the app said: {"level":"error","msg":"uncaught exception; worker exiting","error":{"message":"boom at server.js:18"}} | {"level":"error","msg":"halting: workers keep dying","exit_code":1}',
     );
   });
 
   it('falls back to its last lines, cuts long ones, and says nothing when the journal cannot be read', async () => {
-    expect(await appSaid(hostWith([entry(1, 'node', 'a'), entry(2, 'node', 'b'), entry(3, 'node', 'c'), entry(4, 'node', `d${'x'.repeat(500)}`)]), baseline)).toBe(
+    expect(await appSaid(hostWith([entry(1, 'node', 'a'), entry(2, 'node', 'b'), entry(3, 'node', 'c'), entry(4, 'node', `d${'x'.repeat(500)}`)]), baseline, none)).toBe(
       `; the app said: b | c | d${'x'.repeat(399)}...`,
     );
-    expect(await appSaid(hostWith([]), baseline)).toBe('');
-    expect(await appSaid(hostWith(new Error('cut off')), baseline)).toBe('');
+    expect(await appSaid(hostWith([]), baseline, none)).toBe('');
+    expect(await appSaid(hostWith(new Error('cut off')), baseline, none)).toBe('');
+  });
+
+  it('redacts the secrets before a long line is cut: the cut would leave a part no redaction recognises', async () => {
+    const secret = 'postgres://user:hunter2@db/app';
+    const line = `RuntimeError: cannot connect ${'x'.repeat(360)} to ${secret}`; // the secret straddles character 400
+    const said = await appSaid(hostWith([entry(1, 'gunicorn', line)]), baseline, createRedactor([secret]));
+    expect(said).toBe(`; the app said: RuntimeError: cannot connect ${'x'.repeat(360)} to [redact...`);
+    expect(said).not.toMatch(/postgres|hunter2/);
   });
 });
