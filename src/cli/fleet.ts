@@ -102,6 +102,7 @@ export async function readReachable<T>(
 async function openConnections(config: ResolvedConfig, targets: HostTarget[], options: ConnectOptions): Promise<PromiseSettledResult<SshHost>[]> {
   // The SSH config is resolved for every host before any connection: a bad line there touches nothing.
   const plans = planFleetConnections(config, targets, options);
+  const onCommand = options.onCommand ?? commandLogger(options, createRedactor(sensitiveValues(config.server)));
   return Promise.allSettled(
     plans.map(async (plan) => {
       const { target } = plan;
@@ -119,7 +120,7 @@ async function openConnections(config: ResolvedConfig, targets: HostTarget[], op
         sshUser: target.user,
         port: config.server.port,
         commandTimeoutMs: config.ssh.commandTimeout,
-        onCommand: options.onCommand ?? commandLogger(options, createRedactor(sensitiveValues(config.server))),
+        onCommand,
         dryRun: options.dryRun,
         warmShells: options.warmShells ?? false,
         destination: describeConnection(plan),
