@@ -114,6 +114,8 @@ describe('shipit deploy on 3 lab hosts', () => {
     expect(run.all).not.toContain(BAD_TOKEN);
     // The app's own reason, not only systemd's "status=3" (gunicorn's worker traceback ends in it).
     if (fault === 'crash-on-import') expect(run.all).toMatch(/the app said: .*RuntimeError: app\/FAULT says crash-on-import/);
+    // What the app answered its readiness probe, not only the status: the last failing answer's body.
+    if (fault === 'never-ready') expect(run.all).toMatch(/web1 +FAILED on \S+: not ready within 20s: GET \/readyz answered 503: \{"status":"not-ready","reason":"app\/FAULT says never-ready"\}$/m);
     const bad = releaseIdOf(run.all)!;
     for (const body of await served()) expect(body).toMatchObject({ release: second, version: 'v2' });
     for (const env of await envs()) expect(env).toEqual(runningWith('second', SECOND_TOKEN));

@@ -74,6 +74,15 @@ describe('exit codes on the lab', () => {
     const bad = await project.shipit(['status', 'production', '--config', 'broken.config.ts']);
     expect(bad.exitCode).toBe(2);
     expect(bad.all).toMatch(/app/);
+    // A file the config names that is not there is the config's mistake (like a missing server.module), not a
+    // failed build: deploy and plan alike exit 2 naming the field and the path they looked for.
+    project.writeConfig({ server: "python: { requirements: 'no-such-requirements.txt' }," });
+    for (const command of ['deploy', 'plan']) {
+      const run = await project.shipit([command, 'production']);
+      expect([command, run.exitCode]).toEqual([command, 2]);
+      expect(run.all).toContain(`server.python.requirements: ${join(project.dir, 'no-such-requirements.txt')} does not exist (expected a pip requirements file)`);
+    }
+    project.writeConfig();
   });
 
   it('3: an unknown host key or an unreachable host, for every fleet command', async () => {
