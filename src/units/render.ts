@@ -72,7 +72,7 @@ export function renderService(config: ResolvedConfig): string {
         // systemd kills a master that stops pinging; the runtime pings at half of it.
         watchdogSec: Math.max(10, server.timeout),
         workersComment: workers.comment,
-        execStart: shExecStart(nodeScript(workers)),
+        execStart: shExecStart(nodeScript(config, workers)),
       });
   }
 }

@@ -25,7 +25,7 @@ const workerPids = async (address: string) =>
   (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) | sort`)).trim().split('\n').filter(Boolean);
 /** Only the workers (their process title), not a short-lived `systemd-notify` the master may be running. */
 const workers = async (address: string) =>
-  (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) -f '^shipit-runtime: worker' | sort`)).trim().split('\n').filter(Boolean);
+  (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) -f '^shipit-runtime: ${APP} worker ' | sort`)).trim().split('\n').filter(Boolean);
 const journal = (address: string) => onHost(lab, address, `journalctl -u ${APP}.service --no-pager -o cat -n 200`);
 
 beforeAll(async () => {
@@ -50,6 +50,10 @@ describe('node preset on 3 lab hosts', () => {
     for (const h of hosts) {
       const cpus = Number((await onHost(lab, h.address, 'nproc')).trim());
       expect(await workerPids(h.address)).toHaveLength(cpus);
+      // The titles name the app (the unit's --name), so `pgrep -f` tells this app's workers from another app's.
+      const titles = await onHost(lab, h.address, `m=$(systemctl show -p MainPID --value ${APP}.service); ps -o args= -p $m; ps -o args= --ppid $m | grep '^shipit-runtime:'`);
+      const expected = [`shipit-runtime: ${APP} master`, ...Array.from({ length: cpus }, (_, i) => `shipit-runtime: ${APP} worker ${i + 1}`)];
+      expect(titles.trim().split('\n').sort()).toEqual(expected.sort());
       const log = await journal(h.address);
       expect(log).toContain('sd_notify: using systemd-notify');
       // Keep-alive balancing (src/runtime/balance.ts) is on wherever there is a second worker to move connections to.

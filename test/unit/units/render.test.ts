@@ -3,6 +3,7 @@ import { shExecStart, shWord, systemdArg } from '../../../src/units/escape.js';
 import { commandScript, forwardedAllowIps, gunicornScript, workersShell } from '../../../src/units/exec-start.js';
 import { listenDirectives, renderEnvFile, renderService, renderUnits } from '../../../src/units/render.js';
 import { readTemplate, renderTemplate } from '../../../src/units/template.js';
+import { processTitle } from '../../../src/runtime/title.js';
 import { resolvedConfig } from './fixtures.js';
 
 describe('renderTemplate', () => {
@@ -112,8 +113,17 @@ describe('units', () => {
     expect(service).toContain('\nEnvironment=SHIPIT_APP=dist/server.js PORT=8000 SHIPIT_TIMEOUT=45 SHIPIT_GRACEFUL_TIMEOUT=25 SHIPIT_KEEP_ALIVE=5\n');
     expect(service).toContain("\nExecReload=/bin/sh -c 'exec node .shipit/runtime/reload-wait.js'\n");
     expect(service).toContain('\nTimeoutStopSec=35\n');
-    expect(service).toContain('exec node .shipit/runtime/main.js');
+    expect(service).toContain("; exec node .shipit/runtime/main.js --name hello'\n");
     expect(service).not.toMatch(/^MemoryDenyWriteExecute=/m);
+  });
+
+  it("node: the runtime's argv has room for its title with the app's name, even the longest (Linux cuts it to the argv)", () => {
+    const app = 'app-'.padEnd(64, 'x'); // the longest name the config takes
+    const service = renderService(resolvedConfig({ preset: 'node', module: 'server.js' }, { app }));
+    const argv = /exec (node [^;']+)'\n/.exec(service)![1]!.split(' ');
+    expect(argv).toEqual(['node', '.shipit/runtime/main.js', '--name', app]);
+    const room = argv.reduce((bytes, arg) => bytes + arg.length + 1, 0) - 1;
+    expect(processTitle({ kind: 'master' }, app).length).toBeLessThanOrEqual(room);
   });
 
   it('is deterministic', () => {
