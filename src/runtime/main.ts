@@ -24,7 +24,7 @@
  * | HOST                      | all     | address to bind; unset = every interface (IPv6 and IPv4). Ignored under socket activation. |
  * | SHIPIT_TIMEOUT            | 30      | seconds a serving worker may go without a heartbeat (event loop blocked) before SIGKILL; 0 = never. Booting is bounded by SHIPIT_BOOT_TIMEOUT instead. |
  * | SHIPIT_GRACEFUL_TIMEOUT   | 30      | seconds a draining worker may finish in-flight requests before SIGKILL. Keep TimeoutStopSec= above it. |
- * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
+ * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. The node unit sets it below the deploy's restart limit, from health.healthyDeadline (50 s for the default 60 s; src/units/render.ts nodeBootTimeoutSeconds). |
  * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |
  * | SHIPIT_KEEPALIVE_REQUESTS | 0       | requests per keep-alive connection (opt-in; e.g. 1000, nginx's default): the response to the Nth says `Connection: close` and the connection closes after it, so clients reconnect and long-lived keep-alive connections (a balancer's) spread over the workers again; 0 = never (default: on 2 cores it cost +2.7% instructions per request and no req/s). A whole number. Applies to createServer() apps too. |
  * | SHIPIT_BACKLOG            | 511     | the accept queue passed to listen(), also re-applied to the socket systemd passes (the node unit sets the .socket's Backlog=, 4096). |
