@@ -76,7 +76,7 @@ function loadConfig(): { config: RuntimeConfig; name: string | undefined; args: 
     return { config: parseRuntimeConfig(process.env, cpuCount()), name, args: rest };
   } catch (error) {
     if (error instanceof RuntimeConfigError) {
-      createLogger({ level: 'info', pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
+      createLogger({ level: 'info', pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) })('error', `invalid ${error.key.startsWith('--') ? 'argument' : 'environment'}: ${error.message}`, { key: error.key, exit_code: error.exitCode });
       process.exit(error.exitCode);
     }
     throw error;

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { get, repo, startRuntime, type RuntimeProcess } from './harness.js';
+import { RuntimeExit } from '../../../src/runtime/exit-codes.js';
+import { get, repo, runtimeCommand, startRuntime, type RuntimeProcess } from './harness.js';
 
 let runtime: RuntimeProcess | undefined;
 let release: string | undefined;
@@ -90,5 +91,11 @@ describe('process titles', () => {
     expect(master).toBe('shipit-runtime: x ');
     const cut = runtime!.lines.find((l) => String(l.msg).startsWith('process title cut short') && l.worker === undefined);
     expect(cut).toMatchObject({ level: 'warn', title: 'shipit-runtime: x master', shown: 'shipit-runtime: x ' });
+  }, 30_000);
+
+  it('exit 2 on --name without a value, saying it is the argument', async () => {
+    runtime = startRuntime({ command: [...runtimeCommand(), '--name'] });
+    expect((await runtime.exited).code).toBe(RuntimeExit.config);
+    expect(runtime.lines.find((l) => l.level === 'error')?.msg).toBe('invalid argument: --name: needs a value: the app name for process titles, e.g. --name shop');
   }, 30_000);
 });
