@@ -57,7 +57,7 @@ async function titles(name: string | undefined, script = '.shipit/runtime/main.j
   const made = makeRelease();
   release = made.cwd;
   const args = [script, ...(name === undefined ? [] : ['--name', name])];
-  runtime = startRuntime({ cwd: made.cwd, env: made.env, command: [process.execPath, ...args], argv0: 'node' });
+  runtime = startRuntime({ cwd: made.cwd, env: made.env, command: [runtimeCommand()[0]!, ...args], argv0: 'node' });
   await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 20_000, 'ready');
   const port = await runtime.port();
   const pid = runtime.child.pid!;
