@@ -115,6 +115,18 @@ describe('node preset on 3 lab hosts', () => {
     project.setVersion('n2');
   });
 
+  it("a release whose ready() never settles fails on the runtime's boot timeout, before the restart limit, and is rolled back", async () => {
+    project.setVersion('n-hang', 'hang-ready');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(5);
+    // healthyDeadline 20 s: the activation cuts the restart off at 15.0 s; the unit's SHIPIT_BOOT_TIMEOUT, 11.2 s,
+    // ends the start first, so the deploy reports the runtime's reason.
+    expect(run.all).toMatch(/app: .*halting: worker failed to boot: not serving after 11200 ms/);
+    expect(run.all).not.toContain('did not finish restarting');
+    for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
+    project.setVersion('n2');
+  });
+
   it('with sd-notify built for the hosts in the app, READY=1 goes through the binding', async () => {
     execFileSync('bash', [join(ROOT, 'scripts/build-sd-notify.sh'), project.appDir], { stdio: 'pipe' });
     project.setVersion('n3');
