@@ -11,6 +11,8 @@
 // Fault injection, so tests can derive a bad release by adding one file, FAULT, next to this one:
 //   never-ready      /readyz answers 503 (read per request; /healthz stays 200)
 //   crash-on-import  importing this module throws (workers cannot boot; the runtime exits with code 4)
+//   hang-ready       ready() never settles, as with a dependency that never answers (the runtime's
+//                    SHIPIT_BOOT_TIMEOUT ends the start: exit 3, "not serving after N ms")
 import { readFileSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,6 +48,7 @@ function json(res, status, body) {
 
 /** Called by the runtime before this worker listens: a throw here means the worker cannot boot. */
 export async function ready() {
+  if (readOptional('FAULT') === 'hang-ready') await new Promise(() => {});
   await readData();
 }
 

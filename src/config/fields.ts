@@ -35,6 +35,9 @@ export const RESERVED_ENV_KEYS: Record<string, string> = {
   SHIPIT_TIMEOUT: 'set server.timeout instead',
   SHIPIT_GRACEFUL_TIMEOUT: 'set server.gracefulTimeout instead',
   SHIPIT_KEEP_ALIVE: 'set server.keepAlive instead',
+  // Derived so that the runtime's "not serving after N ms" comes before the deploy's restart limit
+  // (src/units/render.ts nodeBootTimeoutSeconds); a value here would undo that.
+  SHIPIT_BOOT_TIMEOUT: 'the unit derives it from health.healthyDeadline: raise that for an app that boots slowly',
 };
 
 export const durationSchema = z

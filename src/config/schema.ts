@@ -116,7 +116,7 @@ export const healthSchema = z
     timeout: durationSchema.prefault('2s').describe('Time one probe may take.'),
     successes: z.number().int().min(1).default(2).describe('Consecutive 2xx answers needed before a host counts as ready.'),
     minHealthyTime: durationSchema.prefault('5s').describe('A ready host must stay healthy this long before the rollout moves on.'),
-    healthyDeadline: durationSchema.prefault('60s').describe('A host that is not healthy this long after its restart has failed (its release is reverted).'),
+    healthyDeadline: durationSchema.prefault('60s').describe('A host that is not healthy this long after its restart has failed (its release is reverted). The node preset derives the time a new worker has to boot from it (SHIPIT_BOOT_TIMEOUT: 50 s of 60 s), so raise it for an app that boots slowly.'),
   })
   .superRefine((health, ctx) => {
     if (health.healthyDeadline <= health.minHealthyTime) {

@@ -24,7 +24,7 @@
  * | HOST                      | all     | address to bind; unset = every interface (IPv6 and IPv4). Ignored under socket activation. |
  * | SHIPIT_TIMEOUT            | 30      | seconds a serving worker may go without a heartbeat (event loop blocked) before SIGKILL; 0 = never. Booting is bounded by SHIPIT_BOOT_TIMEOUT instead. |
  * | SHIPIT_GRACEFUL_TIMEOUT   | 30      | seconds a draining worker may finish in-flight requests before SIGKILL. Keep TimeoutStopSec= above it. |
- * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. |
+ * | SHIPIT_BOOT_TIMEOUT       | 60      | seconds a new worker has to import, pass ready() and listen; 0 = no limit. The node unit sets it below the deploy's restart limit, from health.healthyDeadline (50 s for the default 60 s; src/units/render.ts nodeBootTimeoutSeconds). |
  * | SHIPIT_KEEP_ALIVE         | 5       | HTTP keep-alive idle timeout in seconds (Node's default); 0 = no keep-alive. Applied to a createServer() server only when set. |
  * | SHIPIT_KEEPALIVE_REQUESTS | 0       | requests per keep-alive connection (opt-in; e.g. 1000, nginx's default): the response to the Nth says `Connection: close` and the connection closes after it, so clients reconnect and long-lived keep-alive connections (a balancer's) spread over the workers again; 0 = never (default: on 2 cores it cost +2.7% instructions per request and no req/s). A whole number. Applies to createServer() apps too. |
  * | SHIPIT_BACKLOG            | 511     | the accept queue passed to listen(), also re-applied to the socket systemd passes (the node unit sets the .socket's Backlog=, 4096). |
@@ -33,6 +33,12 @@
  * | SHIPIT_SD_NOTIFY          | —       | path to the `sd-notify` package when it is not in the app's node_modules. |
  * | SHIPIT_SCHEDULING         | auto    | `shared` (workers accept on the shared socket), `round-robin` (the primary accepts and deals connections out), or `auto` = shared (trade-offs: config.ts resolveScheduling). |
  * | SHIPIT_BALANCE            | auto    | under shared scheduling with 2+ workers: when one worker holds clearly more than its share of the busy keep-alive connections, the master has it answer that many requests with `Connection: close` and hand the clients' new connections over to the least-busy worker (balance.ts, handoff.ts). `auto` (or 1) does so only while the machine has half a CPU idle (from /proc/stat; with no idle core, spreading gains nothing and costs CPU), `always` whatever the load, `off` (or 0) never. |
+ *
+ * ## Arguments
+ * `--name <app>` (or `--name=<app>`): the app's name in the process titles, `shipit-runtime: <app> master` and
+ * `shipit-runtime: <app> worker <slot>` (title.ts: why an argument and not a variable). The node unit passes the
+ * app's name; without it the titles are `shipit-runtime: master` and `shipit-runtime: worker <slot>`. The app's
+ * code sees process.argv without it.
  *
  * Set by systemd and honoured: LISTEN_FDS/LISTEN_PID (socket activation: fd 3, used only when LISTEN_PID is our
  * pid; removed from the environment either way), NOTIFY_SOCKET, WATCHDOG_USEC/WATCHDOG_PID. Workers never see
@@ -56,6 +62,7 @@ import { createNotifier, watchdogPingIntervalMs } from './notify.js';
 import { runPrimary } from './primary.js';
 import { type ListenTarget, WorkerEnv } from './protocol.js';
 import { takeListenFds, unsetListenEnv } from './socket-activation.js';
+import { processTitle, takeNameArg, type TitleRole } from './title.js';
 import { runWorker } from './worker.js';
 
 function cpuCount(): number {
@@ -63,21 +70,36 @@ function cpuCount(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-function loadConfig(): RuntimeConfig {
+function loadConfig(): { config: RuntimeConfig; name: string | undefined; args: string[] } {
   try {
-    return parseRuntimeConfig(process.env, cpuCount());
+    const { name, rest } = takeNameArg(process.argv.slice(2));
+    return { config: parseRuntimeConfig(process.env, cpuCount()), name, args: rest };
   } catch (error) {
     if (error instanceof RuntimeConfigError) {
-      createLogger({ level: 'info', pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) })('error', `invalid environment: ${error.message}`, { key: error.key, exit_code: error.exitCode });
+      createLogger({ level: 'info', pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) })('error', `invalid ${error.key.startsWith('--') ? 'argument' : 'environment'}: ${error.message}`, { key: error.key, exit_code: error.exitCode });
       process.exit(error.exitCode);
     }
     throw error;
   }
 }
 
-function startPrimary(config: RuntimeConfig): void {
+/**
+ * Sets the title and says so when Linux cut it (title.ts): a cut title no longer matches the `pgrep -f` pattern
+ * someone would write for this process.
+ */
+function setTitle(role: TitleRole, name: string | undefined, log: LogFn): void {
+  const title = processTitle(role, name);
+  process.title = title;
+  if (process.title !== title) {
+    log('warn', 'process title cut short: Linux keeps it within the length of the command line that started the process', { title, shown: process.title });
+  }
+}
+
+function startPrimary(config: RuntimeConfig, name: string | undefined): void {
   const log = createLogger({ level: config.logLevel, pid: process.pid, syslogPrefix: journalPrefixWanted(process.env) });
-  process.title = 'shipit-runtime: master';
+  // process.argv keeps `--name`: node:cluster forks workers with process.argv.slice(2), so they get the name, and
+  // the room for it in their own titles.
+  setTitle({ kind: 'master' }, name, log);
   process.on('uncaughtException', (error) => {
     log('error', 'master crashed', { error: errorFields(error) });
     process.exit(RuntimeExit.unexpected);
@@ -97,6 +119,7 @@ function startPrimary(config: RuntimeConfig): void {
   const notifier = createNotifier({ env: process.env, appDir: config.appDir ?? process.cwd(), log });
   log('info', 'shipit runtime master', {
     node: process.version,
+    name,
     app: config.app,
     workers: config.workers,
     workers_from: config.workersFrom,
@@ -118,10 +141,13 @@ function startPrimary(config: RuntimeConfig): void {
   });
 }
 
-async function startWorker(config: RuntimeConfig): Promise<void> {
+async function startWorker(config: RuntimeConfig, name: string | undefined, args: string[]): Promise<void> {
   const slot = Number(process.env[WorkerEnv.slot] ?? '0');
   const log: LogFn = createLogger({ level: config.logLevel, pid: process.pid, worker: slot, syslogPrefix: journalPrefixWanted(process.env) });
-  process.title = `shipit-runtime: worker ${slot}`;
+  setTitle({ kind: 'worker', slot }, name, log);
+  // Before the app is imported: `--name` is the runtime's option, not the app's. Changing the array leaves the
+  // title alone (it lives in the argv strings' memory, not in process.argv).
+  process.argv.splice(2, Infinity, ...args);
   let accessLog: LogFn | undefined;
   if (config.accessLog) {
     const batch = batchLines((chunk) => void process.stdout.write(chunk), setImmediate);
@@ -140,6 +166,6 @@ async function startWorker(config: RuntimeConfig): Promise<void> {
   });
 }
 
-const config = loadConfig();
-if (cluster.isPrimary) startPrimary(config);
-else await startWorker(config);
+const { config, name, args } = loadConfig();
+if (cluster.isPrimary) startPrimary(config, name);
+else await startWorker(config, name, args);

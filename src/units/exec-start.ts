@@ -75,9 +75,13 @@ export function gunicornScript(config: ResolvedConfig, workers: WorkersShell): s
   return [...workers.prelude, args.join(' ')].join('; ');
 }
 
-/** shipit's clustered Node runtime, shipped in the release (src/build/preset-files.ts); WORKERS exported for it. */
-export function nodeScript(workers: WorkersShell): string {
-  return [...workers.prelude, `export WORKERS=${workers.value}`, `exec node ${NODE_RUNTIME_MAIN}`].join('; ');
+/**
+ * shipit's clustered Node runtime, shipped in the release (src/build/preset-files.ts); WORKERS exported for it.
+ * `--name <app>` puts the app in its process titles (`shipit-runtime: <app> worker 2`), and, being an argument,
+ * makes the room for it: Linux keeps a title within the argv it was started with (src/runtime/title.ts).
+ */
+export function nodeScript(config: ResolvedConfig, workers: WorkersShell): string {
+  return [...workers.prelude, `export WORKERS=${workers.value}`, `exec node ${NODE_RUNTIME_MAIN} --name ${shWord(config.app)}`].join('; ');
 }
 
 /** The user's command line, verbatim for /bin/sh, with WORKERS exported (PORT comes from Environment=). */

@@ -25,7 +25,7 @@ const workerPids = async (address: string) =>
   (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) | sort`)).trim().split('\n').filter(Boolean);
 /** Only the workers (their process title), not a short-lived `systemd-notify` the master may be running. */
 const workers = async (address: string) =>
-  (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) -f '^shipit-runtime: worker' | sort`)).trim().split('\n').filter(Boolean);
+  (await onHost(lab, address, `pgrep -P $(systemctl show -p MainPID --value ${APP}.service) -f '^shipit-runtime: ${APP} worker ' | sort`)).trim().split('\n').filter(Boolean);
 const journal = (address: string) => onHost(lab, address, `journalctl -u ${APP}.service --no-pager -o cat -n 200`);
 
 beforeAll(async () => {
@@ -50,6 +50,10 @@ describe('node preset on 3 lab hosts', () => {
     for (const h of hosts) {
       const cpus = Number((await onHost(lab, h.address, 'nproc')).trim());
       expect(await workerPids(h.address)).toHaveLength(cpus);
+      // The titles name the app (the unit's --name), so `pgrep -f` tells this app's workers from another app's.
+      const titles = await onHost(lab, h.address, `m=$(systemctl show -p MainPID --value ${APP}.service); ps -o args= -p $m; ps -o args= --ppid $m | grep '^shipit-runtime:'`);
+      const expected = [`shipit-runtime: ${APP} master`, ...Array.from({ length: cpus }, (_, i) => `shipit-runtime: ${APP} worker ${i + 1}`)];
+      expect(titles.trim().split('\n').sort()).toEqual(expected.sort());
       const log = await journal(h.address);
       expect(log).toContain('sd_notify: using systemd-notify');
       // Keep-alive balancing (src/runtime/balance.ts) is on wherever there is a second worker to move connections to.
@@ -108,6 +112,18 @@ describe('node preset on 3 lab hosts', () => {
     expect(run.all).toMatch(/app: .*halting: worker failed to boot: .*FAULT says crash-on-import/);
     for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
     expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+    project.setVersion('n2');
+  });
+
+  it("a release whose ready() never settles fails on the runtime's boot timeout, before the restart limit, and is rolled back", async () => {
+    project.setVersion('n-hang', 'hang-ready');
+    const run = await project.shipit(['deploy', 'production']);
+    expect(run.exitCode).toBe(5);
+    // healthyDeadline 20 s: the activation cuts the restart off at 15.0 s; the unit's SHIPIT_BOOT_TIMEOUT, 11.2 s,
+    // ends the start first, so the deploy reports the runtime's reason.
+    expect(run.all).toMatch(/app: .*halting: worker failed to boot: not serving after 11200 ms/);
+    expect(run.all).not.toContain('did not finish restarting');
+    for (const body of await served()) expect(body).toMatchObject({ version: 'n2' });
     project.setVersion('n2');
   });
 

@@ -72,8 +72,8 @@ export default defineConfig({
     );
   }
 
-  /** Marks the next release's version (what /readyz reports) and optionally a fault. */
-  setVersion(version: string, fault?: 'never-ready' | 'crash-on-import'): void {
+  /** Marks the next release's version (what /readyz reports) and optionally a fault (hang-ready: the node example only). */
+  setVersion(version: string, fault?: 'never-ready' | 'crash-on-import' | 'hang-ready'): void {
     const dir = this.options.preset === 'node' ? this.appDir : join(this.appDir, 'app');
     writeFileSync(join(dir, 'VERSION'), `${version}\n`);
     const faultFile = join(dir, 'FAULT');

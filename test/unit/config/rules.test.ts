@@ -313,9 +313,10 @@ describe('server', () => {
       'server.env.LISTEN_FDS: is reserved: systemd sets it for socket activation',
     ]);
     // The node preset's unit sets these from server.*: shared/env would override it unseen.
-    expect(problems(server({ env: { SHIPIT_APP: 'nope.js', SHIPIT_TIMEOUT: '5', SHIPIT_LOG_LEVEL: 'debug' } }))).toEqual([
+    expect(problems(server({ env: { SHIPIT_APP: 'nope.js', SHIPIT_TIMEOUT: '5', SHIPIT_LOG_LEVEL: 'debug', SHIPIT_BOOT_TIMEOUT: '120' } }))).toEqual([
       'server.env.SHIPIT_APP: is reserved: set server.module instead',
       'server.env.SHIPIT_TIMEOUT: is reserved: set server.timeout instead',
+      'server.env.SHIPIT_BOOT_TIMEOUT: is reserved: the unit derives it from health.healthyDeadline: raise that for an app that boots slowly',
     ]);
     expect(problems(server({ env: { PEM: 'line1\nline2' } }))).toEqual([
       'server.env.PEM: must not contain newlines or control characters (a systemd EnvironmentFile cannot hold them reliably); base64-encode multi-line values such as PEM keys',

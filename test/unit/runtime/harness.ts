@@ -44,11 +44,14 @@ export interface StartOptions {
   cwd?: string;
   /** Replace the command (e.g. the socket holder wrapping the runtime). */
   command?: string[];
+  /** argv[0] as the process sees it (spawn's argv0), e.g. `node` as systemd's ExecStart runs it from PATH. */
+  argv0?: string;
 }
 
 export function startRuntime(options: StartOptions = {}): RuntimeProcess {
   const [bin, ...args] = options.command ?? runtimeCommand();
   const child = spawn(bin!, args, {
+    ...(options.argv0 === undefined ? {} : { argv0: options.argv0 }),
     cwd: options.cwd ?? repo,
     env: {
       PATH: process.env.PATH,

@@ -1,8 +1,11 @@
 import { ShipitError } from '../../../src/lib/errors.js';
 import { shExecStart, shWord, systemdArg } from '../../../src/units/escape.js';
 import { commandScript, forwardedAllowIps, gunicornScript, workersShell } from '../../../src/units/exec-start.js';
-import { listenDirectives, renderEnvFile, renderService, renderUnits } from '../../../src/units/render.js';
+import { listenDirectives, nodeBootTimeoutSeconds, renderEnvFile, renderService, renderUnits } from '../../../src/units/render.js';
+import { restartLimitSeconds } from '../../../src/remote/scripts.js';
+import { parseRuntimeConfig } from '../../../src/runtime/config.js';
 import { readTemplate, renderTemplate } from '../../../src/units/template.js';
+import { processTitle } from '../../../src/runtime/title.js';
 import { resolvedConfig } from './fixtures.js';
 
 describe('renderTemplate', () => {
@@ -112,8 +115,31 @@ describe('units', () => {
     expect(service).toContain('\nEnvironment=SHIPIT_APP=dist/server.js PORT=8000 SHIPIT_TIMEOUT=45 SHIPIT_GRACEFUL_TIMEOUT=25 SHIPIT_KEEP_ALIVE=5\n');
     expect(service).toContain("\nExecReload=/bin/sh -c 'exec node .shipit/runtime/reload-wait.js'\n");
     expect(service).toContain('\nTimeoutStopSec=35\n');
-    expect(service).toContain('exec node .shipit/runtime/main.js');
+    expect(service).toContain("; exec node .shipit/runtime/main.js --name hello'\n");
     expect(service).not.toMatch(/^MemoryDenyWriteExecute=/m);
+  });
+
+  it("node: SHIPIT_BOOT_TIMEOUT from health.healthyDeadline, so the runtime's boot failure comes before the deploy's restart limit", () => {
+    const service = renderService(resolvedConfig({ preset: 'node', module: 'server.js' }));
+    // The default healthyDeadline, 60 s: the restart is cut off at 55 s, a worker that does not serve at 50 s.
+    expect(service).toContain('\nEnvironment=SHIPIT_BOOT_TIMEOUT=50.0\n');
+    for (const [deadlineMs, boot] of [[1_000, '0.5'], [6_000, '3.3'], [10_000, '5.6'], [20_000, '11.2'], [60_000, '50.0'], [300_000, '290.0']] as const) {
+      expect(nodeBootTimeoutSeconds(deadlineMs)).toBe(boot);
+      // As the runtime reads it, with the margin the restart also spends stopping the old release and starting node.
+      const bootMs = parseRuntimeConfig({ SHIPIT_APP: 'server.js', SHIPIT_BOOT_TIMEOUT: boot }, 1).bootTimeoutMs;
+      const restartMs = Number(restartLimitSeconds(deadlineMs)) * 1000;
+      expect(bootMs).toBeGreaterThan(0);
+      expect(restartMs - bootMs).toBeGreaterThanOrEqual(Math.min(5_000, restartMs / 4) - 100);
+    }
+  });
+
+  it("node: the runtime's argv has room for its title with the app's name, even the longest (Linux cuts it to the argv)", () => {
+    const app = 'app-'.padEnd(64, 'x'); // the longest name the config takes
+    const service = renderService(resolvedConfig({ preset: 'node', module: 'server.js' }, { app }));
+    const argv = /exec (node [^;']+)'\n/.exec(service)![1]!.split(' ');
+    expect(argv).toEqual(['node', '.shipit/runtime/main.js', '--name', app]);
+    const room = argv.reduce((bytes, arg) => bytes + arg.length + 1, 0) - 1;
+    expect(processTitle({ kind: 'master' }, app).length).toBeLessThanOrEqual(room);
   });
 
   it('is deterministic', () => {
