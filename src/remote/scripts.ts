@@ -467,8 +467,21 @@ export function restartService(limitSeconds: string): string {
  */
 export function restartLimitSeconds(timeoutMs: number): string {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`invalid restart time limit ${timeoutMs}`);
-  const limit = timeoutMs - Math.min(5_000, timeoutMs / 4);
-  return (Math.floor(limit / 100) / 10).toFixed(1);
+  return tenthsOfSeconds(lessStepMargin(timeoutMs));
+}
+
+/**
+ * A limit less the margin the step around it keeps for its own work: a quarter of it, at most 5 s. The restart's
+ * limit is the activation's less it (restartLimitSeconds), the node runtime's boot timeout the restart's less it
+ * again (src/units/render.ts nodeBootTimeoutSeconds), so each inner limit runs out first and says why.
+ */
+export function lessStepMargin(ms: number): number {
+  return ms - Math.min(5_000, ms / 4);
+}
+
+/** Milliseconds as seconds with one decimal, rounded down, as timeout(1) and the runtime's env take them. */
+export function tenthsOfSeconds(ms: number): string {
+  return (Math.floor(ms / 100) / 10).toFixed(1);
 }
 
 /**

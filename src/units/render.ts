@@ -8,7 +8,7 @@
  */
 import type { ResolvedConfig } from '../config/types.js';
 import { VENV_DIR } from '../build/python-deps.js';
-import { restartLimitSeconds } from '../remote/scripts.js';
+import { lessStepMargin, restartLimitSeconds, tenthsOfSeconds } from '../remote/scripts.js';
 import { shExecStart } from './escape.js';
 import { BACKLOG, commandScript, gunicornScript, nodeScript, workersShell } from './exec-start.js';
 import { readTemplate, renderTemplate, type TemplateVars } from './template.js';
@@ -87,7 +87,7 @@ export function renderService(config: ResolvedConfig): string {
  * activation cuts `systemctl restart` off at restartLimitSeconds(healthyDeadline) (60 s → 55 s) and says only
  * "did not finish restarting" (the runtime's default, 60 s, was past it). The restart also holds the old
  * release's stop and node's own start before the first fork, and the runtime's exit must reach systemctl after
- * it: so the restart limit less the same margin again, min(5 s, a quarter) (60 s → 50 s, 20 s → 11.2 s).
+ * it: so the restart limit less the same margin again (lessStepMargin) (60 s → 50 s, 20 s → 11.2 s).
  *
  * It must not be shorter than that: a SIGHUP reload (`systemctl reload`) boots each new worker under this same
  * limit, next to the old ones, and a limit tighter than what a deploy tolerates would fail reloads of a slow-
@@ -95,9 +95,8 @@ export function renderService(config: ResolvedConfig): string {
  */
 export function nodeBootTimeoutSeconds(healthyDeadlineMs: number): string {
   const restartMs = Number(restartLimitSeconds(healthyDeadlineMs)) * 1000;
-  const bootMs = restartMs - Math.min(5_000, restartMs / 4);
   // Never 0, which the runtime reads as "no limit"; 0.1 s is its own floor for a 1-s healthyDeadline.
-  return Math.max(0.1, Math.floor(bootMs / 100) / 10).toFixed(1);
+  return tenthsOfSeconds(Math.max(100, lessStepMargin(restartMs)));
 }
 
 function commonServiceVars(config: ResolvedConfig): TemplateVars {
