@@ -57,22 +57,28 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
     );
   });
 
-  it('prunes the sets no release links to', () => {
-    expect(deps.pruneDepsScript(layout)).toBe(
-      [
-        ...PREAMBLE,
-        'for s in "$D"/deps/python/* "$D"/deps/node/*; do',
-        '  [ -d "$s" ] || continue',
-        '  n=${s#"$D/deps/"}',
-        '  used=0',
-        '  for l in "$D"/releases/*/.shipit/venv "$D"/releases/*/node_modules; do',
-        '    [ -L "$l" ] || continue',
-        '    case "$(readlink "$l")" in */deps/"$n"|*/deps/"$n"/*) used=1; break ;; esac',
-        '  done',
-        '  if [ "$used" = 0 ]; then rm -rf "$s"; echo "pruned $n"; fi',
-        'done',
-      ].join('\n'),
-    );
+  it('prunes the sets no release links to, run by /bin/sh on a tree like a host\'s', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-prune-'));
+    try {
+      const d = join(root, 'srv');
+      for (const set of ['python/1111111111111111', 'python/2222222222222222', 'node/3333333333333333/node_modules', 'node/4444444444444444/node_modules'])
+        mkdirSync(join(d, 'deps', set), { recursive: true });
+      mkdirSync(join(d, 'releases/r1/.shipit'), { recursive: true });
+      mkdirSync(join(d, 'releases/r2'), { recursive: true });
+      mkdirSync(join(d, 'releases/r3/.shipit/venv'), { recursive: true }); // a directory, not a link: links to nothing
+      symlinkSync('../../../deps/python/1111111111111111', join(d, 'releases/r1/.shipit/venv'));
+      symlinkSync('../../deps/node/3333333333333333/node_modules', join(d, 'releases/r2/node_modules'));
+      const r = spawnSync('sh', ['-c', deps.pruneDepsScript({ ...layout, deployTo: d })], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['pruned node/4444444444444444', 'pruned python/2222222222222222']);
+      expect(execFileSync('sh', ['-c', `cd ${d}/deps && ls -d */*`]).toString().split('\n').filter(Boolean)).toEqual([
+        'node/3333333333333333',
+        'python/1111111111111111',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('builds a virtualenv in place, installs offline from the wheelhouse, checks imports, compiles, seals, marks last', () => {
