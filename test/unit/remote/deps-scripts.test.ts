@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PythonDepsSpec } from '../../../src/host/deps-types.js';
@@ -43,18 +43,27 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
     );
   });
 
-  it('links the staged release to its sets with relative links', () => {
-    expect(deps.depsLinkScript(layout, '20260101T000000Z', [{ kind: 'python', set: SET }, { kind: 'node', set: 'fedcba9876543210' }])).toBe(
-      [
-        ...PREAMBLE,
-        'set -e',
-        'T="$D/releases/.20260101T000000Z.tmp"',
-        'mkdir -p "$T/.shipit"',
-        `ln -sfn ../../../deps/python/${SET} "$T/.shipit/venv"`,
-        'rm -rf "$T/node_modules"',
-        'ln -sfn ../../deps/node/fedcba9876543210/node_modules "$T/node_modules"',
-      ].join('\n'),
-    );
+  it('links the staged release to its sets with relative links that still resolve once it is renamed into place', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-link-'));
+    try {
+      const d = join(root, 'srv');
+      const node = 'fedcba9876543210';
+      mkdirSync(join(d, 'deps/python', SET), { recursive: true });
+      mkdirSync(join(d, 'deps/node', node, 'node_modules'), { recursive: true });
+      // A node_modules the artifact carried (a dev's local one): the set's link replaces it.
+      mkdirSync(join(d, 'releases/.20260101T000000Z.tmp/node_modules/stale'), { recursive: true });
+      const sets = [{ kind: 'python' as const, set: SET }, { kind: 'node' as const, set: node }];
+      const r = spawnSync('sh', ['-c', deps.depsLinkScript({ ...layout, deployTo: d }, '20260101T000000Z', sets)], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      renameSync(join(d, 'releases/.20260101T000000Z.tmp'), join(d, 'releases/20260101T000000Z'));
+      const release = join(d, 'releases/20260101T000000Z');
+      expect(readlinkSync(join(release, '.shipit/venv'))).toMatch(/^\.\.\//);
+      expect(realpathSync(join(release, '.shipit/venv'))).toBe(realpathSync(join(d, 'deps/python', SET)));
+      expect(realpathSync(join(release, 'node_modules'))).toBe(realpathSync(join(d, 'deps/node', node, 'node_modules')));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('prunes the sets no release links to, run by /bin/sh on a tree like a host\'s', () => {
