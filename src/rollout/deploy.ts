@@ -78,7 +78,7 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   const id = release.meta.id;
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
-  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock, release }));
+  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock, release }));
   // Hosts whose last step (record) released the lock already.
   const unlocked = new Set<string>();
   try {

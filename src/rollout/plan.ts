@@ -21,9 +21,10 @@ export function planBatches(hosts: readonly string[], rollout: Pick<RolloutConfi
 
 /**
  * The release `shipit rollback` returns to: with `to`, that one (it must be staged on every host and not bad);
- * otherwise the newest release older than the current one that is good and present on every host.
+ * otherwise the newest release older than the current one that is good and present on every host. `env` names
+ * the environment in the hints, so they can be pasted as they are.
  */
-export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?: string): string {
+export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, env: string, to?: string): string {
   const states = [...fleet.entries()];
   const currents = new Set(states.map(([, s]) => s.current));
   const onEvery = (id: string) => states.every(([, s]) => s.releases.some((r) => r.id === id));
@@ -31,7 +32,7 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?
     const missing = states.filter(([, s]) => !s.releases.some((r) => r.id === to)).map(([h]) => h);
     if (missing.length > 0) {
       throw new ShipitError('USAGE', `release ${to} is not present on ${missing.join(', ')}`, {
-        hint: 'run `shipit releases <env>` to see which releases every host has',
+        hint: `run \`shipit releases ${env}\` to see which releases every host has`,
       });
     }
     const bad = states.find(([, s]) => s.releases.find((r) => r.id === to)?.state === 'bad');
@@ -53,12 +54,12 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?
   if (target === undefined && newestCurrent === undefined) {
     // Not "no good release older than the current one": there is no current one (never deployed, or removed).
     throw new ShipitError('USAGE', `nothing to roll back: no host runs a release (${states.map(([h]) => h).join(', ')})`, {
-      hint: '`shipit deploy <env>` makes the first release; `shipit releases <env>` lists what the hosts have',
+      hint: `\`shipit deploy ${env}\` makes the first release; \`shipit releases ${env}\` lists what the hosts have`,
     });
   }
   if (target === undefined) {
     throw new ShipitError('USAGE', `no good release older than ${newestCurrent ?? 'the current one'} is present on every host`, {
-      hint: 'run `shipit releases <env>` and pick one with `--to <id>`',
+      hint: `run \`shipit releases ${env}\` and pick one with \`shipit rollback ${env} --to <id>\``,
     });
   }
   return target;

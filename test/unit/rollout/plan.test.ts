@@ -38,30 +38,39 @@ describe('pickRollbackTarget', () => {
       ['web1', host(r[2], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
       ['web2', host(r[2], [meta(r[0], 'good'), meta(r[2], 'good')])],
     ]);
-    expect(pickRollbackTarget(fleet)).toBe(r[0]);
+    expect(pickRollbackTarget(fleet, 'production')).toBe(r[0]);
   });
   it('looks past the newest current when hosts disagree', () => {
     const fleet = new Map([
       ['web1', host(r[2], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
       ['web2', host(r[1], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
     ]);
-    expect(pickRollbackTarget(fleet)).toBe(r[1]);
+    expect(pickRollbackTarget(fleet, 'production')).toBe(r[1]);
   });
   it('fails with a hint when there is nothing to go back to', () => {
     const fleet = new Map([['web1', host(r[0], [meta(r[0], 'good')])]]);
-    expect(() => pickRollbackTarget(fleet)).toThrow(/no good release older than 20261121T000000Z/);
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(/no good release older than 20261121T000000Z/);
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(
+      expect.objectContaining({ hint: 'run `shipit releases production` and pick one with `shipit rollback production --to <id>`' }) as never,
+    );
   });
   it('says that no host runs anything when none does, not that there is no release older than "the current one"', () => {
     const fleet = new Map([
       ['web1', host(null, [])],
       ['web2', host(null, [meta(r[0], 'interrupted')])],
     ]);
-    expect(() => pickRollbackTarget(fleet)).toThrow(new Error('nothing to roll back: no host runs a release (web1, web2)'));
-    expect(() => pickRollbackTarget(fleet)).toThrow(expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('makes the first release') }) as never);
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(new Error('nothing to roll back: no host runs a release (web1, web2)'));
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(expect.objectContaining({ exitCode: 2, hint: '`shipit deploy production` makes the first release; `shipit releases production` lists what the hosts have' }) as never);
   });
   it('refuses a bad --to', () => {
     const fleet = new Map([['web1', host(r[1], [meta(r[0], 'bad'), meta(r[1], 'good')])]]);
-    expect(() => pickRollbackTarget(fleet, r[0])).toThrow(/marked bad on web1/);
+    expect(() => pickRollbackTarget(fleet, 'production', r[0])).toThrow(/marked bad on web1/);
+  });
+  it('refuses a --to some host lacks, naming the environment in the command to run', () => {
+    const fleet = new Map([['web1', host(r[1], [meta(r[0], 'good'), meta(r[1], 'good')])], ['web2', host(r[1], [meta(r[1], 'good')])]]);
+    expect(() => pickRollbackTarget(fleet, 'staging', r[0])).toThrow(
+      expect.objectContaining({ message: `release ${r[0]} is not present on web2`, hint: 'run `shipit releases staging` to see which releases every host has' }) as never,
+    );
   });
 });
 
