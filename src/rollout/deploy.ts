@@ -8,7 +8,7 @@ import { createRedactor } from '../lib/redact.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
 import { runRollout, type RolloutOutcome } from './execute.js';
 import { lockFleet, unlockFleet } from './lock.js';
-import { newestBad, planBatches, planPrune } from './plan.js';
+import { newestBad, newReleaseId, planBatches, planPrune } from './plan.js';
 
 export interface FleetContext {
   config: ResolvedConfig;
@@ -46,6 +46,25 @@ export function interruptedBeforeSwitching(signal: AbortSignal): ShipitError {
   });
 }
 
+/**
+ * The release, under a new id when its own is taken on some host: the id is chosen when the release is built, before
+ * the hosts' releases are known, and a deploy that waited for the lock (`--lock-wait`) behind one started in the same
+ * second has the same one (newReleaseId has one-second resolution). The new id sorts after the taken one. What the
+ * lock staged under the old id on the other hosts is ours and is removed (a copy that is current there is kept:
+ * discard never removes the current release). A release `staged` under that id is ours (the lock staged it) or a dead
+ * run's that never went out: not a collision.
+ */
+async function renameIfTaken(ctx: FleetContext, release: ReleaseSpec, fleet: ReadonlyMap<string, HostReleases>): Promise<ReleaseSpec> {
+  const from = release.meta.id;
+  const takenOn = [...fleet].filter(([, state]) => state.releases.some((r) => r.id === from && r.state !== 'staged')).map(([name]) => name);
+  if (takenOn.length === 0) return release;
+  const existing = new Set([...fleet.values()].flatMap((state) => state.releases.map((r) => r.id)));
+  const to = newReleaseId(new Date(ctx.clock.now()), existing, from);
+  await Promise.all([...ctx.hosts].filter(([name]) => !takenOn.includes(name)).map(([, host]) => host.discard(from)));
+  ctx.emit({ type: 'release.renamed', from, to, takenOn });
+  return { ...release, meta: { ...release.meta, id: to } };
+}
+
 /** The run was stopped by the operator (Ctrl-C, SIGTERM: session.ts trapSignals), not by a failure. */
 export function interrupted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && signal.reason instanceof ShipitError && signal.reason.code === 'ABORTED';
@@ -73,9 +92,9 @@ export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: Ab
  * A deploy: lock → inspect → prepare everywhere → roll batch by batch → record, prune and unlock (one step).
  * Prepare failing anywhere switches nothing anywhere and removes the partial release (result failed-restored).
  */
-export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<Outcome> {
+export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
-  const id = release.meta.id;
+  let release = built;
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock, release }));
@@ -83,12 +102,8 @@ export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<O
   const unlocked = new Set<string>();
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
-    for (const [name, state] of fleet) {
-      const existing = state.releases.find((r) => r.id === id);
-      if (existing && existing.state !== 'staged') {
-        throw new ShipitError('USAGE', `${name}: release ${id} already exists there (${existing.state})`, { host: name, hint: 'deploy again in a second' });
-      }
-    }
+    release = await renameIfTaken(ctx, release, fleet);
+    const id = release.meta.id;
     const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
     const failedPrepare = await phase(ctx, durations, 'prepare', () => prepareFleet(ctx, release, prepared));
     if (failedPrepare !== null) {

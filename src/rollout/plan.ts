@@ -86,11 +86,29 @@ export function planPrune(releases: readonly ReleaseMeta[], current: string | nu
     .map((r) => r.id);
 }
 
-/** A release id that sorts by time: 20261125T130501Z, with a -N suffix if one already exists. */
-export function newReleaseId(now: Date, existing: ReadonlySet<string>): string {
-  const base = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  if (!existing.has(base)) return base;
-  for (let n = 2; ; n++) if (!existing.has(`${base}-${n}`)) return `${base}-${n}`;
+/**
+ * A release id that sorts by time as a string: 20261125T130501Z, or in a second that has it already the next of
+ * 20261125T130501Z-02 … -99 (two digits: ids are compared as strings, where `-10` would sort before `-2`; a 100th
+ * release in one second takes the next second). With `after`, an id that sorts after it: a release whose id was
+ * taken while it waited for the lock gets a later one, even when this machine's clock is behind the other's.
+ */
+export function newReleaseId(now: Date, existing: ReadonlySet<string>, after = ''): string {
+  const afterSecond = secondOf(after);
+  let second = Math.floor(now.getTime() / 1000) * 1000;
+  if (afterSecond !== null && afterSecond > second) second = afterSecond;
+  for (; ; second += 1000) {
+    const base = new Date(second).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    for (let n = 1; n < 100; n++) {
+      const id = n === 1 ? base : `${base}-${String(n).padStart(2, '0')}`;
+      if (id > after && !existing.has(id)) return id;
+    }
+  }
+}
+
+/** The second a release id names (ms since the epoch), or null for an id not of newReleaseId's form. */
+function secondOf(id: string): number | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : null;
 }
 
 /** The newest release marked bad on any host (planPrune's `fleetLastBad`), or undefined. */

@@ -36,6 +36,8 @@ export function describeEvent(event: RolloutEvent): string {
       return 'locked';
     case 'host.lock_stale':
       return `removed a stale lock of a run that is gone: ${event.holder}`;
+    case 'release.renamed':
+      return `release ${event.from} exists already on ${event.takenOn.join(', ')} (deployed in the same second): deploying as ${event.to}`;
     case 'host.prepared':
       return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${event.withLock ? 'with the lock' : formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
     case 'host.prepare_failed':

@@ -108,6 +108,31 @@ describe('newReleaseId', () => {
   it('sorts by time and avoids collisions', () => {
     const now = new Date('2026-11-25T13:05:01.123Z');
     expect(newReleaseId(now, new Set())).toBe('20261125T130501Z');
-    expect(newReleaseId(now, new Set(['20261125T130501Z']))).toBe('20261125T130501Z-2');
+    expect(newReleaseId(now, new Set(['20261125T130501Z']))).toBe('20261125T130501Z-02');
+    expect(newReleaseId(now, new Set(['20261125T130501Z', '20261125T130501Z-02']))).toBe('20261125T130501Z-03');
+  });
+
+  it('suffixes sort in time order as strings, up to -99, then the next second', () => {
+    const now = new Date('2026-11-25T13:05:01.999Z');
+    const existing = new Set<string>();
+    const made: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      const id = newReleaseId(now, existing);
+      existing.add(id);
+      made.push(id);
+    }
+    expect(made.slice(0, 3)).toEqual(['20261125T130501Z', '20261125T130501Z-02', '20261125T130501Z-03']);
+    expect(made.slice(8, 11)).toEqual(['20261125T130501Z-09', '20261125T130501Z-10', '20261125T130501Z-11']);
+    expect(made.slice(98)).toEqual(['20261125T130501Z-99', '20261125T130502Z', '20261125T130502Z-02']);
+    expect([...made].sort()).toEqual(made);
+  });
+
+  it('with `after` (the id taken while the release waited for the lock): later than it, even from a clock behind', () => {
+    const taken = '20261125T130501Z';
+    expect(newReleaseId(new Date('2026-11-25T13:05:01.500Z'), new Set([taken]), taken)).toBe('20261125T130501Z-02');
+    expect(newReleaseId(new Date('2026-11-25T13:04:58Z'), new Set([taken]), taken)).toBe('20261125T130501Z-02');
+    expect(newReleaseId(new Date('2026-11-25T13:04:58Z'), new Set([taken, `${taken}-02`]), `${taken}-02`)).toBe('20261125T130501Z-03');
+    // A clock already past it: the id of now, as usual.
+    expect(newReleaseId(new Date('2026-11-25T13:05:07Z'), new Set([taken]), taken)).toBe('20261125T130507Z');
   });
 });
