@@ -22,7 +22,9 @@ function ownError(event: { host: string; error: string }): string {
 export function describeUntouched(host: string, finished: RolloutFinished | null): string {
   if (finished === null) return 'not touched';
   if (!(host in finished.hosts)) return `not moved: already on ${finished.release}`;
-  return `not touched: still on ${finished.hosts[host] ?? '(nothing)'} (the rollout stopped before its batch)`;
+  const on = finished.hosts[host];
+  // A first deploy's: there is no release to be "still on".
+  return `not touched: ${on ? `still on ${on}` : 'nothing deployed there yet'} (the rollout stopped before its batch)`;
 }
 
 /** One human line per event (plain renderer, and titles of the listr2 tree). Never secret values. */
