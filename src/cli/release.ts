@@ -45,9 +45,11 @@ export async function buildRelease(
     checkGunicornModule(config, shipped, buildDir, (path) => readFileSync(join(buildDir, path), 'utf8'));
   }
   const artifact = await withGeneratedFiles(scanned, presetFiles(config));
+  // One instant for both: a release renamed after the lock keeps its id's second (rollout/deploy.ts renameIfTaken).
+  const now = new Date();
   const spec = makeReleaseSpec(config, artifact, {
-    id: newReleaseId(new Date(), new Set()),
-    createdAt: new Date().toISOString(),
+    id: newReleaseId(now, new Set()),
+    createdAt: now.toISOString(),
     by: whoAmI(),
     revision: await revision,
     state: 'staged',
