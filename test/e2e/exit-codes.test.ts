@@ -82,6 +82,17 @@ describe('exit codes on the lab', () => {
       expect([command, run.exitCode]).toEqual([command, 2]);
       expect(run.all).toContain(`server.python.requirements: ${join(project.dir, 'no-such-requirements.txt')} does not exist (expected a pip requirements file)`);
     }
+    // A misspelt gunicorn app module was found only when the canary started it (reverted, exit 5): now before the
+    // lock, from the built artifact, for deploy and plan alike.
+    project.writeConfig({ module: 'app.mian:app' });
+    for (const command of ['deploy', 'plan']) {
+      const run = await project.shipit([command, 'production']);
+      expect([command, run.exitCode]).toEqual([command, 2]);
+      expect(run.all).toContain(`server.module: "app.mian:app": module app.mian is not in build.dir (${join(project.dir, 'dist')}): looked for app/mian.py, app/mian/`);
+      expect(run.all).toContain('did you mean "app.main:app"?');
+      expect(run.all).not.toMatch(/lock|activate/);
+    }
+    for (const body of await Promise.all(hosts.map((h) => httpGet(h.address, PORT, '/readyz')))) expect(body.body).toMatchObject({ release: good });
     project.writeConfig();
   });
 
