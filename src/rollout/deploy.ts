@@ -8,7 +8,7 @@ import { createRedactor } from '../lib/redact.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
 import { runRollout, type RolloutOutcome } from './execute.js';
 import { lockFleet, unlockFleet } from './lock.js';
-import { newestBad, newReleaseId, planBatches, planPrune } from './plan.js';
+import { newestBad, planBatches, planPrune, planRename } from './plan.js';
 
 export interface FleetContext {
   config: ResolvedConfig;
@@ -47,21 +47,15 @@ export function interruptedBeforeSwitching(signal: AbortSignal): ShipitError {
 }
 
 /**
- * The release, under a new id when its own is taken on some host: the id is chosen when the release is built, before
- * the hosts' releases are known, and a deploy that waited for the lock (`--lock-wait`) behind one started in the same
- * second has the same one (newReleaseId has one-second resolution). The new id sorts after the taken one, in the
- * same second when it can (`-02`), even when the taken id came from a machine whose clock is ahead. What the
- * lock staged under the old id on the other hosts is ours and is removed (a copy that is current there is kept:
- * discard never removes the current release). A release `staged` under that id is ours (the lock staged it) or a dead
- * run's that never went out: not a collision.
+ * The release, under a new id when its own is taken on some host (planRename). What the lock staged under the old
+ * id on the other hosts is ours and is removed (a copy that is current there is kept: discard never removes the
+ * current release).
  */
 async function renameIfTaken(ctx: FleetContext, release: ReleaseSpec, fleet: ReadonlyMap<string, HostReleases>): Promise<ReleaseSpec> {
   const from = release.meta.id;
-  const takenOn = [...fleet].filter(([, state]) => state.releases.some((r) => r.id === from && r.state !== 'staged')).map(([name]) => name);
-  if (takenOn.length === 0) return release;
-  const existing = new Set([...fleet.values()].flatMap((state) => state.releases.map((r) => r.id)));
-  // Still the build's second (the id says when the release was built, as meta.createdAt does), with a suffix.
-  const to = newReleaseId(new Date(release.meta.createdAt), existing, from);
+  const rename = planRename(from, release.meta.createdAt, fleet);
+  if (rename === null) return release;
+  const { to, takenOn } = rename;
   await Promise.all([...ctx.hosts].filter(([name]) => !takenOn.includes(name)).map(([, host]) => host.discard(from)));
   ctx.emit({ type: 'release.renamed', from, to, takenOn });
   return { ...release, meta: { ...release.meta, id: to } };

@@ -111,6 +111,20 @@ function secondOf(id: string): number | null {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : null;
 }
 
+/**
+ * A release's id is chosen at its build, before the hosts' releases are known: a deploy that waited for the lock
+ * behind one built in the same second has the same one. Where it is taken (a release other than a staged one has
+ * it: a staged one is this run's own, staged with its lock, or a dead run's that never went out), and the id it
+ * goes out under then: in the build's second (`createdAt`, as the id says when the release was built) after the
+ * taken one (`-02`), even when that came from a machine whose clock is ahead. Null when it is free everywhere.
+ */
+export function planRename(id: string, createdAt: string, fleet: ReadonlyMap<string, Pick<HostReleases, 'releases'>>): { to: string; takenOn: string[] } | null {
+  const takenOn = [...fleet].filter(([, state]) => state.releases.some((r) => r.id === id && r.state !== 'staged')).map(([name]) => name);
+  if (takenOn.length === 0) return null;
+  const existing = new Set([...fleet.values()].flatMap((state) => state.releases.map((r) => r.id)));
+  return { to: newReleaseId(new Date(createdAt), existing, id), takenOn };
+}
+
 /** The newest release marked bad on any host (planPrune's `fleetLastBad`), or undefined. */
 export function newestBad(fleet: Iterable<readonly ReleaseMeta[]>): string | undefined {
   let newest: string | undefined;
