@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
 import { openHashCache } from '../build/hash-cache.js';
+import { checkGunicornModule } from '../build/gunicorn-module.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
@@ -37,11 +38,18 @@ export async function buildRelease(
   });
   // Written while the rest is prepared (save never throws).
   const saved = cache.save();
-  if (config.server.preset === 'node') checkNodeEntry(config, new Set(scanned.files.map((f) => f.path)));
+  const shipped = new Set(scanned.files.map((f) => f.path));
+  if (config.server.preset === 'node') checkNodeEntry(config, shipped);
+  if (config.server.preset === 'gunicorn') {
+    const buildDir = resolve(config.configDir, config.build.dir);
+    checkGunicornModule(config, shipped, buildDir, (path) => readFileSync(join(buildDir, path), 'utf8'));
+  }
   const artifact = await withGeneratedFiles(scanned, presetFiles(config));
+  // One instant for both: a release renamed after the lock keeps its id's second (rollout/deploy.ts renameIfTaken).
+  const now = new Date();
   const spec = makeReleaseSpec(config, artifact, {
-    id: newReleaseId(new Date(), new Set()),
-    createdAt: new Date().toISOString(),
+    id: newReleaseId(now, new Set()),
+    createdAt: now.toISOString(),
     by: whoAmI(),
     revision: await revision,
     state: 'staged',

@@ -50,10 +50,11 @@ export class MovedHosts {
 /**
  * Ctrl-C and SIGTERM abort the run; the rollout then restores what it touched and releases the lock before
  * exiting. A second Ctrl-C says so instead of killing; a third one exits at once: 130 when no host was moved, else
- * 6 (the fleet may be inconsistent), naming the hosts `moved` describes.
+ * 6 (the fleet may be inconsistent), naming the hosts `moved` describes and, in its hint, the environment `env`.
  */
 export function trapSignals(
   abort: AbortController,
+  env: string,
   say: (line: string) => void,
   moved: () => string[] = () => [],
   exit: (code: number) => void = (code) => process.exit(code),
@@ -70,7 +71,7 @@ export function trapSignals(
       const hosts = moved();
       if (hosts.length === 0) return exit(ExitCode.interrupted);
       say(`quit: the fleet may be inconsistent; not restored: ${hosts.join(', ')}; the deploy lock stays held`);
-      say('hint: run `shipit status <env>` to see where every host is, then `shipit rollback <env>` (the lock is stale once this process is gone)');
+      say(`hint: run \`shipit status ${env}\` to see where every host is, then \`shipit rollback ${env}\` (the lock is stale once this process is gone)`);
       exit(ExitCode.failedInconsistent);
     }
   };
@@ -134,7 +135,7 @@ export async function runFleetOperation(
 ): Promise<Outcome> {
   const { abort } = pending;
   const moved = new MovedHosts();
-  const untrap = trapSignals(abort, (line) => renderer.info(line), () => moved.describe());
+  const untrap = trapSignals(abort, config.environment, (line) => renderer.info(line), () => moved.describe());
   const emit = (event: RolloutEvent) => {
     moved.observe(event);
     renderer.emit(event);
@@ -164,8 +165,8 @@ export async function runFleetOperation(
   }
 }
 
-/** The final summary, and the error that carries the documented exit code when it failed. */
-export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer: Renderer): void {
+/** The final summary, and the error that carries the documented exit code when it failed; its hints name `env`. */
+export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: string, renderer: Renderer): void {
   const total = Object.values(outcome.durations).reduce((a, b) => a + (b ?? 0), 0);
   const phases = Object.entries(outcome.durations)
     .map(([name, ms]) => `${name} ${formatDuration(ms ?? 0)}`)
@@ -184,14 +185,14 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
           : outcome.interrupted === true
-            ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback <env> --to ${outcome.release}\``
+            ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback ${env} --to ${outcome.release}\``
             : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',
     });
   }
   throw new ShipitError(
     'DEPLOY_FAILED_INCONSISTENT',
     `${action} of ${outcome.release} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
-    { hint: 'fix the named hosts, then run `shipit status <env>` and `shipit rollback <env>`' },
+    { hint: `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\`` },
   );
 }
 

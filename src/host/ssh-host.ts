@@ -9,6 +9,7 @@ import { WARM_SHELL_DEADLINE_MS, WarmShell } from './warm-shell.js';
 import { envChangesInput, parseEnvChanges } from './env-changes.js';
 import type { ExecOptions, ExecResult, Transport } from '../ssh/transport.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
+import { cutAppLine } from '../lib/app-reason.js';
 import { gunzipSync } from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
 import {
@@ -102,6 +103,8 @@ interface Step {
   timeoutMs?: number;
   /** Exit codes that are not failures ('any': the caller reads the code itself). */
   allow?: number[] | 'any';
+  /** How each line of a failed step's output reads in its error (default: as it is). */
+  failedLine?: (line: string) => string;
 }
 
 let defaultManifests: ManifestCache | undefined;
@@ -199,7 +202,7 @@ export class SshHost implements Host {
         hint: `add a sudoers rule on the host, e.g. /etc/sudoers.d/shipit: "${this.options.sshUser} ALL=(root) NOPASSWD: /bin/sh"`,
       });
     }
-    if (step.allow !== 'any' && !(step.allow ?? [0]).includes(result.code)) throw this.failed(label, result);
+    if (step.allow !== 'any' && !(step.allow ?? [0]).includes(result.code)) throw this.failed(label, result, step.failedLine);
     return result;
   }
 
@@ -242,8 +245,8 @@ export class SshHost implements Host {
     this.warmShell = null;
   }
 
-  private failed(label: string, result: ExecResult): ShipitError {
-    const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join(' | ');
+  private failed(label: string, result: ExecResult, line: (text: string) => string = (text) => text): ShipitError {
+    const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).map(line).join(' | ');
     return new ShipitError('REMOTE_FAILED', `${this.name}: ${label} failed (exit ${result.code})${detail ? `: ${detail}` : ''}`, { host: this.name });
   }
 
@@ -560,7 +563,16 @@ export class SshHost implements Host {
 
   async activate(id: string | null, options: ActivateOptions): Promise<ServiceState | null> {
     const body = id === null ? scripts.deactivateScript(this.options.layout) : scripts.activateScript(this.options.layout, id, options.timeoutMs);
-    const { stdout } = await this.run({ label: id === null ? 'deactivate' : `activate ${id}`, body, mutates: true, timeoutMs: options.timeoutMs, signal: options.signal });
+    const redact = options.redact ?? ((text: string) => text);
+    const { stdout } = await this.run({
+      label: id === null ? 'deactivate' : `activate ${id}`,
+      body,
+      mutates: true,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      // why() sends the app's lines long (APP_REASON.hostChars): redacted here, then cut to what is shown.
+      failedLine: (line) => (line.startsWith('app: ') ? `app: ${cutAppLine(line.slice('app: '.length), redact)}` : line),
+    });
     await this.rememberRunning(id);
     const svc = splitTagged(stdout).get('svc');
     // A dry run prints nothing: the caller then reads the state itself.

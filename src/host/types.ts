@@ -126,6 +126,11 @@ export interface PrepareReport {
 export interface ActivateOptions {
   signal?: AbortSignal;
   timeoutMs: number;
+  /**
+   * Takes the config's secrets out of what a failed restart quotes of the app (its `app:` lines), before they are
+   * cut to the length shown (lib/app-reason.ts cutAppLine). Default: none to take out.
+   */
+  redact?: (text: string) => string;
 }
 
 /**

@@ -12,8 +12,20 @@ export const APP_REASON = {
    */
   quiet: /"level":"(debug|info)"/,
   lines: 3,
+  /** What is shown of a line: the deployer cuts there, after it redacted the line (cutAppLine). */
   chars: 400,
+  /**
+   * What a host sends of a line (remote/scripts.ts WHY_FUNCTION): a bound on the bytes, far enough past `chars`
+   * that a secret that straddles `chars` arrives whole and is redacted, instead of its first part being printed.
+   */
+  hostChars: 4096,
 } as const;
+
+/** One line of the app's as shown: the config's secrets taken out first, then cut at APP_REASON.chars. */
+export function cutAppLine(line: string, redact: (text: string) => string): string {
+  const safe = redact(line);
+  return safe.length > APP_REASON.chars ? `${safe.slice(0, APP_REASON.chars)}...` : safe;
+}
 
 /** The last APP_REASON.lines lines that match the pattern (else the last lines at all), each cut at APP_REASON.chars. */
 export function pickAppReason(lines: readonly string[]): string[] {

@@ -424,10 +424,11 @@ export function discardScript(layout: Layout, id: string): string {
  * `why <unit>`: on a failed start, systemd's own words about the unit since the activation began ($t0; e.g.
  * "Address already in use", "Main process exited, code=exited, status=4"), the last two that say something, then
  * the app's own reason: its last 3 lines that name an error (lib/app-reason.ts, as the gate picks them),
- * else its last 3, each cut at 400 characters (the deployer redacts the config's secrets from what it prints).
- * Exits 1.
+ * else its last 3, each cut at APP_REASON.hostChars (4 KiB): the deployer redacts the config's secrets, then cuts
+ * to what it shows (400 characters; cutAppLine). Cut here at 400, a secret straddling character 400 had its first
+ * part printed: redaction matches whole values only. Exits 1.
  */
-const { chars: C, lines: N } = APP_REASON;
+const { hostChars: C, lines: N } = APP_REASON;
 export const WHY_FUNCTION = [
   'why() {',
   // An exit status's LSB name (2-7: status=4/NOPERMISSION) means nothing for an app (gunicorn and shipit's runtime

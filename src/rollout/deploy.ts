@@ -8,7 +8,7 @@ import { createRedactor } from '../lib/redact.js';
 import type { Emit, Phase, RolloutResult } from './events.js';
 import { runRollout, type RolloutOutcome } from './execute.js';
 import { lockFleet, unlockFleet } from './lock.js';
-import { newestBad, planBatches, planPrune } from './plan.js';
+import { newestBad, planBatches, planPrune, planRename } from './plan.js';
 
 export interface FleetContext {
   config: ResolvedConfig;
@@ -46,6 +46,21 @@ export function interruptedBeforeSwitching(signal: AbortSignal): ShipitError {
   });
 }
 
+/**
+ * The release, under a new id when its own is taken on some host (planRename). What the lock staged under the old
+ * id on the other hosts is ours and is removed (a copy that is current there is kept: discard never removes the
+ * current release).
+ */
+async function renameIfTaken(ctx: FleetContext, release: ReleaseSpec, fleet: ReadonlyMap<string, HostReleases>): Promise<ReleaseSpec> {
+  const from = release.meta.id;
+  const rename = planRename(from, release.meta.createdAt, fleet);
+  if (rename === null) return release;
+  const { to, takenOn } = rename;
+  await Promise.all([...ctx.hosts].filter(([name]) => !takenOn.includes(name)).map(([, host]) => host.discard(from)));
+  ctx.emit({ type: 'release.renamed', from, to, takenOn });
+  return { ...release, meta: { ...release.meta, id: to } };
+}
+
 /** The run was stopped by the operator (Ctrl-C, SIGTERM: session.ts trapSignals), not by a failure. */
 export function interrupted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && signal.reason instanceof ShipitError && signal.reason.code === 'ABORTED';
@@ -73,22 +88,18 @@ export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: Ab
  * A deploy: lock → inspect → prepare everywhere → roll batch by batch → record, prune and unlock (one step).
  * Prepare failing anywhere switches nothing anywhere and removes the partial release (result failed-restored).
  */
-export async function deploy(ctx: FleetContext, release: ReleaseSpec): Promise<Outcome> {
+export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
-  const id = release.meta.id;
+  let release = built;
   const durations: Outcome['durations'] = {};
   const prepared: Record<string, PrepareReport> = {};
-  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock, release }));
+  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock, release }));
   // Hosts whose last step (record) released the lock already.
   const unlocked = new Set<string>();
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
-    for (const [name, state] of fleet) {
-      const existing = state.releases.find((r) => r.id === id);
-      if (existing && existing.state !== 'staged') {
-        throw new ShipitError('USAGE', `${name}: release ${id} already exists there (${existing.state})`, { host: name, hint: 'deploy again in a second' });
-      }
-    }
+    release = await renameIfTaken(ctx, release, fleet);
+    const id = release.meta.id;
     const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
     const failedPrepare = await phase(ctx, durations, 'prepare', () => prepareFleet(ctx, release, prepared));
     if (failedPrepare !== null) {

@@ -11,6 +11,8 @@ export type RolloutEvent =
   | { type: 'phase.finished'; phase: Phase; durationMs: number }
   | { type: 'host.locked'; host: string }
   | { type: 'host.lock_stale'; host: string; holder: string }
+  /** The release's id was taken on `takenOn` while it waited for the lock (a deploy in the same second): it goes out as `to`. */
+  | { type: 'release.renamed'; from: string; to: string; takenOn: string[] }
   | { type: 'host.prepared'; host: string; filesSent: number; filesReused: number; bytesSent: number; durationMs: number; deps?: DepsReport[]; withLock?: boolean }
   | { type: 'host.prepare_failed'; host: string; error: string }
   | { type: 'batch.started'; batch: number; of: number; hosts: string[] }

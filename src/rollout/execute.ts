@@ -145,7 +145,7 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   const host = input.hosts.get(name)!;
   const started = clock.now();
   emit({ type: 'host.activating', host: name, release, previous: from });
-  const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal }).catch((error: unknown) => {
+  const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal, redact: input.redact }).catch((error: unknown) => {
     throw error instanceof NotSentError ? new SwitchNotSent(error) : error;
   });
   // Back to nothing (a failed first deploy's revert) is a stop: no restart, no readiness to wait for.

@@ -19,6 +19,8 @@ export async function lockFleet(
   hosts: ReadonlyMap<string, Host>,
   info: LockInfo,
   options: {
+    /** The environment's name, for hints the operator can paste (`shipit lock status production`). */
+    env: string;
     waitMs: number;
     clock: Clock;
     emit: Emit;
@@ -66,7 +68,7 @@ export async function lockFleet(
       const first = held[0]!;
       throw new ShipitError('LOCK_HELD', `${first.name}: deploy lock held by ${describeLock(first.holder)}`, {
         host: first.name,
-        hint: lockHeldHint(first.holder, options.waitMs),
+        hint: lockHeldHint(first.holder, options.waitMs, options.env),
       });
     }
     await clock.sleep(Math.min(2_000, Math.max(0, giveUpAt - clock.now())), signal);
@@ -74,10 +76,10 @@ export async function lockFleet(
 }
 
 /** What to do about a lock someone else holds: a run's ends by itself, one taken by hand waits for its holder. */
-export function lockHeldHint(holder: LockInfo, waitMs: number): string {
-  const status = 'see `shipit lock status <env>`';
+export function lockHeldHint(holder: LockInfo, waitMs: number, env: string): string {
+  const status = `see \`shipit lock status ${env}\``;
   if (holder.pid === 0) {
-    return `it was taken by hand (\`shipit lock acquire\`): ask ${holder.by} to release it with \`shipit lock release <env>\`, or, if it is abandoned, \`shipit lock release <env> --force\`; ${status}`;
+    return `it was taken by hand (\`shipit lock acquire\`): ask ${holder.by} to release it with \`shipit lock release ${env}\`, or, if it is abandoned, \`shipit lock release ${env} --force\`; ${status}`;
   }
   const wait = waitMs > 0 ? 'pass a longer `--lock-wait`' : 'pass `--lock-wait 5m`';
   return `wait for that ${holder.release ? 'deploy' : 'run'} to finish, ${wait}, or ${status}`;

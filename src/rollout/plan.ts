@@ -21,9 +21,10 @@ export function planBatches(hosts: readonly string[], rollout: Pick<RolloutConfi
 
 /**
  * The release `shipit rollback` returns to: with `to`, that one (it must be staged on every host and not bad);
- * otherwise the newest release older than the current one that is good and present on every host.
+ * otherwise the newest release older than the current one that is good and present on every host. `env` names
+ * the environment in the hints, so they can be pasted as they are.
  */
-export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?: string): string {
+export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, env: string, to?: string): string {
   const states = [...fleet.entries()];
   const currents = new Set(states.map(([, s]) => s.current));
   const onEvery = (id: string) => states.every(([, s]) => s.releases.some((r) => r.id === id));
@@ -31,7 +32,7 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?
     const missing = states.filter(([, s]) => !s.releases.some((r) => r.id === to)).map(([h]) => h);
     if (missing.length > 0) {
       throw new ShipitError('USAGE', `release ${to} is not present on ${missing.join(', ')}`, {
-        hint: 'run `shipit releases <env>` to see which releases every host has',
+        hint: `run \`shipit releases ${env}\` to see which releases every host has`,
       });
     }
     const bad = states.find(([, s]) => s.releases.find((r) => r.id === to)?.state === 'bad');
@@ -53,12 +54,12 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, to?
   if (target === undefined && newestCurrent === undefined) {
     // Not "no good release older than the current one": there is no current one (never deployed, or removed).
     throw new ShipitError('USAGE', `nothing to roll back: no host runs a release (${states.map(([h]) => h).join(', ')})`, {
-      hint: '`shipit deploy <env>` makes the first release; `shipit releases <env>` lists what the hosts have',
+      hint: `\`shipit deploy ${env}\` makes the first release; \`shipit releases ${env}\` lists what the hosts have`,
     });
   }
   if (target === undefined) {
     throw new ShipitError('USAGE', `no good release older than ${newestCurrent ?? 'the current one'} is present on every host`, {
-      hint: 'run `shipit releases <env>` and pick one with `--to <id>`',
+      hint: `run \`shipit releases ${env}\` and pick one with \`shipit rollback ${env} --to <id>\``,
     });
   }
   return target;
@@ -85,11 +86,43 @@ export function planPrune(releases: readonly ReleaseMeta[], current: string | nu
     .map((r) => r.id);
 }
 
-/** A release id that sorts by time: 20261125T130501Z, with a -N suffix if one already exists. */
-export function newReleaseId(now: Date, existing: ReadonlySet<string>): string {
-  const base = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  if (!existing.has(base)) return base;
-  for (let n = 2; ; n++) if (!existing.has(`${base}-${n}`)) return `${base}-${n}`;
+/**
+ * A release id that sorts by time as a string: 20261125T130501Z, or in a second that has it already the next of
+ * 20261125T130501Z-02 … -99 (two digits: ids are compared as strings, where `-10` would sort before `-2`; a 100th
+ * release in one second takes the next second). With `after`, an id that sorts after it: a release whose id was
+ * taken while it waited for the lock gets a later one, even when this machine's clock is behind the other's.
+ */
+export function newReleaseId(now: Date, existing: ReadonlySet<string>, after = ''): string {
+  const afterSecond = secondOf(after);
+  let second = Math.floor(now.getTime() / 1000) * 1000;
+  if (afterSecond !== null && afterSecond > second) second = afterSecond;
+  for (; ; second += 1000) {
+    const base = new Date(second).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    for (let n = 1; n < 100; n++) {
+      const id = n === 1 ? base : `${base}-${String(n).padStart(2, '0')}`;
+      if (id > after && !existing.has(id)) return id;
+    }
+  }
+}
+
+/** The second a release id names (ms since the epoch), or null for an id not of newReleaseId's form. */
+function secondOf(id: string): number | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : null;
+}
+
+/**
+ * A release's id is chosen at its build, before the hosts' releases are known: a deploy that waited for the lock
+ * behind one built in the same second has the same one. Where it is taken (a release other than a staged one has
+ * it: a staged one is this run's own, staged with its lock, or a dead run's that never went out), and the id it
+ * goes out under then: in the build's second (`createdAt`, as the id says when the release was built) after the
+ * taken one (`-02`), even when that came from a machine whose clock is ahead. Null when it is free everywhere.
+ */
+export function planRename(id: string, createdAt: string, fleet: ReadonlyMap<string, Pick<HostReleases, 'releases'>>): { to: string; takenOn: string[] } | null {
+  const takenOn = [...fleet].filter(([, state]) => state.releases.some((r) => r.id === id && r.state !== 'staged')).map(([name]) => name);
+  if (takenOn.length === 0) return null;
+  const existing = new Set([...fleet.values()].flatMap((state) => state.releases.map((r) => r.id)));
+  return { to: newReleaseId(new Date(createdAt), existing, id), takenOn };
 }
 
 /** The newest release marked bad on any host (planPrune's `fleetLastBad`), or undefined. */

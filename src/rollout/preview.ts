@@ -5,7 +5,7 @@ import { ShipitError, type ErrorCode } from '../lib/errors.js';
 import { unifiedDiff } from '../lib/line-diff.js';
 import { SYSTEMD_DIR } from '../remote/scripts.js';
 import { describeLock } from './lock.js';
-import { newestBad, planBatches, planPrune } from './plan.js';
+import { newestBad, planBatches, planPrune, planRename } from './plan.js';
 
 /**
  * What a deploy would do, without doing it (`shipit plan`, `shipit deploy --dry-run`). The hosts must be in
@@ -92,9 +92,9 @@ export interface PreviewContext {
   signal?: AbortSignal;
 }
 
-export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): Promise<DeployPreview> {
+export async function previewDeploy(ctx: PreviewContext, built: ReleaseSpec): Promise<DeployPreview> {
   const { config, hosts, recorder, signal } = ctx;
-  const id = release.meta.id;
+  let release = built;
   const names = [...hosts.keys()];
   const blockers: Blocker[] = [];
   const block = (host: string, error: unknown) =>
@@ -118,9 +118,11 @@ export async function previewDeploy(ctx: PreviewContext, release: ReleaseSpec): 
   seen.forEach((s, i) => s && fleet.set(names[i]!, s.state));
   for (const [name, state] of fleet) {
     if (state.lock) block(name, new ShipitError('LOCK_HELD', `${name}: deploy lock held by ${describeLock(state.lock)}`));
-    const existing = state.releases.find((r) => r.id === id);
-    if (existing && existing.state !== 'staged') block(name, new ShipitError('USAGE', `${name}: release ${id} already exists there (${existing.state})`));
   }
+  // An id taken on a host (a deploy built in the same second): the deploy goes out under the next one, so does this.
+  const rename = planRename(release.meta.id, release.meta.createdAt, fleet);
+  if (rename !== null) release = { ...release, meta: { ...release.meta, id: rename.to } };
+  const id = release.meta.id;
 
   recorder.begin('lock');
   for (const name of names) await hosts.get(name)!.lock(ctx.lock);

@@ -18,13 +18,13 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
   // every host, fail at once instead of after taking the lock, or after waiting for someone else's
   // (--lock-wait), or with exit 4 when it is held. Nothing earlier knows the hosts' releases (connecting runs
   // nothing). The hosts may change before we hold the lock: the state the lock returns is checked again below.
-  pickMoving(await inspectFleet(hosts, signal), hosts, to);
-  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
+  pickMoving(await inspectFleet(hosts, signal), hosts, to, config.environment);
+  const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   // Hosts whose record released the lock already.
   const unlocked = new Set<string>();
   try {
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
-    const { target, previous, moving } = pickMoving(fleet, hosts, to);
+    const { target, previous, moving } = pickMoving(fleet, hosts, to, config.environment);
     const outcome = await phase(ctx, durations, 'rollout', () =>
       rollFleet(ctx, target, new Map(moving.map((name) => [name, previous.get(name) ?? null]))),
     );
@@ -57,12 +57,12 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
 }
 
 /** The release to return to (pickRollbackTarget), what each host runs now, and the hosts not on it already. */
-function pickMoving(fleet: ReadonlyMap<string, HostReleases>, hosts: ReadonlyMap<string, unknown>, to: string | undefined) {
-  const target = pickRollbackTarget(fleet, to);
+function pickMoving(fleet: ReadonlyMap<string, HostReleases>, hosts: ReadonlyMap<string, unknown>, to: string | undefined, env: string) {
+  const target = pickRollbackTarget(fleet, env, to);
   const previous = new Map([...fleet].map(([name, state]) => [name, state.current] as const));
   const moving = [...hosts.keys()].filter((name) => previous.get(name) !== target);
   if (moving.length === 0) {
-    throw new ShipitError('USAGE', `every host already runs ${target}`, { hint: 'pick another release with `--to <id>`' });
+    throw new ShipitError('USAGE', `every host already runs ${target}`, { hint: `pick another release with \`shipit rollback ${env} --to <id>\`` });
   }
   return { target, previous, moving };
 }

@@ -82,6 +82,17 @@ describe('exit codes on the lab', () => {
       expect([command, run.exitCode]).toEqual([command, 2]);
       expect(run.all).toContain(`server.python.requirements: ${join(project.dir, 'no-such-requirements.txt')} does not exist (expected a pip requirements file)`);
     }
+    // A misspelt gunicorn app module was found only when the canary started it (reverted, exit 5): now before the
+    // lock, from the built artifact, for deploy and plan alike.
+    project.writeConfig({ module: 'app.mian:app' });
+    for (const command of ['deploy', 'plan']) {
+      const run = await project.shipit([command, 'production']);
+      expect([command, run.exitCode]).toEqual([command, 2]);
+      expect(run.all).toContain(`server.module: "app.mian:app": module app.mian is not in build.dir (${join(project.dir, 'dist')}): looked for app/mian.py, app/mian/`);
+      expect(run.all).toContain('did you mean "app.main:app"?');
+      expect(run.all).not.toMatch(/lock|activate/);
+    }
+    for (const body of await Promise.all(hosts.map((h) => httpGet(h.address, PORT, '/readyz')))) expect(body.body).toMatchObject({ release: good });
     project.writeConfig();
   });
 
@@ -136,6 +147,30 @@ describe('exit codes on the lab', () => {
     const json = JSON.parse((await project.shipit(['lock', 'status', 'production', '--json'])).stdout) as { hosts: { host: string; lock: { stale: boolean } | null }[] };
     expect(json.hosts.map((h) => h.lock?.stale ?? null)).toEqual([true, null]);
     expect((await project.shipit(['lock', 'release', 'production', '--force'])).exitCode).toBe(0);
+  });
+
+  it('0: two deploys started in the same second, the second waiting with --lock-wait: it goes out under the next id', async () => {
+    // It used to fail with exit 2: "release … already exists there (good)".
+    project.setVersion('e1c');
+    // Both ids are chosen at the build, a fraction of a second after the start: started at the top of a second,
+    // both runs choose the same one.
+    while (Date.now() % 1000 > 50) await new Promise((resolve) => setTimeout(resolve, 5));
+    const runs = await Promise.all([0, 1].map(() => project.shipit(['deploy', 'production', '--lock-wait', '2m'])));
+    expect(runs.map((r) => r.exitCode)).toEqual([0, 0]);
+    const built = runs.map((r) => releaseIdOf(r.all)!);
+    expect(built[1]).toBe(built[0]);
+    const id = built[0]!;
+    const renamed = runs.filter((r) => r.all.includes('exists already on'));
+    expect(renamed).toHaveLength(1);
+    expect(renamed[0]!.all).toContain(`release ${id} exists already on web1, web2 (deployed in the same second): deploying as ${id}-02`);
+    expect(renamed[0]!.all).toMatch(new RegExp(`deploy of ${id}-02 succeeded on 2 host`));
+    // Both are on every host, in time order: the later one current, and rollback goes back to the earlier.
+    const listed = JSON.parse((await project.shipit(['releases', 'production', '--json'])).stdout) as { releases: { id: string; state: string }[] };
+    expect(listed.releases.slice(0, 2).map((r) => [r.id, r.state])).toEqual([[`${id}-02`, 'current'], [id, 'good']]);
+    const back = await project.shipit(['rollback', 'production']);
+    expect(back.exitCode).toBe(0);
+    expect(back.all).toMatch(new RegExp(`rollback of ${id} succeeded on 2 host`));
+    good = id;
   });
 
   it('5: the release fails and every host is back on the release it ran before', async () => {

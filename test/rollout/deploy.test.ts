@@ -116,6 +116,26 @@ describe('deploy on an in-memory fleet', () => {
     expect(fleet.host('web1').current).toBe(OLD);
   });
 
+  it('a deploy built in the same second as the one before it (it waited for the lock) goes out under the next id', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    expect((await deploy(fleet.ctx(), releaseSpec(NEW))).result).toBe('success');
+    // What the lock staged under the taken id on a host that lacks it (web3 missed the first deploy) is ours.
+    fleet.host('web3').releases.delete(NEW);
+    fleet.host('web3').releases.set(NEW, { meta: { ...releaseSpec(NEW).meta, state: 'staged' }, files: [] });
+    fleet.host('web3').current = OLD;
+    fleet.events.length = 0;
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW, { 'app/main.py': 'second' }));
+    expect(outcome.result).toBe('success');
+    expect(outcome.release).toBe(`${NEW}-02`);
+    expect(fleet.events).toContainEqual({ type: 'release.renamed', from: NEW, to: `${NEW}-02`, takenOn: ['web1', 'web2'] });
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(`${NEW}-02`);
+    expect(fleet.host('web1').releases.get(NEW)?.meta.state).toBe('good');
+    expect(fleet.host('web3').releases.has(NEW)).toBe(false);
+    expect(fleet.host('web3').calls).toContain(`discard ${NEW}`);
+    expect(fleet.host('web1').calls).not.toContain(`discard ${NEW}`);
+  });
+
   it('a lock held on one host fails fast naming the holder, touches nothing and releases the locks it took', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);

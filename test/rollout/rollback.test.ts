@@ -79,6 +79,7 @@ describe('rollback on an in-memory fleet', () => {
     const error = await rollback(fleet.ctx(), C).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ShipitError);
     expect((error as ShipitError).message).toBe(`every host already runs ${C}`);
+    expect((error as ShipitError).hint).toBe('pick another release with `shipit rollback production --to <id>`');
     for (const host of fleet.hosts.values()) {
       expect(host.lockInfo).toBeNull();
       expect(host.current).toBe(C);

@@ -65,7 +65,7 @@ export async function lockAcquireCommand(env: string, options: LockOptions): Pro
     const mine = held.find(manualMine);
     const take = mine && held.every((lock) => lock === null || manualMine(lock)) ? mine : info;
     const free = new Map([...hosts].filter(([name]) => take === info || locks.get(name) === null));
-    await lockFleet(free, take, { waitMs: options.wait ? parseDuration(options.wait) : 0, clock: systemClock, emit: noEmit });
+    await lockFleet(free, take, { env, waitMs: options.wait ? parseDuration(options.wait) : 0, clock: systemClock, emit: noEmit });
     return { already: false, locks: new Map([...hosts.keys()].map((h) => [h, take] as const)) };
   });
   const names = [...result.locks.keys()].join(', ');

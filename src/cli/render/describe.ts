@@ -22,7 +22,9 @@ function ownError(event: { host: string; error: string }): string {
 export function describeUntouched(host: string, finished: RolloutFinished | null): string {
   if (finished === null) return 'not touched';
   if (!(host in finished.hosts)) return `not moved: already on ${finished.release}`;
-  return `not touched: still on ${finished.hosts[host] ?? '(nothing)'} (the rollout stopped before its batch)`;
+  const on = finished.hosts[host];
+  // A first deploy's: there is no release to be "still on".
+  return `not touched: ${on ? `still on ${on}` : 'nothing deployed there yet'} (the rollout stopped before its batch)`;
 }
 
 /** One human line per event (plain renderer, and titles of the listr2 tree). Never secret values. */
@@ -36,6 +38,8 @@ export function describeEvent(event: RolloutEvent): string {
       return 'locked';
     case 'host.lock_stale':
       return `removed a stale lock of a run that is gone: ${event.holder}`;
+    case 'release.renamed':
+      return `release ${event.from} exists already on ${event.takenOn.join(', ')} (deployed in the same second): deploying as ${event.to}`;
     case 'host.prepared':
       return `staged: ${event.filesSent} files sent, ${event.filesReused} reused, ${kib(event.bytesSent)} on the wire (${event.withLock ? 'with the lock' : formatDuration(event.durationMs)})${(event.deps ?? []).map((d) => `; ${d.kind} deps ${d.set} ${d.created ? `built (${formatDuration(d.durationMs)})` : 'reused'}`).join('')}`;
     case 'host.prepare_failed':

@@ -45,6 +45,8 @@ export class ListrRenderer implements Renderer {
     if (event.type === 'phase.started') return this.startPhase(event.phase);
     if (event.type === 'phase.finished') return this.finishPhase();
     if (event.type === 'rollout.finished') this.finished = event;
+    // The id the deploy goes out under, when it is not the one printed at its start: a line of its own.
+    if (event.type === 'release.renamed') return this.info(describeEvent(event));
     if (!('host' in event)) return;
     const row = this.rows.get(event.host);
     if (!row) return;

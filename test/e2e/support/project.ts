@@ -24,6 +24,8 @@ export interface ProjectOptions {
   ssh?: string;
   /** Extra keys of the `server` section, as object-literal text (e.g. "python: { requirements: 'dist/requirements.txt' },"). */
   server?: string;
+  /** The gunicorn preset's server.module (default 'app.main:app'). */
+  module?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ export default defineConfig({
   app: '${o.app}',
   build: { dir: 'dist' },
   server: {
-    ${o.preset === 'node' ? "preset: 'node',\n    module: 'server.js'," : "preset: 'gunicorn',\n    module: 'app.main:app',"}
+    ${o.preset === 'node' ? "preset: 'node',\n    module: 'server.js'," : `preset: 'gunicorn',\n    module: '${o.module ?? 'app.main:app'}',`}
     port: ${o.port},
     workers: 2,
     gracefulTimeout: 10,

@@ -14,16 +14,16 @@ const NEW = '20261125T130000Z';
 const silent: Renderer = { showsEvents: false, emit: () => {}, info: () => {}, close: async () => {} };
 const exitOf = (error: unknown) => report(error, () => {});
 
-async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void): Promise<{ code: number; message: string }> {
+async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void): Promise<{ code: number; message: string; hint?: string }> {
   const fleet = makeFleet(3);
   seed(fleet, OLD);
   prepare(fleet);
   try {
     const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
-    finish(outcome, 'deploy', silent);
+    finish(outcome, 'deploy', 'production', silent);
     return { code: 0, message: '' };
   } catch (error) {
-    return { code: exitOf(error), message: (error as Error).message };
+    return { code: exitOf(error), message: (error as Error).message, hint: (error as ShipitError).hint };
   }
 }
 
@@ -62,7 +62,14 @@ describe('exit codes', () => {
 
   it('4: the lock is held (by a manual `shipit lock acquire`)', async () => {
     const result = await deployExit((fleet) => void (fleet.host('web2').lockInfo = { ...lockInfo('tok-manual', 'bob@laptop'), pid: 0 }));
-    expect(result).toEqual({ code: 4, message: 'web2: deploy lock held by bob@laptop (by hand) since 2026-11-25T13:00:00Z' });
+    expect(result).toEqual({
+      code: 4,
+      message: 'web2: deploy lock held by bob@laptop (by hand) since 2026-11-25T13:00:00Z',
+      // The environment is named: the commands can be pasted as they are.
+      hint:
+        'it was taken by hand (`shipit lock acquire`): ask bob@laptop to release it with `shipit lock release production`, ' +
+        'or, if it is abandoned, `shipit lock release production --force`; see `shipit lock status production`',
+    });
   });
 
   it('5: the release fails its gate and every host is back on the release it ran before', async () => {
@@ -71,10 +78,21 @@ describe('exit codes', () => {
     expect(result.message).toMatch(/every host is back on the release it ran before: web1=20261124T100000Z web2=20261124T100000Z web3=20261124T100000Z/);
   });
 
+  it('5 after Ctrl-C: the hint is the rollback command for this environment and release, ready to paste', () => {
+    const outcome: Parameters<typeof finish>[0] = {
+      result: 'failed-restored', release: NEW, failure: 'interrupted by SIGINT', failedOn: [], hosts: { web1: OLD },
+      unrestored: [], durations: { rollout: 1 }, prepared: {}, interrupted: true,
+    };
+    const error = catchFinish(outcome) as ShipitError;
+    expect(exitOf(error)).toBe(5);
+    expect(error.hint).toBe(`the release is marked interrupted (not bad): deploy again, or \`shipit rollback production --to ${NEW}\``);
+  });
+
   it('6: a host cannot be put back (its connection drops while switching): the message names it', async () => {
     const result = await deployExit((fleet) => (fleet.host('web2').faults.dropOnActivate = true));
     expect(result.code).toBe(6);
     expect(result.message).toMatch(/hosts not restored: web2/);
+    expect(result.hint).toBe('fix the named hosts, then run `shipit status production` and `shipit rollback production`');
   });
 
   it('6 too without autoRevert: a failed host is left where it failed', async () => {
@@ -89,7 +107,7 @@ describe('exit codes', () => {
 
 function catchFinish(outcome: Parameters<typeof finish>[0]): unknown {
   try {
-    finish(outcome, 'deploy', silent);
+    finish(outcome, 'deploy', 'production', silent);
     return null;
   } catch (error) {
     return error;

@@ -27,7 +27,7 @@ async function failedDeploy(
   const outcome = await deploy(fleet.ctx({ emit: (event) => renderer.emit(event) }), releaseSpec(NEW));
   let error = '';
   try {
-    finish(outcome, 'deploy', renderer);
+    finish(outcome, 'deploy', 'production', renderer);
   } catch (caught) {
     expect(report(caught, (text) => (error += text))).toBe(5);
   }

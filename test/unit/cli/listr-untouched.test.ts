@@ -48,6 +48,16 @@ describe('the listr2 tree: hosts a run did not touch do not read as done', () =>
     expect(rows.prepare!.map(([state]) => state)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
   });
 
+  it('a failed first deploy: the hosts it never reached have nothing deployed yet, said so in words', async () => {
+    const fleet = makeFleet(3);
+    fleet.host('web1').faults.crashes = new Set([NEW]);
+    const rows = await finalRows((r) => deploy(fleet.ctx({ emit: (e) => r.emit(e) }), releaseSpec(NEW)), ['web1', 'web2', 'web3']);
+    expect(rows.rollout!.slice(1)).toEqual([
+      ['SKIPPED', 'web2: not touched: nothing deployed there yet (the rollout stopped before its batch)'],
+      ['SKIPPED', 'web3: not touched: nothing deployed there yet (the rollout stopped before its batch)'],
+    ]);
+  });
+
   it('a rollback: a host already on the target is skipped as not moved', async () => {
     const fleet = makeFleet(2);
     seed(fleet, OLD);

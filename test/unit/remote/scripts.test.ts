@@ -398,6 +398,19 @@ describe('why: what a failed start prints', () => {
     }
   });
 
+  it('sends the app\'s lines long, for the deployer to redact before it cuts them: whole up to 4 KiB, then cut', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'shipit-why-'));
+    try {
+      const long = `error: ${'a'.repeat(993)}`;
+      const huge = `error: ${'b'.repeat(5000)}`;
+      writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\ncase "$*" in *_PID=1*) ;; *) printf '%s\\n' '${long}' '${huge}' ;; esac\n`, { mode: 0o755 });
+      const run = spawnSync('sh', ['-c', ['t0=0', ...scripts.WHY_FUNCTION, 'why demo.service'].join('\n')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      expect(run.stderr.toString().split('\n').filter(Boolean)).toEqual([`app: ${long}`, `app: ${huge.slice(0, 4096)}...`]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
   it("keeps a signal's name (status=9/KILL) and systemd's own (status=219/CGROUP), which say what happened", () => {
     const bin = mkdtempSync(join(tmpdir(), 'shipit-why-'));
     try {

@@ -38,30 +38,39 @@ describe('pickRollbackTarget', () => {
       ['web1', host(r[2], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
       ['web2', host(r[2], [meta(r[0], 'good'), meta(r[2], 'good')])],
     ]);
-    expect(pickRollbackTarget(fleet)).toBe(r[0]);
+    expect(pickRollbackTarget(fleet, 'production')).toBe(r[0]);
   });
   it('looks past the newest current when hosts disagree', () => {
     const fleet = new Map([
       ['web1', host(r[2], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
       ['web2', host(r[1], [meta(r[0], 'good'), meta(r[1], 'good'), meta(r[2], 'good')])],
     ]);
-    expect(pickRollbackTarget(fleet)).toBe(r[1]);
+    expect(pickRollbackTarget(fleet, 'production')).toBe(r[1]);
   });
   it('fails with a hint when there is nothing to go back to', () => {
     const fleet = new Map([['web1', host(r[0], [meta(r[0], 'good')])]]);
-    expect(() => pickRollbackTarget(fleet)).toThrow(/no good release older than 20261121T000000Z/);
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(/no good release older than 20261121T000000Z/);
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(
+      expect.objectContaining({ hint: 'run `shipit releases production` and pick one with `shipit rollback production --to <id>`' }) as never,
+    );
   });
   it('says that no host runs anything when none does, not that there is no release older than "the current one"', () => {
     const fleet = new Map([
       ['web1', host(null, [])],
       ['web2', host(null, [meta(r[0], 'interrupted')])],
     ]);
-    expect(() => pickRollbackTarget(fleet)).toThrow(new Error('nothing to roll back: no host runs a release (web1, web2)'));
-    expect(() => pickRollbackTarget(fleet)).toThrow(expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('makes the first release') }) as never);
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(new Error('nothing to roll back: no host runs a release (web1, web2)'));
+    expect(() => pickRollbackTarget(fleet, 'production')).toThrow(expect.objectContaining({ exitCode: 2, hint: '`shipit deploy production` makes the first release; `shipit releases production` lists what the hosts have' }) as never);
   });
   it('refuses a bad --to', () => {
     const fleet = new Map([['web1', host(r[1], [meta(r[0], 'bad'), meta(r[1], 'good')])]]);
-    expect(() => pickRollbackTarget(fleet, r[0])).toThrow(/marked bad on web1/);
+    expect(() => pickRollbackTarget(fleet, 'production', r[0])).toThrow(/marked bad on web1/);
+  });
+  it('refuses a --to some host lacks, naming the environment in the command to run', () => {
+    const fleet = new Map([['web1', host(r[1], [meta(r[0], 'good'), meta(r[1], 'good')])], ['web2', host(r[1], [meta(r[1], 'good')])]]);
+    expect(() => pickRollbackTarget(fleet, 'staging', r[0])).toThrow(
+      expect.objectContaining({ message: `release ${r[0]} is not present on web2`, hint: 'run `shipit releases staging` to see which releases every host has' }) as never,
+    );
   });
 });
 
@@ -99,6 +108,31 @@ describe('newReleaseId', () => {
   it('sorts by time and avoids collisions', () => {
     const now = new Date('2026-11-25T13:05:01.123Z');
     expect(newReleaseId(now, new Set())).toBe('20261125T130501Z');
-    expect(newReleaseId(now, new Set(['20261125T130501Z']))).toBe('20261125T130501Z-2');
+    expect(newReleaseId(now, new Set(['20261125T130501Z']))).toBe('20261125T130501Z-02');
+    expect(newReleaseId(now, new Set(['20261125T130501Z', '20261125T130501Z-02']))).toBe('20261125T130501Z-03');
+  });
+
+  it('suffixes sort in time order as strings, up to -99, then the next second', () => {
+    const now = new Date('2026-11-25T13:05:01.999Z');
+    const existing = new Set<string>();
+    const made: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      const id = newReleaseId(now, existing);
+      existing.add(id);
+      made.push(id);
+    }
+    expect(made.slice(0, 3)).toEqual(['20261125T130501Z', '20261125T130501Z-02', '20261125T130501Z-03']);
+    expect(made.slice(8, 11)).toEqual(['20261125T130501Z-09', '20261125T130501Z-10', '20261125T130501Z-11']);
+    expect(made.slice(98)).toEqual(['20261125T130501Z-99', '20261125T130502Z', '20261125T130502Z-02']);
+    expect([...made].sort()).toEqual(made);
+  });
+
+  it('with `after` (the id taken while the release waited for the lock): later than it, even from a clock behind', () => {
+    const taken = '20261125T130501Z';
+    expect(newReleaseId(new Date('2026-11-25T13:05:01.500Z'), new Set([taken]), taken)).toBe('20261125T130501Z-02');
+    expect(newReleaseId(new Date('2026-11-25T13:04:58Z'), new Set([taken]), taken)).toBe('20261125T130501Z-02');
+    expect(newReleaseId(new Date('2026-11-25T13:04:58Z'), new Set([taken, `${taken}-02`]), `${taken}-02`)).toBe('20261125T130501Z-03');
+    // A clock already past it: the id of now, as usual.
+    expect(newReleaseId(new Date('2026-11-25T13:05:07Z'), new Set([taken]), taken)).toBe('20261125T130507Z');
   });
 });

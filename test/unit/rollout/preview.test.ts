@@ -206,6 +206,17 @@ describe('dry run of a deploy (shipit plan)', () => {
     expect(JSON.stringify(preview)).not.toContain('hunter2');
   });
 
+  it('an id a host has already (a deploy built in the same second): previewed under the next one, as the deploy goes out, not as a blocker', async () => {
+    const s = setup({ web1: { current: NEW }, web2: { current: OLD } });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+    expect(preview.blockers).toEqual([]);
+    expect(preview.release).toBe(`${NEW}-02`);
+    expect(preview.steps.filter((step) => step.phase === 'rollout').map((step) => [step.host, step.label])).toEqual([
+      ['web1', `activate ${NEW}-02`],
+      ['web2', `activate ${NEW}-02`],
+    ]);
+  });
+
   it('reports what would stop the deploy: a lock someone holds', async () => {
     const s = setup({ web1: { current: OLD, lock: { by: 'bob@ci', pid: 7, at: 'then', release: null, message: 'db migration', token: 'tok-b' } } });
     const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
