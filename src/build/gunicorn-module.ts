@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { ShipitError } from '../lib/errors.js';
+import { nearest } from '../lib/nearest.js';
 
 /**
  * The gunicorn preset's app module (`server.module: 'app.main:app'`) must ship: a typo (`app.mian`) was otherwise
@@ -120,19 +121,5 @@ function siblings(dir: string, shipped: ReadonlySet<string>, dirs: ReadonlySet<s
 
 /** The name within 2 edits (a swap of neighbours counting as one) of `name`, nearest first; none for short names. */
 function closest(name: string, candidates: string[]): string | undefined {
-  const scored = candidates.map((c) => [c, editDistance(name, c)] as const).filter(([c, d]) => d > 0 && d <= Math.min(2, Math.floor(Math.max(name.length, c.length) / 3)));
-  return scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))[0]?.[0];
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and transpositions of neighbours. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
+  return nearest(name, candidates, (length, other) => Math.min(2, Math.floor(Math.max(length, other) / 3)));
 }

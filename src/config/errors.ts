@@ -5,6 +5,7 @@
  */
 import type * as z from 'zod';
 import { ShipitError } from '../lib/errors.js';
+import { nearest } from '../lib/nearest.js';
 import { createRedactor } from '../lib/redact.js';
 
 export interface ConfigProblem {
@@ -149,32 +150,9 @@ const EXPECTED: Record<string, string> = {
   function: 'a function',
 };
 
-/** The known key closest to `key` by edit distance, when it is close enough to be a typo. */
+/** The known key closest to `key`, when it is close enough to be a typo (case aside: `Port` for `port`). */
 function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] as number;
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] as number;
+  return nearest(key, known, (length) => Math.max(2, Math.floor(length / 3)), { ignoreCase: true });
 }
 
 /** Drops repeated problems (the same value seen by the file check and by each environment's check). */

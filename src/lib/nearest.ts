@@ -1,0 +1,37 @@
+/**
+ * The candidate nearest to `name` within `maxDistance` edits (nearest first, then alphabetical; the name itself
+ * never), for "did you mean". `maxDistance` gets the two lengths compared.
+ */
+export function nearest(
+  name: string,
+  candidates: Iterable<string>,
+  maxDistance: (nameLength: number, candidateLength: number) => number,
+  { ignoreCase = false } = {},
+): string | undefined {
+  const fold = (s: string) => (ignoreCase ? s.toLowerCase() : s);
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    if (candidate === name) continue;
+    const distance = editDistance(fold(name), fold(candidate));
+    if (distance > maxDistance(name.length, candidate.length)) continue;
+    if (distance < bestDistance || (distance === bestDistance && best !== undefined && candidate.localeCompare(best) < 0)) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours (mian → main: 1). */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
