@@ -23,13 +23,14 @@ export const APP_REASON = {
 
 /** One line of the app's as shown: the config's secrets taken out first, then cut at APP_REASON.chars. */
 export function cutAppLine(line: string, redact: (text: string) => string): string {
-  const safe = redact(line);
-  return safe.length > APP_REASON.chars ? `${safe.slice(0, APP_REASON.chars)}...` : safe;
+  return cut(redact(line));
 }
+
+const cut = (line: string) => (line.length > APP_REASON.chars ? `${line.slice(0, APP_REASON.chars)}...` : line);
 
 /** The last APP_REASON.lines lines that match the pattern (else the last lines at all), each cut at APP_REASON.chars. */
 export function pickAppReason(lines: readonly string[]): string[] {
-  const cut = lines.map((line) => (line.length > APP_REASON.chars ? `${line.slice(0, APP_REASON.chars)}...` : line));
-  const telling = cut.filter((line) => APP_REASON.pattern.test(line) && !APP_REASON.quiet.test(line));
-  return (telling.length > 0 ? telling : cut).slice(-APP_REASON.lines);
+  const shown = lines.map(cut);
+  const telling = shown.filter((line) => APP_REASON.pattern.test(line) && !APP_REASON.quiet.test(line));
+  return (telling.length > 0 ? telling : shown).slice(-APP_REASON.lines);
 }
