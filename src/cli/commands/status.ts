@@ -3,6 +3,7 @@ import { errorMessage } from '../../lib/error-message.js';
 import { describeLock } from '../../rollout/lock.js';
 import { loadEnvironment, readReachable } from '../fleet.js';
 import type { GlobalOptions } from '../options.js';
+import { isDeadLocalRun } from '../session.js';
 import { unreachableError, type UnreachableHost } from '../unreachable.js';
 
 export interface HostStatus {
@@ -17,6 +18,8 @@ export interface HostStatus {
   ready: number | null;
   readyError: string | null;
   lock: string | null;
+  /** The lock's run (ours, on this machine) is gone: killed, or cut off before it could unlock (isDeadLocalRun). */
+  lockStale?: boolean;
   state: HostState | null;
 }
 
@@ -44,6 +47,7 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
       ready: probe.status,
       readyError: probe.error,
       lock: state.lock ? describeLock(state.lock) : null,
+      lockStale: state.lock !== null && isDeadLocalRun(state.lock),
       state,
     };
   });
@@ -55,6 +59,8 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
     if (rows.every((r) => r.unreachable === null && r.current === null)) {
       process.stdout.write(`\n${config.app} has not been deployed to ${env} yet: \`shipit deploy ${env}\` makes its first release\n`);
     }
+    const notes = statusNotes(rows, env);
+    if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
   }
   if (unreachable.length > 0) throw unreachableError(unreachable, hosts.length);
 }
@@ -74,9 +80,30 @@ export function statusRows(hosts: readonly string[], read: ReadonlyMap<string, H
         ready: null,
         readyError: null,
         lock: null,
+        lockStale: false,
         state: null,
       },
   );
+}
+
+/**
+ * What the table alone does not say, after it: hosts that run different releases, and a lock whose run is gone (a
+ * deploy killed mid-rollout leaves both), with what to do about it.
+ */
+export function statusNotes(rows: readonly HostStatus[], env: string): string[] {
+  const notes: string[] = [];
+  const read = rows.filter((r) => r.unreachable === null);
+  const byRelease = new Map<string, string[]>();
+  for (const r of read) byRelease.set(r.current ?? '(nothing)', [...(byRelease.get(r.current ?? '(nothing)') ?? []), r.host]);
+  if (byRelease.size > 1) notes.push(`hosts run different releases: ${[...byRelease].map(([id, on]) => `${on.join(', ')} on ${id}`).join('; ')}`);
+  const stale = read.filter((r) => r.lockStale === true);
+  if (stale.length > 0) {
+    notes.push(
+      `the lock on ${stale.map((r) => r.host).join(', ')} is stale: the run that took it is gone (killed, or cut off before it could unlock); ` +
+        `\`shipit deploy ${env}\` or \`shipit rollback ${env}\` removes it and moves every host to one release`,
+    );
+  }
+  return notes;
 }
 
 /** The table; an unreachable host's row says so, and why, from the RELEASE column on. */
@@ -93,7 +120,7 @@ export function formatStatusTable(rows: HostStatus[]): string {
           String(r.workers ?? '-'),
           // Nothing of the app's answers on a host it was never deployed to: that the probe failed says nothing.
           r.ready !== null ? String(r.ready) : r.current === null ? '-' : `no (${r.readyError})`,
-          r.lock ?? '-',
+          r.lock === null ? '-' : `${r.lock}${r.lockStale === true ? ' (stale)' : ''}`,
         ],
   );
   // Only the host name of an unreachable row counts for the widths: its reason runs to the end of the line.
