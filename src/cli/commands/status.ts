@@ -11,6 +11,8 @@ export interface HostStatus {
   /** Why the host could not be read (every other field is then null), or null. */
   unreachable: string | null;
   current: string | null;
+  /** The release the service's main process runs, when it runs one and it is not `current` (repointed by hand). */
+  runs?: string | null;
   unit: string | null;
   since: string | null;
   workers: number | null;
@@ -41,6 +43,7 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
       host: host.name,
       unreachable: null,
       current: state.current,
+      runs: state.service.runs != null && state.service.runs !== state.current ? state.service.runs : null,
       unit: `${state.service.active}/${state.service.sub}`,
       since: state.service.since,
       workers: state.service.workers,
@@ -74,6 +77,7 @@ export function statusRows(hosts: readonly string[], read: ReadonlyMap<string, H
         host,
         unreachable: why.get(host) ?? 'not read',
         current: null,
+        runs: null,
         unit: null,
         since: null,
         workers: null,
@@ -96,6 +100,14 @@ export function statusNotes(rows: readonly HostStatus[], env: string): string[] 
   const byRelease = new Map<string, string[]>();
   for (const r of read) byRelease.set(r.current ?? '(nothing)', [...(byRelease.get(r.current ?? '(nothing)') ?? []), r.host]);
   if (byRelease.size > 1) notes.push(`hosts run different releases: ${[...byRelease].map(([id, on]) => `${on.join(', ')} on ${id}`).join('; ')}`);
+  for (const r of read) {
+    if (r.runs) {
+      notes.push(
+        `${r.host}: \`current\` points at ${r.current ?? 'nothing'} but the service still runs ${r.runs} (\`current\` was changed without a restart): ` +
+          `\`shipit deploy ${env}\` or \`shipit rollback ${env}\` restarts it on the release they move it to`,
+      );
+    }
+  }
   const stale = read.filter((r) => r.lockStale === true);
   if (stale.length > 0) {
     notes.push(
@@ -114,7 +126,7 @@ export function formatStatusTable(rows: HostStatus[]): string {
       ? [r.host, `unreachable: ${r.unreachable}`]
       : [
           r.host,
-          r.current ?? 'not deployed',
+          `${r.current ?? 'not deployed'}${r.runs ? ` (runs ${r.runs})` : ''}`,
           r.unit ?? '-',
           r.since ?? '-',
           String(r.workers ?? '-'),

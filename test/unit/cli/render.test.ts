@@ -130,6 +130,19 @@ describe('status after a deploy was killed mid-rollout', () => {
   });
 });
 
+describe('status of a host whose `current` was repointed by hand without a restart', () => {
+  const row = (host: string, current: string, runs: string | null): HostStatus => ({ host, unreachable: null, current, runs, unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null });
+
+  it('shows what the service runs beside what `current` says, and says so under the table', () => {
+    const rows = [row('web1', 'r2', null), row('web2', 'r1', 'r2')];
+    expect(formatStatusTable(rows)).toContain('web2  r1 (runs r2)  active/running');
+    expect(statusNotes(rows, 'production')).toEqual([
+      'hosts run different releases: web1 on r2; web2 on r1',
+      'web2: `current` points at r1 but the service still runs r2 (`current` was changed without a restart): `shipit deploy production` or `shipit rollback production` restarts it on the release they move it to',
+    ]);
+  });
+});
+
 describe('isDeadLocalRun', () => {
   it('is true only for a run of this user on this machine whose pid is gone', async () => {
     const { isDeadLocalRun } = await import('../../../src/cli/session.js');
