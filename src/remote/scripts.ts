@@ -49,8 +49,8 @@ export function warmShellInput(body: string): Buffer {
 /**
  * The unit's state, its main process's worker count and, with `readCwd` (inspect: status, plan, releases; not the
  * gate's rounds, which only need the state), that process's working directory: WorkingDirectory=<deployTo>/current
- * resolved when it started, i.e. the release it runs, which differs from `current` after someone repointed
- * `current` by hand without a restart (one readlink more).
+ * resolved when it started (a worker's: see below), i.e. the release it runs, which differs from `current` after
+ * someone repointed `current` by hand without a restart (one readlink more).
  */
 const serviceLines = (readCwd: boolean): string[] => [
   '{ systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p ActiveEnterTimestamp -p Listen --timestamp=unix "$A.service" "$A.socket" 2>/dev/null || true; } | awk \'',
@@ -64,7 +64,9 @@ const serviceLines = (readCwd: boolean): string[] => [
   '    if ((getline kids < f) > 0) n = split(kids, k, " ")',
   '    else { c = "pgrep -c -P " pid; if ((c | getline n) <= 0) n = 0; close(c) }',
   '    print "svc\\tWorkers=" n',
-  ...(readCwd ? ['    c = "readlink /proc/" pid "/cwd"; if ((c | getline d) > 0) print "svc\\tCwd=" d; close(c)'] : []),
+  // A worker's, when there is one: the node runtime forks each worker in the release `current` resolves to then,
+  // so after a `systemctl reload` the workers run the new release while the master stays in the old directory.
+  ...(readCwd ? ['    p = (n > 0 && k[1] != "") ? k[1] : pid; c = "readlink /proc/" p "/cwd"; if ((c | getline d) > 0) print "svc\\tCwd=" d; close(c)'] : []),
   "  }'",
 ];
 const SERVICE_LINES = serviceLines(false);

@@ -166,8 +166,11 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
   it("inspect also reads the main process's working directory: the release it runs, whatever `current` says now (run by /bin/sh)", async () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-cwd-'));
     const release = join(root, 'releases', '20261125T130501Z');
+    const older = join(root, 'releases', '20261124T100000Z');
     mkdirSync(release, { recursive: true });
-    const main = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore', detached: true, cwd: release });
+    mkdirSync(older, { recursive: true });
+    // As the node runtime after a reload: the master in the release it started in, its worker in the new one.
+    const main = spawn('sh', ['-c', `(cd ${release} && exec sleep 30) & wait`], { stdio: 'ignore', detached: true, cwd: older });
     try {
       await new Promise((r) => setTimeout(r, 200));
       writeFileSync(join(root, 'systemctl'), `#!/bin/sh\nprintf 'ActiveState=active\\nMainPID=${main.pid}\\n'\n`, { mode: 0o755 });
