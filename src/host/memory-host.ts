@@ -272,6 +272,7 @@ export class MemoryHost implements Host {
       restarts: this.restarts,
       since: this.active === 'active' ? new Date(this.startedAt).toISOString() : null,
       workers: this.active === 'active' ? 2 : 0,
+      runs: this.active === 'active' ? this.serving : null,
     };
   }
 

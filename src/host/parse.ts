@@ -19,7 +19,14 @@ export function parseServiceLines(lines: string[]): ServiceState {
     since: active === 'active' && seconds ? new Date(Number(seconds) * 1000).toISOString() : null,
     workers: Number(values.get('Workers') ?? 0) || 0,
     ...listenPort(values.get('Listen')),
+    ...runningRelease(values.get('Cwd')),
   };
+}
+
+/** `Cwd=/srv/app/releases/<id>`: the release the main process runs; another directory: none. Absent: not read. */
+function runningRelease(cwd: string | undefined): { runs?: string | null } {
+  if (cwd === undefined) return {};
+  return { runs: /\/releases\/([^/]+)$/.exec(cwd)?.[1] ?? null };
 }
 
 /** `Listen=0.0.0.0:8000 (Stream)`, `[::]:8000 (Stream)`: the first stream port of the socket unit. */

@@ -49,6 +49,11 @@ export interface ServiceState {
   workers: number;
   /** The TCP port the app's socket unit listens on, when it has one (what the readiness probe must use). */
   port?: number;
+  /**
+   * The release the main process runs (its working directory, `<deployTo>/current` resolved when it started), when
+   * it runs from one; read by inspect only. Differs from `current` when `current` was repointed without a restart.
+   */
+  runs?: string | null;
 }
 
 /**

@@ -46,7 +46,13 @@ export function warmShellInput(body: string): Buffer {
  * worker count. One systemctl call for both units (each call costs 15-30 ms on a busy host, and this runs
  * after every restart and in every gate round): the blank line between their blocks tells them apart.
  */
-const SERVICE_LINES = [
+/**
+ * The unit's state, its main process's worker count and, with `readCwd` (inspect: status, plan, releases; not the
+ * gate's rounds, which only need the state), that process's working directory: WorkingDirectory=<deployTo>/current
+ * resolved when it started (a worker's: see below), i.e. the release it runs, which differs from `current` after
+ * someone repointed `current` by hand without a restart (one readlink more).
+ */
+const serviceLines = (readCwd: boolean): string[] => [
   '{ systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p ActiveEnterTimestamp -p Listen --timestamp=unix "$A.service" "$A.socket" 2>/dev/null || true; } | awk \'',
   '  /^$/ { b++; next }',
   '  !b || /^Listen=/ { print "svc\\t" $0 }',
@@ -58,8 +64,12 @@ const SERVICE_LINES = [
   '    if ((getline kids < f) > 0) n = split(kids, k, " ")',
   '    else { c = "pgrep -c -P " pid; if ((c | getline n) <= 0) n = 0; close(c) }',
   '    print "svc\\tWorkers=" n',
+  // A worker's, when there is one: the node runtime forks each worker in the release `current` resolves to then,
+  // so after a `systemctl reload` the workers run the new release while the master stays in the old directory.
+  ...(readCwd ? ['    p = (n > 0 && k[1] != "") ? k[1] : pid; c = "readlink /proc/" p "/cwd"; if ((c | getline d) > 0) print "svc\\tCwd=" d; close(c)'] : []),
   "  }'",
 ];
+const SERVICE_LINES = serviceLines(false);
 
 /**
  * Sets sock_active, sock_file (the socket's ActiveState, UnitFileState) and svc_file (the service's
@@ -90,7 +100,7 @@ const INSPECT_LINES = [
   'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
   'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
   ...RELEASE_LINES,
-  ...SERVICE_LINES,
+  ...serviceLines(true),
 ];
 
 /**

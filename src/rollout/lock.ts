@@ -34,6 +34,8 @@ export async function lockFleet(
   const { clock, signal } = options;
   const giveUpAt = clock.now() + options.waitMs;
   const cleared = new Set<string>();
+  // Per host whose stale lock we removed: the release that dead run was deploying (see markAbandoned).
+  const abandoned = new Map<string, string>();
   for (;;) {
     signal?.throwIfAborted();
     const attempts = await Promise.allSettled(
@@ -46,7 +48,9 @@ export async function lockFleet(
     );
     if (errors.length === 0 && held.length === 0) {
       for (const name of got) options.emit({ type: 'host.locked', host: name });
-      return new Map(attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired && a.value.result.state ? [[a.value.name, a.value.result.state] as const] : [])));
+      const states = new Map(attempts.flatMap((a) => (a.status === 'fulfilled' && a.value.result.acquired && a.value.result.state ? [[a.value.name, a.value.result.state] as const] : [])));
+      await markAbandoned(hosts, states, abandoned);
+      return states;
     }
     // Hosts whose lock failed too: a lock that staged may have been taken before it failed or was aborted
     // (unlocking with our token is a no-op where we do not hold it).
@@ -59,6 +63,7 @@ export async function lockFleet(
     if (stale.length > 0) {
       for (const { name, holder } of stale) {
         cleared.add(name);
+        if (holder.release) abandoned.set(name, holder.release);
         await hosts.get(name)!.unlock(holder.token, { force: true });
         options.emit({ type: 'host.lock_stale', host: name, holder: describeLock(holder) });
       }
@@ -73,6 +78,27 @@ export async function lockFleet(
     }
     await clock.sleep(Math.min(2_000, Math.max(0, giveUpAt - clock.now())), signal);
   }
+}
+
+/**
+ * A run that died holding the lock (SIGKILL, OOM, a lost laptop) never recorded its release: it stays `staged` on
+ * every host, also where it was switched to and served, and `shipit releases` would call it "never activated" for
+ * as long as it is kept. Once we hold the lock, such a release is marked `interrupted` (as a Ctrl-C'd deploy's is):
+ * never picked by a plain rollback, still allowed with `rollback --to`. A release the dead run had recorded
+ * already (good, bad) is left as it is. The states we return are updated to match.
+ */
+async function markAbandoned(hosts: ReadonlyMap<string, Host>, states: Map<string, HostReleases>, abandoned: ReadonlyMap<string, string>): Promise<void> {
+  // Bookkeeping only: a host where marking fails keeps the release `staged` and the run goes on (a throw here would
+  // leave the locks we just took behind, since the caller's cleanup starts once lockFleet has returned).
+  await Promise.allSettled(
+    [...abandoned].map(async ([name, id]) => {
+      const state = states.get(name);
+      const release = state?.releases.find((r) => r.id === id);
+      if (state === undefined || release === undefined || release.state !== 'staged') return;
+      await hosts.get(name)!.record(id, 'interrupted', null);
+      states.set(name, { ...state, releases: state.releases.map((r) => (r.id === id ? { ...r, state: 'interrupted' as const } : r)) });
+    }),
+  );
 }
 
 /** What to do about a lock someone else holds: a run's ends by itself, one taken by hand waits for its holder. */

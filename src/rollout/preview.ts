@@ -58,6 +58,8 @@ export interface UnitChange {
 export interface HostPreview {
   host: string;
   current: string | null;
+  /** The service as it is now (null: the host could not be read): stopped by hand, or running another release than `current`. */
+  service: { active: string; sub: string; runs: string | null } | null;
   lock: LockInfo | null;
   /** What prepare would send and reuse; null when the check failed (see blockers). */
   files: { sent: number; reused: number; sentPaths: string[]; base: string | null; alreadyStaged: boolean } | null;
@@ -179,6 +181,7 @@ export async function previewDeploy(ctx: PreviewContext, built: ReleaseSpec): Pr
     return {
       host: name,
       current: state?.current ?? null,
+      service: state ? { active: state.service.active, sub: state.service.sub, runs: state.service.runs ?? null } : null,
       lock: state?.lock ?? null,
       files: report
         ? { sent: report.filesSent, reused: report.filesReused, sentPaths: report.sentPaths ?? [], base: report.base, alreadyStaged: report.alreadyStaged }

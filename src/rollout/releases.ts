@@ -6,7 +6,8 @@ import type { HostReleases, ReleaseState } from '../host/types.js';
  * A release's fleet-wide state:
  * - current: `current` points at it on every host;
  * - bad: marked bad on some host (a failed deploy or rollback target); rollback never picks it;
- * - interrupted: its deploy was stopped (Ctrl-C, SIGTERM) and every host went back; `rollback --to` may pick it;
+ * - interrupted: its deploy was stopped (Ctrl-C, SIGTERM) and every host went back, or it was killed and a later
+ *   run removed its stale lock (lockFleet); `rollback --to` may pick it;
  * - partial: current on some hosts only, missing on some, or staged and never finished (a deploy that is running
  *   or was killed);
  * - good: good and present everywhere.

@@ -377,3 +377,40 @@ describe('help', () => {
     expect(median(helpMs) - median(bareMs)).toBeLessThan(250);
   });
 });
+
+// Last: its rollback leaves the deployer without a cached manifest for what web1 and web2 run, so their next
+// lock would not stage (what 'shipit lock' above checks).
+describe('a deploy SIGKILLed while it switches web2 (no cleanup runs)', () => {
+  it('status marks its lock stale and says the hosts disagree; a rollback removes the lock, converges, and marks the dead release interrupted', async () => {
+    const [, v2] = releases;
+    project.setVersion('v4-killed');
+    // One host per batch, so that web3 is still untouched when web2 switches.
+    project.writeConfig({ rollout: '{ canary: 1, maxParallel: 1 }' });
+    let out = '';
+    try {
+      const deploy = project.shipit(['deploy', 'production']);
+      deploy.all!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor(() => /web2\s+switching/.test(out), 60_000, 'web2 switching');
+      deploy.kill('SIGKILL');
+      await deploy;
+    } finally {
+      project.setVersion('v2');
+      project.writeConfig();
+    }
+    const killed = releaseIdOf(out)!;
+
+    const status = await project.shipit(['status', 'production']);
+    expect(status.exitCode).toBe(0);
+    for (const h of hosts) expect(status.stdout).toMatch(new RegExp(`^${h.name}\\s.*deploying ${killed} \\(stale\\)$`, 'm'));
+    expect(status.stdout).toContain(`hosts run different releases: web1, web2 on ${killed}; web3 on ${v2}`);
+    expect(status.stdout).toContain('the lock on web1, web2, web3 is stale: the run that took it is gone');
+
+    const rollback = await project.shipit(['rollback', 'production']);
+    expect(rollback.all).toMatch(/web1\s+removed a stale lock of a run that is gone/);
+    expect(rollback.exitCode).toBe(0);
+    const report = JSON.parse((await project.shipit(['releases', 'production', '--json'])).stdout) as ReleasesJson;
+    expect(report.current).toEqual({ web1: v2, web2: v2, web3: v2 });
+    expect(report.releases.find((r) => r.id === killed)).toMatchObject({ state: 'interrupted', presentOn: ['web1', 'web2', 'web3'] });
+    expect(report.disagreements.filter((d) => d.includes(killed))).toEqual([]);
+  });
+});

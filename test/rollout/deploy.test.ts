@@ -372,3 +372,58 @@ describe('stale locks', () => {
     expect((error as Error).message).toMatch(/web1: deploy lock held by/);
   });
 });
+
+describe('a run killed mid-rollout (SIGKILL: no cleanup ran)', () => {
+  const KILLED = '20261125T120000Z';
+  /** The killed run staged KILLED everywhere and switched web1 and web2 to it before it died holding the lock. */
+  function killedMidRollout() {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    for (const [name, host] of fleet.hosts) {
+      host.releases.set(KILLED, { meta: { ...releaseSpec(KILLED).meta, state: 'staged' }, files: releaseSpec(KILLED).files });
+      if (name !== 'web3') host.current = KILLED;
+      host.lockInfo = { ...lockInfo('dead-run'), pid: 999_999, release: KILLED };
+    }
+    return fleet;
+  }
+
+  it('the next deploy marks the dead run release interrupted where it was left staged, so hosts agree on it', async () => {
+    const fleet = killedMidRollout();
+    const outcome = await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+    for (const host of fleet.hosts.values()) {
+      expect(host.releases.get(KILLED)?.meta.state).toBe('interrupted');
+      expect(host.releases.get(OLD)?.meta.state).toBe('good');
+      expect(host.current).toBe(NEW);
+    }
+  });
+
+  it('a release the dead run had already recorded (good or bad) is left as it was', async () => {
+    const fleet = killedMidRollout();
+    fleet.host('web1').releases.get(KILLED)!.meta.state = 'good';
+    await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
+    expect(fleet.host('web1').releases.get(KILLED)?.meta.state).toBe('good');
+    expect(fleet.host('web2').releases.get(KILLED)?.meta.state).toBe('interrupted');
+  });
+
+  it('a host where marking fails keeps it staged; the deploy goes on and releases every lock', async () => {
+    const fleet = killedMidRollout();
+    const web2 = fleet.host('web2');
+    const record = web2.record.bind(web2);
+    web2.record = async (id, state, history, after) => {
+      if (state === 'interrupted') throw new Error('sed: cannot write meta.json');
+      return record(id, state, history, after);
+    };
+    const outcome = await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+    expect(web2.releases.get(KILLED)?.meta.state).toBe('staged');
+    expect(fleet.host('web1').releases.get(KILLED)?.meta.state).toBe('interrupted');
+    for (const host of fleet.hosts.values()) expect(host.lockInfo).toBeNull();
+  });
+
+  it('a live holder’s release is never touched', async () => {
+    const fleet = killedMidRollout();
+    await deploy(fleet.ctx({ isStaleLock: () => false }), releaseSpec(NEW)).catch(() => undefined);
+    for (const host of fleet.hosts.values()) expect(host.releases.get(KILLED)?.meta.state).toBe('staged');
+  });
+});

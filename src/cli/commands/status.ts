@@ -3,6 +3,7 @@ import { errorMessage } from '../../lib/error-message.js';
 import { describeLock } from '../../rollout/lock.js';
 import { loadEnvironment, readReachable } from '../fleet.js';
 import type { GlobalOptions } from '../options.js';
+import { isDeadLocalRun } from '../session.js';
 import { unreachableError, type UnreachableHost } from '../unreachable.js';
 
 export interface HostStatus {
@@ -10,6 +11,8 @@ export interface HostStatus {
   /** Why the host could not be read (every other field is then null), or null. */
   unreachable: string | null;
   current: string | null;
+  /** The release the service's main process runs, when it runs one and it is not `current` (repointed by hand). */
+  runs?: string | null;
   unit: string | null;
   since: string | null;
   workers: number | null;
@@ -17,6 +20,8 @@ export interface HostStatus {
   ready: number | null;
   readyError: string | null;
   lock: string | null;
+  /** The lock's run (ours, on this machine) is gone: killed, or cut off before it could unlock (isDeadLocalRun). */
+  lockStale?: boolean;
   state: HostState | null;
 }
 
@@ -38,12 +43,14 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
       host: host.name,
       unreachable: null,
       current: state.current,
+      runs: state.service.runs != null && state.service.runs !== state.current ? state.service.runs : null,
       unit: `${state.service.active}/${state.service.sub}`,
       since: state.service.since,
       workers: state.service.workers,
       ready: probe.status,
       readyError: probe.error,
       lock: state.lock ? describeLock(state.lock) : null,
+      lockStale: state.lock !== null && isDeadLocalRun(state.lock),
       state,
     };
   });
@@ -55,6 +62,8 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
     if (rows.every((r) => r.unreachable === null && r.current === null)) {
       process.stdout.write(`\n${config.app} has not been deployed to ${env} yet: \`shipit deploy ${env}\` makes its first release\n`);
     }
+    const notes = statusNotes(rows, env);
+    if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
   }
   if (unreachable.length > 0) throw unreachableError(unreachable, hosts.length);
 }
@@ -68,15 +77,45 @@ export function statusRows(hosts: readonly string[], read: ReadonlyMap<string, H
         host,
         unreachable: why.get(host) ?? 'not read',
         current: null,
+        runs: null,
         unit: null,
         since: null,
         workers: null,
         ready: null,
         readyError: null,
         lock: null,
+        lockStale: false,
         state: null,
       },
   );
+}
+
+/**
+ * What the table alone does not say, after it: hosts that run different releases, and a lock whose run is gone (a
+ * deploy killed mid-rollout leaves both), with what to do about it.
+ */
+export function statusNotes(rows: readonly HostStatus[], env: string): string[] {
+  const notes: string[] = [];
+  const read = rows.filter((r) => r.unreachable === null);
+  const byRelease = new Map<string, string[]>();
+  for (const r of read) byRelease.set(r.current ?? '(nothing)', [...(byRelease.get(r.current ?? '(nothing)') ?? []), r.host]);
+  if (byRelease.size > 1) notes.push(`hosts run different releases: ${[...byRelease].map(([id, on]) => `${on.join(', ')} on ${id}`).join('; ')}`);
+  for (const r of read) {
+    if (r.runs) {
+      notes.push(
+        `${r.host}: \`current\` points at ${r.current ?? 'nothing'} but the service still runs ${r.runs} (\`current\` was changed without a restart): ` +
+          `\`shipit deploy ${env}\` or \`shipit rollback ${env}\` restarts it on the release they move it to`,
+      );
+    }
+  }
+  const stale = read.filter((r) => r.lockStale === true);
+  if (stale.length > 0) {
+    notes.push(
+      `the lock on ${stale.map((r) => r.host).join(', ')} is stale: the run that took it is gone (killed, or cut off before it could unlock); ` +
+        `\`shipit deploy ${env}\` or \`shipit rollback ${env}\` removes it and moves every host to one release`,
+    );
+  }
+  return notes;
 }
 
 /** The table; an unreachable host's row says so, and why, from the RELEASE column on. */
@@ -87,13 +126,13 @@ export function formatStatusTable(rows: HostStatus[]): string {
       ? [r.host, `unreachable: ${r.unreachable}`]
       : [
           r.host,
-          r.current ?? 'not deployed',
+          `${r.current ?? 'not deployed'}${r.runs ? ` (runs ${r.runs})` : ''}`,
           r.unit ?? '-',
           r.since ?? '-',
           String(r.workers ?? '-'),
           // Nothing of the app's answers on a host it was never deployed to: that the probe failed says nothing.
           r.ready !== null ? String(r.ready) : r.current === null ? '-' : `no (${r.readyError})`,
-          r.lock ?? '-',
+          r.lock === null ? '-' : `${r.lock}${r.lockStale === true ? ' (stale)' : ''}`,
         ],
   );
   // Only the host name of an unreachable row counts for the widths: its reason runs to the end of the line.

@@ -25,6 +25,17 @@ function byHosts<T>(items: { host: string; value: T; key: string }[], order: rea
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/**
+ * What the service on a deployed host is doing when it is not simply running `current`: stopped (by hand, or
+ * crashed), which the deploy's restart undoes, or running another release (`current` repointed, no restart).
+ */
+function serviceNote(h: DeployPreview['hosts'][number]): string {
+  if (h.current === null || h.service === null) return '';
+  if (h.service.active !== 'active') return ` (service ${h.service.active}/${h.service.sub}: the deploy starts it)`;
+  if (h.service.runs !== null && h.service.runs !== h.current) return ` (the service runs ${h.service.runs})`;
+  return '';
+}
+
 /** The text of `shipit plan`: summary, batches, unit diffs, files, then every remote command by phase. */
 export function formatPlan(preview: DeployPreview, context: { environment: string; files: number; bytes: number }): string {
   const out: string[] = [];
@@ -41,7 +52,7 @@ export function formatPlan(preview: DeployPreview, context: { environment: strin
       : 'cannot prepare (see below)';
     const units = h.units.filter((u) => u.change !== 'unchanged').map((u) => `${u.name} ${u.change}`);
     out.push(
-      `  ${h.host.padEnd(width)}  now on ${h.current ?? '(nothing)'}; ${files}; units: ${units.length > 0 ? units.join(', ') : 'unchanged'}${h.lock ? '; LOCKED' : ''}`,
+      `  ${h.host.padEnd(width)}  now on ${h.current ?? '(nothing)'}${serviceNote(h)}; ${files}; units: ${units.length > 0 ? units.join(', ') : 'unchanged'}${h.lock ? '; LOCKED' : ''}`,
     );
   }
   out.push('', `batches: ${preview.batches.map((b, i) => `${i + 1}) ${b.join(', ')}`).join('  ')}`);

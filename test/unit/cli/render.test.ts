@@ -1,5 +1,5 @@
 import { report } from '../../../src/cli/main.js';
-import { formatStatusTable, statusRows, type HostStatus } from '../../../src/cli/commands/status.js';
+import { formatStatusTable, statusNotes, statusRows, type HostStatus } from '../../../src/cli/commands/status.js';
 import { unreachableError, type UnreachableHost } from '../../../src/cli/unreachable.js';
 import { JsonRenderer, PlainRenderer, pickRenderMode } from '../../../src/cli/render/renderer.js';
 import { ShipitError } from '../../../src/lib/errors.js';
@@ -102,6 +102,43 @@ describe('status table', () => {
       'ghost  unreachable: Cannot connect to deploy@ghost (10.213.37.250:22): no SSH handshake within 3000 ms',
       'web1   r2       active/running  then   2        200    -',
       '',
+    ]);
+  });
+});
+
+describe('status after a deploy was killed mid-rollout', () => {
+  const lock = 'root@vm (pid 10343) since 2026-12-04T19:59:14.501Z, deploying r2';
+  const row = (host: string, current: string, over: Partial<HostStatus> = {}): HostStatus => ({ host, unreachable: null, current, unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock, lockStale: true, state: null, ...over });
+  const rows = [row('web1', 'r2'), row('web2', 'r2'), row('web3', 'r1')];
+
+  it('marks the dead run’s lock stale in the LOCK column', () => {
+    expect(formatStatusTable(rows)).toContain(`web3  r1       active/running  then   2        200    ${lock} (stale)`);
+    expect(formatStatusTable([row('web1', 'r2', { lockStale: false })])).not.toContain('(stale)');
+  });
+
+  it('says under the table that hosts disagree, and what removes the stale lock', () => {
+    expect(statusNotes(rows, 'production')).toEqual([
+      'hosts run different releases: web1, web2 on r2; web3 on r1',
+      'the lock on web1, web2, web3 is stale: the run that took it is gone (killed, or cut off before it could unlock); `shipit deploy production` or `shipit rollback production` removes it and moves every host to one release',
+    ]);
+  });
+
+  it('says nothing when every host runs one release and no lock is stale; unreachable hosts do not count', () => {
+    const calm = [row('web1', 'r2', { lock: null, lockStale: false }), row('web2', 'r2', { lock: null, lockStale: false })];
+    expect(statusNotes(calm, 'production')).toEqual([]);
+    expect(statusNotes([...calm, { ...row('web3', 'r1'), unreachable: 'timed out', current: null, lockStale: false }], 'production')).toEqual([]);
+  });
+});
+
+describe('status of a host whose `current` was repointed by hand without a restart', () => {
+  const row = (host: string, current: string, runs: string | null): HostStatus => ({ host, unreachable: null, current, runs, unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null });
+
+  it('shows what the service runs beside what `current` says, and says so under the table', () => {
+    const rows = [row('web1', 'r2', null), row('web2', 'r1', 'r2')];
+    expect(formatStatusTable(rows)).toContain('web2  r1 (runs r2)  active/running');
+    expect(statusNotes(rows, 'production')).toEqual([
+      'hosts run different releases: web1 on r2; web2 on r1',
+      'web2: `current` points at r1 but the service still runs r2 (`current` was changed without a restart): `shipit deploy production` or `shipit rollback production` restarts it on the release they move it to',
     ]);
   });
 });

@@ -16,6 +16,13 @@ describe('parsing what hosts print', () => {
     expect(parseServiceLines(['Listen=']).port).toBeUndefined();
   });
 
+  it('reads the release the main process runs from its working directory (inspect only)', () => {
+    expect(parseServiceLines(['MainPID=812', 'Cwd=/srv/hello/releases/20261125T130501Z']).runs).toBe('20261125T130501Z');
+    // Running from elsewhere (a unit edited by hand): no release; not read at all (the gate's rounds): absent.
+    expect(parseServiceLines(['MainPID=812', 'Cwd=/']).runs).toBeNull();
+    expect('runs' in parseServiceLines(['MainPID=812'])).toBe(false);
+  });
+
   it('groups tagged lines', () => {
     const tagged = splitTagged('current\treleases/r2\nrelease\t{"id":"r1"}\nrelease\t{"id":"r2"}\nnoise\n');
     expect(tagged.get('current')).toEqual(['releases/r2']);

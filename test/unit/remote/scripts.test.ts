@@ -163,6 +163,28 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it("inspect also reads the main process's working directory: the release it runs, whatever `current` says now (run by /bin/sh)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-cwd-'));
+    const release = join(root, 'releases', '20261125T130501Z');
+    const older = join(root, 'releases', '20261124T100000Z');
+    mkdirSync(release, { recursive: true });
+    mkdirSync(older, { recursive: true });
+    // As the node runtime after a reload: the master in the release it started in, its worker in the new one.
+    const main = spawn('sh', ['-c', `(cd ${release} && exec sleep 30) & wait`], { stdio: 'ignore', detached: true, cwd: older });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      writeFileSync(join(root, 'systemctl'), `#!/bin/sh\nprintf 'ActiveState=active\\nMainPID=${main.pid}\\n'\n`, { mode: 0o755 });
+      const run = (body: string) => spawnSync('sh', ['-c', body], { env: { ...process.env, PATH: `${root}:${process.env.PATH}` } }).stdout.toString();
+      const local = { ...layout, deployTo: root };
+      expect(run(scripts.inspectScript(local))).toContain(`svc\tCwd=${release}\n`);
+      // The gate's rounds need the state only: no readlink there.
+      expect(run(scripts.serviceScript(local))).not.toContain('Cwd=');
+    } finally {
+      process.kill(-main.pid!, 'SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reads both units' active and enabled state with one systemctl call (run by /bin/sh)", () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-units-'));
     try {

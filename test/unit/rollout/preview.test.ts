@@ -24,7 +24,7 @@ class ReadOnlyTransport implements Transport {
   readonly mutations: string[] = [];
   constructor(
     readonly name: string,
-    private readonly state: { current: string | null; lock?: object; serviceUnit?: string; envChanges?: string },
+    private readonly state: { current: string | null; lock?: object; serviceUnit?: string; envChanges?: string; service?: string },
   ) {}
   /** What the read of the installed units and env got on stdin. */
   installedStdin: string | undefined;
@@ -36,7 +36,7 @@ class ReadOnlyTransport implements Transport {
     if (command.includes('printf "current')) {
       const releases = current ? `release\t${JSON.stringify({ id: current, createdAt: 'x', by: 'bob@ci', revision: null, state: 'good' })}\n` : '';
       const lock = this.state.lock ? `lock\t${JSON.stringify(this.state.lock)}\n` : '';
-      return ok(`current\t${current ? `releases/${current}` : ''}\n${lock}${releases}svc\tActiveState=active\n`);
+      return ok(`current\t${current ? `releases/${current}` : ''}\n${lock}${releases}${this.state.service ?? 'svc\tActiveState=active\n'}`);
     }
     if (command.includes('prereq: systemd')) {
       const manifest = formatManifest([{ path: 'app/main.py', mode: 0o644, size: 3, sha256: 'sha-main' }]);
@@ -164,6 +164,19 @@ describe('dry run of a deploy (shipit plan)', () => {
     expect(text).toContain('web1: /etc/systemd/system/hello.service (changed)');
     expect(text).toContain('web1, web2: lock  (stdin:');
     expect(text).toContain(`$ ${scripts.privileged(scripts.lockScript(layout), 'root')}`);
+  });
+
+  it('says when a host\'s service was stopped by hand (the deploy starts it) or runs another release than `current`', async () => {
+    const s = setup({
+      web1: { current: OLD, service: 'svc\tActiveState=inactive\nsvc\tSubState=dead\nsvc\tMainPID=0\n' },
+      web2: { current: OLD, service: `svc\tActiveState=active\nsvc\tSubState=running\nsvc\tMainPID=812\nsvc\tCwd=/srv/hello/releases/20261123T100000Z\n` },
+      web3: { current: OLD, service: `svc\tActiveState=active\nsvc\tSubState=running\nsvc\tMainPID=813\nsvc\tCwd=/srv/hello/releases/${OLD}\n` },
+    });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+    const text = formatPlan(preview, { environment: 'production', files: 2, bytes: 6 });
+    expect(text).toContain(`web1  now on ${OLD} (service inactive/dead: the deploy starts it); send`);
+    expect(text).toContain(`web2  now on ${OLD} (the service runs 20261123T100000Z); send`);
+    expect(text).toContain(`web3  now on ${OLD}; send`);
   });
 
   it('shows nothing that depends on the secrets: their length rides on stdin, never in a command', async () => {
