@@ -51,6 +51,8 @@ describe.each([
       // Before READY=1, systemd only heard "starting" (worker 2's ready() held it back ~1.2 s).
       expect(statuses.slice(0, statuses.indexOf('2 workers serving'))).toEqual(['starting: 0 of 2 workers serving', 'starting: 1 of 2 workers serving']);
       expect(readyAfterMs).toBeGreaterThanOrEqual(900);
+      // The master's log reaches us through a pipe, READY=1 through a datagram: the line may come a moment later.
+      await runtime.waitForLog((l) => l.msg === 'worker serving' && l.worker === 2, 5_000);
       const serving = runtime.lines.filter((l) => l.msg === 'worker serving');
       expect(serving.map((l) => l.worker).sort()).toEqual([1, 2]);
 

@@ -212,6 +212,11 @@ describe('a warm shell (a held command: started before its step, scripts.WARM_SH
           return false;
         }
       });
+  /** Until a new warm shell is waiting on the host (a loaded machine may take seconds to start its session). */
+  const started = async (before: number) => {
+    for (let i = 0; i < 500 && waiting().length <= before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(waiting().length).toBeGreaterThan(before);
+  };
 
   it('runs the step it is given later, as `sh -c` would, with the step\'s stdin after the script', async () => {
     const warm = new WarmShell(transport, user);
@@ -269,7 +274,8 @@ describe('a warm shell (a held command: started before its step, scripts.WARM_SH
 
   it('fails the step with the error of a stdin source that breaks', async () => {
     const source = new Readable({ read() {} });
-    const running = new WarmShell(transport, user).run('cat > /dev/null', source, { timeoutMs: 5_000, command: 'cat' });
+    // The step's own limit is not what is tested: long enough for a loaded machine to start the session.
+    const running = new WarmShell(transport, user).run('cat > /dev/null', source, { timeoutMs: 60_000, command: 'cat' });
     source.push(Buffer.alloc(1000));
     setTimeout(() => source.destroy(new Error('packing failed')), 100);
     await expect(running).rejects.toThrow('packing failed');
@@ -278,8 +284,7 @@ describe('a warm shell (a held command: started before its step, scripts.WARM_SH
   it('exits with 75, having run nothing, when closed unused, and when its connection is lost', async () => {
     const before = waiting().length;
     const warm = new WarmShell(transport, user);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(waiting().length).toBeGreaterThan(before);
+    await started(before);
     expect(await warm.close()).toBe(75);
     for (let i = 0; i < 50 && waiting().length > before; i++) await new Promise((r) => setTimeout(r, 20));
     expect(waiting().length).toBe(before);
@@ -290,8 +295,7 @@ describe('a warm shell (a held command: started before its step, scripts.WARM_SH
     try {
       const lossy = await connect(relay.port);
       const cut = new WarmShell(lossy, user);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(waiting().length).toBeGreaterThan(before);
+      await started(before);
       relay.cut();
       // The host's shell reads EOF and exits; the client learns of the reset when its socket's close is processed
       // (on a busy machine that can come after the host's side is done: CI, 2026-12-03).
