@@ -46,7 +46,9 @@ interface Lockfile {
  *   equal the hosts' (the same Node major version on Linux x64, say), or against the hosts' Node headers given as
  *   server.npm.nodedir (same platform, any Node here); otherwise the set is refused naming them;
  * - prebuilt binaries a package ships (prebuilds/, N-API) go as they are;
- * and every `.node` file of a set is loaded on each host, by the host's node, before any release links to it.
+ * and every `.node` file of a set is loaded on each host, by the host's node, before any release links to it (of
+ * prebuilds/<platform>-<arch>/ directories, as node-gyp-build uses them: the host's only, one file of it; see
+ * nodeInstallScript).
  * Building on the hosts themselves (npm and a compiler there, from a shipped offline cache) is not supported.
  */
 export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
