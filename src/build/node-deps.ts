@@ -56,7 +56,7 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   // `shipit init --preset node` sets server.npm, so a project that never ran `npm install` lands here first.
   const lockText = await readConfigFile('server.npm.lockfile', npm.lockfile, 'package-lock.json, which `npm install` writes', 'run `npm install` to write it (shipit builds the hosts\' node_modules from it), or remove server.npm if the app has no dependencies; the path is relative to the config file');
   // npm ci needs the package.json the lock file was made from: the field that leads here is the lock file's.
-  await readConfigFile('server.npm.lockfile', join(dir, 'package.json'), 'package.json beside the lock file', 'keep package.json in the lock file\'s directory; the path is relative to the config file');
+  const manifestText = await readConfigFile('server.npm.lockfile', join(dir, 'package.json'), 'package.json beside the lock file', 'keep package.json in the lock file\'s directory; the path is relative to the config file');
   // Checked now, before any host is touched: the headers are read only when a native addon needs them.
   if (npm.nodedir !== undefined) {
     await checkConfigDir('server.npm.nodedir', npm.nodedir, "the hosts' Node headers, a directory holding include/node/", NODEDIR_HINT);
@@ -72,7 +72,13 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
       hint: 'regenerate it with npm 7 or newer: npm install --package-lock-only',
     });
   }
-  const key = nodeDepsKey(lock);
+  let manifest: Record<string, unknown> | undefined;
+  try {
+    manifest = JSON.parse(manifestText.toString()) as Record<string, unknown>;
+  } catch {
+    manifest = undefined; // npm ci names what is wrong with it, when the set is built
+  }
+  const key = nodeDepsKey(lock, manifest);
   const builds = new Map<string, Promise<BuiltSet>>();
   return {
     kind: 'node',
@@ -85,8 +91,19 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   };
 }
 
-/** sha256 over what `npm ci --omit=dev` installs: every package entry, and the root's dependency lists only. */
-export function nodeDepsKey(lock: Lockfile): string {
+/** The dependency lists npm ci compares between package.json and the lock file's root entry. */
+const DEPENDENCY_LISTS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'devDependencies'];
+
+/**
+ * sha256 over what `npm ci --omit=dev` installs: every package entry, and the root's dependency lists only.
+ *
+ * `manifest` is package.json. When its dependency lists differ from those the lock file recorded (edited
+ * without `npm install`), they are hashed in too, so such a project never reuses a set: the set is built, and
+ * npm ci either accepts the lock file (package.json's ranges still match it) or refuses it with its own
+ * message. Without this a host that had the set accepted a package.json that npm ci refuses, and a new host
+ * failed the same deploy.
+ */
+export function nodeDepsKey(lock: Lockfile, manifest?: Record<string, unknown>): string {
   const packages = lock.packages ?? {};
   const root = packages[''] ?? {};
   const pick = (name: string) => (root[name] === undefined ? [] : [[name, root[name]]]);
@@ -95,7 +112,15 @@ export function nodeDepsKey(lock: Lockfile): string {
     .filter((k) => k !== '')
     .sort()
     .map((k) => [k, packages[k]]);
-  return createHash('sha256').update(JSON.stringify([FORMAT, rootDeps, entries])).digest('hex');
+  const parts: unknown[] = [FORMAT, rootDeps, entries];
+  if (manifest !== undefined && !sameDependencyLists(manifest, root)) parts.push(['package.json', DEPENDENCY_LISTS.map((list) => manifest[list] ?? null)]);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+function sameDependencyLists(manifest: Record<string, unknown>, root: Record<string, unknown>): boolean {
+  // npm leaves an empty list out of the lock file: {} and no list are the same.
+  const normal = (list: unknown) => JSON.stringify(Object.entries((list ?? {}) as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return DEPENDENCY_LISTS.every((list) => normal(manifest[list]) === normal(root[list]));
 }
 
 interface BuiltSet {

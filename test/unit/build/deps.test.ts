@@ -118,6 +118,18 @@ describe('node dependency set key', () => {
   it('changes when a dependency changes', () => {
     expect(nodeDepsKey(lock('1.0.0', '1.0.1'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
   });
+
+  /**
+   * The trial: package.json edited to zod 3.24.0, the lock still at 3.25.76. The set was reused on every host that
+   * had it and the deploy shipped 3.25.76, while npm ci (on a new host's first deploy) refuses that pair.
+   */
+  it('package.json lists that differ from the lock file\'s record make another set (npm ci then decides)', () => {
+    const manifest = (greet: string, jest = '^30') => ({ name: 'app', version: '9.9.9', dependencies: { greet }, devDependencies: { jest } });
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), manifest('^1.0.0'))).toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), { ...manifest('^1.0.0'), optionalDependencies: {} })).toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), manifest('1.2.0'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), manifest('^1.0.0', '^29'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+  });
 });
 
 describe('listPackages', () => {
