@@ -184,11 +184,24 @@ async function npm(cwd: string, args: string[], env: Record<string, string> = {}
   const execa = await loadExeca();
   const result = await execa('npm', args, { cwd, reject: false, all: true, env: { npm_config_update_notifier: 'false', ...env } });
   if (result.exitCode !== 0) {
-    const tail = String(result.all ?? '').trim().split('\n').slice(-12).join('\n');
+    const tail = npmFailureTail(String(result.all ?? ''));
     throw new ShipitError('BUILD_FAILED', `npm ${args.join(' ')} failed (exit ${result.exitCode}):\n${tail}`, {
       hint: 'run `npm ci --omit=dev` in the project to see the whole output; package.json and package-lock.json must agree',
     });
   }
+}
+
+/**
+ * The lines of npm's failed output that say why. A usage error (EUSAGE: npm ci refusing a package.json and lock
+ * file that disagree) ends in ~40 lines of npm's help text, which the last 12 lines were all of: the reason
+ * ("Invalid: lock file's zod@3.25.76 does not satisfy zod@3.24.0") came before them. The help is left out, and
+ * so are npm's empty `npm error` lines.
+ */
+export function npmFailureTail(output: string): string {
+  const lines = output.trim().split('\n');
+  const usage = lines.findIndex((line) => /^npm (error|ERR!) Usage:\s*$/.test(line));
+  const said = (usage > 0 ? lines.slice(0, usage) : lines).filter((line) => !/^npm (error|ERR!)\s*$/.test(line));
+  return said.slice(-12).join('\n');
 }
 
 /**
