@@ -165,7 +165,7 @@ export async function runFleetOperation(
 }
 
 /** The final summary, and the error that carries the documented exit code when it failed. */
-export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer: Renderer): void {
+export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer: Renderer, env = '<env>'): void {
   const total = Object.values(outcome.durations).reduce((a, b) => a + (b ?? 0), 0);
   const phases = Object.entries(outcome.durations)
     .map(([name, ms]) => `${name} ${formatDuration(ms ?? 0)}`)
@@ -187,7 +187,7 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', renderer
           ? (outcome.hint ?? 'fix what the error names and deploy again')
           : outcome.interrupted === true
             ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback <env> --to ${outcome.release}\``
-            : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',
+            : `the release is marked bad and rollback will never pick it; \`shipit logs ${env} --since 10m\` shows the service's journal from every host`,
     });
   }
   throw new ShipitError(

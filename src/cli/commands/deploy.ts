@@ -20,7 +20,7 @@ export async function deployCommand(env: string, options: DeployOptions): Promis
     const id = spec.meta.id;
     renderer.info(`deploying ${id} (${files} files, ${Math.round(bytes / 1024)} KiB) to ${hosts.join(', ')}`);
     const outcome = await runFleetOperation(config, options, id, (ctx) => deploy(ctx, spec), renderer, pending);
-    finish(outcome, 'deploy', renderer);
+    finish(outcome, 'deploy', renderer, env);
   } finally {
     await renderer.close();
   }

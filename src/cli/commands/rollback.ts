@@ -14,7 +14,7 @@ export async function rollbackCommand(env: string, options: RollbackOptions): Pr
   const renderer = await makeRenderer(options, selectHosts(config, options.host).map((h) => h.name), sensitiveValues(config.server));
   try {
     const outcome = await runFleetOperation(config, options, options.to ?? null, (ctx) => rollback(ctx, options.to), renderer);
-    finish(outcome, 'rollback', renderer);
+    finish(outcome, 'rollback', renderer, env);
   } finally {
     await renderer.close();
   }
