@@ -46,7 +46,9 @@ interface Lockfile {
  *   equal the hosts' (the same Node major version on Linux x64, say), or against the hosts' Node headers given as
  *   server.npm.nodedir (same platform, any Node here); otherwise the set is refused naming them;
  * - prebuilt binaries a package ships (prebuilds/, N-API) go as they are;
- * and every `.node` file of a set is loaded on each host, by the host's node, before any release links to it.
+ * and every `.node` file of a set is loaded on each host, by the host's node, before any release links to it (of
+ * prebuilds/<platform>-<arch>/ directories, as node-gyp-build uses them: the host's only, one file of it; see
+ * nodeInstallScript).
  * Building on the hosts themselves (npm and a compiler there, from a shipped offline cache) is not supported.
  */
 export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
@@ -54,7 +56,7 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   // `shipit init --preset node` sets server.npm, so a project that never ran `npm install` lands here first.
   const lockText = await readConfigFile('server.npm.lockfile', npm.lockfile, 'package-lock.json, which `npm install` writes', 'run `npm install` to write it (shipit builds the hosts\' node_modules from it), or remove server.npm if the app has no dependencies; the path is relative to the config file');
   // npm ci needs the package.json the lock file was made from: the field that leads here is the lock file's.
-  await readConfigFile('server.npm.lockfile', join(dir, 'package.json'), 'package.json beside the lock file', 'keep package.json in the lock file\'s directory; the path is relative to the config file');
+  const manifestText = await readConfigFile('server.npm.lockfile', join(dir, 'package.json'), 'package.json beside the lock file', 'keep package.json in the lock file\'s directory; the path is relative to the config file');
   // Checked now, before any host is touched: the headers are read only when a native addon needs them.
   if (npm.nodedir !== undefined) {
     await checkConfigDir('server.npm.nodedir', npm.nodedir, "the hosts' Node headers, a directory holding include/node/", NODEDIR_HINT);
@@ -70,7 +72,13 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
       hint: 'regenerate it with npm 7 or newer: npm install --package-lock-only',
     });
   }
-  const key = nodeDepsKey(lock);
+  let manifest: Record<string, unknown> | undefined;
+  try {
+    manifest = JSON.parse(manifestText.toString()) as Record<string, unknown>;
+  } catch {
+    manifest = undefined; // npm ci names what is wrong with it, when the set is built
+  }
+  const key = nodeDepsKey(lock, manifest);
   const builds = new Map<string, Promise<BuiltSet>>();
   return {
     kind: 'node',
@@ -83,8 +91,19 @@ export async function nodeDepsSpec(npm: NpmDepsConfig): Promise<NodeDepsSpec> {
   };
 }
 
-/** sha256 over what `npm ci --omit=dev` installs: every package entry, and the root's dependency lists only. */
-export function nodeDepsKey(lock: Lockfile): string {
+/** The dependency lists npm ci compares between package.json and the lock file's root entry. */
+const DEPENDENCY_LISTS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'devDependencies'];
+
+/**
+ * sha256 over what `npm ci --omit=dev` installs: every package entry, and the root's dependency lists only.
+ *
+ * `manifest` is package.json. When its dependency lists differ from those the lock file recorded (edited
+ * without `npm install`), they are hashed in too, so such a project never reuses a set: the set is built, and
+ * npm ci either accepts the lock file (package.json's ranges still match it) or refuses it with its own
+ * message. Without this a host that had the set accepted a package.json that npm ci refuses, and a new host
+ * failed the same deploy.
+ */
+export function nodeDepsKey(lock: Lockfile, manifest?: Record<string, unknown>): string {
   const packages = lock.packages ?? {};
   const root = packages[''] ?? {};
   const pick = (name: string) => (root[name] === undefined ? [] : [[name, root[name]]]);
@@ -93,7 +112,15 @@ export function nodeDepsKey(lock: Lockfile): string {
     .filter((k) => k !== '')
     .sort()
     .map((k) => [k, packages[k]]);
-  return createHash('sha256').update(JSON.stringify([FORMAT, rootDeps, entries])).digest('hex');
+  const parts: unknown[] = [FORMAT, rootDeps, entries];
+  if (manifest !== undefined && !sameDependencyLists(manifest, root)) parts.push(['package.json', DEPENDENCY_LISTS.map((list) => manifest[list] ?? null)]);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+function sameDependencyLists(manifest: Record<string, unknown>, root: Record<string, unknown>): boolean {
+  // npm leaves an empty list out of the lock file: {} and no list are the same.
+  const normal = (list: unknown) => JSON.stringify(Object.entries((list ?? {}) as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return DEPENDENCY_LISTS.every((list) => normal(manifest[list]) === normal(root[list]));
 }
 
 interface BuiltSet {
@@ -157,11 +184,24 @@ async function npm(cwd: string, args: string[], env: Record<string, string> = {}
   const execa = await loadExeca();
   const result = await execa('npm', args, { cwd, reject: false, all: true, env: { npm_config_update_notifier: 'false', ...env } });
   if (result.exitCode !== 0) {
-    const tail = String(result.all ?? '').trim().split('\n').slice(-12).join('\n');
+    const tail = npmFailureTail(String(result.all ?? ''));
     throw new ShipitError('BUILD_FAILED', `npm ${args.join(' ')} failed (exit ${result.exitCode}):\n${tail}`, {
       hint: 'run `npm ci --omit=dev` in the project to see the whole output; package.json and package-lock.json must agree',
     });
   }
+}
+
+/**
+ * The lines of npm's failed output that say why. A usage error (EUSAGE: npm ci refusing a package.json and lock
+ * file that disagree) ends in ~40 lines of npm's help text, which the last 12 lines were all of: the reason
+ * ("Invalid: lock file's zod@3.25.76 does not satisfy zod@3.24.0") came before them. The help is left out, and
+ * so are npm's empty `npm error` lines.
+ */
+export function npmFailureTail(output: string): string {
+  const lines = output.trim().split('\n');
+  const usage = lines.findIndex((line) => /^npm (error|ERR!) Usage:\s*$/.test(line));
+  const said = (usage > 0 ? lines.slice(0, usage) : lines).filter((line) => !/^npm (error|ERR!)\s*$/.test(line));
+  return said.slice(-12).join('\n');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { resolveEnvironment } from '../config/resolve.js';
+import { unsetSecrets } from '../config/validate.js';
 import { sensitiveValues } from '../config/sensitive.js';
 import type { HostTarget, ResolvedConfig } from '../config/types.js';
 import { SshHost, type CommandInfo, type SshHostOptions } from '../host/ssh-host.js';
@@ -14,9 +15,25 @@ import { localSshContext, sshConfigSource } from '../ssh/ssh-config-files.js';
 import type { GlobalOptions } from './options.js';
 import { combineFailures, partitionOutcomes, type UnreachableHost } from './unreachable.js';
 
-export async function loadEnvironment(env: string, options: GlobalOptions, cwd = process.cwd()): Promise<ResolvedConfig> {
+/**
+ * The environment's config. `secrets: 'optional'` for the commands that send no secrets to the hosts (see
+ * ResolveOptions.requireSecrets): the names left out are returned, so that a command whose output they would be
+ * redacted from can say they are not.
+ */
+export async function loadEnvironment(
+  env: string,
+  options: GlobalOptions,
+  { cwd = process.cwd(), secrets = 'required' }: { cwd?: string; secrets?: 'required' | 'optional' } = {},
+): Promise<ResolvedConfig & { unsetSecrets: string[] }> {
   const { config, filepath } = await loadConfig({ cwd, configPath: options.config });
-  return resolveEnvironment(config, env, { configFile: filepath });
+  const resolved = resolveEnvironment(config, env, { configFile: filepath, requireSecrets: secrets === 'required' });
+  return Object.assign(resolved, { unsetSecrets: secrets === 'required' ? [] : unsetSecrets(config as Record<string, unknown>, env) });
+}
+
+/** The stderr note of a command that redacts secrets from what the hosts print, when some are not set here. */
+export function unredactedNote(names: readonly string[]): string | undefined {
+  if (names.length === 0) return undefined;
+  return `note: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not set here (not needed for this command), so ${names.length === 1 ? 'its value' : 'their values'} cannot be redacted from what the hosts print\n`;
 }
 
 /** The hosts a command acts on: all, or those named by --host (unknown names are an error). */

@@ -5,6 +5,7 @@ import { ExitCode, isShipitError } from '../lib/errors.js';
 import { missingDependency } from '../lib/error-message.js';
 import { packageRoot } from '../lib/package-root.js';
 import { redactLoadedSecrets } from '../lib/redact.js';
+import { dropOutputWhenReaderCloses } from './closed-output.js';
 
 /**
  * argv → typed options → one library call. Command modules are imported lazily so `shipit --help` stays fast,
@@ -115,6 +116,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  dropOutputWhenReaderCloses(process.stdout);
+  dropOutputWhenReaderCloses(process.stderr);
   try {
     await buildProgram().parseAsync(argv);
     process.exitCode = ExitCode.ok;

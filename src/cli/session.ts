@@ -171,8 +171,10 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
   const phases = Object.entries(outcome.durations)
     .map(([name, ms]) => `${name} ${formatDuration(ms ?? 0)}`)
     .join(', ');
+  // "rollback of X" read as if X were undone; X is the release the fleet goes back to.
+  const what = action === 'rollback' ? `rollback to ${outcome.release}` : `deploy of ${outcome.release}`;
   if (outcome.result === 'success') {
-    renderer.info(`${action} of ${outcome.release} succeeded on ${Object.keys(outcome.hosts).length} host(s) in ${formatDuration(total)} (${phases})`);
+    renderer.info(`${what} succeeded on ${Object.keys(outcome.hosts).length} host(s) in ${formatDuration(total)} (${phases})`);
     return;
   }
   const where = Object.entries(outcome.hosts)
@@ -180,18 +182,18 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
     .join(' ');
   const failure = describeFailure(outcome, renderer.showsEvents);
   if (outcome.result === 'failed-restored') {
-    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${failure}\nevery host is back on the release it ran before: ${where}`, {
+    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${what} failed: ${failure}\nevery host is back on the release it ran before: ${where}`, {
       hint:
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
           : outcome.interrupted === true
             ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback ${env} --to ${outcome.release}\``
-            : 'the release is marked bad and rollback will never pick it; the service journal on the hosts says why',
+            : `the release is marked bad and rollback will never pick it; \`shipit logs ${env} --since 10m\` shows the service's journal from every host`,
     });
   }
   throw new ShipitError(
     'DEPLOY_FAILED_INCONSISTENT',
-    `${action} of ${outcome.release} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
+    `${what} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
     { hint: `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\`` },
   );
 }

@@ -16,6 +16,13 @@ export interface ResolveOptions {
   configFile: string;
   /** For `~` in local paths (default: os.homedir()). */
   homeDir?: string;
+  /**
+   * false: a secret the config gives no value (its environment variable is not exported here) is left out
+   * instead of being an error. For the commands that never send secrets to the hosts (status, logs, releases,
+   * lock, units, rollback: a release runs with the secrets it was deployed with), so that an operator without
+   * the deploy's secrets can use them. Default true.
+   */
+  requireSecrets?: boolean;
 }
 
 export function resolveEnvironment(raw: ShipitConfigInput, envName: string, options: ResolveOptions): ResolvedConfig {
@@ -27,7 +34,7 @@ export function resolveEnvironment(raw: ShipitConfigInput, envName: string, opti
       hint: known.length === 0 ? 'add one under environments: { production: { hosts: [...] } }' : `use one of: ${known.join(', ')}`,
     });
   }
-  const { problems, config } = checkEnvironment(raw as Record<string, unknown>, envName, { requireSecrets: true });
+  const { problems, config } = checkEnvironment(raw as Record<string, unknown>, envName, { requireSecrets: options.requireSecrets ?? true });
   if (problems.length > 0 || config === undefined) throw configInvalid(configFile, problems, collectSecrets(raw));
   return toResolved(config, envName, configFile, options.homeDir ?? homedir());
 }
@@ -55,7 +62,7 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
       keepAlive: server.keepAlive,
       forwardedAllowIps: server.forwardedAllowIps,
       env: server.env,
-      // checkEnvironment rejected undefined values (requireSecrets).
+      // checkEnvironment rejected undefined values (requireSecrets), or left them out.
       secrets: server.secrets as Record<string, string>,
       user: server.user ?? config.app,
       notify: server.notify,

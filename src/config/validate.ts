@@ -18,14 +18,15 @@ export interface EnvironmentCheck {
 /**
  * Merges `environments.<name>` over the top level and validates the result. Problems inside values the
  * environment sets are reported under `environments.<name>.`; the others under their top-level path.
- * `requireSecrets: false` skips "secret is not set" (only the environment being deployed needs its secrets).
+ * `requireSecrets: false` skips "secret is not set" (only the environment being deployed needs its secrets, and
+ * only the commands that write them: deploy and plan) and leaves such secrets out of the config.
  */
 export function checkEnvironment(raw: Record<string, unknown>, name: string, options: { requireSecrets: boolean }): EnvironmentCheck {
   const environments = isPlainObject(raw['environments']) ? raw['environments'] : {};
   const overrides = isPlainObject(environments[name]) ? environments[name] : {};
   const { environments: _all, ...topLevel } = raw;
   const merged = mergeOverrides(topLevel, overrides);
-  const result = environmentConfigSchema.safeParse(merged, { reportInput: true });
+  const result = environmentConfigSchema.safeParse(options.requireSecrets ? merged : withoutUnsetSecrets(merged), { reportInput: true });
   if (result.success) return { problems: [], config: result.data };
   const issues = result.error.issues.filter(
     (issue) => options.requireSecrets || !(issue.code === 'custom' && (issue.params as { unsetSecret?: boolean } | undefined)?.unsetSecret),
@@ -38,6 +39,24 @@ export function checkEnvironment(raw: Record<string, unknown>, name: string, opt
       inEnvironment([...path, key]) ? knownKeysAt(environmentOverrideSchema, path) : knownKeysAt(configFileSchema, path),
   });
   return { problems: uniqueProblems(problems), config: problems.length === 0 ? (result.data as EnvironmentConfig | undefined) : undefined };
+}
+
+/** The merged environment without the secrets it gives no value (`KEY: process.env.KEY` with KEY not exported). */
+function withoutUnsetSecrets(merged: Record<string, unknown>): Record<string, unknown> {
+  const server = merged['server'];
+  if (!isPlainObject(server) || !isPlainObject(server['secrets'])) return merged;
+  const secrets = Object.fromEntries(Object.entries(server['secrets']).filter(([, value]) => value !== undefined));
+  return { ...merged, server: { ...server, secrets } };
+}
+
+/** The names of the secrets an environment gives no value, as `server.secrets.<NAME>` paths. */
+export function unsetSecrets(raw: Record<string, unknown>, name: string): string[] {
+  const environments = isPlainObject(raw['environments']) ? raw['environments'] : {};
+  const { environments: _all, ...topLevel } = raw;
+  const merged = mergeOverrides(topLevel, isPlainObject(environments[name]) ? environments[name] : {});
+  const server = merged['server'];
+  if (!isPlainObject(server) || !isPlainObject(server['secrets'])) return [];
+  return Object.entries(server['secrets']).filter(([, value]) => value === undefined).map(([key]) => `server.secrets.${key}`);
 }
 
 /**

@@ -115,9 +115,14 @@ function importCheck(i: PythonDepsSpec['imports'][number]): string {
 }
 
 /**
- * Unpacks a node set (gzipped tar of node_modules/ on stdin, built on the deployer), then loads every native
- * addon in it with this host's node, as the service user: `addon<TAB><path><TAB><error>` lines and exit 5 for
- * those that do not load, before any release links to the set.
+ * Unpacks a node set (gzipped tar of node_modules/ on stdin, built on the deployer), then loads its native addons
+ * with this host's node, as the service user: `addon<TAB><path><TAB><error>` lines and exit 5 for those that do
+ * not load, before any release links to the set. `.shipit-addons` lists the files that loaded.
+ *
+ * Prebuilt binaries in the prebuildify layout that node-gyp-build reads at run time (bufferutil, utf-8-validate,
+ * …), `prebuilds/<platform>-<arch>[+<arch>…]/*.node`, are checked as node-gyp-build uses them: only the directory
+ * of this host's platform and architecture counts (the darwin and win32 ones never load on Linux, and nothing
+ * loads them), and of its files, which differ by tags (N-API or ABI version, glibc or musl), one must load.
  */
 export function nodeInstallScript(layout: Layout, set: string): string {
   checkSetId(set);
@@ -131,14 +136,33 @@ export function nodeInstallScript(layout: Layout, set: string): string {
     'tar -C "$X" --no-same-owner -xzf -',
     ...SEAL,
     'as_user() { if command -v runuser > /dev/null 2>&1; then runuser -u "$U" -- "$@"; else "$@"; fi; }',
-    'bad=0',
-    'find "$X/node_modules" -name "*.node" -type f > "$X/.shipit-addons"',
-    'while IFS= read -r f; do',
-    `  if ! out=$(as_user node -e ${quote(load)} "$f" 2>&1); then`,
+    // Loads one addon; on success lists it in .shipit-addons, else leaves Node's message in $out.
+    `try_load() { if out=$(as_user node -e ${quote(load)} "$1" 2>&1); then printf '%s\\n' "\${1#"$X/"}" >> "$X/.shipit-addons"; else return 1; fi; }`,
     // Node's message spans lines ("Error: The module …\nwas compiled against … NODE_MODULE_VERSION 115 …"): one line.
-    '    printf "addon\\t%s\\t%s\\n" "${f#"$X/"}" "$(printf "%s\\n" "$out" | sed -n "/[Ee]rror/,\\$p" | head -n 4 | tr "\\n\\t" "  ")"; bad=1',
-    '  fi',
-    'done < "$X/.shipit-addons"',
+    `addon_line() { printf 'addon\\t%s\\t%s\\n' "\${1#"$X/"}" "$(printf '%s\\n' "$2" | sed -n '/[Ee]rror/,$p' | head -n 4 | tr '\\n\\t' '  ')"; }`,
+    `host=$(as_user node -p ${quote('process.platform + " " + process.arch')}); plat=\${host% *}; arch=\${host#* }`,
+    'bad=0',
+    ': > "$X/.shipit-addons"',
+    'find "$X/node_modules" -name "*.node" -type f | sort > "$X/.shipit-found"',
+    // Every addon outside a prebuilds/<platform>-<arch>/ directory must load.
+    'while IFS= read -r f; do',
+    '  case "${f%/*}" in */prebuilds/*/*) ;; */prebuilds/*) continue ;; esac',
+    '  try_load "$f" || { addon_line "$f" "$out"; bad=1; }',
+    'done < "$X/.shipit-found"',
+    // Of each prebuilds directory for this host's platform and architecture, one file must load.
+    `sed -n 's|/[^/]*$||p' "$X/.shipit-found" | grep '/prebuilds/[^/]*$' | sort -u > "$X/.shipit-prebuilt"`,
+    'while IFS= read -r d; do',
+    '  n=${d##*/}',
+    '  [ "${n%%-*}" = "$plat" ] || continue',
+    '  case "+${n#*-}+" in *"+$arch+"*) ;; *) continue ;; esac',
+    '  ok=0; : > "$X/.shipit-failed"',
+    '  for f in "$d"/*.node; do',
+    '    if try_load "$f"; then ok=1; break; fi',
+    '    addon_line "$f" "$out" >> "$X/.shipit-failed"',
+    '  done',
+    '  if [ "$ok" = 0 ]; then cat "$X/.shipit-failed"; bad=1; fi',
+    'done < "$X/.shipit-prebuilt"',
+    'rm -f "$X/.shipit-found" "$X/.shipit-prebuilt" "$X/.shipit-failed"',
     'if [ "$bad" != 0 ]; then rm -rf "$X"; exit 5; fi',
     `${inline(`${JSON.stringify({ kind: 'node' })}\n`)} > "$X/${MARKER}"`,
   );

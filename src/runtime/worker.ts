@@ -214,6 +214,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       cancelNotice();
     }
   }
+  warnOfOwnSigtermHandler(log);
   let address: string;
   listening = 'in-progress';
   try {
@@ -241,6 +242,19 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     };
     report();
   }
+}
+
+/**
+ * An app written for plain Node often cleans up in its own `process.on('SIGTERM')`. Here it never runs when the
+ * service stops, restarts or reloads: the master stops a serving worker with a message (protocol.ts: such a
+ * handler might exit at once, cutting the requests in flight), and systemd's SIGTERM goes to the master only
+ * (KillMode=mixed). The app's cleanup would be skipped without a word: say so, once per start (worker 1), with
+ * the hook that does run. Checked once import and ready() are done, where such handlers are registered.
+ */
+function warnOfOwnSigtermHandler(log: LogFn): void {
+  // One listener is the runtime's own (runWorker).
+  if (process.listenerCount('SIGTERM') <= 1 || process.env['SHIPIT_WORKER_SLOT'] !== '1') return;
+  log('warn', "the app registers its own SIGTERM handler, which does not run when the service stops, restarts or reloads: the runtime stops a worker by message and then calls the app's exported shutdown(), once its requests are done; move the cleanup there");
 }
 
 function listen(server: Server, target: ListenTarget, backlog: number): Promise<string> {

@@ -205,6 +205,24 @@ describe('node dependency sets on 3 lab hosts', () => {
       expect(log.slice(log.lastIndexOf('shipit runtime master') - 200)).toContain('sd_notify: using the sd-notify binding');
     }
   });
+
+  it('a package with prebuilt N-API binaries for several platforms (utf-8-validate) ships; the hosts load their own', async () => {
+    // prebuilds/ holds linux-x64, darwin-x64+arm64, win32-ia32 and win32-x64: only the first loads on the hosts,
+    // and only it is what node-gyp-build loads there (loading every one refused the set: "invalid ELF header").
+    const deps = { 'shipit-greet': greet1, 'utf-8-validate': await packFromRepo('utf-8-validate'), 'node-gyp-build': await packFromRepo('node-gyp-build') };
+    await setPackage('1.0.6', deps, {});
+    project.setVersion('m7');
+    const { run, prepared } = await deploy();
+    expectSuccess(run);
+    const set = prepared[0]!.deps[0]!.set;
+    for (const h of hosts) {
+      expect(await onHost(lab, h.address, `cat ${D}/deps/node/${set}/.shipit-addons`)).toContain('utf-8-validate/prebuilds/linux-x64/node.napi.node');
+      // What the app gets at run time, as the service user: node-gyp-build's pick (utf-8-validate would fall back
+      // to JavaScript silently if it failed), and it works.
+      const check = `cd ${D}/current && runuser -u ${APP} -- node -e "console.log(require('node-gyp-build').path('node_modules/utf-8-validate'), require('utf-8-validate')(Buffer.from('ok')))"`;
+      expect((await onHost(lab, h.address, check)).trim()).toMatch(/\/node_modules\/utf-8-validate\/prebuilds\/linux-x64\/node\.napi\.node true$/);
+    }
+  });
 });
 
 /** Debian 12's Node headers (libnode-dev: node 18, the hosts' ABI), unpacked, not installed (scripts/build-sd-notify.sh does the same). */

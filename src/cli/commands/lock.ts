@@ -40,7 +40,7 @@ function formatLocks(locks: Locks): string {
 }
 
 export async function lockStatusCommand(env: string, options: GlobalOptions): Promise<void> {
-  const config = await loadEnvironment(env, options);
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
   const locks = await withFleet(config, options, readLocks);
   if (options.json) {
     const hosts = [...locks].map(([host, lock]) => ({ host, held: lock !== null, lock: shown(lock) }));
@@ -51,7 +51,7 @@ export async function lockStatusCommand(env: string, options: GlobalOptions): Pr
 }
 
 export async function lockAcquireCommand(env: string, options: LockOptions): Promise<void> {
-  const config = await loadEnvironment(env, options);
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
   const me = whoAmI();
   // pid 0: no process holds it; it stays until released by hand.
   const info: LockInfo = { ...lockInfo(null, options.message ?? 'held with `shipit lock acquire`'), by: me, pid: 0 };
@@ -79,7 +79,7 @@ export async function lockAcquireCommand(env: string, options: LockOptions): Pro
 }
 
 export async function lockReleaseCommand(env: string, options: LockOptions): Promise<void> {
-  const config = await loadEnvironment(env, options);
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
   const me = whoAmI();
   const released = await withFleet(config, options, async (hosts) => {
     const locks = await readLocks(hosts);

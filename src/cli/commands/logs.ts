@@ -5,7 +5,7 @@ import { createRedactor } from '../../lib/redact.js';
 import { entryJson, formatEntry } from '../../journal/format.js';
 import { readJournals } from '../../journal/read.js';
 import { parseSince } from '../../journal/since.js';
-import { closeFleet, connectReachable, loadEnvironment, selectHosts } from '../fleet.js';
+import { closeFleet, connectReachable, loadEnvironment, selectHosts, unredactedNote } from '../fleet.js';
 import type { LogsOptions } from '../options.js';
 import { combineFailures } from '../unreachable.js';
 import { sensitiveValues } from '../../config/sensitive.js';
@@ -22,11 +22,13 @@ export const FOLLOW_INTERVAL_MS = 500;
  * without -f). Secret values are redacted.
  */
 export async function logsCommand(env: string, options: LogsOptions): Promise<void> {
-  const config = await loadEnvironment(env, options);
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
   const targets = selectHosts(config, options.host);
   const since = options.since === undefined ? undefined : parseSince(options.since);
   const lines = parseLines(options.lines) ?? (since ? undefined : DEFAULT_LINES);
   const redact = createRedactor(sensitiveValues(config.server));
+  const note = unredactedNote(config.unsetSecrets);
+  if (note) process.stderr.write(note);
   const width = Math.max(...targets.map((t) => t.name.length));
 
   const abort = new AbortController();

@@ -8,7 +8,7 @@ import { unreachableError } from '../unreachable.js';
  * The report covers the hosts that could be reached; the others are listed with why, and the command exits 3.
  */
 export async function releasesCommand(env: string, options: GlobalOptions): Promise<void> {
-  const config = await loadEnvironment(env, options);
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
   const { hosts, results, unreachable } = await readReachable(config, options, (host) => host.inspect());
   const report = buildReleaseReport(results);
   const missing = unreachable.map(({ host, reason }) => ({ host, reason }));

@@ -1,13 +1,16 @@
 import { ShipitError } from '../../lib/errors.js';
 import { rollback } from '../../rollout/rollback.js';
-import { loadEnvironment, selectHosts } from '../fleet.js';
+import { loadEnvironment, selectHosts, unredactedNote } from '../fleet.js';
 import type { RollbackOptions } from '../options.js';
 import { finish, makeRenderer, runFleetOperation } from '../session.js';
 import { sensitiveValues } from '../../config/sensitive.js';
 
 export async function rollbackCommand(env: string, options: RollbackOptions): Promise<void> {
   if (options.to !== undefined) checkTarget(options.to, env);
-  const config = await loadEnvironment(env, options);
+  // A release runs with the secrets it was deployed with: rolling back sends none, so it needs none here.
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
+  const note = unredactedNote(config.unsetSecrets);
+  if (note) process.stderr.write(note);
   const renderer = await makeRenderer(options, selectHosts(config, options.host).map((h) => h.name), sensitiveValues(config.server));
   try {
     const outcome = await runFleetOperation(config, options, options.to ?? null, (ctx) => rollback(ctx, options.to), renderer);

@@ -30,7 +30,7 @@ export interface HostStatus {
  * A host that cannot be reached gets a row saying why; the command then exits 3, after printing every row.
  */
 export async function statusCommand(env: string, options: GlobalOptions): Promise<void> {
-  const config = await loadEnvironment(env, options);
+  const config = await loadEnvironment(env, options, { secrets: 'optional' });
   const { hosts, results, unreachable } = await readReachable(config, options, async (host): Promise<HostStatus> => {
     const [state, probe] = await Promise.all([
       host.inspect(),

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configPathError } from '../../../src/build/config-path.js';
 import { depsExcludes } from '../../../src/build/deps.js';
-import { LOCAL_TARGET, listPackages, nodeDepsKey, nodeDepsSpec } from '../../../src/build/node-deps.js';
+import { LOCAL_TARGET, listPackages, nodeDepsKey, nodeDepsSpec, npmFailureTail } from '../../../src/build/node-deps.js';
 import { presetImports, pythonDepsSpec } from '../../../src/build/python-deps.js';
 import { testConfig } from '../../support/config.js';
 
@@ -117,6 +117,38 @@ describe('node dependency set key', () => {
 
   it('changes when a dependency changes', () => {
     expect(nodeDepsKey(lock('1.0.0', '1.0.1'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+  });
+
+  /**
+   * The trial: package.json edited to zod 3.24.0, the lock still at 3.25.76. The set was reused on every host that
+   * had it and the deploy shipped 3.25.76, while npm ci (on a new host's first deploy) refuses that pair.
+   */
+  it('package.json lists that differ from the lock file\'s record make another set (npm ci then decides)', () => {
+    const manifest = (greet: string, jest = '^30') => ({ name: 'app', version: '9.9.9', dependencies: { greet }, devDependencies: { jest } });
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), manifest('^1.0.0'))).toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), { ...manifest('^1.0.0'), optionalDependencies: {} })).toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), manifest('1.2.0'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+    expect(nodeDepsKey(lock('1.0.0', '1.0.0'), manifest('^1.0.0', '^29'))).not.toBe(nodeDepsKey(lock('1.0.0', '1.0.0')));
+  });
+});
+
+describe('npm\'s failure, as a deploy shows it', () => {
+  it('says why npm ci refused the lock file, not the last lines of its help text', () => {
+    // npm 11's real output for package.json at zod 3.24.0 and the lock file at 3.25.76 (the trial).
+    const output = readFileSync(join(import.meta.dirname, 'fixtures/npm-ci-eusage.txt'), 'utf8');
+    expect(npmFailureTail(output)).toBe(
+      [
+        'npm error code EUSAGE',
+        'npm error `npm ci` can only install packages when your package.json and package-lock.json or npm-shrinkwrap.json are in sync. Please update your lock file with `npm install` before continuing.',
+        "npm error Invalid: lock file's zod@3.25.76 does not satisfy zod@3.24.0",
+        'npm error Clean install a project',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps the last 12 lines of other failures', () => {
+    const output = Array.from({ length: 20 }, (_, i) => `npm error line ${i}`).join('\n');
+    expect(npmFailureTail(output).split('\n')).toEqual(Array.from({ length: 12 }, (_, i) => `npm error line ${i + 8}`));
   });
 });
 

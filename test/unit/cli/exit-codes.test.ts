@@ -3,6 +3,7 @@ import { finish } from '../../../src/cli/session.js';
 import type { Renderer } from '../../../src/cli/render/renderer.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 import { deploy } from '../../../src/rollout/deploy.js';
+import { rollback } from '../../../src/rollout/rollback.js';
 import { lockInfo, makeFleet, releaseSpec, seed } from '../../rollout/fleet.js';
 
 /**
@@ -102,6 +103,24 @@ describe('exit codes', () => {
     const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
     expect(exitOf(catchFinish(outcome))).toBe(6);
     expect(fleet.host('web1').current).toBe(NEW);
+  });
+});
+
+describe('the final line names what the fleet went to', () => {
+  it('a rollback says "rollback to <the release gone back to>" ("rollback of <it>" read as if it were undone)', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    await deploy(fleet.ctx(), releaseSpec(NEW));
+    const lines: string[] = [];
+    const renderer: Renderer = { ...silent, info: (line) => lines.push(line) };
+    finish(await rollback(fleet.ctx()), 'rollback', 'production', renderer);
+    expect(lines.at(-1)).toMatch(new RegExp(`^rollback to ${OLD} succeeded on 2 host\\(s\\) in `));
+    const back = makeFleet(2);
+    seed(back, OLD);
+    await deploy(back.ctx(), releaseSpec(NEW));
+    back.host('web1').faults.neverReady = new Set([OLD]);
+    const failed = await rollback(back.ctx());
+    expect(() => finish(failed, 'rollback', 'production', silent)).toThrow(new RegExp(`^rollback to ${OLD} failed: `));
   });
 });
 

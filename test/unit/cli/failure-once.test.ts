@@ -55,7 +55,7 @@ describe('a failed deploy says why once', () => {
     expect(error).toBe(
       `error: deploy of ${NEW} failed: web1 failed (its line above says why)\n` +
         `every host is back on the release it ran before: web1=${OLD} web2=${OLD} web3=${OLD}\n` +
-        'hint: the release is marked bad and rollback will never pick it; the service journal on the hosts says why\n',
+        'hint: the release is marked bad and rollback will never pick it; `shipit logs production --since 10m` shows the service\'s journal from every host\n',
     );
   });
 

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { PythonDepsSpec } from '../../../src/host/deps-types.js';
 import * as deps from '../../../src/remote/deps-scripts.js';
 
@@ -139,8 +139,56 @@ describe('dependency set scripts (the exact text is what runs on the host)', () 
 
   it('loads every native addon of a node set on the host, as the service user, before marking it', () => {
     const script = deps.nodeInstallScript(layout, SET);
-    expect(script).toContain(`if ! out=$(as_user node -e 'process.dlopen({ exports: {} }, process.argv[1])' "$f" 2>&1); then`);
+    expect(script).toContain(`try_load() { if out=$(as_user node -e 'process.dlopen({ exports: {} }, process.argv[1])' "$1" 2>&1); then`);
     expect(script).toContain('if [ "$bad" != 0 ]; then rm -rf "$X"; exit 5; fi');
+  });
+
+  /**
+   * The script run here on a set holding two packages of this repository's node_modules that ship prebuildify
+   * binaries for several platforms (utf-8-validate: linux-x64, darwin-x64+arm64, win32-*; bufferutil), as
+   * node-gyp-build loads them at run time: only this platform's directory counts, and one file of it must load.
+   * (Loading every .node file refused every such package: "win32-x64/bufferutil.node: invalid ELF header".)
+   */
+  describe('prebuilt binaries (prebuilds/<platform>-<arch>/)', () => {
+    const root = join(import.meta.dirname, '../../..');
+    const install = (extra: Record<string, string> = {}) => {
+      const work = mkdtempSync(join(tmpdir(), 'shipit-node-set-'));
+      for (const name of ['utf-8-validate', 'bufferutil']) cpSync(join(root, 'node_modules', name), join(work, 'src/node_modules', name), { recursive: true });
+      for (const [path, content] of Object.entries(extra)) {
+        mkdirSync(dirname(join(work, 'src/node_modules', path)), { recursive: true });
+        writeFileSync(join(work, 'src/node_modules', path), content);
+      }
+      execFileSync('tar', ['-C', join(work, 'src'), '-czf', join(work, 'set.tgz'), 'node_modules']);
+      const user = userInfo().username;
+      const body = deps.nodeInstallScript({ deployTo: join(work, 'app'), app: 'hello', serviceUser: user }, SET);
+      const r = spawnSync('sh', ['-c', body], { input: readFileSync(join(work, 'set.tgz')), encoding: 'utf8' });
+      const set = join(work, 'app/deps/node', SET);
+      const loaded = existsSync(join(set, '.shipit-addons')) ? readFileSync(join(set, '.shipit-addons'), 'utf8') : '';
+      rmSync(work, { recursive: true, force: true });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr, loaded };
+    };
+    const here = `${process.platform}-${process.arch}`;
+
+    it('loads the directory of this platform only, and marks the set', () => {
+      const r = install();
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect(r.loaded).toContain(`node_modules/utf-8-validate/prebuilds/${here}/node.napi.node`);
+      expect(r.loaded).toContain(`node_modules/bufferutil/prebuilds/${here}/bufferutil.node`);
+      expect(r.loaded).not.toMatch(/win32|darwin/);
+    });
+
+    it('one file of the directory loading is enough (node-gyp-build picks among them by tags)', () => {
+      const r = install({ [`utf-8-validate/prebuilds/${here}/node.abi1.node`]: 'not an ELF file' });
+      expect(r.code).toBe(0);
+      expect(r.loaded).toContain(`node_modules/utf-8-validate/prebuilds/${here}/node.napi.node`);
+    });
+
+    it('refuses a package whose directory for this platform has no file that loads, naming it', () => {
+      const r = install({ [`broken/prebuilds/${here}/node.napi.node`]: 'not an ELF file', 'broken/prebuilds/win32-x64/node.napi.node': 'x' });
+      expect(r.code).toBe(5);
+      expect(r.stdout).toMatch(new RegExp(`^addon\tnode_modules/broken/prebuilds/${here}/node.napi.node\tError: .*(invalid ELF header|file too short)`));
+      expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    });
   });
 
   it('refuses ids that could escape their directory', () => {

@@ -73,6 +73,26 @@ describe.each([
   }, 25_000);
 });
 
+describe("an app's own SIGTERM handler", () => {
+  it('does not run on a graceful stop, and the runtime says so once, naming shutdown()', async () => {
+    runtime = startRuntime({ env: { FIXTURE_SIGTERM_HANDLER: '1' } });
+    await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
+    runtime.signal('SIGTERM');
+    expect(await runtime.exited).toEqual({ code: 0, signal: null });
+    const warnings = runtime.lines.filter((l) => String(l.msg).startsWith('the app registers its own SIGTERM handler'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', worker: 1 });
+    expect(String(warnings[0]!.msg)).toContain("exported shutdown()");
+    expect(runtime.lines.filter((l) => l.msg === 'fixture: app SIGTERM handler ran')).toEqual([]);
+  }, 20_000);
+
+  it('is not mentioned when the app has none', async () => {
+    runtime = startRuntime();
+    await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
+    expect(runtime.lines.some((l) => String(l.msg).includes('SIGTERM handler'))).toBe(false);
+  }, 20_000);
+});
+
 describe('graceful stop', () => {
   it('lets an in-flight slow request finish on SIGTERM, refuses new connections, and exits 0', async () => {
     runtime = startRuntime({ env: { SHIPIT_GRACEFUL_TIMEOUT: '10' } });
