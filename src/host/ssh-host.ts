@@ -431,7 +431,7 @@ export class SshHost implements Host {
       label: 'stage',
       body: scripts.stageScript(this.options.layout, release.meta.id, staging.plan),
       mutates: true,
-      allow: checks ? [0, 3, scripts.STAGE_BASE_CHANGED] : [0],
+      allow: checks ? [0, 3, scripts.STAGE_BASE_CHANGED] : [0, 3],
       stdin: staging.stdin,
       stdinNote: staging.stdinNote,
       dryStdout: `manifest\t${staging.expectedSha}\n`,
@@ -451,6 +451,7 @@ export class SshHost implements Host {
       dropBytes: Buffer.byteLength(delta.drop),
       sentBytes: Buffer.byteLength(delta.sent),
       sentFiles: delta.send.length,
+      inodes: stageInodes(release, delta.send.length),
       // Dependency sets are linked into the staged release before it becomes visible.
       finalize: release.deps ? null : { metaJson: JSON.stringify({ ...release.meta, state: 'staged' }), units: release.units },
       ...(checks ? { checks } : {}),
@@ -473,7 +474,8 @@ export class SshHost implements Host {
   /** The stage's exit and output read: the delta staged, null for a base that changed, or a ShipitError. */
   private async stageResult(stage: ExecResult, staging: ReturnType<SshHost['stagePlan']>, base: string | null, checked: boolean): Promise<ManifestDelta | null> {
     // The checks' own exits say so on stdout; any other command of the script may exit 3 or 5 as well.
-    if (checked && stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
+    // Also unchecked: the stage checks free inodes itself, knowing how many files it sends.
+    if (stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
     if (checked && stage.code === scripts.STAGE_BASE_CHANGED && /^base changed$/m.test(stage.stdout)) return null;
     if (stage.code !== 0) throw this.failed('stage', stage);
     const staged = splitTagged(stage.stdout).get('manifest')?.[0];
@@ -683,6 +685,19 @@ function parseReleasesState(tagged: ReturnType<typeof splitTagged>): HostRelease
 const manifestLines = (text: string) => text.split('\n').filter((l) => l !== '');
 
 /** The `prereq:` lines of a check that exited 3. */
+/**
+ * The inodes a stage creates on the host: each file sent, each directory of the release (cp -l makes new
+ * ones around the links), and the release's own files under .shipit (env, secrets, manifest, meta, units and
+ * the stage's scratch files). Files hard-linked from the base take none.
+ */
+export function stageInodes(release: Pick<ReleaseSpec, 'files' | 'units'>, sentFiles: number): number {
+  const dirs = new Set<string>(['']);
+  for (const f of release.files) {
+    for (let i = f.path.indexOf('/'); i !== -1; i = f.path.indexOf('/', i + 1)) dirs.add(f.path.slice(0, i));
+  }
+  return sentFiles + dirs.size + 12 + release.units.length;
+}
+
 function prerequisitesMissing(host: string, stdout: string): ShipitError {
   const missing = stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
   return new ShipitError('PREREQUISITE_MISSING', `${host}: ${missing.join('; ')}`, { host });

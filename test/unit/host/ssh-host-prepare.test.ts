@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { memoryManifestCache, sha256Hex } from '../../../src/host/manifest-cache.js';
 import { formatManifest, manifestDelta } from '../../../src/host/parse.js';
-import { SshHost } from '../../../src/host/ssh-host.js';
+import { SshHost, stageInodes } from '../../../src/host/ssh-host.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 import type { ManifestEntry, ReleaseSpec } from '../../../src/host/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/ssh/transport.js';
@@ -372,5 +372,15 @@ describe('SshHost.lock staging the release in the same command', () => {
     await host.activate('r2', { timeoutMs: 1000 });
     await host.activate(null, { timeoutMs: 1000 });
     expect(await manifests.running('hello', DESTINATION)).toBeNull();
+  });
+});
+
+describe('stageInodes', () => {
+  it('counts files sent and every directory, not the files hard-linked from the base', () => {
+    const file = (path: string) => ({ path, mode: 0o644, sha256: 'a'.repeat(64), size: 1 });
+    const release = { files: [file('a/b/c.txt'), file('a/d.txt'), file('e.txt')], units: [{ name: 'demo.service', content: '' }] };
+    // 2 sent; the release dir, a/, a/b/; 12 of its own under .shipit and scratch; 1 unit.
+    expect(stageInodes(release, 2)).toBe(2 + 3 + 12 + 1);
+    expect(stageInodes(release, 0)).toBe(3 + 12 + 1);
   });
 });

@@ -1,4 +1,4 @@
-import { SshHost } from '../../../src/host/ssh-host.js';
+import { SshHost, stageInodes } from '../../../src/host/ssh-host.js';
 import { gzipSync } from 'node:zlib';
 import { formatManifest } from '../../../src/host/parse.js';
 import { sha256Hex } from '../../../src/host/manifest-cache.js';
@@ -116,6 +116,7 @@ describe('dry run of a deploy (shipit plan)', () => {
             dropBytes: 0,
             sentBytes: Buffer.byteLength(formatManifest([release().files[1]!])),
             sentFiles: 1,
+            inodes: stageInodes(release(), 1),
             finalize: { metaJson: JSON.stringify(release().meta), units: release().units },
           }),
         ),
