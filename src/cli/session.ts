@@ -180,7 +180,9 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
     .join(' ');
   const failure = describeFailure(outcome, renderer.showsEvents);
   if (outcome.result === 'failed-restored') {
-    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${failure}\nevery host is back on the release it ran before: ${where}`, {
+    // Before the rollout (a prepare that failed) no host moved: "back on" would say they had.
+    const state = outcome.durations.rollout === undefined ? `nothing was switched: ${stillRunning(outcome.hosts)}` : `every host is back on the release it ran before: ${where}`;
+    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${failure}\n${state}`, {
       hint:
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
@@ -196,6 +198,16 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
   );
 }
 
+/** What the hosts run, none having moved: one release when they agree. */
+function stillRunning(hosts: Record<string, string | null>): string {
+  const releases = new Set(Object.values(hosts));
+  const [only] = releases;
+  if (releases.size === 1 && only !== null && only !== undefined) return `every host still runs ${only}`;
+  return `every host still runs what it ran: ${Object.entries(hosts)
+    .map(([host, release]) => `${host}=${release ?? '(nothing)'}`)
+    .join(' ')}`;
+}
+
 /**
  * Why it failed, for the final error. When the failing hosts' own lines said why (plain or listr2 output), they
  * are named instead: a reason (often an app's traceback) is printed once. In JSON mode the error is the only
@@ -205,5 +217,5 @@ export function describeFailure(outcome: Pick<Outcome, 'failure' | 'failedOn' | 
   if (!shownByEvents || outcome.failedOn.length === 0) return outcome.failure ?? 'unknown failure';
   const hosts = outcome.failedOn.join(', ');
   const above = outcome.failedOn.length === 1 ? 'its line above says why' : 'their lines above say why';
-  return outcome.durations.rollout === undefined ? `prepare failed on ${hosts}, nothing was switched (${above})` : `${hosts} failed (${above})`;
+  return outcome.durations.rollout === undefined ? `prepare failed on ${hosts} (${above})` : `${hosts} failed (${above})`;
 }
