@@ -59,6 +59,24 @@ describe('a failed deploy says why once', () => {
     );
   });
 
+  it('a first deploy that fails and is reverted says no host runs a release, as before (not "web1=(nothing)")', async () => {
+    const { error } = await failedDeploy(new PlainRenderer(() => {}, at), (fleet) => {
+      for (const host of fleet.hosts.values()) {
+        host.current = null;
+        host.faults.crashes = new Set([NEW]);
+      }
+    });
+    expect(error.split('\n')[1]).toBe('no host runs a release, as before');
+  });
+
+  it('a failed prepare on a first deploy says no host runs a release yet', async () => {
+    const { error } = await failedDeploy(new PlainRenderer(() => {}, at), (fleet) => {
+      for (const host of fleet.hosts.values()) host.current = null;
+      fleet.host('web1').faults.prepareFails = 'disk full on web1';
+    });
+    expect(error.split('\n')[1]).toBe('nothing was switched: no host runs a release yet');
+  });
+
   it('a host cut off by another host of its batch failing says so, not that host\'s reason as its own', async () => {
     const lines: string[] = [];
     const { failure, error } = await failedDeploy(
@@ -98,7 +116,7 @@ describe('a failed deploy says why once', () => {
       fleet.host('web2').current = null;
       fleet.host('web1').faults.prepareFails = 'disk full on web1';
     });
-    expect(error).toMatch(new RegExp(`^nothing was switched: every host still runs what it ran: web1=${OLD} web2=\\(nothing\\) web3=${OLD}$`, 'm'));
+    expect(error).toMatch(new RegExp(`^nothing was switched: every host still runs what it ran: web1=${OLD} web2=none web3=${OLD}$`, 'm'));
   });
 
   it('--json: a failed prepare\'s error says why and that nothing was switched', async () => {
