@@ -260,6 +260,7 @@ export class SshHost implements Host {
     if (release === undefined || guess === null) {
       const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
       const locked = this.lockResult(stdout, info);
+      await this.retainKept();
       if (locked.acquired) {
         this.holdingLock();
         // A lock that staged nothing is short on every host, and its next step follows at once (rollback's
@@ -293,6 +294,7 @@ export class SshHost implements Host {
     if (!/^(acquired|held)\n/.test(result.stdout)) throw this.failed('lock', result);
     const at = result.stdout.search(/^staging$/m);
     const locked = this.lockResult(at < 0 ? result.stdout : result.stdout.slice(0, at), info);
+    await this.retainKept();
     if (!locked.acquired) return locked;
     this.holdingLock();
     if (at < 0) {
@@ -309,6 +311,15 @@ export class SshHost implements Host {
       this.staged = { id, error };
     }
     return locked;
+  }
+
+  /**
+   * Keeps the cached manifests of what the host keeps (not the bad ones: no rollback returns there) from being
+   * pruned: a rollback may move the host to any of them, and the next deploy then stages on it with its lock.
+   */
+  private async retainKept(): Promise<void> {
+    const kept = this.locked?.releases.filter((r) => r.state !== 'bad').map((r) => r.id) ?? [];
+    if (kept.length > 0 && !this.options.dryRun) await this.manifestCache?.retain(this.options.layout.app, kept);
   }
 
   /** What lockScript printed up to its stage: `acquired` and the host's releases, or `held` and the holder. */
@@ -650,7 +661,8 @@ export class SshHost implements Host {
   private async rememberRunning(id: string | null): Promise<void> {
     const { destination } = this.options;
     if (this.options.dryRun || destination === undefined) return;
-    const sha256 = id === null ? undefined : this.manifestOf.get(id);
+    // A release this run did not stage nor find current (a rollback's target): its cached manifest, if any.
+    const sha256 = id === null ? undefined : (this.manifestOf.get(id) ?? (await this.manifestCache?.find(this.options.layout.app, id)) ?? undefined);
     await this.manifestCache?.setRunning(this.options.layout.app, destination, id === null || sha256 === undefined ? null : { release: id, sha256 });
   }
 
