@@ -43,7 +43,7 @@ export class MovedHosts {
 
   /** `web1 (ran A, moving to B)` for each host not back where it was. */
   describe(): string[] {
-    return [...this.moved].map(([host, { before, to }]) => `${host} (ran ${before ?? 'nothing'}, moving to ${to ?? 'nothing'})`);
+    return [...this.moved].map(([host, { before, to }]) => `${host} (ran ${before ?? 'no release'}, ${to === null ? 'being stopped' : `moving to ${to}`})`);
   }
 }
 
@@ -177,12 +177,12 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
     renderer.info(`${what} succeeded on ${Object.keys(outcome.hosts).length} host(s) in ${formatDuration(total)} (${phases})`);
     return;
   }
-  const where = Object.entries(outcome.hosts)
-    .map(([host, release]) => `${host}=${release ?? '(nothing)'}`)
-    .join(' ');
+  const where = releasesOf(outcome.hosts);
   const failure = describeFailure(outcome, renderer.showsEvents);
   if (outcome.result === 'failed-restored') {
-    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${what} failed: ${failure}\nevery host is back on the release it ran before: ${where}`, {
+    // Before the rollout (a prepare that failed) no host moved: "back on" would say they had.
+    const state = outcome.durations.rollout === undefined ? `nothing was switched: ${stillRunning(outcome.hosts)}` : where === null ? 'no host runs a release, as before' : `every host is back on the release it ran before: ${where}`;
+    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${what} failed: ${failure}\n${state}`, {
       hint:
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
@@ -193,9 +193,24 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
   }
   throw new ShipitError(
     'DEPLOY_FAILED_INCONSISTENT',
-    `${what} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where}`,
+    `${what} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where ?? 'no host runs a release'}`,
     { hint: `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\`` },
   );
+}
+
+/** What the hosts run, none having moved: one release when they agree. */
+function stillRunning(hosts: Record<string, string | null>): string {
+  const releases = new Set(Object.values(hosts));
+  const [only] = releases;
+  if (releases.size === 1 && only !== undefined) return only === null ? 'no host runs a release yet' : `every host still runs ${only}`;
+  return `every host still runs what it ran: ${releasesOf(hosts)}`;
+}
+
+/** `web1=r1 web2=r2`, a host that runs no release as `web3=none`; null when none runs one. */
+function releasesOf(hosts: Record<string, string | null>): string | null {
+  const entries = Object.entries(hosts);
+  if (entries.every(([, release]) => release === null)) return null;
+  return entries.map(([host, release]) => `${host}=${release ?? 'none'}`).join(' ');
 }
 
 /**
@@ -207,5 +222,5 @@ export function describeFailure(outcome: Pick<Outcome, 'failure' | 'failedOn' | 
   if (!shownByEvents || outcome.failedOn.length === 0) return outcome.failure ?? 'unknown failure';
   const hosts = outcome.failedOn.join(', ');
   const above = outcome.failedOn.length === 1 ? 'its line above says why' : 'their lines above say why';
-  return outcome.durations.rollout === undefined ? `prepare failed on ${hosts}, nothing was switched (${above})` : `${hosts} failed (${above})`;
+  return outcome.durations.rollout === undefined ? `prepare failed on ${hosts} (${above})` : `${hosts} failed (${above})`;
 }

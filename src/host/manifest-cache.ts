@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheDir } from '../lib/cache-dir.js';
 
@@ -14,6 +14,13 @@ export interface ManifestCache {
   /** The manifest text, or null when the entry is gone or does not hash to `sha256`. */
   read(app: string, release: string, sha256: string): Promise<string | null>;
   put(app: string, release: string, text: string): Promise<void>;
+  /** The sha256 of the newest entry of `release`, or null: what a host that was moved to it (a rollback) runs. */
+  find(app: string, release: string): Promise<string | null>;
+  /**
+   * Marks the entries of `releases` as just used: the releases a host keeps, which a rollback may return to,
+   * so that pruning (which drops the least recently used) takes others first.
+   */
+  retain(app: string, releases: readonly string[]): Promise<void>;
   /**
    * What this deployer last made a host run (`host` names the SSH destination): the release and its
    * manifest's sha256, or null when unknown. A guess only: the host checks it under the lock before it is used.
@@ -36,8 +43,15 @@ const RUNNING = /^([A-Za-z0-9][A-Za-z0-9._-]*) ([0-9a-f]{64})$/;
 /** A host's file name under `<app>/hosts/`: the destination hashed (it may hold characters a name cannot). */
 const hostFile = (host: string) => sha256Hex(host).slice(0, 32);
 
-/** How many manifests per app are kept: a few deploys' worth of bases across environments. */
-const KEEP = 16;
+/** How many manifests per app `known` names to a host: the newest (the likeliest bases). */
+const KNOWN = 16;
+
+/**
+ * How many manifests per app are kept, the least recently used dropped first: what the hosts of a few
+ * environments keep (keepReleases, 5 by default, and the newest bad one, each) is retained at every lock, so it
+ * outlives a series of failed deploys, and a deploy after a rollback still finds the manifest of what it runs.
+ */
+const KEEP = 32;
 
 /** The cache on disk: `<cacheDir>/manifests/<app>/<release>.<sha256>.tsv`. Failures only cost bytes on the wire. */
 export function fileManifestCache(root: string = join(cacheDir(), 'manifests')): ManifestCache {
@@ -56,7 +70,7 @@ export function fileManifestCache(root: string = join(cacheDir(), 'manifests')):
     return entries.filter((e) => e !== null).sort((a, b) => b.mtimeMs - a.mtimeMs);
   };
   return {
-    async known(app, limit = KEEP) {
+    async known(app, limit = KNOWN) {
       return (await list(app)).slice(0, limit).map(({ release, sha256 }) => ({ release, sha256 }));
     },
     async read(app, release, sha256) {
@@ -64,6 +78,19 @@ export function fileManifestCache(root: string = join(cacheDir(), 'manifests')):
       if (dir === null || !SAFE.test(release)) return null;
       const text = await readFile(join(dir, `${release}.${sha256}.tsv`), 'utf8').catch(() => null);
       return text !== null && sha256Hex(text) === sha256 ? text : null;
+    },
+    async find(app, release) {
+      return (await list(app)).find((e) => e.release === release)?.sha256 ?? null;
+    },
+    async retain(app, releases) {
+      const dir = dirOf(app);
+      if (dir === null || releases.length === 0) return;
+      const wanted = new Set(releases);
+      const now = new Date();
+      for (const entry of await list(app)) {
+        // Gone meanwhile, or not ours to touch: it is only pruned sooner.
+        if (wanted.has(entry.release)) await utimes(join(dir, entry.name), now, now).catch(() => undefined);
+      }
     },
     async running(app, host) {
       const dir = dirOf(app);
@@ -111,7 +138,7 @@ export function memoryManifestCache(): ManifestCache & { entries: Map<string, st
   const stamps = new Map<string, number>();
   return {
     entries,
-    async known(app, limit = KEEP) {
+    async known(app, limit = KNOWN) {
       return [...entries.keys()]
         .filter((key) => key.startsWith(`${app}/`))
         .sort((a, b) => stamps.get(b)! - stamps.get(a)!)
@@ -125,6 +152,14 @@ export function memoryManifestCache(): ManifestCache & { entries: Map<string, st
       const text = entries.get(`${app}/${release} ${sha256}`);
       return text !== undefined && sha256Hex(text) === sha256 ? text : null;
     },
+    async find(app, release) {
+      return (await this.known(app, Infinity)).find((e) => e.release === release)?.sha256 ?? null;
+    },
+    async retain(app, releases) {
+      for (const key of entries.keys()) {
+        if (key.startsWith(`${app}/`) && releases.includes(key.slice(app.length + 1).split(' ')[0]!)) stamps.set(key, order++);
+      }
+    },
     async running(app, host) {
       return hosts.get(`${app} ${host}`) ?? null;
     },
@@ -136,6 +171,8 @@ export function memoryManifestCache(): ManifestCache & { entries: Map<string, st
       const key = `${app}/${release} ${sha256Hex(text)}`;
       entries.set(key, text);
       stamps.set(key, order++);
+      const kept = [...entries.keys()].filter((k) => k.startsWith(`${app}/`)).sort((a, b) => stamps.get(b)! - stamps.get(a)!);
+      for (const old of kept.slice(KEEP)) entries.delete(old);
     },
   };
 }

@@ -260,6 +260,7 @@ export class SshHost implements Host {
     if (release === undefined || guess === null) {
       const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
       const locked = this.lockResult(stdout, info);
+      await this.retainKept();
       if (locked.acquired) {
         this.holdingLock();
         // A lock that staged nothing is short on every host, and its next step follows at once (rollback's
@@ -293,6 +294,7 @@ export class SshHost implements Host {
     if (!/^(acquired|held)\n/.test(result.stdout)) throw this.failed('lock', result);
     const at = result.stdout.search(/^staging$/m);
     const locked = this.lockResult(at < 0 ? result.stdout : result.stdout.slice(0, at), info);
+    await this.retainKept();
     if (!locked.acquired) return locked;
     this.holdingLock();
     if (at < 0) {
@@ -309,6 +311,15 @@ export class SshHost implements Host {
       this.staged = { id, error };
     }
     return locked;
+  }
+
+  /**
+   * Keeps the cached manifests of what the host keeps (not the bad ones: no rollback returns there) from being
+   * pruned: a rollback may move the host to any of them, and the next deploy then stages on it with its lock.
+   */
+  private async retainKept(): Promise<void> {
+    const kept = this.locked?.releases.filter((r) => r.state !== 'bad').map((r) => r.id) ?? [];
+    if (kept.length > 0 && !this.options.dryRun) await this.manifestCache?.retain(this.options.layout.app, kept);
   }
 
   /** What lockScript printed up to its stage: `acquired` and the host's releases, or `held` and the holder. */
@@ -431,7 +442,7 @@ export class SshHost implements Host {
       label: 'stage',
       body: scripts.stageScript(this.options.layout, release.meta.id, staging.plan),
       mutates: true,
-      allow: checks ? [0, 3, scripts.STAGE_BASE_CHANGED] : [0],
+      allow: checks ? [0, 3, scripts.STAGE_BASE_CHANGED] : [0, 3],
       stdin: staging.stdin,
       stdinNote: staging.stdinNote,
       dryStdout: `manifest\t${staging.expectedSha}\n`,
@@ -451,6 +462,7 @@ export class SshHost implements Host {
       dropBytes: Buffer.byteLength(delta.drop),
       sentBytes: Buffer.byteLength(delta.sent),
       sentFiles: delta.send.length,
+      inodes: stageInodes(release, delta.send.length),
       // Dependency sets are linked into the staged release before it becomes visible.
       finalize: release.deps ? null : { metaJson: JSON.stringify({ ...release.meta, state: 'staged' }), units: release.units },
       ...(checks ? { checks } : {}),
@@ -473,7 +485,8 @@ export class SshHost implements Host {
   /** The stage's exit and output read: the delta staged, null for a base that changed, or a ShipitError. */
   private async stageResult(stage: ExecResult, staging: ReturnType<SshHost['stagePlan']>, base: string | null, checked: boolean): Promise<ManifestDelta | null> {
     // The checks' own exits say so on stdout; any other command of the script may exit 3 or 5 as well.
-    if (checked && stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
+    // Also unchecked: the stage checks free inodes itself, knowing how many files it sends.
+    if (stage.code === 3 && /^prereq: /m.test(stage.stdout)) throw prerequisitesMissing(this.name, stage.stdout);
     if (checked && stage.code === scripts.STAGE_BASE_CHANGED && /^base changed$/m.test(stage.stdout)) return null;
     if (stage.code !== 0) throw this.failed('stage', stage);
     const staged = splitTagged(stage.stdout).get('manifest')?.[0];
@@ -648,7 +661,8 @@ export class SshHost implements Host {
   private async rememberRunning(id: string | null): Promise<void> {
     const { destination } = this.options;
     if (this.options.dryRun || destination === undefined) return;
-    const sha256 = id === null ? undefined : this.manifestOf.get(id);
+    // A release this run did not stage nor find current (a rollback's target): its cached manifest, if any.
+    const sha256 = id === null ? undefined : (this.manifestOf.get(id) ?? (await this.manifestCache?.find(this.options.layout.app, id)) ?? undefined);
     await this.manifestCache?.setRunning(this.options.layout.app, destination, id === null || sha256 === undefined ? null : { release: id, sha256 });
   }
 
@@ -683,6 +697,22 @@ function parseReleasesState(tagged: ReturnType<typeof splitTagged>): HostRelease
 const manifestLines = (text: string) => text.split('\n').filter((l) => l !== '');
 
 /** The `prereq:` lines of a check that exited 3. */
+/**
+ * The inodes a deploy creates on the host: each file sent, each directory of the release (cp -l makes new
+ * ones around the links), the release's own files under .shipit (env, secrets, manifest, meta, units and the
+ * stage's scratch files: 10 and the units), and what a first deploy adds around it (releases/, shared/ and
+ * shared/.next/, .shipit/releases/, shared/env and secrets.env, the `current` link and its temporary, the
+ * history: 10). Files hard-linked from the base take none. Measured on the lab: with the activation's 10 left
+ * out, a host with just enough for the stage passed the check and its activation failed (ENOSPC in shared/).
+ */
+export function stageInodes(release: Pick<ReleaseSpec, 'files' | 'units'>, sentFiles: number): number {
+  const dirs = new Set<string>(['']);
+  for (const f of release.files) {
+    for (let i = f.path.indexOf('/'); i !== -1; i = f.path.indexOf('/', i + 1)) dirs.add(f.path.slice(0, i));
+  }
+  return sentFiles + dirs.size + 20 + release.units.length;
+}
+
 function prerequisitesMissing(host: string, stdout: string): ShipitError {
   const missing = stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
   return new ShipitError('PREREQUISITE_MISSING', `${host}: ${missing.join('; ')}`, { host });

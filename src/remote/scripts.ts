@@ -202,8 +202,8 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
   );
 }
 
-/** Prerequisites and free disk: exit 3 with a `prereq:` line for each one missing. */
-function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): string[] {
+/** Prerequisites and free disk (and inodes, when the stage knows how many it creates): exit 3 with a `prereq:` line for each one missing. */
+function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number, inodes?: number): string[] {
   if (!Number.isSafeInteger(diskKiB) || diskKiB < 0) throw new Error(`invalid disk size ${diskKiB}`);
   return [
     'fail=0',
@@ -217,11 +217,31 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): stri
     }),
     'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
     // Free KiB for an unprivileged writer, from statfs(2): one process (df | awk took four times the CPU here).
-    'set -- $(stat -f -c "%a %S" "$p"); avail=$(( ${1:-0} * ${2:-0} / 1024 ))',
+    'set -- $(stat -f -c "%a %S %d %c" "$p"); avail=$(( ${1:-0} * ${2:-0} / 1024 ))',
     `if [ "\${avail:-0}" -lt ${diskKiB} ]; then echo "prereq: only \${avail} KiB free under $p, the release needs ${diskKiB} KiB"; fail=1; fi`,
+    ...(inodes === undefined ? [] : [inodeCheck(inodes)]),
     '[ "$fail" = 0 ] || exit 3',
   ];
 }
+
+/**
+ * Free inodes ($3 of `stat -f -c "%a %S %d %c"`, total $4): a filesystem with space but none left fails the
+ * unpack midway ("Cannot open: No space left on device"). A total of 0 means the filesystem has no fixed
+ * count (btrfs allocates them as it goes): never refused.
+ */
+function inodeCheck(inodes: number): string {
+  if (!Number.isSafeInteger(inodes) || inodes < 0) throw new Error(`invalid inode count ${inodes}`);
+  return `if [ "\${4:-0}" != 0 ] && [ "\${3:-0}" -lt ${inodes} ]; then echo "prereq: only \${3:-0} inodes free under $p, the release needs ${inodes}"; fail=1; fi`;
+}
+
+/** The inode check alone, for a stage whose prerequisites were checked by checkScript (which knew no delta). */
+const inodeLines = (inodes: number) => [
+  'fail=0',
+  'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
+  'set -- $(stat -f -c "%a %S %d %c" "$p")',
+  inodeCheck(inodes),
+  '[ "$fail" = 0 ] || exit 3',
+];
 
 /** How one stage command reads its stdin: these parts, byte counts in this order, then the gzipped tar. */
 export interface StagePlan {
@@ -242,6 +262,11 @@ export interface StagePlan {
    * reading stdin, when `current` is not what the deployer assumed (it then checks and stages again).
    */
   checks?: { prerequisites: Prerequisite[]; diskKiB: number; current: { release: string; manifest: string } | null };
+  /**
+   * The inodes the stage creates: every file sent, every directory (links are made in new directories), the
+   * release's own files under .shipit. Files hard-linked from the base need none. Checked first (exit 3).
+   */
+  inodes?: number;
 }
 
 /**
@@ -355,7 +380,7 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
   checkReleaseId(id);
   const base = plan.base === null ? null : checkReleaseId(plan.base);
   return [
-    ...(plan.checks ? stageChecks(plan.checks, readCurrent) : []),
+    ...(plan.checks ? stageChecks(plan.checks, readCurrent, plan.inodes) : plan.inodes === undefined ? [] : inodeLines(plan.inodes)),
     'set -e',
     `T="$D/releases/.${id}.tmp"; M="$S/releases/${id}"`,
     ...ensureUserAndDirs(['"$T"', '"$M.tmp"'], '"$T"', '"$M.tmp/units"'),
@@ -387,12 +412,12 @@ function stageLines(id: string, plan: StagePlan, readCurrent: boolean): string[]
   ];
 }
 
-function stageChecks(checks: NonNullable<StagePlan['checks']>, readCurrent: boolean): string[] {
+function stageChecks(checks: NonNullable<StagePlan['checks']>, readCurrent: boolean, inodes?: number): string[] {
   const changed = `{ echo "base changed"; exit ${STAGE_BASE_CHANGED}; }`;
   const { current } = checks;
   if (current !== null && !/^[0-9a-f]{64}$/.test(current.manifest)) throw new Error(`invalid manifest checksum ${JSON.stringify(current.manifest)}`);
   return [
-    ...prerequisiteLines(checks.prerequisites, checks.diskKiB),
+    ...prerequisiteLines(checks.prerequisites, checks.diskKiB, inodes),
     ...(readCurrent ? CURRENT_MANIFEST : []),
     current === null ? `[ -z "$cur" ] || ${changed}` : `[ "$cur" = ${quote(checkReleaseId(current.release))} ] && [ "$sum" = ${current.manifest} ] || ${changed}`,
   ];

@@ -86,7 +86,8 @@ export async function inspectFleet(hosts: ReadonlyMap<string, Host>, signal?: Ab
 
 /**
  * A deploy: lock → inspect → prepare everywhere → roll batch by batch → record, prune and unlock (one step).
- * Prepare failing anywhere switches nothing anywhere and removes the partial release (result failed-restored).
+ * Prepare failing anywhere switches nothing anywhere and removes the partial release (result failed-restored; the
+ * CLI's final message says nothing was switched).
  */
 export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Outcome> {
   const { config, hosts, clock, emit, signal } = ctx;
@@ -191,5 +192,5 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
   const hints = new Set(results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof ShipitError ? r.reason.hint : undefined] : [])));
   const [hint] = hints;
   const failures = failed.map(({ name, reason }) => hostMessage(name, errorMessage(reason)));
-  return { failure: `prepare failed, nothing was switched: ${failures.join('; ')}`, failedOn: failed.map((f) => f.name), ...(hints.size === 1 && hint !== undefined ? { hint } : {}) };
+  return { failure: `prepare failed: ${failures.join('; ')}`, failedOn: failed.map((f) => f.name), ...(hints.size === 1 && hint !== undefined ? { hint } : {}) };
 }

@@ -71,11 +71,11 @@ function findDisagreements(hosts: string[], current: Record<string, string | nul
   const out: string[] = [];
   const byCurrent = new Map<string, string[]>();
   for (const h of hosts) {
-    const key = current[h] ?? '(nothing)';
+    const key = current[h] ?? '';
     byCurrent.set(key, [...(byCurrent.get(key) ?? []), h]);
   }
   if (byCurrent.size > 1) {
-    const groups = [...byCurrent].map(([id, on]) => `${on.join(', ')} on ${id}`);
+    const groups = [...byCurrent].map(([id, on]) => `${on.join(', ')} ${id === '' ? 'not deployed' : `on ${id}`}`);
     out.push(`hosts run different releases: ${groups.join('; ')}`);
   }
   for (const r of releases) {

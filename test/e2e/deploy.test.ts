@@ -168,4 +168,18 @@ describe('shipit deploy on 3 lab hosts', () => {
     for (const body of await served()) expect(body).toMatchObject({ release: second });
     for (const h of hosts) expect((await onHost(lab, h.address, `ls -A /srv/${APP}/.shipit`)).split('\n')).not.toContain('lock');
   });
+
+  it('a deploy right after a rollback stages with the lock: the rollback remembered what the hosts run', async () => {
+    const back = await project.shipit(['rollback', 'production']);
+    expect(back.exitCode).toBe(0);
+    for (const body of await served()) expect(body).toMatchObject({ release: first });
+    project.setVersion('v4');
+    const run = await project.shipit(['deploy', 'production', '--json', '--verbose']);
+    expect(run.exitCode).toBe(0);
+    // One command locks and stages on each host (it was a lock, then a stage of its own, after any rollback).
+    expect(run.stderr.match(/\[web\d\] lock, stage \S+: exit 0 in \S+$/gm)).toHaveLength(3);
+    expect(run.stderr).not.toMatch(/\[web\d\] stage: exit/);
+    const prepared = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.type === 'host.prepared');
+    expect(prepared.map((e) => e.withLock)).toEqual(hosts.map(() => true));
+  });
 });

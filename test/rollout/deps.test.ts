@@ -54,7 +54,7 @@ describe('dependency sets on an in-memory fleet', () => {
     fleet.host('web2').faults.depsFail = 'installing the Python dependencies failed: pip failed';
     const outcome = await deploy(fleet.ctx(), withDeps('20261125T110000Z', 'b'));
     expect(outcome.result).toBe('failed-restored');
-    expect(outcome.failure).toBe('prepare failed, nothing was switched: web2: installing the Python dependencies failed: pip failed');
+    expect(outcome.failure).toBe('prepare failed: web2: installing the Python dependencies failed: pip failed');
     for (const host of fleet.hosts.values()) {
       expect(host.current).toBe('20261125T100000Z');
       expect(host.releases.has('20261125T110000Z')).toBe(false);

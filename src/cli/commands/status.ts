@@ -98,8 +98,8 @@ export function statusNotes(rows: readonly HostStatus[], env: string): string[] 
   const notes: string[] = [];
   const read = rows.filter((r) => r.unreachable === null);
   const byRelease = new Map<string, string[]>();
-  for (const r of read) byRelease.set(r.current ?? '(nothing)', [...(byRelease.get(r.current ?? '(nothing)') ?? []), r.host]);
-  if (byRelease.size > 1) notes.push(`hosts run different releases: ${[...byRelease].map(([id, on]) => `${on.join(', ')} on ${id}`).join('; ')}`);
+  for (const r of read) byRelease.set(r.current ?? '', [...(byRelease.get(r.current ?? '') ?? []), r.host]);
+  if (byRelease.size > 1) notes.push(`hosts run different releases: ${[...byRelease].map(([id, on]) => `${on.join(', ')} ${id === '' ? 'not deployed' : `on ${id}`}`).join('; ')}`);
   for (const r of read) {
     if (r.runs) {
       notes.push(

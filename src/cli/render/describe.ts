@@ -47,7 +47,8 @@ export function describeEvent(event: RolloutEvent): string {
     case 'batch.started':
       return `batch ${event.batch}/${event.of}: ${event.hosts.join(', ')}`;
     case 'host.activating':
-      return event.release === null ? 'stopping (it ran nothing before)' : `switching ${event.previous ?? '(nothing)'} → ${event.release}, restarting`;
+      if (event.release === null) return 'stopping (it ran no release before)';
+      return event.previous === null ? `switching to ${event.release} (first release), restarting` : `switching ${event.previous} → ${event.release}, restarting`;
     case 'host.restarted':
       return `restarted in ${formatDuration(event.durationMs)}, waiting for readiness`;
     case 'host.ready':
@@ -60,9 +61,9 @@ export function describeEvent(event: RolloutEvent): string {
       // Not the reason: the failing host's line just said it, or the final error does (it is in --json).
       return `rolling back ${event.hosts.join(', ')} to the release each ran before`;
     case 'host.reverted':
-      return `reverted to ${event.release ?? '(nothing)'}`;
+      return event.release === null ? 'reverted: no release running, as before' : `reverted to ${event.release}`;
     case 'host.revert_failed':
-      return `REVERT FAILED (to ${event.release ?? '(nothing)'}): ${ownError(event)}`;
+      return `REVERT FAILED (${event.release === null ? 'stopping it: it ran no release before' : `to ${event.release}`}): ${ownError(event)}`;
     case 'rollout.finished':
       return `rollout ${event.result} in ${formatDuration(event.durationMs)}`;
   }

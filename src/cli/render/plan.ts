@@ -52,7 +52,7 @@ export function formatPlan(preview: DeployPreview, context: { environment: strin
       : 'cannot prepare (see below)';
     const units = h.units.filter((u) => u.change !== 'unchanged').map((u) => `${u.name} ${u.change}`);
     out.push(
-      `  ${h.host.padEnd(width)}  now on ${h.current ?? '(nothing)'}${serviceNote(h)}; ${files}; units: ${units.length > 0 ? units.join(', ') : 'unchanged'}${h.lock ? '; LOCKED' : ''}`,
+      `  ${h.host.padEnd(width)}  ${h.current === null ? 'not deployed yet (first release)' : `now on ${h.current}`}${serviceNote(h)}; ${files}; units: ${units.length > 0 ? units.join(', ') : 'unchanged'}${h.lock ? '; LOCKED' : ''}`,
     );
   }
   out.push('', `batches: ${preview.batches.map((b, i) => `${i + 1}) ${b.join(', ')}`).join('  ')}`);

@@ -59,6 +59,24 @@ describe('a failed deploy says why once', () => {
     );
   });
 
+  it('a first deploy that fails and is reverted says no host runs a release, as before (not "web1=(nothing)")', async () => {
+    const { error } = await failedDeploy(new PlainRenderer(() => {}, at), (fleet) => {
+      for (const host of fleet.hosts.values()) {
+        host.current = null;
+        host.faults.crashes = new Set([NEW]);
+      }
+    });
+    expect(error.split('\n')[1]).toBe('no host runs a release, as before');
+  });
+
+  it('a failed prepare on a first deploy says no host runs a release yet', async () => {
+    const { error } = await failedDeploy(new PlainRenderer(() => {}, at), (fleet) => {
+      for (const host of fleet.hosts.values()) host.current = null;
+      fleet.host('web1').faults.prepareFails = 'disk full on web1';
+    });
+    expect(error.split('\n')[1]).toBe('nothing was switched: no host runs a release yet');
+  });
+
   it('a host cut off by another host of its batch failing says so, not that host\'s reason as its own', async () => {
     const lines: string[] = [];
     const { failure, error } = await failedDeploy(
@@ -88,7 +106,24 @@ describe('a failed deploy says why once', () => {
     // The line starts with the host: the reason does not name it again (`web1  prepare failed: web1: …`).
     expect(lines).toContain('2026-11-25T13:00:00.000Z web1       prepare failed: disk full on web1');
     expect(lines).toContain('2026-11-25T13:00:00.000Z web3       prepare failed: disk full on web3');
-    expect(error).toMatch(/^error: deploy of \S+ failed: prepare failed on web1, web3, nothing was switched \(their lines above say why\)$/m);
+    // Nothing moved: the error says so, not that the hosts are "back on" what they ran.
+    expect(error.split('\n').slice(0, 2)).toEqual([`error: deploy of ${NEW} failed: prepare failed on web1, web3 (their lines above say why)`, `nothing was switched: every host still runs ${OLD}`]);
+    expect(error).not.toMatch(/back on/);
+  });
+
+  it('a failed prepare on hosts that run different releases names each one', async () => {
+    const { error } = await failedDeploy(new PlainRenderer(() => {}, at), (fleet) => {
+      fleet.host('web2').current = null;
+      fleet.host('web1').faults.prepareFails = 'disk full on web1';
+    });
+    expect(error).toMatch(new RegExp(`^nothing was switched: every host still runs what it ran: web1=${OLD} web2=none web3=${OLD}$`, 'm'));
+  });
+
+  it('--json: a failed prepare\'s error says why and that nothing was switched', async () => {
+    const { error } = await failedDeploy(new JsonRenderer(() => {}, () => {}, at), (fleet) => {
+      fleet.host('web1').faults.prepareFails = 'disk full on web1';
+    });
+    expect(error.split('\n').slice(0, 2)).toEqual([`error: deploy of ${NEW} failed: prepare failed: web1: disk full on web1`, `nothing was switched: every host still runs ${OLD}`]);
   });
 
   it('--json: the events keep every reason (host.failed, rollback.started) and the error on stderr says it', async () => {

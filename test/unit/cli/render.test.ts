@@ -33,6 +33,31 @@ describe('renderers', () => {
     ]);
   });
 
+  it('says in words that a host ran no release before, never "(nothing)"; --json keeps null', () => {
+    const lines: string[] = [];
+    const r = new PlainRenderer((l) => lines.push(l), at);
+    const events = [
+      { type: 'host.activating', host: 'web1', release: 'r1', previous: null },
+      { type: 'host.activating', host: 'web1', release: 'r2', previous: 'r1' },
+      { type: 'host.activating', host: 'web1', release: null, previous: 'r1' },
+      { type: 'host.reverted', host: 'web1', release: null },
+      { type: 'host.revert_failed', host: 'web1', release: null, error: 'web1: lost the connection' },
+    ] as const;
+    for (const e of events) r.emit(e);
+    expect(lines.map((l) => l.slice('2026-11-25T13:00:00.000Z web1       '.length))).toEqual([
+      'switching to r1 (first release), restarting',
+      'switching r1 → r2, restarting',
+      'stopping (it ran no release before)',
+      'reverted: no release running, as before',
+      'REVERT FAILED (stopping it: it ran no release before): lost the connection',
+    ]);
+    const out: string[] = [];
+    const json = new JsonRenderer((l) => out.push(l), () => {}, at);
+    json.emit(events[0]);
+    json.emit(events[3]);
+    expect(out.map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([{ previous: null }, { release: null }]);
+  });
+
   it('a host\'s failure does not name the host again after the host column (SshHost errors start with it)', () => {
     const lines: string[] = [];
     const r = new PlainRenderer((l) => lines.push(l), at);
@@ -121,6 +146,11 @@ describe('status after a deploy was killed mid-rollout', () => {
       'hosts run different releases: web1, web2 on r2; web3 on r1',
       'the lock on web1, web2, web3 is stale: the run that took it is gone (killed, or cut off before it could unlock); `shipit deploy production` or `shipit rollback production` removes it and moves every host to one release',
     ]);
+  });
+
+  it('names a host that runs no release as not deployed', () => {
+    const calm = [row('web1', 'r2', { lock: null, lockStale: false }), { ...row('web2', 'r2', { lock: null, lockStale: false }), current: null }];
+    expect(statusNotes(calm, 'production')).toEqual(['hosts run different releases: web1 on r2; web2 not deployed']);
   });
 
   it('says nothing when every host runs one release and no lock is stale; unreachable hosts do not count', () => {

@@ -8,11 +8,13 @@ describe('MovedHosts: which hosts a forced quit leaves off the release they ran'
     const moved = new MovedHosts();
     moved.observe({ type: 'host.activating', host: 'web1', release: 'B', previous: 'A' });
     moved.observe({ type: 'host.activating', host: 'web2', release: 'B', previous: null });
-    expect(moved.describe()).toEqual(['web1 (ran A, moving to B)', 'web2 (ran nothing, moving to B)']);
+    expect(moved.describe()).toEqual(['web1 (ran A, moving to B)', 'web2 (ran no release, moving to B)']);
     moved.observe({ type: 'host.ready', host: 'web1', release: 'B', durationMs: 1 }); // still off what it ran
     moved.observe({ type: 'host.activating', host: 'web1', release: 'A', previous: 'B' }); // the revert begins
-    expect(moved.describe()).toEqual(['web1 (ran A, moving to A)', 'web2 (ran nothing, moving to B)']);
+    expect(moved.describe()).toEqual(['web1 (ran A, moving to A)', 'web2 (ran no release, moving to B)']);
     moved.observe({ type: 'host.ready', host: 'web1', release: 'A', durationMs: 1 });
+    moved.observe({ type: 'host.activating', host: 'web2', release: null, previous: 'B' }); // its revert: stopped
+    expect(moved.describe()).toEqual(['web2 (ran no release, being stopped)']);
     moved.observe({ type: 'host.reverted', host: 'web2', release: null });
     expect(moved.describe()).toEqual([]);
   });

@@ -31,9 +31,9 @@ describe('fileManifestCache', () => {
     expect(await cache.read('web', '../r1', sha)).toBeNull();
   });
 
-  it('keeps the 16 newest manifests of an app', async () => {
+  it('keeps the 32 most recently used manifests of an app, and names the 16 newest', async () => {
     const cache = fileManifestCache(root);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 36; i++) {
       await cache.put('web', `r${i}`, `f\t0644\t${i}\t1\n`);
       for (const name of readdirSync(join(root, 'web'))) {
         const n = Number(/^r(\d+)\./.exec(name)![1]);
@@ -41,9 +41,34 @@ describe('fileManifestCache', () => {
       }
     }
     const known = await cache.known('web', 100);
-    expect(known).toHaveLength(16);
-    expect(known[0]!.release).toBe('r19');
+    expect(known).toHaveLength(32);
+    expect(known[0]!.release).toBe('r35');
     expect(known.at(-1)!.release).toBe('r4');
+    expect(await cache.known('web')).toHaveLength(16);
+  });
+
+  it('retains what the hosts keep: a retained entry is pruned last; find names the sha256 of a release', async () => {
+    const cache = fileManifestCache(root);
+    await cache.put('web', 'r0', 'kept\n');
+    const age = () => {
+      // Every entry older than now, in put order, so that a retain (which stamps now) makes one the newest.
+      for (const name of readdirSync(join(root, 'web')).filter((n) => n.endsWith('.tsv'))) {
+        const n = /^r(\d+)\./.exec(name) ? Number(/^r(\d+)\./.exec(name)![1]) : 0;
+        utimesSync(join(root, 'web', name), new Date(n * 1000), new Date(n * 1000));
+      }
+    };
+    for (let i = 1; i < 20; i++) await cache.put('web', `r${i}`, `f\t0644\t${i}\t1\n`);
+    age();
+    await cache.retain('web', ['r0', 'r-unknown']);
+    for (let i = 20; i < 40; i++) {
+      await cache.put('web', `r${i}`, `f\t0644\t${i}\t1\n`);
+      for (const name of readdirSync(join(root, 'web')).filter((n) => n.startsWith(`r${i}.`))) utimesSync(join(root, 'web', name), new Date(i * 1000), new Date(i * 1000));
+    }
+    expect(await cache.find('web', 'r0')).toBe(sha256Hex('kept\n'));
+    expect(await cache.read('web', 'r0', sha256Hex('kept\n'))).toBe('kept\n');
+    expect(await cache.find('web', 'r1')).toBeNull(); // the least recently used went first
+    expect(await cache.find('web', 'r39')).toBe(sha256Hex('f\t0644\t39\t1\n'));
+    expect(await cache.find('other', 'r0')).toBeNull();
   });
 
   it('is a cache miss, not an error, when the directory cannot be written', async () => {

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { memoryManifestCache, sha256Hex } from '../../../src/host/manifest-cache.js';
 import { formatManifest, manifestDelta } from '../../../src/host/parse.js';
-import { SshHost } from '../../../src/host/ssh-host.js';
+import { SshHost, stageInodes } from '../../../src/host/ssh-host.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 import type { ManifestEntry, ReleaseSpec } from '../../../src/host/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/ssh/transport.js';
@@ -372,5 +372,52 @@ describe('SshHost.lock staging the release in the same command', () => {
     await host.activate('r2', { timeoutMs: 1000 });
     await host.activate(null, { timeoutMs: 1000 });
     expect(await manifests.running('hello', DESTINATION)).toBeNull();
+  });
+
+  it('after a rollback to a release this run did not stage, the next deploy still stages with its lock', async () => {
+    // The rollback's run: the host runs r3; r1 (an earlier deploy's, its manifest cached) is the target.
+    const R3_TEXT = formatManifest([{ path: 'app/main.py', mode: 0o644, size: 1, sha256: 'e'.repeat(64) }]);
+    const manifests = memoryManifestCache();
+    await manifests.put('hello', 'r1', BASE_TEXT);
+    await manifests.put('hello', 'r3', R3_TEXT);
+    await manifests.setRunning('hello', DESTINATION, { release: 'r3', sha256: sha256Hex(R3_TEXT) });
+    class RollbackHost extends ScriptedHost {
+      override async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+        if (!command.includes('mkdir "$S/lock"')) return super.exec(command, options);
+        this.commands.push(command);
+        const meta = (id: string) => `release\t{"id":"${id}","createdAt":"x","by":"bob","revision":null,"state":"good"}`;
+        return ok(`acquired\ncurrent\tr3\n${meta('r1')}\n${meta('r3')}\nmanifest\t${sha256Hex(R3_TEXT)}\n`);
+      }
+    }
+    const rollback = new SshHost('web1', new RollbackHost(), { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests, destination: DESTINATION });
+    await rollback.lock({ ...lockInfo, release: 'r1' });
+    await rollback.activate('r1', { timeoutMs: 1000 });
+    expect(await manifests.running('hello', DESTINATION)).toEqual({ release: 'r1', sha256: sha256Hex(BASE_TEXT) });
+
+    const transport = new LockStageHost();
+    const next = new SshHost('web1', transport, { layout, sshUser: 'root', port: 8000, commandTimeoutMs: 1000, manifests, destination: DESTINATION });
+    await next.lock(lockInfo, release());
+    expect(await next.prepare(release())).toMatchObject({ base: 'r1', withLock: true });
+    expect(transport.commands.map(kind)).toEqual(['lock+stage']);
+  });
+
+  it('keeps the manifests of what the host keeps through many other deploys (the lock retains them)', async () => {
+    const { host, manifests } = await hostRunningR1();
+    // Forty failed deploys' manifests since r1 was cached (32 are kept), a lock of the host that keeps r1 midway.
+    for (let i = 0; i < 20; i++) await manifests.put('hello', `bad${i}`, `f\t0644\t${i}\t1\n`);
+    await host.lock(lockInfo, release());
+    for (let i = 20; i < 40; i++) await manifests.put('hello', `bad${i}`, `f\t0644\t${i}\t1\n`);
+    expect(await manifests.find('hello', 'bad0')).toBeNull();
+    expect(await manifests.find('hello', 'r1')).toBe(sha256Hex(BASE_TEXT));
+  });
+});
+
+describe('stageInodes', () => {
+  it('counts files sent and every directory, not the files hard-linked from the base', () => {
+    const file = (path: string) => ({ path, mode: 0o644, sha256: 'a'.repeat(64), size: 1 });
+    const release = { files: [file('a/b/c.txt'), file('a/d.txt'), file('e.txt')], units: [{ name: 'demo.service', content: '' }] };
+    // 2 sent; the release dir, a/, a/b/; 10 of its own under .shipit and scratch, 10 around it; 1 unit.
+    expect(stageInodes(release, 2)).toBe(2 + 3 + 20 + 1);
+    expect(stageInodes(release, 0)).toBe(3 + 20 + 1);
   });
 });

@@ -435,3 +435,57 @@ describe('lockScript with a stage (the lock and the stage in one command)', () =
     expect(existsSync(join(root, 'srv/releases/r2/b.txt'))).toBe(false);
   });
 });
+
+describe('the stage checks free inodes (a filesystem with space but no inodes fails tar midway)', () => {
+  let root: string;
+  let bin: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'shipit-inodes-'));
+    bin = join(root, 'bin');
+    mkdirSync(bin);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** `stat -f` reports plenty of space and `free` of `total` inodes; every other stat is the real one. */
+  function fakeStat(free: number, total: number): NodeJS.ProcessEnv {
+    const real = run('command -v stat').stdout.trim();
+    writeFileSync(join(bin, 'stat'), `#!/bin/sh\nif [ "$1" = -f ]; then echo "100000000 4096 ${free} ${total}"; exit 0; fi\nexec ${real} "$@"\n`);
+    chmodSync(join(bin, 'stat'), 0o755);
+    return { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  }
+
+  function stageWith(env: NodeJS.ProcessEnv, checks: boolean) {
+    const layout = { deployTo: join(root, 'srv'), app: 'demo', serviceUser: 'root' };
+    const sent = `a.txt\t0644\t${sha256Hex('x')}\t1\n`;
+    const body = scripts
+      .stageScript(layout, 'r1', {
+        env: '',
+        base: null,
+        dropBytes: 0,
+        sentBytes: Buffer.byteLength(sent),
+        sentFiles: 0,
+        finalize: null,
+        inodes: 50,
+        ...(checks ? { checks: { prerequisites: [], diskKiB: 1, current: null } } : {}),
+      })
+      .replace(/^command -v systemctl .*$/m, ':');
+    const r = spawnSync('sh', ['-c', body], { input: scripts.secretsInput('') + sent, env });
+    return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  }
+
+  it.each([false, true])('refuses before writing anything when fewer are free than the stage creates (checks folded in: %s)', (checks) => {
+    const result = stageWith(fakeStat(10, 1000), checks);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe(`prereq: only 10 inodes free under ${root}, the release needs 50\n`);
+    expect(existsSync(join(root, 'srv'))).toBe(false);
+  });
+
+  it('goes on with enough free, and on filesystems that report no fixed inode count (btrfs: 0 total)', () => {
+    for (const [free, total] of [[50, 1000], [0, 0]] as const) {
+      const result = stageWith(fakeStat(free, total), false);
+      expect(result.stdout).not.toMatch(/prereq/);
+      expect(existsSync(join(root, 'srv/.shipit/releases/r1.tmp/sent.tsv'))).toBe(true);
+      rmSync(join(root, 'srv'), { recursive: true, force: true });
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { SshHost } from '../../../src/host/ssh-host.js';
+import { SshHost, stageInodes } from '../../../src/host/ssh-host.js';
 import { gzipSync } from 'node:zlib';
 import { formatManifest } from '../../../src/host/parse.js';
 import { sha256Hex } from '../../../src/host/manifest-cache.js';
@@ -116,6 +116,7 @@ describe('dry run of a deploy (shipit plan)', () => {
             dropBytes: 0,
             sentBytes: Buffer.byteLength(formatManifest([release().files[1]!])),
             sentFiles: 1,
+            inodes: stageInodes(release(), 1),
             finalize: { metaJson: JSON.stringify(release().meta), units: release().units },
           }),
         ),
@@ -161,6 +162,8 @@ describe('dry run of a deploy (shipit plan)', () => {
 
     const text = formatPlan(preview, { environment: 'production', files: 2, bytes: 6 });
     expect(text).toContain('web1  now on 20261124T100000Z; send 1 file, reuse 1 from 20261124T100000Z; units: hello.socket new, hello.service changed');
+    // A first deploy there, in words: not "now on (nothing)".
+    expect(text).toMatch(/^  web2  not deployed yet \(first release\); send 2 files, reuse 0; /m);
     expect(text).toContain('web1: /etc/systemd/system/hello.service (changed)');
     expect(text).toContain('web1, web2: lock  (stdin:');
     expect(text).toContain(`$ ${scripts.privileged(scripts.lockScript(layout), 'root')}`);

@@ -35,7 +35,7 @@ describe('the releases report', () => {
     );
     expect(Object.fromEntries(report.releases.map((r) => [r.id, r.state]))).toEqual({ r4: 'partial', r3: 'bad', r1: 'partial' });
     expect(report.disagreements).toEqual([
-      'hosts run different releases: web1 on r3; web2 on r1; web3 on (nothing)',
+      'hosts run different releases: web1 on r3; web2 on r1; web3 not deployed',
       'release r4 is staged but was never activated on web1, web2, web3 (a deploy running now, or one that was killed)',
       'release r3 is missing on web3 (current on web1)',
       'release r3 is good on web1, bad on web2',
