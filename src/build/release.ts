@@ -9,7 +9,23 @@ import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
 export function prerequisites(config: ResolvedConfig): Prerequisite[] {
-  return [unitNamesFree(config.app), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
+  return [unitNamesFree(config.app), deployToOwn(config.app, config.deployTo), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
+}
+
+/**
+ * `deployTo` must hold no other app's releases. Two configs given the same deployTo by mistake (a copied config
+ * whose `app` was changed and `deployTo` not) shared one lock, one `current` and one shared/env: the second app's
+ * deploy linked the first's files as its base, switched the first's `current` to its own code (owned by another
+ * group, so the first app failed at its next restart), replaced its env and secrets, and pruned its releases as
+ * its own. A release's units name its app (<app>.service), so any release there with another app's service unit
+ * means the directory is another app's. Read by the shell's glob alone: no process per deploy. A stage that died
+ * before writing its units has none, and does not count.
+ */
+function deployToOwn(app: string, deployTo: string): Prerequisite {
+  return {
+    check: ['for u in "$S"/releases/*/units/*.service; do', '  [ -e "$u" ] || continue', '  [ "${u##*/}" = "$A.service" ] || exit 1', 'done'].join('\n'),
+    message: `${deployTo} holds another app's releases (their units are not ${app}.service): each app needs its own deployTo (the default is /srv/<app>); \`ls ${deployTo}/.shipit/releases/*/units\` on the host names that app`,
+  };
 }
 
 /**
