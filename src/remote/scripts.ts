@@ -202,6 +202,9 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
   );
 }
 
+/** Where a prerequisite's message (Prerequisite.messages) takes the check's output. */
+export const PREREQ_OUT = '{out}';
+
 /** Prerequisites and free disk: exit 3 with a `prereq:` line for each one missing. */
 function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): string[] {
   if (!Number.isSafeInteger(diskKiB) || diskKiB < 0) throw new Error(`invalid disk size ${diskKiB}`);
@@ -212,8 +215,16 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number): stri
       const report = (message: string) => `printf "prereq: %s\\n" ${quote(message)}`;
       const codes = Object.entries(p.messages ?? {});
       if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message)}; fail=1; fi`;
-      const cases = [...codes.map(([code, message]) => `${Number(code)}) ${report(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
-      return `r=0; ( ${p.check} ) > /dev/null 2>&1 || r=$?; if [ "$r" != 0 ]; then case "$r" in ${cases} esac; fail=1; fi`;
+      // A message with PREREQ_OUT in it has the check's output there (one line: e.g. which unit holds a port).
+      const named = codes.some(([, message]) => message.includes(PREREQ_OUT));
+      const say = (message: string) => {
+        if (!message.includes(PREREQ_OUT)) return report(message);
+        const parts = message.split(PREREQ_OUT);
+        return `printf "prereq: ${'%s'.repeat(2 * parts.length - 1)}\\n" ${parts.map(quote).join(' "$out" ')}`;
+      };
+      const cases = [...codes.map(([code, message]) => `${Number(code)}) ${say(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
+      const run = named ? `out=$( ( ${p.check} ) 2> /dev/null ) || r=$?` : `( ${p.check} ) > /dev/null 2>&1 || r=$?`;
+      return `r=0; ${run}; if [ "$r" != 0 ]; then case "$r" in ${cases} esac; fail=1; fi`;
     }),
     'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
     // Free KiB for an unprivileged writer, from statfs(2): one process (df | awk took four times the CPU here).

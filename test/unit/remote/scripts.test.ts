@@ -315,6 +315,17 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(outcome('exit 7')).toEqual(['prereq: module missing', 'fail=1']);
     expect(outcome('true')).toEqual(['fail=0']);
   });
+
+  it("puts the check's output where a message says {out}, run by /bin/sh", () => {
+    const line = scripts
+      .checkScript(layout, 'r1', [{ check: 'printf %s "$who"; exit 2', message: 'taken', messages: { 2: "taken by {out}: `systemctl cat {out}`, it's there" } }], 0)
+      .split('\n')
+      .find((l) => l.includes('taken'))!;
+    const run = (who: string) => spawnSync('sh', ['-c', ['set -eu', 'fail=0', `who=${who}`, line, 'echo "fail=$fail"'].join('\n')], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(run('api.socket')).toEqual(["prereq: taken by api.socket: `systemctl cat api.socket`, it's there", 'fail=1']);
+    // Output that looks like a format or a command stays text.
+    expect(run("'%s$(id)'")).toEqual(["prereq: taken by %s$(id): `systemctl cat %s$(id)`, it's there", 'fail=1']);
+  });
 });
 
 describe('the restart (run by /bin/sh, systemctl faked)', () => {
