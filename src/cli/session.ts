@@ -180,7 +180,15 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
     .join(' ');
   const failure = describeFailure(outcome, renderer.showsEvents);
   if (outcome.result === 'failed-restored') {
-    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${failure}\nevery host is back on the release it ran before: ${where}`, {
+    // Stopped before the rollout (prepare failed: a port or deployTo another app's, a prerequisite missing): no host
+    // was switched, so none went "back"; a first deploy's hosts run no release of the app at all.
+    const before =
+      outcome.durations.rollout !== undefined
+        ? `every host is back on the release it ran before: ${where}`
+        : Object.values(outcome.hosts).every((release) => release === null)
+          ? `no host was changed; none runs a release of this app yet`
+          : `no host was changed; each runs the release it ran before: ${where}`;
+    throw new ShipitError('DEPLOY_FAILED_RESTORED', `${action} of ${outcome.release} failed: ${failure}\n${before}`, {
       hint:
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
