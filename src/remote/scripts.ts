@@ -539,6 +539,9 @@ export function activateScript(layout: Layout, id: string, timeoutMs: number): s
     'set -e',
     `R="$S/releases/${id}/units"`,
     `[ -d "$D/releases/${id}" ] && [ -d "$R" ] || { echo "release ${id} is not staged on this host" >&2; exit 3; }`,
+    // Another app's release (two configs with one deployTo; prepare refuses that, but a rollback stages nothing):
+    // activating it would install that app's units and switch that app's `current` under it.
+    `[ -e "$R/$A.service" ] || { echo "release ${id} in $D is another app's (its units are not $A.service): deployTo must be this app's own directory" >&2; exit 3; }`,
     'changed=0; socket_changed=0; t0=$(date +%s)',
     ...installUnitsLines(SYSTEMD_DIR),
     ...WHY_FUNCTION,

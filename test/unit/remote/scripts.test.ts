@@ -140,6 +140,36 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
   });
 
+  it("refuses to activate another app's release, before any unit or `current` changes (run by /bin/sh)", () => {
+    // Two configs with one deployTo: `shipit rollback` of the second picks the first's releases (prepare refuses
+    // the deploy; a rollback stages nothing).
+    const root = mkdtempSync(join(tmpdir(), 'shipit-foreign-'));
+    try {
+      const D = join(root, 'srv');
+      mkdirSync(join(D, 'releases', 'r1'), { recursive: true });
+      mkdirSync(join(D, '.shipit', 'releases', 'r1', 'units'), { recursive: true });
+      writeFileSync(join(D, '.shipit', 'releases', 'r1', 'units', 'api.service'), '');
+      writeFileSync(join(D, '.shipit', 'releases', 'r1', 'units', 'api.socket'), '');
+      mkdirSync(join(root, 'bin'));
+      writeFileSync(join(root, 'bin', 'systemctl'), `#!/bin/sh\necho "$@" >> ${root}/systemctl.log\n`, { mode: 0o755 });
+      const activate = (app: string) =>
+        spawnSync('sh', ['-c', scripts.activateScript({ deployTo: D, app, serviceUser: app }, 'r1', 60_000)], {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` },
+        });
+      const run = activate('api-worker');
+      expect(run.status).toBe(3);
+      expect(run.stderr).toBe(`release r1 in ${D} is another app's (its units are not api-worker.service): deployTo must be this app's own directory\n`);
+      expect(existsSync(join(root, 'systemctl.log'))).toBe(false);
+      expect(existsSync(join(D, 'current'))).toBe(false);
+      // Its own release goes past the check (to the fake systemctl).
+      activate('api');
+      expect(readFileSync(join(root, 'systemctl.log'), 'utf8')).not.toBe('');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reads the unit state with one systemctl call and counts the main process's children from /proc (run by /bin/sh)", async () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-svc-'));
     // A main process with two children, and a systemctl that shows it as the service's MainPID.
