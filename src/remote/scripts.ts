@@ -100,6 +100,8 @@ const INSPECT_LINES = [
   'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
   'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
   ...RELEASE_LINES,
+  // Another app's release here (two configs with one deployTo): its service unit, for rollback to refuse before the lock.
+  'for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; printf "foreign\\t%s\\n" "${u##*/}"; break; done',
   ...serviceLines(true),
 ];
 

@@ -193,6 +193,29 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it("inspect names another app's service unit found among deployTo's releases, and nothing for its own (run by /bin/sh)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-inspect-foreign-'));
+    try {
+      const units = (id: string, app: string) => {
+        mkdirSync(join(root, 'releases', id), { recursive: true });
+        mkdirSync(join(root, '.shipit', 'releases', id, 'units'), { recursive: true });
+        for (const kind of ['service', 'socket']) writeFileSync(join(root, '.shipit', 'releases', id, 'units', `${app}.${kind}`), '');
+      };
+      const foreign = (app: string) =>
+        spawnSync('sh', ['-c', scripts.inspectScript({ deployTo: root, app, serviceUser: app })], { encoding: 'utf8', env: { ...process.env, PATH: `${root}/none:/usr/bin:/bin` } })
+          .stdout.split('\n')
+          .filter((l) => l.startsWith('foreign\t'));
+      expect(foreign('api')).toEqual([]);
+      units('r1', 'api');
+      expect(foreign('api')).toEqual([]);
+      expect(foreign('api-worker')).toEqual(['foreign\tapi.service']);
+      units('r2', 'api-worker');
+      expect(foreign('api')).toEqual(['foreign\tapi-worker.service']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("inspect also reads the main process's working directory: the release it runs, whatever `current` says now (run by /bin/sh)", async () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-cwd-'));
     const release = join(root, 'releases', '20261125T130501Z');
