@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { DepsSpec } from '../host/deps-types.js';
 import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
+import { PREREQ_OUT } from '../remote/scripts.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
 import { splitClass } from './python-deps.js';
@@ -9,7 +10,23 @@ import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
 export function prerequisites(config: ResolvedConfig): Prerequisite[] {
-  return [unitNamesFree(config.app), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
+  return [unitNamesFree(config.app), deployToOwn(config.app, config.deployTo), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
+}
+
+/**
+ * `deployTo` must hold no other app's releases. Two configs given the same deployTo by mistake (a copied config
+ * whose `app` was changed and `deployTo` not) shared one lock, one `current` and one shared/env: the second app's
+ * deploy linked the first's files as its base, switched the first's `current` to its own code (owned by another
+ * group, so the first app failed at its next restart), replaced its env and secrets, and pruned its releases as
+ * its own. A release's units name its app (<app>.service), so any release there with another app's service unit
+ * means the directory is another app's. Read by the shell's glob alone: no process per deploy. A stage that died
+ * before writing its units has none, and does not count.
+ */
+function deployToOwn(app: string, deployTo: string): Prerequisite {
+  return {
+    check: ['for u in "$S"/releases/*/units/*.service; do', '  [ -e "$u" ] || continue', '  [ "${u##*/}" = "$A.service" ] || exit 1', 'done'].join('\n'),
+    message: `${deployTo} holds another app's releases (their units are not ${app}.service): each app needs its own deployTo (the default is /srv/<app>); \`ls ${deployTo}/.shipit/releases/*/units\` on the host names that app`,
+  };
 }
 
 /**
@@ -45,9 +62,17 @@ function portFree(port: number, bind: string): Prerequisite {
       // fork. Only its empty answer is taken: a listener on the port (on which address decides), an ss that fails
       // or none at all (iproute2 is not on every host) leave it to the tables below.
       `if l=$(ss -Htn state listening 'sport = :${port}' 2> /dev/null) && [ -z "$l" ]; then exit 0; fi`,
-      `awk -v p=${hexPort} -v any=${wildcard ? 1 : 0} -v me=${v4} -v v4only=${bind === '::' || v4 === '-' ? 0 : 1} '$4 == "0A" { split($2, a, ":"); w = a[1] ~ /^0+$/; if (v4only && FILENAME ~ /6$/ && !w) next; if (a[2] == p && (any || w || a[1] == me)) found = 1 } END { exit found }' /proc/net/tcp /proc/net/tcp6`,
+      `awk -v p=${hexPort} -v any=${wildcard ? 1 : 0} -v me=${v4} -v v4only=${bind === '::' || v4 === '-' ? 0 : 1} '$4 == "0A" { split($2, a, ":"); w = a[1] ~ /^0+$/; if (v4only && FILENAME ~ /6$/ && !w) next; if (a[2] == p && (any || w || a[1] == me)) found = 1 } END { exit found }' /proc/net/tcp /proc/net/tcp6 && exit 0`,
+      // Taken. By a socket unit (another app shipit deployed, most often): named, as ss names only systemd and the
+      // processes that inherited the socket (two apps' "gunicorn" look alike). Read by the shell, only on a clash.
+      'for s in /etc/systemd/system/*.socket; do',
+      `  [ -f "$s" ] && [ "$s" != "$f" ] || continue`,
+      `  while IFS= read -r l; do case "$l" in "ListenStream=${port}" | ListenStream=*:${port}) printf %s "\${s##*/}"; exit 2 ;; esac; done < "$s"`,
+      'done',
+      'exit 1',
     ].join('\n'),
     message: `port ${port} is already in use on this host by another service (\`ss -ltnp 'sport = :${port}'\` names it): choose another server.port, or stop that service`,
+    messages: { 2: `port ${port} is already in use on this host by ${PREREQ_OUT} (\`systemctl cat ${PREREQ_OUT}\` shows it): give each app on a host its own server.port` },
   };
 }
 

@@ -144,7 +144,7 @@ export const secretsSchema = z.record(envKeySchema, secretValueSchema).superRefi
 export const workersSchema = z
   .union([z.number(), z.string()], { error: `%v is not a worker count: expected "auto", a number, or an expression of cpu like "2*cpu+1"` })
   .refine((value) => parseWorkers(value) !== undefined, {
-    error: `%v is not a worker count: expected "auto", an integer 1-${MAX_WORKERS}, or an expression of cpu with + - * and integers like "2*cpu+1"`,
+    error: `%v is not a worker count: expected "auto", an integer 1-${MAX_WORKERS}, or an expression of cpu with + - * / and integers like "2*cpu+1" or "cpu/2"`,
   })
   // The unit clamps a count below 1 to 1 (for 'cpu-1' on a 1-CPU host); an expression below 1 everywhere is a
   // mistake that would otherwise run 1 worker on every host without a word.

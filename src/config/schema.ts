@@ -87,7 +87,7 @@ export const serverSchema = z
     bind: bindSchema.default('0.0.0.0').describe('Address the socket unit listens on; "0.0.0.0" and "::" listen on every IPv4 and IPv6 address.'),
     workers: workersSchema
       .default('auto')
-      .describe('"auto" (the host\'s CPU count when the service starts), a number, or an expression of cpu like "2*cpu+1". On one host, a systemd drop-in overrides it (`systemctl edit <app>.service`: [Service] Environment=WORKERS=4); server.env cannot set WORKERS.'),
+      .describe('"auto" (the host\'s CPU count when the service starts), a number, or an expression of cpu like "2*cpu+1" or "cpu/2" (integer division). Every app on a host takes its own count: two apps on "auto" start twice as many workers as the host has CPUs, so give apps that share hosts a share each, e.g. "cpu/2". On one host, a systemd drop-in overrides it (`systemctl edit <app>.service`: [Service] Environment=WORKERS=4); server.env cannot set WORKERS.'),
     timeout: secondsSchema.prefault(30).describe('Seconds: gunicorn kills a worker silent that long (--timeout).'),
     gracefulTimeout: secondsSchema.prefault(20).describe('Seconds a stopping server drains requests before it is killed (gunicorn --graceful-timeout; TimeoutStopSec is 10 s more).'),
     keepAlive: secondsSchema.prefault(5).describe('Seconds to hold an idle keep-alive connection (gunicorn --keep-alive).'),

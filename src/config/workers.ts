@@ -1,6 +1,7 @@
 /**
  * `server.workers`: 'auto' (the host's CPU count when the service starts), a positive integer, or an integer
- * expression of `cpu` with + - * ('2*cpu+1', the Gunicorn docs' suggestion). The expression is evaluated on the
+ * expression of `cpu` with + - * / ('2*cpu+1', the Gunicorn docs' suggestion; 'cpu/2' for an app that shares its
+ * hosts with another: 'auto' for each would start twice as many workers as the hosts have CPUs). The expression is evaluated on the
  * host at service start (units render it as shell arithmetic), so it is validated here and kept as text.
  */
 export type WorkersPlan =
@@ -11,7 +12,7 @@ export type WorkersPlan =
 
 export const MAX_WORKERS = 1024;
 
-const TOKEN = /\s*(\d+|cpu|[+\-*])/y;
+const TOKEN = /\s*(\d+|cpu|[+\-*/])/y;
 
 /** The tokens of a `cpu` expression, or undefined when it is not one (operands and operators must alternate). */
 function tokenize(text: string): string[] | undefined {
@@ -23,7 +24,7 @@ function tokenize(text: string): string[] | undefined {
     end = TOKEN.lastIndex;
   }
   if (text.slice(end).trim() !== '' || tokens.length === 0 || tokens.length % 2 === 0) return undefined;
-  const isOperator = (token: string) => token === '+' || token === '-' || token === '*';
+  const isOperator = (token: string) => token === '+' || token === '-' || token === '*' || token === '/';
   return tokens.every((token, index) => isOperator(token) === (index % 2 === 1)) ? tokens : undefined;
 }
 
@@ -36,6 +37,8 @@ export function parseWorkers(value: unknown): WorkersPlan | undefined {
   if (/^\s*\d+\s*$/.test(value)) return parseWorkers(Number(value));
   const tokens = tokenize(value);
   if (tokens === undefined || !tokens.includes('cpu')) return undefined;
+  // The unit's shell arithmetic would fail the start ("division by 0"); cpu is never 0.
+  if (tokens.some((token, index) => token === '/' && Number(tokens[index + 1]) === 0)) return undefined;
   return { kind: 'expression', expression: tokens.join('') };
 }
 
@@ -64,7 +67,7 @@ export function neverAWorker(value: unknown): { atOne: number; atMost: number } 
   return values.every((v) => v < 1) ? { atOne: values[0]!, atMost: values.at(-1)! } : undefined;
 }
 
-/** The expression's value, unclamped: shell arithmetic precedence, * before + and -, left to right. */
+/** The expression's value, unclamped: shell arithmetic, * and / (integer, truncated) before + and -, left to right. */
 function evaluateExpression(expression: string, cpu: number): number {
   const tokens = tokenize(expression) as string[];
   const terms: number[] = [];
@@ -74,6 +77,7 @@ function evaluateExpression(expression: string, cpu: number): number {
     const operator = tokens[i] as string;
     const next = operand(tokens[i + 1] as string, cpu);
     if (operator === '*') product *= next;
+    else if (operator === '/') product = Math.trunc(product / next);
     else {
       terms.push(product);
       signs.push(operator === '+' ? 1 : -1);

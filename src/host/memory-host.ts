@@ -67,6 +67,8 @@ export class MemoryHost implements Host {
   journalEntries: JournalEntry[] = [];
   private journalSeq = 0;
   lockInfo: LockInfo | null = null;
+  /** Another app's service unit among deployTo's releases (inspect's foreignUnit): two configs with one deployTo. */
+  foreignUnit?: string;
   history: HistoryEntry[] = [];
   /** The release the running process serves (what the app's /readyz would report). */
   serving: string | null = null;
@@ -114,6 +116,7 @@ export class MemoryHost implements Host {
       current: this.current,
       releases: [...this.releases.values()].map((r) => ({ ...r.meta })),
       lock: this.lockInfo ? { ...this.lockInfo } : null,
+      ...(this.foreignUnit === undefined ? {} : { foreignUnit: this.foreignUnit }),
       service: this.serviceState(),
     };
   }

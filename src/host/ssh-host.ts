@@ -680,7 +680,8 @@ export class SshHost implements Host {
 /** What inspectScript prints. */
 function parseInspect(stdout: string): HostState {
   const tagged = splitTagged(stdout);
-  return { ...parseReleasesState(tagged), service: parseServiceLines(tagged.get('svc') ?? []) };
+  const foreign = tagged.get('foreign')?.[0];
+  return { ...parseReleasesState(tagged), ...(foreign ? { foreignUnit: foreign } : {}), service: parseServiceLines(tagged.get('svc') ?? []) };
 }
 
 /** The releases part of inspectScript's lines, also what lockScript prints after `acquired`. */

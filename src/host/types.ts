@@ -68,6 +68,11 @@ export interface HostReleases {
   lock: LockInfo | null;
   /** The sha256 of the current release's manifest, when the host said it (with the lock): see prepare. */
   currentManifest?: string;
+  /**
+   * Inspect only: the service unit of another app whose release is in deployTo (two configs given one deployTo by
+   * mistake), e.g. `api.service`; absent when every release there is this app's.
+   */
+  foreignUnit?: string;
 }
 
 /** Everything inspect reads: the releases and the service (`shipit status`). */

@@ -100,6 +100,8 @@ const INSPECT_LINES = [
   'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
   'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
   ...RELEASE_LINES,
+  // Another app's release here (two configs with one deployTo): its service unit, for rollback to refuse before the lock.
+  'for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; printf "foreign\\t%s\\n" "${u##*/}"; break; done',
   ...serviceLines(true),
 ];
 
@@ -202,6 +204,9 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
   );
 }
 
+/** Where a prerequisite's message (Prerequisite.messages) takes the check's output. */
+export const PREREQ_OUT = '{out}';
+
 /** Prerequisites and free disk (and inodes, when the stage knows how many it creates): exit 3 with a `prereq:` line for each one missing. */
 function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number, inodes?: number): string[] {
   if (!Number.isSafeInteger(diskKiB) || diskKiB < 0) throw new Error(`invalid disk size ${diskKiB}`);
@@ -212,8 +217,16 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number, inode
       const report = (message: string) => `printf "prereq: %s\\n" ${quote(message)}`;
       const codes = Object.entries(p.messages ?? {});
       if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message)}; fail=1; fi`;
-      const cases = [...codes.map(([code, message]) => `${Number(code)}) ${report(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
-      return `r=0; ( ${p.check} ) > /dev/null 2>&1 || r=$?; if [ "$r" != 0 ]; then case "$r" in ${cases} esac; fail=1; fi`;
+      // A message with PREREQ_OUT in it has the check's output there (one line: e.g. which unit holds a port).
+      const named = codes.some(([, message]) => message.includes(PREREQ_OUT));
+      const say = (message: string) => {
+        if (!message.includes(PREREQ_OUT)) return report(message);
+        const parts = message.split(PREREQ_OUT);
+        return `printf "prereq: ${'%s'.repeat(2 * parts.length - 1)}\\n" ${parts.map(quote).join(' "$out" ')}`;
+      };
+      const cases = [...codes.map(([code, message]) => `${Number(code)}) ${say(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
+      const run = named ? `out=$( ( ${p.check} ) 2> /dev/null ) || r=$?` : `( ${p.check} ) > /dev/null 2>&1 || r=$?`;
+      return `r=0; ${run}; if [ "$r" != 0 ]; then case "$r" in ${cases} esac; fail=1; fi`;
     }),
     'p="$D"; while [ ! -d "$p" ]; do p=$(dirname "$p"); done',
     // Free KiB for an unprivileged writer, from statfs(2): one process (df | awk took four times the CPU here).
@@ -553,6 +566,9 @@ export function activateScript(layout: Layout, id: string, timeoutMs: number): s
     'set -e',
     `R="$S/releases/${id}/units"`,
     `[ -d "$D/releases/${id}" ] && [ -d "$R" ] || { echo "release ${id} is not staged on this host" >&2; exit 3; }`,
+    // Another app's release (two configs with one deployTo; prepare refuses that, but a rollback stages nothing):
+    // activating it would install that app's units and switch that app's `current` under it.
+    `[ -e "$R/$A.service" ] || { echo "release ${id} in $D is another app's (its units are not $A.service): deployTo must be this app's own directory" >&2; exit 3; }`,
     'changed=0; socket_changed=0; t0=$(date +%s)',
     ...installUnitsLines(SYSTEMD_DIR),
     ...WHY_FUNCTION,

@@ -18,7 +18,9 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
   // every host, fail at once instead of after taking the lock, or after waiting for someone else's
   // (--lock-wait), or with exit 4 when it is held. Nothing earlier knows the hosts' releases (connecting runs
   // nothing). The hosts may change before we hold the lock: the state the lock returns is checked again below.
-  pickMoving(await inspectFleet(hosts, signal), hosts, to, config.environment);
+  const seen = await inspectFleet(hosts, signal);
+  refuseForeign(seen, config.app, config.deployTo);
+  pickMoving(seen, hosts, to, config.environment);
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   // Hosts whose record released the lock already.
   const unlocked = new Set<string>();
@@ -54,6 +56,19 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
   } finally {
     await unlockFleet(new Map([...hosts].filter(([name]) => !unlocked.has(name))), ctx.lock.token);
   }
+}
+
+/**
+ * Two configs given one deployTo: this app's rollback would pick the other app's releases (activation refuses
+ * them, but only after the lock, and its revert is refused the same way). Refused here, before the lock.
+ */
+function refuseForeign(fleet: ReadonlyMap<string, HostReleases>, app: string, deployTo: string): void {
+  const foreign = [...fleet].filter(([, state]) => state.foreignUnit !== undefined);
+  if (foreign.length === 0) return;
+  const [host, state] = foreign[0]!;
+  throw new ShipitError('USAGE', `${host}: ${deployTo} holds another app's releases (${state.foreignUnit}), not ${app}'s`, {
+    hint: `deployTo must be this app's own directory (the default is /srv/${app}); nothing was changed`,
+  });
 }
 
 /** The release to return to (pickRollbackTarget), what each host runs now, and the hosts not on it already. */

@@ -30,6 +30,21 @@ describe('rollback on an in-memory fleet', () => {
     expect((await rollback(fleet.ctx())).release).toBe(A);
   });
 
+  it("refuses, before the lock, a deployTo that holds another app's releases (two configs with one deployTo)", async () => {
+    const fleet = await fleetOnC();
+    for (const host of fleet.hosts.values()) host.calls.length = 0;
+    fleet.host('web2').foreignUnit = 'api.service';
+    const error = await rollback(fleet.ctx()).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'USAGE',
+      message: `web2: ${fleet.config.deployTo} holds another app's releases (api.service), not ${fleet.config.app}'s`,
+      hint: `deployTo must be this app's own directory (the default is /srv/${fleet.config.app}); nothing was changed`,
+    });
+    expect((error as ShipitError).exitCode).toBe(2);
+    expect(fleet.events.filter((e) => e.type === 'host.locked' || e.type === 'host.activating')).toEqual([]);
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
+  });
+
   it('skips releases marked bad', async () => {
     const fleet = await fleetOnC();
     for (const host of fleet.hosts.values()) host.releases.get(B)!.meta.state = 'bad';

@@ -101,6 +101,12 @@ export function statusNotes(rows: readonly HostStatus[], env: string): string[] 
   for (const r of read) byRelease.set(r.current ?? '', [...(byRelease.get(r.current ?? '') ?? []), r.host]);
   if (byRelease.size > 1) notes.push(`hosts run different releases: ${[...byRelease].map(([id, on]) => `${on.join(', ')} ${id === '' ? 'not deployed' : `on ${id}`}`).join('; ')}`);
   for (const r of read) {
+    // Two configs with one deployTo: the row shows the other app's release (and a "runs" that is this app's own
+    // service, elsewhere), and deploy and rollback refuse, so that is what to say.
+    if (r.state?.foreignUnit) {
+      notes.push(`${r.host}: this app's deployTo holds another app's releases (${r.state.foreignUnit}): the RELEASE column is that app's; give this app its own deployTo (the default is /srv/<app>)`);
+      continue;
+    }
     if (r.runs) {
       notes.push(
         `${r.host}: \`current\` points at ${r.current ?? 'nothing'} but the service still runs ${r.runs} (\`current\` was changed without a restart): ` +

@@ -45,7 +45,7 @@ describe('the prerequisite "the port is free"', () => {
     rmSync(join(dir, 'ss.args'), { force: true });
     writeSs(ss);
     if (own !== undefined) writeFileSync(join(dir, 'shop.socket'), `[Socket]\n# ListenStream=${port} in a comment is not it\n${own}\nBacklog=4096\n`);
-    const check = portCheck(port, bind).check.replace('/proc/net/tcp /proc/net/tcp6', `${dir}/tcp ${dir}/tcp6`).replace('/etc/systemd/system/', `${dir}/`);
+    const check = portCheck(port, bind).check.replace('/proc/net/tcp /proc/net/tcp6', `${dir}/tcp ${dir}/tcp6`).replaceAll('/etc/systemd/system/', `${dir}/`);
     const r = spawnSync('/bin/sh', ['-c', `A=shop; ( ${check} )`], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` } });
     expect(r.stderr).toBe('');
     return r.status === 0;
@@ -102,5 +102,33 @@ describe('the prerequisite "the port is free"', () => {
     expect(portCheck(22, '0.0.0.0').message).toBe(
       "port 22 is already in use on this host by another service (`ss -ltnp 'sport = :22'` names it): choose another server.port, or stop that service",
     );
+  });
+
+  it("names another app's socket unit that holds the port, the app's own aside, and only when the port is taken", () => {
+    rmSync(join(dir, 'shop.socket'), { force: true });
+    writeSs();
+    // Another app's socket on 22, which the tables say is taken; and one on 5432 with 127.0.0.1.
+    writeFileSync(join(dir, 'api.socket'), '[Socket]\nListenStream=0.0.0.0:22\n');
+    writeFileSync(join(dir, 'db.socket'), '[Socket]\nListenStream=127.0.0.1:5432\n');
+    const prerequisite = portCheck(22, '0.0.0.0');
+    const run = (port: number, bind: string) => {
+      const check = portCheck(port, bind).check.replace('/proc/net/tcp /proc/net/tcp6', `${dir}/tcp ${dir}/tcp6`).replaceAll('/etc/systemd/system/', `${dir}/`);
+      return spawnSync('/bin/sh', ['-c', `A=shop; ( ${check} )`], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` } });
+    };
+    try {
+      expect(run(22, '0.0.0.0')).toMatchObject({ status: 2, stdout: 'api.socket', stderr: '' });
+      expect(run(5432, '127.0.0.1')).toMatchObject({ status: 2, stdout: 'db.socket' });
+      // Free ports stay free, whatever a unit file says; a listener no socket unit names is the plain message's.
+      expect(run(5432, '10.0.0.5')).toMatchObject({ status: 0, stdout: '' });
+      expect(run(8000, '0.0.0.0')).toMatchObject({ status: 0, stdout: '' });
+      rmSync(join(dir, 'api.socket'));
+      expect(run(22, '0.0.0.0')).toMatchObject({ status: 1, stdout: '' });
+      expect(prerequisite.messages?.[2]).toBe(
+        "port 22 is already in use on this host by {out} (`systemctl cat {out}` shows it): give each app on a host its own server.port",
+      );
+    } finally {
+      rmSync(join(dir, 'api.socket'), { force: true });
+      rmSync(join(dir, 'db.socket'), { force: true });
+    }
   });
 });

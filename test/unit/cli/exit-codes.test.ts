@@ -79,6 +79,22 @@ describe('exit codes', () => {
     expect(result.message).toMatch(/every host is back on the release it ran before: web1=20261124T100000Z web2=20261124T100000Z web3=20261124T100000Z/);
   });
 
+  it('5 when prepare fails: nothing was switched, which the message says instead of "back on" (nothing moved)', async () => {
+    const prepareFails = (fleet: ReturnType<typeof makeFleet>) => {
+      for (const name of ['web1', 'web2', 'web3']) fleet.host(name).faults.prepareFails = 'port 8000 is already in use on this host by api.socket';
+    };
+    const redeploy = await deployExit(prepareFails);
+    expect(redeploy.code).toBe(5);
+    expect(redeploy.message).toMatch(/\nnothing was switched: every host still runs 20261124T100000Z$/);
+    // A first deploy: there is no release to name, and "(nothing)" read as if the hosts had been emptied.
+    const first = await deployExit((fleet) => {
+      for (const name of ['web1', 'web2', 'web3']) fleet.host(name).current = null;
+      prepareFails(fleet);
+    });
+    expect(first.code).toBe(5);
+    expect(first.message).toMatch(/\nnothing was switched: no host runs a release yet$/);
+  });
+
   it('5 after Ctrl-C: the hint is the rollback command for this environment and release, ready to paste', () => {
     const outcome: Parameters<typeof finish>[0] = {
       result: 'failed-restored', release: NEW, failure: 'interrupted by SIGINT', failedOn: [], hosts: { web1: OLD },

@@ -160,6 +160,16 @@ describe('status after a deploy was killed mid-rollout', () => {
   });
 });
 
+describe("status of an app whose deployTo holds another app's releases", () => {
+  it('says so instead of advising a deploy or rollback that would be refused', () => {
+    const state = { current: 'r9', releases: [], lock: null, foreignUnit: 'api.service', service: { active: 'active', sub: 'running', mainPid: 1, restarts: 0, since: null, workers: 2 } };
+    const rows: HostStatus[] = [{ host: 'web1', unreachable: null, current: 'r9', runs: 'r1', unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state }];
+    expect(statusNotes(rows, 'production')).toEqual([
+      "web1: this app's deployTo holds another app's releases (api.service): the RELEASE column is that app's; give this app its own deployTo (the default is /srv/<app>)",
+    ]);
+  });
+});
+
 describe('status of a host whose `current` was repointed by hand without a restart', () => {
   const row = (host: string, current: string, runs: string | null): HostStatus => ({ host, unreachable: null, current, runs, unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null });
 

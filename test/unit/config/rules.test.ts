@@ -254,9 +254,9 @@ describe('server', () => {
   });
 
   it('workers: auto, a positive integer, or an expression of cpu', () => {
-    for (const ok of ['auto', 1, 4, '2*cpu+1', 'cpu', 'cpu * 2', 'cpu-1', '4']) expect(problems(server({ workers: ok }))).toEqual([]);
-    const message = 'is not a worker count: expected "auto", an integer 1-1024, or an expression of cpu with + - * and integers like "2*cpu+1"';
-    for (const bad of [0, -1, 1.5, 2000, 'all', '2*cpu+', '2**cpu', 'cpu/2', '(cpu+1)*2', '2*3', 'cpus', '']) {
+    for (const ok of ['auto', 1, 4, '2*cpu+1', 'cpu', 'cpu * 2', 'cpu-1', '4', 'cpu/2', '2*cpu/3']) expect(problems(server({ workers: ok }))).toEqual([]);
+    const message = 'is not a worker count: expected "auto", an integer 1-1024, or an expression of cpu with + - * / and integers like "2*cpu+1" or "cpu/2"';
+    for (const bad of [0, -1, 1.5, 2000, 'all', '2*cpu+', '2**cpu', 'cpu/0', 'cpu//2', '(cpu+1)*2', '2*3', 'cpus', '']) {
       expect(problems(server({ workers: bad }))).toEqual([`server.workers: ${JSON.stringify(bad)} ${message}`]);
     }
     expect(problems(server({ workers: true }))).toEqual([
@@ -443,7 +443,7 @@ describe('where a problem is reported', () => {
     });
     expect(problems(config)).toEqual([
       'environments.production.server.port: 0 is too small: expected at least 1',
-      'environments.staging.server.workers: "many" is not a worker count: expected "auto", an integer 1-1024, or an expression of cpu with + - * and integers like "2*cpu+1"',
+      'environments.staging.server.workers: "many" is not a worker count: expected "auto", an integer 1-1024, or an expression of cpu with + - * / and integers like "2*cpu+1" or "cpu/2"',
       'environments.staging.keepReleases: 1 is too small: keep at least 2 releases so there is one to roll back to',
     ]);
   });

@@ -1,4 +1,5 @@
 // Host strings, worker expressions and command lines: the small parsers behind the schema.
+import { execFileSync } from 'node:child_process';
 import { findControlOperator } from '../../../src/config/command-line.js';
 import { defaultHostName, isValidHostAddress, parseHostString } from '../../../src/config/hosts.js';
 import { evaluateWorkers, parseWorkers } from '../../../src/config/workers.js';
@@ -41,7 +42,7 @@ describe('workers', () => {
     expect(parseWorkers(4)).toEqual({ kind: 'fixed', count: 4 });
     expect(parseWorkers(' 4 ')).toEqual({ kind: 'fixed', count: 4 });
     expect(parseWorkers('2 * cpu + 1')).toEqual({ kind: 'expression', expression: '2*cpu+1' });
-    for (const bad of [0, 1025, 1.5, '2*cpu+', '*cpu', 'cpu cpu', '2*3', '(cpu)', 'cpu/2', 'CPU', null, true]) expect(parseWorkers(bad)).toBeUndefined();
+    for (const bad of [0, 1025, 1.5, '2*cpu+', '*cpu', 'cpu cpu', '2*3', '(cpu)', 'cpu/', 'cpu/0', '2*cpu/0+1', 'CPU', null, true]) expect(parseWorkers(bad)).toBeUndefined();
   });
 
   it('evaluates like shell arithmetic, at least 1', () => {
@@ -54,6 +55,23 @@ describe('workers', () => {
     expect(value('cpu-1', 1)).toBe(1);
     expect(value('10-cpu*2-1', 3)).toBe(3);
     expect(value('cpu*cpu', 3)).toBe(9);
+    // Integer division, truncated, at least 1: 'cpu/2' is an app's half of a host it shares with another.
+    expect(value('cpu/2', 8)).toBe(4);
+    expect(value('cpu/2', 3)).toBe(1);
+    expect(value('cpu/2', 1)).toBe(1);
+    expect(value('2*cpu/3', 4)).toBe(2);
+    expect(value('cpu/2*3', 5)).toBe(6);
+    expect(value('1+cpu/2', 5)).toBe(3);
+    expect(value('7-cpu/2', 4)).toBe(5);
+  });
+
+  it("agrees with the unit's shell arithmetic, division included", () => {
+    for (const expression of ['cpu/2', '2*cpu/3', 'cpu/2*3', '1+cpu/2', '7-cpu/2-1', 'cpu*3/2+1', '10-cpu/3*2']) {
+      for (const cpu of [1, 2, 3, 5, 8, 64]) {
+        const shell = execFileSync('/bin/sh', ['-c', `cpu=${cpu}; w=$((${expression.replaceAll('cpu', '$cpu')})); [ "$w" -ge 1 ] || w=1; echo $w`], { encoding: 'utf8' });
+        expect([expression, cpu, evaluateWorkers(parseWorkers(expression)!, cpu)]).toEqual([expression, cpu, Number(shell)]);
+      }
+    }
   });
 });
 

@@ -140,6 +140,36 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(text).toContain('[ "$changed" = 0 ] || systemctl daemon-reload');
   });
 
+  it("refuses to activate another app's release, before any unit or `current` changes (run by /bin/sh)", () => {
+    // Two configs with one deployTo: `shipit rollback` of the second picks the first's releases (prepare refuses
+    // the deploy; a rollback stages nothing).
+    const root = mkdtempSync(join(tmpdir(), 'shipit-foreign-'));
+    try {
+      const D = join(root, 'srv');
+      mkdirSync(join(D, 'releases', 'r1'), { recursive: true });
+      mkdirSync(join(D, '.shipit', 'releases', 'r1', 'units'), { recursive: true });
+      writeFileSync(join(D, '.shipit', 'releases', 'r1', 'units', 'api.service'), '');
+      writeFileSync(join(D, '.shipit', 'releases', 'r1', 'units', 'api.socket'), '');
+      mkdirSync(join(root, 'bin'));
+      writeFileSync(join(root, 'bin', 'systemctl'), `#!/bin/sh\necho "$@" >> ${root}/systemctl.log\n`, { mode: 0o755 });
+      const activate = (app: string) =>
+        spawnSync('sh', ['-c', scripts.activateScript({ deployTo: D, app, serviceUser: app }, 'r1', 60_000)], {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` },
+        });
+      const run = activate('api-worker');
+      expect(run.status).toBe(3);
+      expect(run.stderr).toBe(`release r1 in ${D} is another app's (its units are not api-worker.service): deployTo must be this app's own directory\n`);
+      expect(existsSync(join(root, 'systemctl.log'))).toBe(false);
+      expect(existsSync(join(D, 'current'))).toBe(false);
+      // Its own release goes past the check (to the fake systemctl).
+      activate('api');
+      expect(readFileSync(join(root, 'systemctl.log'), 'utf8')).not.toBe('');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reads the unit state with one systemctl call and counts the main process's children from /proc (run by /bin/sh)", async () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-svc-'));
     // A main process with two children, and a systemctl that shows it as the service's MainPID.
@@ -159,6 +189,29 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
       );
     } finally {
       process.kill(-main.pid!, 'SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("inspect names another app's service unit found among deployTo's releases, and nothing for its own (run by /bin/sh)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-inspect-foreign-'));
+    try {
+      const units = (id: string, app: string) => {
+        mkdirSync(join(root, 'releases', id), { recursive: true });
+        mkdirSync(join(root, '.shipit', 'releases', id, 'units'), { recursive: true });
+        for (const kind of ['service', 'socket']) writeFileSync(join(root, '.shipit', 'releases', id, 'units', `${app}.${kind}`), '');
+      };
+      const foreign = (app: string) =>
+        spawnSync('sh', ['-c', scripts.inspectScript({ deployTo: root, app, serviceUser: app })], { encoding: 'utf8', env: { ...process.env, PATH: `${root}/none:/usr/bin:/bin` } })
+          .stdout.split('\n')
+          .filter((l) => l.startsWith('foreign\t'));
+      expect(foreign('api')).toEqual([]);
+      units('r1', 'api');
+      expect(foreign('api')).toEqual([]);
+      expect(foreign('api-worker')).toEqual(['foreign\tapi.service']);
+      units('r2', 'api-worker');
+      expect(foreign('api')).toEqual(['foreign\tapi-worker.service']);
+    } finally {
       rmSync(root, { recursive: true, force: true });
     }
   });
@@ -314,6 +367,17 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(outcome('exit 1')).toEqual(['prereq: module missing', 'fail=1']);
     expect(outcome('exit 7')).toEqual(['prereq: module missing', 'fail=1']);
     expect(outcome('true')).toEqual(['fail=0']);
+  });
+
+  it("puts the check's output where a message says {out}, run by /bin/sh", () => {
+    const line = scripts
+      .checkScript(layout, 'r1', [{ check: 'printf %s "$who"; exit 2', message: 'taken', messages: { 2: "taken by {out}: `systemctl cat {out}`, it's there" } }], 0)
+      .split('\n')
+      .find((l) => l.includes('taken'))!;
+    const run = (who: string) => spawnSync('sh', ['-c', ['set -eu', 'fail=0', `who=${who}`, line, 'echo "fail=$fail"'].join('\n')], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(run('api.socket')).toEqual(["prereq: taken by api.socket: `systemctl cat api.socket`, it's there", 'fail=1']);
+    // Output that looks like a format or a command stays text.
+    expect(run("'%s$(id)'")).toEqual(["prereq: taken by %s$(id): `systemctl cat %s$(id)`, it's there", 'fail=1']);
   });
 });
 
