@@ -169,7 +169,7 @@ describe('exit codes on the lab', () => {
     expect(listed.releases.slice(0, 2).map((r) => [r.id, r.state])).toEqual([[`${id}-02`, 'current'], [id, 'good']]);
     const back = await project.shipit(['rollback', 'production']);
     expect(back.exitCode).toBe(0);
-    expect(back.all).toMatch(new RegExp(`rollback of ${id} succeeded on 2 host`));
+    expect(back.all).toMatch(new RegExp(`rollback to ${id} succeeded on 2 host`));
     good = id;
   });
 
