@@ -49,8 +49,11 @@ export class Balancer {
       lines.push(
         `frontend fe-${f.name}`,
         `  bind ${BALANCER_NS.address}:${f.listen}`,
-        // Request logs would be ~300 lines/s; the backend still logs its servers' health changes.
-        '  no log',
+        // Only the requests that failed (an error, a 5xx): ~300 lines/s otherwise. Each says which server, its
+        // timers and termination state (SH: the server closed before its answer; SC: it refused the connection).
+        '  log global',
+        '  option httplog',
+        '  option dontlog-normal',
         `  default_backend be-${f.name}`,
         `backend be-${f.name}`,
         '  balance roundrobin',
@@ -118,6 +121,11 @@ export class Balancer {
   /** Health transitions logged between two times ("Server be-x/web1 is DOWN, reason: …"). */
   transitions(from: number, to: number): string[] {
     return this.events.filter((e) => e.at >= from && e.at < to && /Server .* is (UP|DOWN)/.test(e.line)).map((e) => e.line.replace(/^.*?(Server )/, '$1').replace(/, \d+ active.*$/, ''));
+  }
+
+  /** Request log lines (only failed requests are logged) between two times, with the frontend's name. */
+  failedRequests(frontend: string, from: number, to: number): string[] {
+    return this.events.filter((e) => e.at >= from && e.at < to && e.line.includes(` fe-${frontend} `)).map((e) => e.line);
   }
 
   async stop(): Promise<void> {

@@ -26,7 +26,7 @@ export interface DirectLoad {
 
 export interface ZeroDowntimeVariant {
   variant: string;
-  phases: (PhaseLoad & { exitCode: number | null; expectedExit: number | null; healthChanges: string[]; direct: DirectLoad })[];
+  phases: (PhaseLoad & { exitCode: number | null; expectedExit: number | null; healthChanges: string[]; failedRequests: string[]; direct: DirectLoad })[];
 }
 
 /** Beside the balancer, a little load straight at each host: what a client without HAProxy's retries sees. */
@@ -92,7 +92,7 @@ async function underLoad(balancer: Balancer, frontend: string, listen: number, p
       d.connectionErrors += hp.connectionErrors;
       for (const [k, v] of Object.entries(hp.errors)) d.errors[k] = (d.errors[k] ?? 0) + v;
     }
-    return { ...p, exitCode: marks[i]!.exitCode, expectedExit: marks[i]!.expectedExit, healthChanges: balancer.transitions(marks[i]!.from, marks[i]!.to + 1_000), direct: d };
+    return { ...p, exitCode: marks[i]!.exitCode, expectedExit: marks[i]!.expectedExit, healthChanges: balancer.transitions(marks[i]!.from, marks[i]!.to + 1_000), failedRequests: balancer.failedRequests(frontend, marks[i]!.from, marks[i]!.to + 1_000), direct: d };
   });
 }
 
@@ -185,7 +185,13 @@ export function renderZeroDowntime(results: ZeroDowntimeVariant[]): string {
           p.healthChanges.length === 0 ? 'none' : `${p.healthChanges.length}: ${[...new Set(p.healthChanges.map((c) => c.replace(/^Server be-\w+\//, '').replace(/, reason:.*$/, '')))].join('; ')}`,
           `${p.direct.requests}, ${p.direct.non2xx + p.direct.connectionErrors}${Object.keys(p.direct.errors).length ? ` (${summarize(p.direct.errors)})` : ''}`,
         ]),
-      ),
+      ) + failedLines(v),
     )
     .join('');
+}
+
+/** HAProxy's log lines of the requests that failed through it, per phase: which server, its timers, how it ended. */
+function failedLines(v: ZeroDowntimeVariant): string {
+  const lines = v.phases.flatMap((p) => (p.failedRequests ?? []).slice(0, 5).map((line) => `  ${p.phase}: ${line}`));
+  return lines.length === 0 ? '' : `HAProxy's log of the failed requests:\n${lines.join('\n')}\n`;
 }
