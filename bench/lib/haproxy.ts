@@ -123,9 +123,19 @@ export class Balancer {
     return this.events.filter((e) => e.at >= from && e.at < to && /Server .* is (UP|DOWN)/.test(e.line)).map((e) => e.line.replace(/^.*?(Server )/, '$1').replace(/, \d+ active.*$/, ''));
   }
 
-  /** Request log lines (only failed requests are logged) between two times, with the frontend's name. */
+  /**
+   * The frontend's failed requests between two times, as HAProxy logged them: a status other than 2xx/3xx, except
+   * when the client went away itself (termination state C…: the load tool stopping). HAProxy also logs requests
+   * that succeeded after a retried connect (dontlog-normal keeps them): not failures, left out.
+   */
   failedRequests(frontend: string, from: number, to: number): string[] {
-    return this.events.filter((e) => e.at >= from && e.at < to && e.line.includes(` fe-${frontend} `)).map((e) => e.line);
+    return this.events
+      .filter((e) => e.at >= from && e.at < to && e.line.includes(` fe-${frontend} `))
+      .map((e) => e.line)
+      .filter((line) => {
+        const m = / (-1|\d{3}) \d+ \S+ \S+ ([A-Za-z-]{4}) /.exec(line);
+        return m === null || (!/^[23]/.test(m[1]!) && !m[2]!.startsWith('C'));
+      });
   }
 
   async stop(): Promise<void> {
