@@ -190,12 +190,24 @@ def _shipit_patch_uvicorn():
             return result
 
     async def shutdown(self, sockets=None):
+        # Stop accepting first, and close the servers only once what was accepted has attached: asyncio (3.11)
+        # accepts in one loop iteration and builds the transport in a task on the next, whose Server._attach
+        # asserts the server is still open. A connection accepted just before Server.close() was dropped that way,
+        # unanswered, and reset when the worker exited (strace on the lab: accept4 = 22 after SIGTERM, fd 22 never
+        # closed before exit_group; 12 of 22,577 requests over 30 restarts at ~800 req/s).
+        loop = asyncio.get_running_loop()
         for server in getattr(self, "servers", []):
-            server.close()
-        # A connection the loop accepted just before the close reaches connection_made (and uvicorn's set) a loop
-        # iteration or two later: let it arrive before looking, or it would be served by a worker that is gone.
+            for sock in getattr(server, "sockets", None) or ():
+                try:
+                    loop.remove_reader(sock.fileno())
+                except Exception:
+                    pass
+        # A connection the loop accepted just before reaches connection_made (and uvicorn's set) a loop iteration
+        # or two later: let it arrive before looking, or it would be served by a worker that is gone.
         for _ in range(4):
             await asyncio.sleep(_SHIPIT_SETTLE)
+        for server in getattr(self, "servers", []):
+            server.close()
         # Only connections already accepted can still deliver a request: with none, there is nothing to wait for.
         if getattr(getattr(self, "server_state", None), "connections", True):
             await asyncio.sleep(0.25)

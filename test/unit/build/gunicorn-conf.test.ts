@@ -72,6 +72,9 @@ class FakeLoop:
         return at(now[0] + delay, lambda: fn(*args))
     def call_soon_threadsafe(self, fn, *args):
         return real_get_running_loop().call_soon(fn, *args)
+    def remove_reader(self, fd):
+        import uvicorn.server
+        uvicorn.server.LISTENERS[fd].stop_accepting()
 
 def run(coroutine):
     async def main():
@@ -100,17 +103,44 @@ class State:
         self.connections = set()
         self.tasks = set()
 
+class Sock:
+    def fileno(self):
+        return 7
+
+LISTENERS = {}
+
 class Listener:
+    """An asyncio Server on the worker's socket: accepting stops when the loop stops reading it (remove_reader);
+    close() ends the server, after which a connection accepted before but not yet attached is dropped, as asyncio's
+    Server._attach does (an assertion, caught and swallowed by _accept_connection2)."""
     def __init__(self, server):
         self.server = server
+        self.closed = False
+        self.accepting = True
+        self.sockets = (Sock(),)
+        LISTENERS[7] = self
 
-    def close(self):
+    def stop_accepting(self):
+        self.accepting = False
         log("stop accepting")
-        # A connection accepted just before the close reaches the connections a moment later (connection_made).
+        # A connection accepted just before reaches the connections a moment later (connection_made).
         on_its_way = getattr(self.server, "on_its_way", None)
         if on_its_way is not None:
-            at(now[0] + 0.001, lambda: (log("accepted connection made"), self.server.server_state.connections.add(object())))
+            def made():
+                if self.closed:
+                    log("accepted connection dropped")
+                    return
+                log("accepted connection made")
+                self.server.server_state.connections.add(object())
+            at(now[0] + 0.001, made)
             at(now[0] + on_its_way, lambda: (log("its request answered"), self.server.server_state.connections.clear()))
+
+    def close(self):
+        # asyncio's Server.close() stops accepting too.
+        if self.accepting:
+            self.stop_accepting()
+        self.closed = True
+        log("close server")
 
 class Server:
     def __init__(self):
@@ -255,24 +285,24 @@ describe("the gunicorn preset's config", () => {
   describe("uvicorn's shutdown", () => {
     it('an idle worker: starts at SIGTERM, not on the next 0.1 s tick, and skips the 0.1 s wait for connections it does not have', () => {
       // Unpatched: shutdown at 0.100, done at 0.200.
-      expect(uvicorn({ exit: 0.03 })).toBe('SIGTERM @0.030 | stop accepting @0.030 | uvicorn shutdown @0.038 | uvicorn done @0.038');
+      expect(uvicorn({ exit: 0.03 })).toBe('SIGTERM @0.030 | stop accepting @0.030 | close server @0.038 | uvicorn shutdown @0.038 | uvicorn done @0.038');
     });
 
     it('an idle worker wakes 10 times a second, as uvicorn does alone (a 5 ms poll here cost each idle worker 6% of a core)', () => {
       expect(uvicorn({ exit: 1.03, count_timers: true })).toBe(
-        'SIGTERM @1.030 | 11 timers before it | stop accepting @1.030 | uvicorn shutdown @1.038 | uvicorn done @1.038',
+        'SIGTERM @1.030 | 11 timers before it | stop accepting @1.030 | close server @1.038 | uvicorn shutdown @1.038 | uvicorn done @1.038',
       );
     });
 
     it('with connections: stops accepting, gives them 0.25 s to deliver their request, then waits until they close (seen within 5 ms), no longer', () => {
       expect(uvicorn({ exit: 0.03, connections: 2, connections_close: 0.4 })).toBe(
-        'SIGTERM @0.030 | stop accepting @0.030 | uvicorn shutdown @0.288 | connections closed @0.400 | uvicorn done @0.403',
+        'SIGTERM @0.030 | stop accepting @0.030 | close server @0.038 | uvicorn shutdown @0.288 | connections closed @0.400 | uvicorn done @0.403',
       );
     });
 
     it('a connection that stays open is waited for, poll after poll', () => {
       expect(uvicorn({ exit: 0.02, connections: 1, connections_close: 2.5 })).toBe(
-        'SIGTERM @0.020 | stop accepting @0.020 | uvicorn shutdown @0.278 | connections closed @2.500 | uvicorn done @2.503',
+        'SIGTERM @0.020 | stop accepting @0.020 | close server @0.028 | uvicorn shutdown @0.278 | connections closed @2.500 | uvicorn done @2.503',
       );
     });
 
@@ -280,12 +310,12 @@ describe("the gunicorn preset's config", () => {
       // Found by the zero-downtime bench: looked at at once, the worker had no connection, shut down, and the
       // request that came in on it a moment later was cancelled (a 500).
       expect(uvicorn({ exit: 0.03, on_its_way: 0.3 })).toBe(
-        'SIGTERM @0.030 | stop accepting @0.030 | accepted connection made @0.031 | uvicorn shutdown @0.288 | its request answered @0.330 | uvicorn done @0.333',
+        'SIGTERM @0.030 | stop accepting @0.030 | accepted connection made @0.031 | close server @0.038 | uvicorn shutdown @0.288 | its request answered @0.330 | uvicorn done @0.333',
       );
     });
 
     it('a background task still running is waited for too', () => {
-      expect(uvicorn({ exit: 0.03, task_until: 0.75 })).toBe('SIGTERM @0.030 | stop accepting @0.030 | uvicorn shutdown @0.038 | task done @0.750 | uvicorn done @0.753');
+      expect(uvicorn({ exit: 0.03, task_until: 0.75 })).toBe('SIGTERM @0.030 | stop accepting @0.030 | close server @0.038 | uvicorn shutdown @0.038 | task done @0.750 | uvicorn done @0.753');
     });
   });
 
