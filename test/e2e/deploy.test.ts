@@ -1,5 +1,5 @@
 import { readLab, type LabInfo } from './support/lab.js';
-import { underLoad } from './support/load.js';
+import { startLoad, underLoad } from './support/load.js';
 import { waitFor } from './support/ops.js';
 import { Project } from './support/project.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
@@ -103,6 +103,28 @@ describe('shipit deploy on 3 lab hosts', () => {
     for (const env of await envs()) expect(env).toEqual(runningWith('second', SECOND_TOKEN));
     expect(load.requests).toBeGreaterThan(100);
     expect({ errors: load.errors, non2xx: load.non2xx, samples: load.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
+  });
+
+  it('30 restarts of one host under ~1,000 req/s lose no request (a stopping worker answers what it accepted)', async () => {
+    // Until 84c3010 a gunicorn worker dropped a connection accepted just before asyncio's Server.close(), and the
+    // worker's exit reset it: 12 of 22,577 requests over 30 restarts at this rate (the deploys' lighter load above
+    // met it about once in 50,000). A restart that systemd fails (status 219 on a busy machine) is tried again.
+    const [web1] = hosts as [LabInfo['hosts'][0]];
+    const restarts = [
+      'for i in $(seq 30); do',
+      `  systemctl restart ${APP}.service || systemctl restart ${APP}.service`,
+      `  n=0; until curl -sf -o /dev/null http://127.0.0.1:${PORT}/readyz; do n=$((n + 1)); [ $n -lt 300 ] || exit 1; sleep 0.05; done`,
+      '  sleep 0.3',
+      'done',
+    ].join('\n');
+    const load = startLoad([{ address: web1.address, port: PORT, path: '/' }], { concurrency: 12 });
+    try {
+      await onHost(lab, web1.address, restarts);
+    } finally {
+      await load.stop();
+    }
+    expect(load.report.requests).toBeGreaterThan(5_000);
+    expect({ errors: load.report.errors, non2xx: load.report.non2xx, samples: load.report.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
   });
 
   it.each(['never-ready', 'crash-on-import'] as const)('a %s release is rolled back everywhere, with its env, under load, without a failed request', async (fault) => {
