@@ -260,12 +260,13 @@ export class SshHost implements Host {
     if (release === undefined || guess === null) {
       const { stdout } = await this.run({ label: 'lock', body: scripts.lockScript(this.options.layout), mutates: true, stdin: JSON.stringify(info), dryStdout: 'acquired\n' });
       const locked = this.lockResult(stdout, info);
-      await this.retainKept();
       if (locked.acquired) {
         this.holdingLock();
         // A lock that staged nothing is short on every host, and its next step follows at once (rollback's
         // activations have no prepare before them).
         this.warmUp();
+        // Local bookkeeping, after the warm shell is on its way.
+        await this.retainKept();
       }
       return locked;
     }
@@ -294,9 +295,9 @@ export class SshHost implements Host {
     if (!/^(acquired|held)\n/.test(result.stdout)) throw this.failed('lock', result);
     const at = result.stdout.search(/^staging$/m);
     const locked = this.lockResult(at < 0 ? result.stdout : result.stdout.slice(0, at), info);
-    await this.retainKept();
     if (!locked.acquired) return locked;
     this.holdingLock();
+    await this.retainKept();
     if (at < 0) {
       // `exists`: the release's name is taken there (prepare's ordinary path says what to do); anything else
       // failed before the stage began, with the lock taken.
