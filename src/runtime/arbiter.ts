@@ -30,8 +30,11 @@ export interface ArbiterOptions {
   bootTimeoutMs: number;
   /** Half of WATCHDOG_USEC, when systemd's watchdog applies to this process. */
   watchdogIntervalMs?: number | undefined;
-  /** Listening on a socket systemd passed: losing every listening worker loses the socket. */
-  socketActivated: boolean;
+  /**
+   * Losing every listening worker loses the socket: node:cluster's primary closes the fd systemd passed when its
+   * last worker leaves it (round-robin scheduling under socket activation; socket-activation.ts).
+   */
+  listenerDiesWithWorkers: boolean;
   backoff?: BackoffPolicy;
 }
 
@@ -256,10 +259,10 @@ export class Arbiter {
     if (wasSuccessor) slot.successor = undefined;
     const how = { ...this.workerFields(w), code: event.code, signal: event.signal };
 
-    // Socket activation: when the last listening worker leaves, node:cluster closes the primary's fd 3 (in both
-    // scheduling modes), and a later listen({ fd: 3 }) could hit whatever file reuses that number. Only systemd
-    // can give the socket back.
-    if (this.options.socketActivated && this.phase !== 'stopping' && w.servingAt !== undefined && this.servingCount() === 0) {
+    // Round-robin under socket activation: when the last listening worker leaves, node:cluster closes the
+    // primary's fd 3, and a later listen({ fd: 3 }) could hit whatever file reuses that number. Only systemd can
+    // give the socket back. (Shared scheduling keeps it: the workers listen on copies they inherited.)
+    if (this.options.listenerDiesWithWorkers && this.phase !== 'stopping' && w.servingAt !== undefined && this.servingCount() === 0) {
       this.log('error', 'worker exited', how);
       return this.halt(RuntimeExit.listenerLost, 'no worker left on the socket systemd passed; exiting so systemd restarts the service with it', now);
     }

@@ -21,8 +21,8 @@ export const RuntimeExit = {
   /** The app module could not be loaded: the import threw, or it exports no handler/createServer. */
   appLoadFailed: 4,
   /**
-   * Socket activation only: every worker left the listening socket, so node:cluster closed the primary's copy
-   * of fd 3 (`remove` in round_robin_handle.js and shared_handle.js). It cannot be reopened; exiting lets systemd
+   * Socket activation under round-robin scheduling only: every worker left the listening socket, so node:cluster
+   * closed the primary's copy of fd 3 (`remove` in round_robin_handle.js). It cannot be reopened; exiting lets systemd
    * restart us with the socket it still holds, and connections queue meanwhile instead of being refused.
    */
   listenerLost: 5,

@@ -109,12 +109,15 @@ function startPrimary(config: RuntimeConfig, name: string | undefined): void {
   unsetListenEnv(process.env);
   if (activation.ignored !== undefined) log('warn', `socket activation ignored: ${activation.ignored}`);
   if (activation.extra > 0) log('warn', 'systemd passed more than one socket; only fd 3 is used', { ignored_fds: activation.extra });
-  const listen: ListenTarget =
-    activation.fd !== undefined ? { fd: activation.fd } : config.host === undefined ? { port: config.port } : { port: config.port, host: config.host };
-
   // Must be set before the first fork; it overrides NODE_CLUSTER_SCHED_POLICY.
   const scheduling = resolveScheduling(config.scheduling);
   cluster.schedulingPolicy = scheduling === 'shared' ? cluster.SCHED_NONE : cluster.SCHED_RR;
+  const listen: ListenTarget =
+    activation.fd !== undefined
+      ? { fd: activation.fd, inherited: scheduling === 'shared' }
+      : config.host === undefined
+        ? { port: config.port }
+        : { port: config.port, host: config.host };
 
   const notifier = createNotifier({ env: process.env, appDir: config.appDir ?? process.cwd(), log });
   log('info', 'shipit runtime master', {
@@ -123,7 +126,7 @@ function startPrimary(config: RuntimeConfig, name: string | undefined): void {
     app: config.app,
     workers: config.workers,
     workers_from: config.workersFrom,
-    listen: 'fd' in listen ? `fd ${listen.fd} (socket activation)` : `${listen.host ?? '*'}:${listen.port}`,
+    listen: 'fd' in listen ? `fd ${listen.fd} (socket activation${listen.inherited === true ? ', inherited by each worker' : ''})` : `${listen.host ?? '*'}:${listen.port}`,
     scheduling,
     keepalive_requests: config.keepAliveRequests,
     balance: balancing(config) ?? 'off',

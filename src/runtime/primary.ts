@@ -16,6 +16,7 @@ import type { LogFn } from './log.js';
 import type { Notifier } from './notify.js';
 import { isWorkerMessage, type ListenTarget, type MasterMessage, WorkerEnv } from './protocol.js';
 import { publishReloadReport, reloadReportDir } from './reload-report.js';
+import { SD_LISTEN_FDS_START } from './socket-activation.js';
 
 export interface PrimaryOptions {
   config: RuntimeConfig;
@@ -50,7 +51,7 @@ export function runPrimary(options: PrimaryOptions): void {
       gracefulTimeoutMs: config.gracefulTimeoutMs,
       bootTimeoutMs: config.bootTimeoutMs,
       watchdogIntervalMs: options.watchdogIntervalMs,
-      socketActivated: 'fd' in options.listen,
+      listenerDiesWithWorkers: 'fd' in options.listen && options.listen.inherited !== true,
     },
     clock,
   );
@@ -122,17 +123,23 @@ export function runPrimary(options: PrimaryOptions): void {
     }
   };
 
+  // An inherited socket (socket-activation.ts) becomes each worker's fd 3: stdio's fourth entry is the master's
+  // fd, and the IPC channel moves to fd 4.
+  const inherited = 'fd' in options.listen && options.listen.inherited === true ? options.listen.fd : undefined;
+  const stdio = inherited === undefined ? {} : { stdio: ['inherit', 'inherit', 'inherit', inherited, 'ipc'] };
+  const workerListen: ListenTarget = inherited === undefined ? options.listen : { fd: SD_LISTEN_FDS_START, inherited: true };
+
   const spawn = (key: number, slot: number, generation: number): void => {
     let worker: Worker;
     try {
       // Resolved at every fork: with SHIPIT_APP_DIR pointing at a `current` symlink, a reload after the
       // symlink moved runs the new release (systemd's cwd is the directory resolved at start).
       const cwd = realpathSync(config.appDir ?? process.cwd());
-      cluster.setupPrimary({ cwd });
+      cluster.setupPrimary({ cwd, ...stdio });
       worker = cluster.fork({
         [WorkerEnv.slot]: String(slot + 1),
         [WorkerEnv.generation]: String(generation),
-        [WorkerEnv.listen]: JSON.stringify(options.listen),
+        [WorkerEnv.listen]: JSON.stringify(workerListen),
         // The master alone speaks to systemd; an app's own sd_notify from a worker would confuse it.
         // (child_process drops variables whose value is undefined.)
         NOTIFY_SOCKET: undefined,

@@ -62,11 +62,16 @@ export const WORKER_EXIT: Record<BootFailureReason, number> = {
 export const WorkerEnv = {
   slot: 'SHIPIT_WORKER_SLOT',
   generation: 'SHIPIT_WORKER_GENERATION',
-  /** JSON: `{"fd":3}` under socket activation, else `{"port":8000,"host":"::"}`. */
+  /** JSON: `{"fd":3}` or `{"fd":3,"inherited":true}` under socket activation, else `{"port":8000,"host":"::"}`. */
   listen: 'SHIPIT_WORKER_LISTEN',
 } as const;
 
-export type ListenTarget = { fd: number } | { port: number; host?: string };
+/**
+ * Where a worker listens. `fd` alone: the master's fd of that number, through node:cluster (round-robin: the
+ * primary accepts on it). `inherited`: the worker got its own copy of the socket as its fd 3 at fork and listens
+ * on it without node:cluster (shared scheduling; socket-activation.ts says why).
+ */
+export type ListenTarget = { fd: number; inherited?: boolean } | { port: number; host?: string };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   if (typeof value !== 'object' || value === null) return false;

@@ -8,11 +8,15 @@
  * sd_listen_fds(unset_environment=1), the variables are removed whether or not they were ours, so no child sees
  * them; our workers learn about fd 3 from the master instead (protocol.ts).
  *
- * A worker's `server.listen({ fd: 3 })` goes through the primary: under round-robin scheduling the PRIMARY
- * listens on its fd 3 and hands connections out (round_robin_handle.js); under shared scheduling it sends a copy
- * of fd 3 to each worker, which accepts itself (shared_handle.js). Either way the socket stays owned by systemd
- * across restarts, so connections queue instead of being refused (config.ts resolveScheduling says which mode
- * loses nothing at a restart). The worker's own fd 3 is its IPC channel, not this socket.
+ * Where the workers listen. Under shared scheduling (the default) each worker inherits its own copy of the socket
+ * as its fd 3 at fork (primary.ts: stdio) and listens on it without node:cluster (worker.ts listenOnOwnFd): the
+ * master's fd 3 is never given to node:cluster, so it stays open even when every worker dies at once (two workers
+ * hitting the same bug, or the only worker of a 1-CPU host), and the replacements listen on it again while
+ * connections queue in its backlog. Through node:cluster the primary would close its fd 3 with its last worker
+ * (shared_handle.js `remove`), and only a restart by systemd could bring the socket back. Under round-robin
+ * scheduling the PRIMARY must accept on its fd 3 (round_robin_handle.js), so there it does go through
+ * node:cluster, and the master exits when no worker is left (exit-codes.ts listenerLost). Either way the socket
+ * stays owned by systemd across restarts, so connections queue instead of being refused.
  */
 export const SD_LISTEN_FDS_START = 3;
 

@@ -11,6 +11,7 @@
  * Leaving is a drain: stop accepting, answer what is in flight (with `Connection: close`), close the handshake with
  * the master so no connection is left in transit to us (protocol.ts), run `shutdown()`, exit 0.
  */
+import cluster from 'node:cluster';
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { importApp, type LoadedApp } from './app-loader.js';
@@ -267,7 +268,25 @@ function listen(server: Server, target: ListenTarget, backlog: number): Promise<
     };
     // The backlog also for an inherited fd: listen() there re-applies it (config.ts, backlog). For an fd, Node
     // reads the backlog from the second argument only, not from the options object (lib/net.js, Server#listen).
-    if ('fd' in target) server.listen({ fd: target.fd }, backlog, onListening);
+    if ('fd' in target && target.inherited === true) listenOnOwnFd(server, target.fd, backlog, onListening);
+    else if ('fd' in target) server.listen({ fd: target.fd }, backlog, onListening);
     else server.listen(target.host === undefined ? { port: target.port, backlog } : { port: target.port, host: target.host, backlog }, onListening);
   });
+}
+
+/**
+ * Listens on an fd of this process's own (the socket the master passed at fork), not through node:cluster: in a
+ * worker, `listen({ fd })` always asks the primary for ITS fd of that number (lib/net.js listenInCluster ignores
+ * `exclusive` for an fd), and the primary closes that fd once its last worker leaves it (shared_handle.js
+ * `remove`), which loses the socket systemd passed. listenInCluster opens the handle itself where
+ * `cluster.isPrimary` holds, so it holds for this one synchronous call.
+ */
+function listenOnOwnFd(server: Server, fd: number, backlog: number, onListening: () => void): void {
+  const flags = cluster as { isPrimary: boolean };
+  flags.isPrimary = true;
+  try {
+    server.listen({ fd }, backlog, onListening);
+  } finally {
+    flags.isPrimary = false;
+  }
 }

@@ -104,6 +104,24 @@ describe('node preset on 3 lab hosts', () => {
     expect((await httpGet(h.address, PORT, '/readyz')).status).toBe(200);
   });
 
+  it('kill -9 of every worker at once: the master replaces them on the socket it kept, no service restart (Debian\'s node 18)', async () => {
+    const h = hosts[1]!;
+    const master = (await onHost(lab, h.address, `systemctl show -p MainPID --value ${APP}.service`)).trim();
+    const restarts = (await onHost(lab, h.address, `systemctl show -p NRestarts --value ${APP}.service`)).trim();
+    const before = await workers(h.address);
+    expect(before.length).toBeGreaterThan(0);
+    // The requests wait in the socket's backlog while no worker listens, then the replacements answer them.
+    const answers = await onHost(lab, h.address, `kill -9 ${before.join(' ')}; for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' -m 20 http://127.0.0.1:${PORT}/readyz; done`);
+    expect(answers.trim().split(' ')).toEqual(Array(6).fill('200'));
+    await waitFor(async () => {
+      const now = await workers(h.address);
+      return now.length === before.length && !now.some((pid) => before.includes(pid));
+    });
+    expect((await onHost(lab, h.address, `systemctl show -p MainPID --value ${APP}.service`)).trim()).toBe(master);
+    expect((await onHost(lab, h.address, `systemctl show -p NRestarts --value ${APP}.service`)).trim()).toBe(restarts);
+    expect(await journal(h.address)).not.toContain('no worker left on the socket');
+  });
+
   it('a release that cannot boot is rolled back everywhere, under load, without a failed request', async () => {
     project.setVersion('n-broken', 'crash-on-import');
     const { result: run, load } = await loadAll(() => project.shipit(['deploy', 'production']));

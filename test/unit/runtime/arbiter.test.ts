@@ -130,11 +130,23 @@ describe('Arbiter: supervision in steady state', () => {
     expect(sim.exitCode).toBe(RuntimeExit.workerBootFailed);
   });
 
-  it('under socket activation, exits 5 when the last listening worker dies (node:cluster closed fd 3)', () => {
-    const sim = new Sim({ workers: 1, socketActivated: true }, () => ({ bootMs: 100, crashAfterMs: 1000 }));
+  it('exits 5 when the last listening worker dies where that closes the socket (round-robin under socket activation)', () => {
+    const sim = new Sim({ workers: 1, listenerDiesWithWorkers: true }, () => ({ bootMs: 100, crashAfterMs: 1000 }));
     sim.runUntil(10_000);
     expect(sim.exitCode).toBe(RuntimeExit.listenerLost);
     expect(sim.spawns).toHaveLength(1);
+  });
+
+  it('replaces every worker when all die at once where the socket outlives them (shared scheduling)', () => {
+    let n = 0;
+    const sim = new Sim({ workers: 2 }, () => {
+      n += 1;
+      return n <= 2 ? { bootMs: 100, crashAfterMs: 1000 } : { bootMs: 100 };
+    });
+    sim.runUntil(10_000);
+    expect(sim.exitCode).toBeUndefined();
+    expect(sim.spawns).toHaveLength(4);
+    expect(sim.notifications.at(-1)!.fields.STATUS).toBe('2 workers serving');
   });
 
   it('pings the watchdog at the configured interval while its loop runs', () => {

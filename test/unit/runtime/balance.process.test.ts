@@ -71,7 +71,7 @@ describe('balancing keep-alive connections piled on one worker', () => {
 
   it('does the same on a socket passed by systemd (fd 3), as on the hosts', async () => {
     const { rt, load, pids } = await piledUp({}, { socketActivated: true });
-    expect(rt.lines.find((l) => l.msg === 'shipit runtime master')).toMatchObject({ listen: 'fd 3 (socket activation)', balance: 'always' });
+    expect(rt.lines.find((l) => l.msg === 'shipit runtime master')).toMatchObject({ listen: 'fd 3 (socket activation, inherited by each worker)', balance: 'always' });
     const [first, second] = await spread(load, pids, 1000, 1500);
     const result = await load.stop();
     expect(result.failed).toBe(0);

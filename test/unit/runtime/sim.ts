@@ -53,7 +53,7 @@ export class Sim {
 
   constructor(options: Partial<ArbiterOptions>, private readonly behaviourFor: (slot: number, generation: number) => Behaviour = () => ({})) {
     this.arbiter = new Arbiter(
-      { workers: 2, timeoutMs: 1000, gracefulTimeoutMs: 5000, bootTimeoutMs: 10_000, socketActivated: false, ...options },
+      { workers: 2, timeoutMs: 1000, gracefulTimeoutMs: 5000, bootTimeoutMs: 10_000, listenerDiesWithWorkers: false, ...options },
       this.clock,
     );
   }

@@ -21,7 +21,7 @@ describe('socket activation (LISTEN_FDS / LISTEN_PID)', () => {
     const { holder_port: port } = (await rt.waitForLog((l) => l.holder_port !== undefined, 5000)) as { holder_port: number };
     const first = (await rt.waitForLog((l) => l.holder_child !== undefined, 5000)).holder_child as number;
     const master = await rt.waitForLog((l) => l.msg === 'shipit runtime master', 10_000);
-    expect(master.listen).toBe('fd 3 (socket activation)');
+    expect(master.listen).toBe('fd 3 (socket activation, inherited by each worker)');
     expect(master.scheduling).toBe('shared'); // workers accept on the socket: the kernel keeps what they leave
     expect(master.pid).toBe(first); // `exec` kept the pid LISTEN_PID names
     await rt.waitForLog((l) => l.msg === 'ready: every worker serves', 15_000);
@@ -44,6 +44,48 @@ describe('socket activation (LISTEN_FDS / LISTEN_PID)', () => {
     expect(result.ok).toBeGreaterThan(50);
     process.kill(second, 'SIGTERM');
     expect((await rt.exited).code).toBe(0);
+  }, 40_000);
+
+  it('every worker SIGKILLed at once: the master stays and replaces them on the same socket; connections made meanwhile are served', async () => {
+    // Two workers hitting the same bug together, or the only worker of a 1-CPU host. Through node:cluster the
+    // master's fd 3 closed with its last worker and it had to exit 5 for systemd to restart it.
+    runtime = startRuntime({ command: ['python3', holder, '1', ...runtimeCommand()] });
+    const rt = runtime;
+    const { holder_port: port } = (await rt.waitForLog((l) => l.holder_port !== undefined, 5000)) as { holder_port: number };
+    const master = (await rt.waitForLog((l) => l.holder_child !== undefined, 5000)).holder_child as number;
+    await rt.waitForLog((l) => l.msg === 'ready: every worker serves', 15_000);
+    const victims = rt.lines.filter((l) => l.msg === 'worker serving').map((l) => l.worker_pid as number);
+    expect(victims).toHaveLength(2);
+    const from = rt.lines.length;
+    for (const pid of victims) process.kill(pid, 'SIGKILL');
+    // Sent while no worker listens: they wait in the socket's backlog.
+    const meanwhile = await Promise.all(Array.from({ length: 8 }, () => get(port, '/', { agent: false, timeoutMs: 10_000 })));
+    expect(meanwhile.map((r) => r.status)).toEqual(Array(8).fill(200));
+    for (let n = 0; rt.lines.slice(from).filter((l) => l.msg === 'worker serving').length < 2; n++) {
+      if (n > 100) throw new Error('the workers were not replaced');
+      await sleep(100);
+    }
+    const replacements = rt.lines.slice(from).filter((l) => l.msg === 'worker serving').map((l) => l.worker_pid);
+    expect(replacements.some((pid) => victims.includes(pid as number))).toBe(false);
+    const answeredBy = new Set<number>();
+    for (let i = 0; i < 20; i++) answeredBy.add((JSON.parse((await get(port, '/', { agent: false })).body) as { pid: number }).pid);
+    expect([...answeredBy].every((pid) => replacements.includes(pid))).toBe(true);
+    expect(rt.count((l) => String(l.msg).startsWith('halting') || l.holder_exit !== undefined)).toBe(0);
+    expect(rt.lines.slice(from).filter((l) => l.msg === 'worker died')).toHaveLength(2);
+    process.kill(master, 'SIGTERM');
+    expect((await rt.exited).code).toBe(0);
+  }, 40_000);
+
+  it('round-robin scheduling: the master exits 5 when its last worker dies (node:cluster closed fd 3), and the next start serves', async () => {
+    runtime = startRuntime({ command: ['python3', holder, '2', ...runtimeCommand()], env: { SHIPIT_SCHEDULING: 'round-robin', WORKERS: '1' } });
+    const rt = runtime;
+    const { holder_port: port } = (await rt.waitForLog((l) => l.holder_port !== undefined, 5000)) as { holder_port: number };
+    const master = await rt.waitForLog((l) => l.msg === 'shipit runtime master', 10_000);
+    expect(master.listen).toBe('fd 3 (socket activation)');
+    const victim = (await rt.waitForLog((l) => l.msg === 'worker serving', 15_000)).worker_pid as number;
+    process.kill(victim, 'SIGKILL');
+    expect((await rt.waitForLog((l) => l.holder_exit !== undefined, 10_000)).holder_exit).toBe(5);
+    expect((await get(port, '/', { agent: false, timeoutMs: 10_000 })).status).toBe(200); // the second run
   }, 40_000);
 
   it("keeps the socket's accept queue at SHIPIT_BACKLOG: Node's listen() on the inherited fd would set 511", async () => {
