@@ -100,6 +100,13 @@ export function buildProgram(): Command {
     .option('--force', 'release the lock whoever holds it, and say whose it was')
     .action(async (env: string, options) => (await import('./commands/lock.js')).lockReleaseCommand(env, options));
 
+  withGlobals(program.command('remove <env>'))
+    .description("take the app off every host: stop and disable its units, delete the unit files shipit wrote and its deployTo (without --yes: only says what it would remove, exit 2)")
+    .option('--yes', 'really remove (without it nothing changes)')
+    .option('--lock-wait <duration>', 'wait this long for another deploy\'s lock (e.g. 5m)')
+    .option('-m, --message <text>', 'why: recorded in the lock while it runs')
+    .action(async (env: string, options) => (await import('./commands/remove.js')).removeCommand(env, options));
+
   withGlobals(program.command('units <env>'))
     .description('print the systemd units a deploy would install, rendered from the config; touches no host')
     .action(async (env: string, options) => (await import('./commands/units.js')).unitsCommand(env, options));

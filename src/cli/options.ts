@@ -22,6 +22,12 @@ export interface RollbackOptions extends GlobalOptions {
   message?: string;
 }
 
+export interface RemoveOptions extends GlobalOptions {
+  yes?: boolean;
+  lockWait?: string;
+  message?: string;
+}
+
 export interface LogsOptions extends GlobalOptions {
   follow?: boolean;
   since?: string;

@@ -23,6 +23,7 @@ import type {
   ProbeResponse,
   ServiceState,
   RecordedState,
+  RemovalReport,
 } from './types.js';
 
 /** Faults a scenario can inject. Each is consulted at the moment the operation runs. */
@@ -70,6 +71,12 @@ export class MemoryHost implements Host {
   /** Another app's service unit among deployTo's releases (inspect's foreignUnit): two configs with one deployTo. */
   foreignUnit?: string;
   history: HistoryEntry[] = [];
+  /** What deployTo is on this host, when not what the model implies (a directory once anything was written). */
+  deployToKind?: 'symlink' | 'other';
+  /** Top-level entries of deployTo that shipit does not create (someone's data). */
+  extraEntries: string[] = [];
+  /** Unit files of the app that shipit did not write (an admin's), by name: never touched. */
+  otherUnits = new Set<string>();
   /** The release the running process serves (what the app's /readyz would report). */
   serving: string | null = null;
   private startedAt = 0;
@@ -297,6 +304,43 @@ export class MemoryHost implements Host {
     for (const id of ids) if (id !== this.current) this.releases.delete(id);
     for (const set of planDepsPrune([...this.depsSets], [...this.releases.values()].map((r) => r.deps ?? []))) this.depsSets.delete(set);
     this.calls.push(`prune ${ids.join(',')}`);
+  }
+
+  /** Whether deployTo exists as shipit's directory: anything of the app's written there, or a lock taken. */
+  private get hasDir(): boolean {
+    return this.current !== null || this.releases.size > 0 || this.lockInfo !== null || this.sharedEnv !== null || this.depsSets.size > 0 || this.history.length > 0 || this.extraEntries.length > 0;
+  }
+
+  async removal(units: readonly string[], token?: string): Promise<RemovalReport> {
+    this.reach();
+    const dir = this.deployToKind ?? (this.hasDir ? 'directory' : 'absent');
+    const entries = dir !== 'directory' ? [] : [...(this.releases.size > 0 ? ['releases'] : []), ...(this.current ? ['current'] : []), ...(this.sharedEnv ? ['shared'] : []), ...(this.depsSets.size > 0 ? ['deps'] : []), '.shipit'];
+    const report: RemovalReport = {
+      dir,
+      entries,
+      extra: dir === 'directory' ? [...this.extraEntries] : [],
+      ...(this.foreignUnit === undefined ? {} : { foreignUnit: this.foreignUnit }),
+      current: this.current,
+      releases: this.releases.size,
+      lock: this.lockInfo ? { ...this.lockInfo } : null,
+      units: [
+        ...units.filter((name) => this.units.has(name)).map((name) => ({ name, owner: 'shipit' as const, active: this.active })),
+        ...[...this.otherUnits].map((name) => ({ name, owner: 'other' as const, active: 'inactive' })),
+      ],
+    };
+    if (token === undefined) return report;
+    if (dir !== 'directory' || report.extra.length > 0 || report.foreignUnit !== undefined || this.lockInfo?.token !== token) return { ...report, removed: false };
+    this.calls.push('remove');
+    this.units.clear();
+    this.active = 'inactive';
+    this.serving = null;
+    this.current = null;
+    this.releases.clear();
+    this.sharedEnv = null;
+    this.depsSets.clear();
+    this.history = [];
+    this.lockInfo = null;
+    return { ...report, removed: true };
   }
 
   async close(): Promise<void> {}

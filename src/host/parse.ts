@@ -1,4 +1,4 @@
-import type { InstalledUnit, JournalBatch, JournalEntry, LockInfo, ManifestEntry, ReleaseMeta, ServiceState } from './types.js';
+import type { InstalledUnit, JournalBatch, JournalEntry, LockInfo, ManifestEntry, ReleaseMeta, RemovalReport, ServiceState } from './types.js';
 
 /** Parsers of what the remote scripts print. Pure; tolerant of missing pieces (a host never deployed to). */
 
@@ -60,6 +60,28 @@ export function parseLock(text: string | undefined): LockInfo | null {
   if (text === undefined) return null;
   // A lock directory without readable info (a deploy killed between mkdir and write) is still a lock.
   return parseJson<LockInfo>(text) ?? { by: 'unknown', pid: 0, at: 'unknown', release: null, message: 'lock without info', token: '' };
+}
+
+/** What removalScript prints (src/remote/remove-scripts.ts); `removed` only when it was given a token. */
+export function parseRemoval(stdout: string, removing: boolean): RemovalReport {
+  const tagged = splitTagged(stdout);
+  const dir = tagged.get('dir')?.[0];
+  const foreign = tagged.get('foreign')?.[0];
+  const lines = stdout.split('\n');
+  return {
+    dir: dir === 'directory' || dir === 'symlink' || dir === 'other' ? dir : 'absent',
+    entries: tagged.get('entry') ?? [],
+    extra: tagged.get('extra') ?? [],
+    ...(foreign ? { foreignUnit: foreign } : {}),
+    current: tagged.get('current')?.[0]?.split('/').pop() || null,
+    releases: Number(tagged.get('releases')?.[0] ?? 0) || 0,
+    lock: parseLock(tagged.get('lock')?.[0]),
+    units: (tagged.get('unit') ?? []).map((line) => {
+      const [name = '', owner, active] = line.split('\t');
+      return { name, owner: owner === 'shipit' ? ('shipit' as const) : ('other' as const), active: active || 'unknown' };
+    }),
+    ...(removing ? { removed: lines.includes('removed') } : {}),
+  };
 }
 
 export function parseReleases(lines: string[]): ReleaseMeta[] {

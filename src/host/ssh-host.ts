@@ -2,6 +2,7 @@ import type { Layout } from '../remote/layout.js';
 import type { StagePlan } from '../remote/scripts.js';
 import * as scripts from '../remote/scripts.js';
 import { pruneDepsScript } from '../remote/deps-scripts.js';
+import { removalScript } from '../remote/remove-scripts.js';
 import { ensureDeps } from './deps.js';
 import type { DepsReport } from './deps-types.js';
 import { fileManifestCache, sha256Hex, type ManifestCache } from './manifest-cache.js';
@@ -18,6 +19,7 @@ import {
   parseJournal,
   parseLock,
   parseReleases,
+  parseRemoval,
   parseServiceLines,
   parseUnitFiles,
   splitTagged,
@@ -41,6 +43,7 @@ import type {
   ProbeResponse,
   ServiceState,
   RecordedState,
+  RemovalReport,
 } from './types.js';
 
 export interface SshHostOptions {
@@ -665,6 +668,23 @@ export class SshHost implements Host {
     // A release this run did not stage nor find current (a rollback's target): its cached manifest, if any.
     const sha256 = id === null ? undefined : (this.manifestOf.get(id) ?? (await this.manifestCache?.find(this.options.layout.app, id)) ?? undefined);
     await this.manifestCache?.setRunning(this.options.layout.app, destination, id === null || sha256 === undefined ? null : { release: id, sha256 });
+  }
+
+  async removal(units: readonly string[], token?: string, signal?: AbortSignal): Promise<RemovalReport> {
+    const removing = token !== undefined;
+    if (removing) this.releasingLock();
+    const { stdout } = await this.run({
+      label: removing ? 'remove units and deploy directory' : 'read what remove would remove',
+      body: removalScript(this.options.layout, units, token ?? null),
+      mutates: removing,
+      signal,
+      // 3: refused (the report says why); it changed nothing.
+      allow: removing ? [0, 3] : [0],
+    });
+    const report = parseRemoval(stdout, removing);
+    // The next deploy starts from nothing here: no base to guess.
+    if (report.removed === true) await this.rememberRunning(null);
+    return report;
   }
 
   onLost(listener: (error: Error) => void): () => void {

@@ -199,7 +199,40 @@ export interface Host {
    * unsubscribe. A command started after that fails with NotSentError: it never reached the host.
    */
   onLost?(listener: (error: Error) => void): () => void;
+  /**
+   * `shipit remove`: what of the app is on the host (deployTo, its entries, the app's unit files). Read-only
+   * without `token`; with the token of the lock this run holds, also removes it all (src/remote/remove-scripts.ts),
+   * or, when the host refuses (see RemovalReport), changes nothing and resolves with `refused`.
+   */
+  removal(units: readonly string[], token?: string, signal?: AbortSignal): Promise<RemovalReport>;
   close(): Promise<void>;
+}
+
+/** A unit file of the app under /etc/systemd/system. */
+export interface RemovalUnit {
+  name: string;
+  /** `shipit`: its first line says shipit rendered it; `other`: an admin's or a package's, never touched. */
+  owner: 'shipit' | 'other';
+  /** systemd's ActiveState (active, inactive, failed, …). */
+  active: string;
+}
+
+/** What `removal` read on a host (under the lock, when it removed). */
+export interface RemovalReport {
+  /** deployTo itself: a symlink or a non-directory is never removed. */
+  dir: 'absent' | 'directory' | 'symlink' | 'other';
+  /** Top-level entries of deployTo that shipit creates (releases, current, shared, deps, .shipit). */
+  entries: string[];
+  /** Top-level entries shipit does not create: someone's data, so the directory is not removed. */
+  extra: string[];
+  /** Another app's service unit among deployTo's releases (two configs given one deployTo). */
+  foreignUnit?: string;
+  current: string | null;
+  releases: number;
+  lock: LockInfo | null;
+  units: RemovalUnit[];
+  /** With a token: true when it removed, false when it refused (and changed nothing). */
+  removed?: boolean;
 }
 
 /** Which part of the service's journal to read. */

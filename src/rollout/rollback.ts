@@ -60,9 +60,10 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
 
 /**
  * Two configs given one deployTo: this app's rollback would pick the other app's releases (activation refuses
- * them, but only after the lock, and its revert is refused the same way). Refused here, before the lock.
+ * them, but only after the lock, and its revert is refused the same way). Refused here, before the lock; `shipit
+ * remove` refuses the same way (it would delete the other app's directory).
  */
-function refuseForeign(fleet: ReadonlyMap<string, HostReleases>, app: string, deployTo: string): void {
+export function refuseForeign(fleet: ReadonlyMap<string, Pick<HostReleases, 'foreignUnit'>>, app: string, deployTo: string): void {
   const foreign = [...fleet].filter(([, state]) => state.foreignUnit !== undefined);
   if (foreign.length === 0) return;
   const [host, state] = foreign[0]!;

@@ -1,0 +1,90 @@
+import { preamble, type Layout } from './layout.js';
+import { quote } from './quote.js';
+import { SYSTEMD_DIR } from './scripts.js';
+
+/**
+ * `shipit remove`: one script that reads what of the app is on a host and, given the run's lock token, removes it.
+ * The reading comes first in both modes and is the same text, so the preview shows exactly what the removal
+ * decides on; the removal re-reads it under the lock (nothing decided from a read before the lock is trusted).
+ *
+ * Lines it prints (parsed by src/host/parse.ts parseRemoval):
+ *   dir<TAB>absent|directory|symlink|other     deployTo itself (a symlink is never followed: refused)
+ *   entry<TAB><name>                           a top-level entry of deployTo that shipit creates (releases, …)
+ *   extra<TAB><name>                           one shipit does not create (someone's data): refused
+ *   foreign<TAB><unit>                         another app's release is in deployTo (two configs, one deployTo): refused
+ *   current<TAB><target>, releases<TAB><n>, lock<TAB><info json>
+ *   unit<TAB><name><TAB>shipit|other<TAB><ActiveState>   a unit file of the app under /etc/systemd/system
+ *   refused                                    (removal) a check above failed, or the lock is not the run's: exit 3
+ *   removed                                    (removal) done
+ */
+
+/** What shipit creates in deployTo (src/remote/layout.ts); anything else there is not shipit's to delete. */
+export const SHIPIT_ENTRIES = ['releases', 'current', 'shared', 'deps', '.shipit', '.current.tmp'] as const;
+
+const UNIT_NAME = /^[A-Za-z0-9@._-]+$/;
+
+const READ_LINES = (units: readonly string[]) => [
+  'if [ -L "$D" ]; then d=symlink; elif [ -d "$D" ]; then d=directory; elif [ -e "$D" ]; then d=other; else d=absent; fi',
+  'printf "dir\\t%s\\n" "$d"',
+  'extra=; foreign=',
+  'if [ "$d" = directory ]; then',
+  '  for e in "$D"/* "$D"/.[!.]* "$D"/..?*; do',
+  '    [ -e "$e" ] || [ -L "$e" ] || continue',
+  `    case "\${e##*/}" in ${SHIPIT_ENTRIES.join('|')}) printf "entry\\t%s\\n" "\${e##*/}" ;; *) extra=1; printf "extra\\t%s\\n" "\${e##*/}" ;; esac`,
+  '  done',
+  // The same test as the deploy's prerequisite (src/build/release.ts deployToOwn): a release whose units are another app's.
+  '  for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; foreign=1; printf "foreign\\t%s\\n" "${u##*/}"; break; done',
+  '  printf "current\\t%s\\n" "$(readlink "$D/current" 2> /dev/null || true)"',
+  '  n=0; for r in "$D"/releases/*; do [ ! -d "$r" ] || n=$((n + 1)); done; printf "releases\\t%s\\n" "$n"',
+  '  if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2> /dev/null || true)"; fi',
+  'fi',
+  // The units the config renders, and any other unit of this app a kept release installed (another shipit version's).
+  `names=${quote(units.join(' '))}`,
+  'for u in "$S"/releases/*/units/"$A".*; do',
+  '  [ "$d" = directory ] && [ -e "$u" ] || continue',
+  '  n=${u##*/}',
+  '  case "$n" in *[!A-Za-z0-9@._-]*) continue ;; esac',
+  '  case " $names " in *" $n "*) ;; *) names="$names $n" ;; esac',
+  'done',
+  // Only a unit file shipit wrote (its first line says so, as the deploy's prerequisite reads it) is ever stopped or
+  // removed: an admin's or a package's unit of the same name is left alone.
+  'ours=',
+  'for n in $names; do',
+  `  f="${SYSTEMD_DIR}/$n"`,
+  '  [ -e "$f" ] || [ -L "$f" ] || continue',
+  '  first=; [ -L "$f" ] || { IFS= read -r first < "$f" || :; }',
+  '  case "$first" in *", rendered by shipit from "*) o=shipit; ours="$ours $n" ;; *) o=other ;; esac',
+  '  printf "unit\\t%s\\t%s\\t%s\\n" "$n" "$o" "$(systemctl show -p ActiveState --value "$n" 2> /dev/null || true)"',
+  'done',
+];
+
+/**
+ * Read-only without `token`. With it (the token of the lock this run took), under that lock: refuses (exit 3,
+ * `refused`) a deployTo that is not a plain directory, holds entries shipit does not create, holds another app's
+ * releases, or whose lock is not this run's; otherwise stops and disables the app's own units, removes their
+ * files, reloads systemd, and removes deployTo (its lock with it), never crossing into another filesystem mounted
+ * under it. Idempotent: on a host with nothing left it removes the directory the lock created and says so.
+ */
+export function removalScript(layout: Layout, units: readonly string[], token: string | null = null): string {
+  for (const unit of units) if (!UNIT_NAME.test(unit) || !unit.startsWith(`${layout.app}.`)) throw new Error(`invalid unit name ${JSON.stringify(unit)}`);
+  if (token !== null && !/^[A-Za-z0-9-]+$/.test(token)) throw new Error('invalid lock token');
+  return [
+    preamble(layout),
+    ...READ_LINES(units),
+    ...(token === null
+      ? []
+      : [
+          'info=; IFS= read -r info 2> /dev/null < "$S/lock/info.json" || :',
+          `case "$info" in *'"token":"${token}"'*) mine=1 ;; *) mine= ;; esac`,
+          '[ "$d" = directory ] && [ -z "$extra" ] && [ -z "$foreign" ] && [ -n "$mine" ] || { echo refused; exit 3; }',
+          'if [ -n "$ours" ]; then',
+          '  systemctl disable --now --quiet $ours 2> /dev/null || systemctl stop $ours',
+          `  for n in $ours; do rm -f "${SYSTEMD_DIR}/$n"; done`,
+          '  systemctl daemon-reload',
+          '  systemctl reset-failed $ours 2> /dev/null || true',
+          'fi',
+          'rm -rf --one-file-system "$D"',
+          'echo removed',
+        ]),
+  ].join('\n');
+}

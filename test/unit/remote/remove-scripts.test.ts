@@ -1,0 +1,130 @@
+// removalScript run by /bin/sh against deploy directories written here. The app's name is one no unit of this
+// machine has, so the script finds no unit file of its own and never calls systemctl to change anything.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRemoval } from '../../../src/host/parse.js';
+import { removalScript } from '../../../src/remote/remove-scripts.js';
+
+const APP = 'shipit-remove-unit-test';
+const UNITS = [`${APP}.socket`, `${APP}.service`];
+const TOKEN = 'abc123';
+
+let root: string;
+let D: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'shipit-remove-'));
+  D = join(root, APP);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function run(token: string | null, deployTo = D) {
+  const r = spawnSync('/bin/sh', ['-c', removalScript({ deployTo, app: APP, serviceUser: APP }, UNITS, token)], { encoding: 'utf8' });
+  return { code: r.status, stderr: r.stderr, report: parseRemoval(r.stdout, token !== null) };
+}
+
+/** A deploy directory as a deploy leaves it, with the lock `token` holds (null: no lock). */
+function deployed(token: string | null = TOKEN, app = APP) {
+  const id = '20261204T101010Z';
+  mkdirSync(join(D, 'releases', id), { recursive: true });
+  mkdirSync(join(D, '.shipit/releases', id, 'units'), { recursive: true });
+  writeFileSync(join(D, '.shipit/releases', id, 'units', `${app}.service`), '');
+  mkdirSync(join(D, 'shared'));
+  symlinkSync(`releases/${id}`, join(D, 'current'));
+  if (token !== null) {
+    mkdirSync(join(D, '.shipit/lock'));
+    writeFileSync(join(D, '.shipit/lock/info.json'), JSON.stringify({ by: 'me@here', pid: 1, at: 'now', release: null, message: '', token }));
+  }
+}
+
+describe('removalScript, read-only', () => {
+  it('says what is there: the directory, its entries, releases, current, the lock', () => {
+    deployed();
+    const { code, report } = run(null);
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ dir: 'directory', extra: [], current: '20261204T101010Z', releases: 1, units: [] });
+    expect(report.entries.sort()).toEqual(['.shipit', 'current', 'releases', 'shared']);
+    expect(report.lock?.token).toBe(TOKEN);
+    expect(existsSync(join(D, 'current'))).toBe(true);
+  });
+
+  it('a host never deployed to: absent', () => {
+    expect(run(null).report).toMatchObject({ dir: 'absent', entries: [], releases: 0, current: null });
+  });
+
+  it("names entries shipit does not create, and another app's release", () => {
+    deployed(null, 'api');
+    writeFileSync(join(D, '.env'), 'x');
+    mkdirSync(join(D, 'uploads'));
+    const { report } = run(null);
+    expect(report.extra.sort()).toEqual(['.env', 'uploads']);
+    expect(report.foreignUnit).toBe('api.service');
+  });
+});
+
+describe('removalScript, removing under the lock', () => {
+  it('removes the directory when the lock is the run\'s; a second run finds nothing', () => {
+    deployed();
+    const first = run(TOKEN);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.report.removed).toBe(true);
+    expect(existsSync(D)).toBe(false);
+    expect(run(null).report.dir).toBe('absent');
+  });
+
+  it('refuses (exit 3) and changes nothing: the lock is not the run\'s', () => {
+    deployed('someone-else');
+    const r = run(TOKEN);
+    expect(r.code).toBe(3);
+    expect(r.report.removed).toBe(false);
+    expect(existsSync(join(D, 'current'))).toBe(true);
+  });
+
+  it("refuses a directory holding someone's data, or another app's releases", () => {
+    deployed();
+    writeFileSync(join(D, 'database.sqlite'), 'precious');
+    expect(run(TOKEN)).toMatchObject({ code: 3, report: { removed: false, extra: ['database.sqlite'] } });
+    expect(existsSync(join(D, 'database.sqlite'))).toBe(true);
+    rmSync(join(D, 'database.sqlite'));
+    writeFileSync(join(D, '.shipit/releases/20261204T101010Z/units/api.service'), '');
+    expect(run(TOKEN)).toMatchObject({ code: 3, report: { removed: false, foreignUnit: 'api.service' } });
+    expect(existsSync(join(D, 'releases'))).toBe(true);
+  });
+
+  it('never follows a symlinked deployTo: refused, what it points to untouched', () => {
+    deployed();
+    const link = join(root, 'link');
+    symlinkSync(D, link);
+    expect(run(TOKEN, link)).toMatchObject({ code: 3, report: { dir: 'symlink', removed: false } });
+    expect(existsSync(join(D, 'current'))).toBe(true);
+    expect(existsSync(link)).toBe(true);
+  });
+
+  it('refuses unit names that are not the app\'s, and a token that could escape its quotes', () => {
+    expect(() => removalScript({ deployTo: '/srv/a', app: 'a', serviceUser: 'a' }, ['ssh.service'], null)).toThrow('invalid unit name');
+    expect(() => removalScript({ deployTo: '/srv/a', app: 'a', serviceUser: 'a' }, ['a.service'], "x'; rm -rf /; '")).toThrow('invalid lock token');
+  });
+
+  it('stops, disables and deletes only the units it found to be shipit\'s, then deletes deployTo last', () => {
+    const text = removalScript({ deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' }, ['hello.socket', 'hello.service'], TOKEN);
+    const tail = text.slice(text.indexOf('info=;'));
+    expect(tail).toBe(
+      [
+        'info=; IFS= read -r info 2> /dev/null < "$S/lock/info.json" || :',
+        `case "$info" in *'"token":"${TOKEN}"'*) mine=1 ;; *) mine= ;; esac`,
+        '[ "$d" = directory ] && [ -z "$extra" ] && [ -z "$foreign" ] && [ -n "$mine" ] || { echo refused; exit 3; }',
+        'if [ -n "$ours" ]; then',
+        '  systemctl disable --now --quiet $ours 2> /dev/null || systemctl stop $ours',
+        '  for n in $ours; do rm -f "/etc/systemd/system/$n"; done',
+        '  systemctl daemon-reload',
+        '  systemctl reset-failed $ours 2> /dev/null || true',
+        'fi',
+        'rm -rf --one-file-system "$D"',
+        'echo removed',
+      ].join('\n'),
+    );
+    expect(text).toContain("names='hello.socket hello.service'");
+    expect(text).toContain('case "$first" in *", rendered by shipit from "*) o=shipit; ours="$ours $n" ;; *) o=other ;; esac');
+  });
+});
