@@ -46,8 +46,9 @@ const SYSTEM_TOPS = new Set(['bin', 'boot', 'dev', 'etc', 'lib', 'lib32', 'lib64
  * directory with fewer than two segments (`/srv`, `/opt`) or a system one (`/usr/local`, `/var/lib`) holds more
  * than one app, whatever its entries say at this moment.
  */
-export function checkRemovable(config: Pick<ResolvedConfig, 'app' | 'deployTo'>): void {
+export function checkRemovable(config: Pick<ResolvedConfig, 'app' | 'deployTo'> & { environment?: string }): void {
   const { app, deployTo } = config;
+  const env = config.environment ?? '<env>';
   if (!APP_NAME.test(app)) {
     throw new ShipitError('USAGE', `app: ${JSON.stringify(app)} is not an app name shipit deploys: remove would not know which units are the app's`, {
       hint: 'app must be lowercase letters, digits and dashes, starting with a letter, as it was when the app was deployed',
@@ -66,7 +67,7 @@ export function checkRemovable(config: Pick<ResolvedConfig, 'app' | 'deployTo'>)
           : null;
   if (bad !== null) {
     throw new ShipitError('USAGE', `deployTo: ${JSON.stringify(deployTo)} ${bad}: shipit remove deletes deployTo, and only a directory of the app's own like /srv/${app}`, {
-      hint: `nothing was changed; if the app really lives there, remove its units and files by hand (\`shipit units <env>\` names the units)`,
+      hint: `nothing was changed; if the app really lives there, remove its units and files by hand (\`shipit units ${env}\` names the units)`,
     });
   }
 }

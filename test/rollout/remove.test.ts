@@ -53,6 +53,10 @@ describe('checkRemovable: what remove refuses before connecting', () => {
     expect(error.message).toBe(`deployTo: ${JSON.stringify(deployTo)} ${why}: shipit remove deletes deployTo, and only a directory of the app's own like /srv/hello`);
   });
 
+  it('its hint names the environment', () => {
+    expect(refusal(() => checkRemovable({ app: 'hello', deployTo: '/srv', environment: 'staging' })).hint).toContain('`shipit units staging`');
+  });
+
   it.each(['', 'Hello', '../x', 'a b'])('app %j: refused naming the field', (app) => {
     const error = refusal(() => checkRemovable({ app, deployTo: '/srv/hello' }));
     expect(error.exitCode).toBe(2);

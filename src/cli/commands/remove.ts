@@ -82,7 +82,8 @@ function print(options: RemoveOptions, env: string, app: string, rows: Row[], do
       failed: failed === true,
       nothing: plan?.nothing ?? null,
       units: plan?.units.map((u) => u.name) ?? [],
-      dir: plan?.dir ?? null,
+      // On a host with nothing deployed, the directory removed is only the one the lock made.
+      dir: plan && !plan.nothing ? plan.dir : null,
       releases: plan?.releases ?? 0,
       current: plan?.current ?? null,
       kept: plan?.kept ?? [],

@@ -7,8 +7,8 @@ import { buildProgram, report } from '../../../src/cli/main.js';
 /**
  * Only deploy and plan send secrets to the hosts. An operator without the deploy's secrets in the environment
  * (`ORDERS_API_TOKEN: process.env.ORDERS_API_TOKEN`, not exported on the on-call laptop) must still be able to
- * look (status, logs, releases, lock, units) and to roll back (a release runs with the secrets it was deployed
- * with). Before, every one of them failed with exit 2: "server.secrets.ORDERS_API_TOKEN: is not set".
+ * look (status, logs, releases, lock, units), to roll back (a release runs with the secrets it was deployed
+ * with) and to remove the app (nothing is sent). Before, every one of them failed with exit 2: "server.secrets.ORDERS_API_TOKEN: is not set".
  * The host is a closed local port: past the config, each command fails connecting (exit 3), not on the config.
  */
 const dir = mkdtempSync(join(tmpdir(), 'shipit-secrets-optional-'));
@@ -47,7 +47,7 @@ async function run(...argv: string[]): Promise<{ code: number; stderr: string }>
 describe('secrets are needed only by the commands that send them', () => {
   delete process.env['SHIPIT_TEST_UNSET_TOKEN'];
 
-  it.each(['status', 'releases', 'logs -n 5', 'lock status', 'rollback'])('`%s` runs without them (the host is what fails, exit 3)', async (command) => {
+  it.each(['status', 'releases', 'logs -n 5', 'lock status', 'rollback', 'remove', 'remove --yes'])('`%s` runs without them (the host is what fails, exit 3)', async (command) => {
     const { code, stderr } = await run(...command.split(' '), 'production');
     expect(stderr).not.toContain('invalid configuration');
     expect(code).toBe(3);
