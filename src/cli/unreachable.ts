@@ -4,7 +4,8 @@ import { isShipitError, ShipitError } from '../lib/errors.js';
 /**
  * The read-only commands (status, releases, logs) are what an operator runs when something is wrong, often
  * because a host is down: they show the hosts that answer and name the ones that do not, then exit 3.
- * Commands that change hosts (deploy, rollback, lock) and plan still fail before touching any (connectFleet).
+ * Commands that change hosts (deploy, rollback, lock) and plan still fail before touching any (connectFleet);
+ * `remove` removes the app from the hosts it reaches and names the others (exit 3): running it again finishes.
  */
 
 /** A host a read-only command could not read: it is shown with why, the others are read. */
