@@ -77,13 +77,15 @@ export function removalScript(layout: Layout, units: readonly string[], token: s
           'info=; IFS= read -r info 2> /dev/null < "$S/lock/info.json" || :',
           `case "$info" in *'"token":"${token}"'*) mine=1 ;; *) mine= ;; esac`,
           '[ "$d" = directory ] && [ -z "$extra" ] && [ -z "$foreign" ] && [ -n "$mine" ] || { echo refused; exit 3; }',
+          // Units that cannot be stopped keep their files and the directory (the app may still run from it).
           'if [ -n "$ours" ]; then',
-          '  systemctl disable --now --quiet $ours 2> /dev/null || systemctl stop $ours',
-          `  for n in $ours; do rm -f "${SYSTEMD_DIR}/$n"; done`,
+          '  systemctl disable --now --quiet $ours 2> /dev/null || systemctl stop $ours || { echo "could not stop$ours: nothing was removed" >&2; exit 1; }',
+          // The enable links too, should disable have failed: none may point at a file that is gone.
+          `  for n in $ours; do rm -f "${SYSTEMD_DIR}/$n" "${SYSTEMD_DIR}"/*.wants/"$n"; done`,
           '  systemctl daemon-reload',
           '  systemctl reset-failed $ours 2> /dev/null || true',
           'fi',
-          'rm -rf --one-file-system "$D"',
+          'rm -rf --one-file-system "$D" || { echo "the units are removed, but not all of $D (see above): run it again, or remove what is left by hand" >&2; exit 1; }',
           'echo removed',
         ]),
   ].join('\n');

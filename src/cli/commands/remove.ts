@@ -1,7 +1,6 @@
 import { systemClock } from '../../lib/clock.js';
 import { parseDuration } from '../../lib/duration.js';
 import { ShipitError } from '../../lib/errors.js';
-import { noEmit } from '../../rollout/events.js';
 import { describeLock } from '../../rollout/lock.js';
 import { checkRemovable, describeRemoval, planRemoval, removalFailure, removeApp, type HostRemoval } from '../../rollout/remove.js';
 import { closeFleet, connectReachable, loadEnvironment, selectHosts } from '../fleet.js';
@@ -45,7 +44,10 @@ export async function removeCommand(env: string, options: RemoveOptions): Promis
       lockWaitMs: options.lockWait ? parseDuration(options.lockWait) : 0,
       isStaleLock: isDeadLocalRun,
       clock: systemClock,
-      emit: noEmit,
+      // The only event of the lock worth a line: a stale lock (a killed run's) it removed, said aloud as a deploy says it.
+      emit: (event) => {
+        if (event.type === 'host.lock_stale') process.stderr.write(`${event.host}: removed a stale lock (${event.holder}): the run that took it is gone\n`);
+      },
     });
     const failedOn = new Set(outcome.failed.map((f) => f.host));
     rows = names.map((host) => (failedOn.has(host) ? { host, unreachable: null, plan: null, failed: true } : row(host, outcome.removed.get(host), unreachable)));

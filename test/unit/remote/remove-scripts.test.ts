@@ -19,8 +19,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-function run(token: string | null, deployTo = D) {
-  const r = spawnSync('/bin/sh', ['-c', removalScript({ deployTo, app: APP, serviceUser: APP }, UNITS, token)], { encoding: 'utf8' });
+function run(token: string | null, deployTo = D, env: Record<string, string> = {}) {
+  const r = spawnSync('/bin/sh', ['-c', removalScript({ deployTo, app: APP, serviceUser: APP }, UNITS, token)], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status, stderr: r.stderr, report: parseRemoval(r.stdout, token !== null) };
 }
 
@@ -92,6 +92,18 @@ describe('removalScript, removing under the lock', () => {
     expect(existsSync(join(D, 'releases'))).toBe(true);
   });
 
+  it('says so and fails (exit 1, no `removed`) when deployTo cannot be deleted entirely', () => {
+    deployed();
+    // An rm that fails, as one does on a file it may not delete or a filesystem mounted under deployTo.
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'rm'), '#!/bin/sh\necho "rm: cannot remove: Operation not permitted" >&2; exit 1\n', { mode: 0o755 });
+    const r = run(TOKEN, D, { PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+    expect(r.code).toBe(1);
+    expect(r.report.removed).toBe(false);
+    expect(r.stderr).toContain(`the units are removed, but not all of ${D} (see above)`);
+  });
+
   it('never follows a symlinked deployTo: refused, what it points to untouched', () => {
     deployed();
     const link = join(root, 'link');
@@ -115,12 +127,12 @@ describe('removalScript, removing under the lock', () => {
         `case "$info" in *'"token":"${TOKEN}"'*) mine=1 ;; *) mine= ;; esac`,
         '[ "$d" = directory ] && [ -z "$extra" ] && [ -z "$foreign" ] && [ -n "$mine" ] || { echo refused; exit 3; }',
         'if [ -n "$ours" ]; then',
-        '  systemctl disable --now --quiet $ours 2> /dev/null || systemctl stop $ours',
-        '  for n in $ours; do rm -f "/etc/systemd/system/$n"; done',
+        '  systemctl disable --now --quiet $ours 2> /dev/null || systemctl stop $ours || { echo "could not stop$ours: nothing was removed" >&2; exit 1; }',
+        '  for n in $ours; do rm -f "/etc/systemd/system/$n" "/etc/systemd/system"/*.wants/"$n"; done',
         '  systemctl daemon-reload',
         '  systemctl reset-failed $ours 2> /dev/null || true',
         'fi',
-        'rm -rf --one-file-system "$D"',
+        'rm -rf --one-file-system "$D" || { echo "the units are removed, but not all of $D (see above): run it again, or remove what is left by hand" >&2; exit 1; }',
         'echo removed',
       ].join('\n'),
     );
