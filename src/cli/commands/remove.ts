@@ -3,6 +3,7 @@ import { parseDuration } from '../../lib/duration.js';
 import { ShipitError } from '../../lib/errors.js';
 import { describeLock } from '../../rollout/lock.js';
 import { checkRemovable, describeRemoval, planRemoval, removalFailure, removeApp, type HostRemoval } from '../../rollout/remove.js';
+import { askToConfirm, canAsk } from '../confirm.js';
 import { closeFleet, connectReachable, loadEnvironment, selectHosts } from '../fleet.js';
 import type { RemoveOptions } from '../options.js';
 import { isDeadLocalRun, lockInfo } from '../session.js';
@@ -29,8 +30,11 @@ export async function removeCommand(env: string, options: RemoveOptions): Promis
       print(options, env, config.app, rows, false);
       const some = rows.filter((r) => r.plan && !r.plan.nothing).map((r) => r.host);
       const held = rows.filter((r) => r.plan?.lock && !isDeadLocalRun(r.plan.lock));
-      if (unreachable.length > 0) throw unreachableError(unreachable, names.length);
-      throw new ShipitError('USAGE', `nothing was removed: \`shipit remove\` deletes the app from its hosts only with --yes`, {
+      // A person at a terminal may confirm by typing the environment's name; CI and scripts pass --yes.
+      const asked = some.length > 0 && canAsk(options);
+      const confirmed = asked && (await askToConfirm(`remove ${config.app} from ${some.join(', ')}? type "${env}" to confirm: `, env));
+      if (!confirmed && unreachable.length > 0) throw unreachableError(unreachable, names.length);
+      if (!confirmed) throw new ShipitError('USAGE', asked ? `nothing was removed: the answer was not "${env}"` : 'nothing was removed: `shipit remove` deletes the app from its hosts only with --yes', {
         hint:
           some.length === 0
             ? `${config.app} is on no host of ${env}; \`shipit remove ${env} --yes\` has nothing to do`
