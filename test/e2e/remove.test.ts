@@ -116,6 +116,20 @@ describe('shipit remove', () => {
     for (const h of hosts) expect((await httpGet(h.address, PORT, '/readyz')).status).toBe(200);
   });
 
+  it("someone's data in deployTo on one host refuses it on every host (exit 2, naming host and entry); nothing changes", async () => {
+    const web2 = hosts[1]!;
+    await onHost(lab, web2.address, `mkdir /srv/${APP}/uploads && echo precious > /srv/${APP}/uploads/a.jpg`);
+    try {
+      const before = await snapshots(APP);
+      const run = await project.shipit(['remove', 'production', '--yes']);
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toContain(`error: ${web2.name}: deployTo /srv/${APP} holds entries shipit did not create (uploads)`);
+      expect(await snapshots(APP)).toEqual(before);
+    } finally {
+      await onHost(lab, web2.address, `rm -r /srv/${APP}/uploads`);
+    }
+  });
+
   it('an unreachable host is reported and the command exits 3; the reachable hosts are done', async () => {
     project.writeConfig({ hosts: [...hosts, { name: 'ghost', address: '10.213.37.250', users: ['root'], sshPort: 22 } as never] });
     try {
