@@ -108,6 +108,9 @@ describe('shipit remove', () => {
     for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+nothing deployed$`, 'm'));
     for (const h of hosts) expect((await leftOf(h.address)).at(-1)).toBe('no-dir');
     expect((await project.shipit(['status', 'production'])).stdout).toContain('has not been deployed to production yet');
+    // Without --yes too: nothing to confirm.
+    const preview = await project.shipit(['remove', 'production']);
+    expect({ code: preview.exitCode, stderr: preview.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it('a deploy afterwards works from scratch', async () => {

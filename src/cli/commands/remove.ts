@@ -34,11 +34,11 @@ export async function removeCommand(env: string, options: RemoveOptions): Promis
       const asked = some.length > 0 && canAsk(options);
       const confirmed = asked && (await askToConfirm(`remove ${config.app} from ${some.join(', ')}? type "${env}" to confirm: `, env));
       if (!confirmed && unreachable.length > 0) throw unreachableError(unreachable, names.length);
+      // Nothing anywhere: there is nothing to confirm, and a script checking that the app is gone gets 0.
+      if (some.length === 0) return;
       if (!confirmed) throw new ShipitError('USAGE', asked ? `nothing was removed: the answer was not "${env}"` : 'nothing was removed: `shipit remove` deletes the app from its hosts only with --yes', {
         hint:
-          some.length === 0
-            ? `${config.app} is on no host of ${env}; \`shipit remove ${env} --yes\` has nothing to do`
-            : `to remove ${config.app} from ${some.join(', ')}, run \`shipit remove ${env} --yes\`${held.length > 0 ? ` (the deploy lock on ${held.map((r) => r.host).join(', ')} is held: it will wait with --lock-wait, or fail)` : ''}`,
+          `to remove ${config.app} from ${some.join(', ')}, run \`shipit remove ${env} --yes\`${held.length > 0 ? ` (the deploy lock on ${held.map((r) => r.host).join(', ')} is held: it will wait with --lock-wait, or fail)` : ''}`,
       });
     }
     const outcome = await removeApp({
