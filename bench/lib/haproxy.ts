@@ -130,7 +130,13 @@ export class Balancer {
    */
   failedRequests(frontend: string, from: number, to: number): string[] {
     return this.events
-      .filter((e) => e.at >= from && e.at < to && e.line.includes(` fe-${frontend} `))
+      .filter((e) => e.line.includes(` fe-${frontend} `))
+      .filter((e) => {
+        // By the time HAProxy accepted the request (httplog's accept date), not when its line arrived: a line
+        // logged at a phase's end can arrive after the next one began.
+        const at = acceptedAt(e.line) ?? e.at;
+        return at >= from && at < to;
+      })
       .map((e) => e.line)
       .filter((line) => {
         const m = / (-1|\d{3}) \d+ \S+ \S+ ([A-Za-z-]{4}) /.exec(line);
@@ -144,4 +150,14 @@ export class Balancer {
     this.process.kill('SIGTERM');
     await exited;
   }
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** httplog's accept date, `[04/Dec/2026:22:09:01.123]`, in HAProxy's (this machine's) local time; ms since the epoch. */
+export function acceptedAt(line: string): number | undefined {
+  const m = /\[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2})\.(\d{3})\]/.exec(line);
+  const month = m === null ? -1 : MONTHS.indexOf(m[2]!);
+  if (m === null || month < 0) return undefined;
+  return new Date(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7])).getTime();
 }

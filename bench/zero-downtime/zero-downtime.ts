@@ -92,7 +92,7 @@ async function underLoad(balancer: Balancer, frontend: string, listen: number, p
       d.connectionErrors += hp.connectionErrors;
       for (const [k, v] of Object.entries(hp.errors)) d.errors[k] = (d.errors[k] ?? 0) + v;
     }
-    return { ...p, exitCode: marks[i]!.exitCode, expectedExit: marks[i]!.expectedExit, healthChanges: balancer.transitions(marks[i]!.from, marks[i]!.to + 1_000), failedRequests: balancer.failedRequests(frontend, marks[i]!.from, marks[i]!.to + 1_000), direct: d };
+    return { ...p, exitCode: marks[i]!.exitCode, expectedExit: marks[i]!.expectedExit, healthChanges: balancer.transitions(marks[i]!.from, marks[i]!.to + 1_000), failedRequests: balancer.failedRequests(frontend, marks[i]!.from, i + 1 < marks.length ? marks[i + 1]!.from : marks[i]!.to + 1_000), direct: d };
   });
 }
 
