@@ -20,11 +20,25 @@ export interface ArtifactSource {
   files: ManifestEntry[];
 }
 
+/**
+ * Why a path of build.dir does not ship: `git` ignores it (git-ignored.ts), `build.exclude` matches it, or
+ * `shipit` never ships it (.git, caches and bytecode, the config file, what a dependency set provides).
+ */
+export type LeftOutReason = 'git' | 'build.exclude' | 'shipit';
+
+/** A path left out of the release; a directory (ending in `/`) stands for everything under it, never read. */
+export interface LeftOut {
+  path: string;
+  reason: LeftOutReason;
+}
+
 /** What ships: the build dir, plus files shipit generates for the preset (under `.shipit/` in the release). */
 export interface Artifact {
   sources: ArtifactSource[];
   files: ManifestEntry[];
   bytes: number;
+  /** What of build.dir was left out and why, in walk order. */
+  leftOut: LeftOut[];
 }
 
 /** Inside a release, this directory belongs to shipit (server shims, the Node runtime). */
@@ -40,15 +54,18 @@ const STAT_BATCH = 2_000;
  * Walks the build dir and hashes every file: the manifest (path, mode, size, sha256) of what ships. `exclude`:
  * relative paths (files or whole directories) left out, e.g. node_modules when a dependency set replaces it.
  * `patterns`: build.exclude (exclude.ts), matched against every file and directory.
+ * `gitIgnored`: paths git ignores (git-ignored.ts: files, and directories ending in `/`), left out unwalked.
  * `cache`: hashes of unchanged files from the previous scan (hash-cache.ts), opened before this scan.
  */
 export async function scanArtifact(
   dir: string,
-  options: { exclude?: readonly string[]; patterns?: readonly string[]; cache?: HashCache } = {},
+  options: { exclude?: readonly string[]; patterns?: readonly string[]; gitIgnored?: ReadonlySet<string>; cache?: HashCache } = {},
 ): Promise<Artifact> {
   const excluded = new Set(options.exclude ?? []);
   const matches = compileExcludes(options.patterns ?? []);
+  const gitIgnored = options.gitIgnored ?? new Set<string>();
   const paths: string[] = [];
+  const leftOut: LeftOut[] = [];
   // Synchronous: the directories' entries and the files' stats come from the kernel's caches in microseconds,
   // where a promise through the thread pool costs tens (2,000 files: ~280 ms, most of it waiting, while the
   // SSH handshakes compete for the same CPU). Only the hashing of files the cache does not know is asynchronous.
@@ -66,11 +83,19 @@ export async function scanArtifact(
       if (/[\t\n\r\\]/.test(rel)) {
         throw new ShipitError('BUILD_FAILED', `${JSON.stringify(rel)}: file names with tabs, newlines or backslashes cannot ship`);
       }
-      if (excluded.has(rel) || matches(rel, entry.isDirectory())) continue;
-      if (entry.isDirectory()) {
-        if (!EXCLUDED_DIRS.has(entry.name)) walk(join(at, entry.name), `${rel}/`);
+      const isDir = entry.isDirectory();
+      const shown = isDir ? `${rel}/` : rel;
+      if (excluded.has(rel) || (isDir ? EXCLUDED_DIRS.has(entry.name) : EXCLUDED_FILES.test(entry.name))) {
+        leftOut.push({ path: shown, reason: 'shipit' });
+      } else if (matches(rel, isDir)) {
+        leftOut.push({ path: shown, reason: 'build.exclude' });
+      } else if (gitIgnored.size > 0 && gitIgnored.has(shown)) {
+        // Before the symlink check: an ignored local virtualenv is left out, not refused.
+        leftOut.push({ path: shown, reason: 'git' });
+      } else if (isDir) {
+        walk(join(at, entry.name), shown);
       } else if (entry.isFile()) {
-        if (!EXCLUDED_FILES.test(entry.name)) paths.push(rel);
+        paths.push(rel);
       } else if (entry.isSymbolicLink()) {
         throw new ShipitError('BUILD_FAILED', `${rel}: symbolic links in the artifact are not supported`, { hint: symlinkHint(rel) });
       }
@@ -94,7 +119,7 @@ export async function scanArtifact(
     file.sha256 = await sha256File(full, buffer);
     cache?.record(file.path, info, file.sha256);
   });
-  return { sources: [{ dir, files }], files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
+  return { sources: [{ dir, files }], files, bytes: files.reduce((sum, f) => sum + f.size, 0), leftOut };
 }
 
 /** What to do about a symbolic link: most come from installed dependencies, which shipit installs on the hosts. */
@@ -135,6 +160,7 @@ export async function withGeneratedFiles(artifact: Artifact, generated: Record<s
     sources: [...artifact.sources, ...extra.sources],
     files: [...artifact.files, ...extra.files],
     bytes: artifact.bytes + extra.bytes,
+    leftOut: artifact.leftOut,
   };
 }
 

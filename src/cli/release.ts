@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
-import { scanArtifact, withGeneratedFiles } from '../build/artifact.js';
+import { scanArtifact, withGeneratedFiles, type LeftOut } from '../build/artifact.js';
+import { listGitIgnored, type GitIgnored } from '../build/git-ignored.js';
 import { openHashCache } from '../build/hash-cache.js';
 import { checkGunicornModule } from '../build/gunicorn-module.js';
 import { presetFiles } from '../build/preset-files.js';
@@ -19,21 +20,27 @@ export async function buildRelease(
   config: ResolvedConfig,
   options: { skipBuild?: boolean; verbose?: boolean },
   renderer: Pick<Renderer, 'emit'>,
-): Promise<{ spec: ReleaseSpec; files: number; bytes: number }> {
+): Promise<{ spec: ReleaseSpec; files: number; bytes: number; leftOut: LeftOut[]; git: GitIgnored['status'] | 'off' }> {
   if (!options.skipBuild) {
     renderer.emit({ type: 'phase.started', phase: 'build' });
     const started = Date.now();
     await runBuild(config.build, config.configDir, { verbose: options.verbose });
     renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
   }
+  // After the build, which may write files git ignores into build.dir; git runs while the rest loads. Handled
+  // here, awaited below: a failure must not count as unhandled while the awaits in between run.
+  const ignored = config.build.gitignore ? listGitIgnored(config.build.dir) : undefined;
+  ignored?.catch(() => {});
   // Two git processes, while the files are hashed.
   const revision = gitRevision(config.configDir);
   // Dependency sets load execa (npm) and their hashing code: only for the configs that have one.
   const deps = config.server.python || config.server.npm ? await import('../build/deps.js') : undefined;
   const cache = await openHashCache(cacheDir(), config.build.dir);
+  const git = await ignored;
   const scanned = await scanArtifact(config.build.dir, {
     exclude: [...(deps?.depsExcludes(config) ?? []), ...configInside(config)],
     patterns: config.build.exclude,
+    gitIgnored: git?.paths,
     cache,
   });
   // Written while the rest is prepared (save never throws).
@@ -55,7 +62,7 @@ export async function buildRelease(
     state: 'staged',
   }, (await deps?.dependencySpecs(config)) ?? []);
   await saved;
-  return { spec, files: artifact.files.length, bytes: artifact.bytes };
+  return { spec, files: artifact.files.length, bytes: artifact.bytes, leftOut: scanned.leftOut, git: git?.status ?? 'off' };
 }
 
 /**

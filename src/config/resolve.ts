@@ -49,7 +49,7 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
     deployTo: (config.deployTo ?? `/srv/${config.app}`).replace(/\/+$/, ''),
     configDir,
     configFile,
-    build: { command: config.build.command, dir: local(config.build.dir), exclude: config.build.exclude },
+    build: { command: config.build.command, dir: local(config.build.dir), exclude: config.build.exclude, gitignore: config.build.gitignore },
     server: {
       preset: server.preset,
       module: server.command ?? server.module ?? '',

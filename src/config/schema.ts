@@ -58,6 +58,12 @@ export const buildSchema = z
       .describe(
         'Files of build.dir that never ship, as .gitignore patterns: a name matches at any depth (".env.*"), a path with a slash from build.dir ("/tmp", "docs/drafts"), "*" within a name, "**" across directories, a trailing "/" directories only. Setting it replaces the default: keep ".env" and ".env.*" in your list. .git, __pycache__ and the config file never ship anyway.',
       ),
+    gitignore: z
+      .boolean({ error: '%v is not true or false' })
+      .default(true)
+      .describe(
+        'When build.dir is inside a git work tree, leave out what git ignores there (.gitignore at any level, .git/info/exclude, core.excludesFile), as npm publish does; files git tracks ship. A build.dir that git ignores as a whole (a build output like dist/) ships whole. false: ship what build.exclude lets through, ignored files included (e.g. assets build.command writes into an ignored directory of build.dir ".").',
+      ),
   })
   .describe('What to build locally and which directory ships.');
 

@@ -109,6 +109,8 @@ export interface BuildConfig {
   dir: string;
   /** gitignore-style patterns of build.dir's files that never ship (src/build/exclude.ts). */
   exclude: readonly string[];
+  /** Leave out what git ignores in build.dir (src/build/git-ignored.ts). */
+  gitignore: boolean;
 }
 
 export interface ResolvedConfig {

@@ -8,7 +8,7 @@ export function testConfig(overrides: Partial<ResolvedConfig> = {}, hostCount = 
     deployTo: '/srv/hello',
     configDir: '/work/app',
     configFile: '/work/app/deploy.config.ts',
-    build: { command: undefined, dir: '/work/app/dist', exclude: ['.git', '.env', '.env.*'] },
+    build: { command: undefined, dir: '/work/app/dist', exclude: ['.git', '.env', '.env.*'], gitignore: true },
     server: {
       preset: 'gunicorn',
       module: 'app.main:app',

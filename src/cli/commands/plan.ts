@@ -5,6 +5,7 @@ import { DryRunRecorder, previewDeploy } from '../../rollout/preview.js';
 import { closeFleet, commandLogger, connectInBackground, loadEnvironment, selectHosts } from '../fleet.js';
 import type { PlanOptions } from '../options.js';
 import { buildRelease } from '../release.js';
+import { describeLeftOut } from '../render/left-out.js';
 import { formatPlan } from '../render/plan.js';
 import { lockInfo } from '../session.js';
 import { sensitiveValues } from '../../config/sensitive.js';
@@ -31,7 +32,7 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
       verbose?.(info);
     },
   });
-  const { spec, files, bytes } = await buildRelease(config, options, {
+  const { spec, files, bytes, leftOut, git } = await buildRelease(config, options, {
     emit: (event) => {
       if (event.type === 'phase.finished' && config.build.command) say(`build \`${config.build.command}\` done in ${formatDuration(event.durationMs)}`);
     },
@@ -47,9 +48,9 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
     await closeFleet(hosts);
   }
   if (options.json) {
-    process.stdout.write(`${redact(JSON.stringify({ environment: env, app: config.app, artifact: { files, bytes }, ...preview }))}\n`);
+    process.stdout.write(`${redact(JSON.stringify({ environment: env, app: config.app, artifact: { files, bytes, leftOut, gitignore: git }, ...preview }))}\n`);
   } else {
-    process.stdout.write(redact(formatPlan(preview, { environment: env, files, bytes })));
+    process.stdout.write(redact(formatPlan(preview, { environment: env, files, bytes, leftOut: describeLeftOut(leftOut), gitignore: git })));
   }
   const blocker = preview.blockers[0];
   if (blocker) {

@@ -1,5 +1,9 @@
 import type { EnvChange } from '../../host/types.js';
+import type { GitIgnored } from '../../build/git-ignored.js';
 import type { DeployPreview, PreviewPhase, PreviewStep } from '../../rollout/preview.js';
+
+/** Whether .gitignore was applied to build.dir (git-ignored.ts), or build.gitignore is false. */
+type GitignoreStatus = GitIgnored['status'] | 'off';
 
 const PHASE_TITLES: Record<PreviewPhase, string> = {
   inspect: 'inspect (read-only: ran now)',
@@ -37,12 +41,18 @@ function serviceNote(h: DeployPreview['hosts'][number]): string {
 }
 
 /** The text of `shipit plan`: summary, batches, unit diffs, files, then every remote command by phase. */
-export function formatPlan(preview: DeployPreview, context: { environment: string; files: number; bytes: number }): string {
+export function formatPlan(
+  preview: DeployPreview,
+  context: { environment: string; files: number; bytes: number; leftOut?: string; gitignore?: GitignoreStatus },
+): string {
   const out: string[] = [];
   const hostNames = preview.hosts.map((h) => h.host);
   const width = Math.max(4, ...hostNames.map((h) => h.length));
   out.push(`plan: deploy ${preview.release} to ${context.environment} (${plural(hostNames.length, 'host')}); nothing was changed on any host`);
   out.push(`artifact: ${plural(context.files, 'file')}, ${Math.ceil(context.bytes / 1024)} KiB`);
+  if (context.leftOut) out.push(`  ${context.leftOut}`);
+  // Said in the plan only: a deploy of a build output would repeat it every time.
+  if (context.gitignore === 'dir-ignored') out.push('  build.dir is ignored by git as a whole (a build output): it ships whole, .gitignore is not applied inside it');
   out.push('', 'hosts:');
   for (const h of preview.hosts) {
     const files = h.files

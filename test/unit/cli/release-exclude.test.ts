@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,5 +37,92 @@ describe('build.exclude in a deploy', () => {
   it('a list of its own replaces the default', async () => {
     expect(await shipped("{ dir: '.', exclude: ['notes.txt', '.env'] }")).toEqual(['.env.production', 'app/main.py']);
     expect(await shipped("{ dir: '.', exclude: [] }")).toEqual(['.env', '.env.production', 'app/main.py', 'notes.txt']);
+  });
+});
+
+/** A Python project in a git work tree, shipped as it is: the deployer's own files lie beside the app's. */
+function gitProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shipit-gitignore-'));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore' });
+  git('init', '-q');
+  const files: Record<string, string> = {
+    '.gitignore': 'node_modules/\n.venv/\nsecrets.json\n*.pem\n/dist\n',
+    'app/main.py': 'app = None\n',
+    'app/.gitignore': 'local_settings.py\n',
+    'app/local_settings.py': 'DEBUG = True\n',
+    'secrets.json': '{"token": "laptop"}\n',
+    'deploy-key.pem': 'PRIVATE\n',
+    'node_modules/left-pad/index.js': 'module.exports = 1;\n',
+    'vendor/keep.pem': 'PUBLIC CERT, tracked on purpose\n',
+    'dist/app.js': 'built\n',
+    'notes.txt': 'untracked, not ignored: ships\n',
+  };
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  // A local virtualenv is full of symbolic links, which are refused unless left out.
+  mkdirSync(join(dir, '.venv/bin'), { recursive: true });
+  execFileSync('ln', ['-s', '/usr/bin/python3', join(dir, '.venv/bin/python')]);
+  git('add', '.gitignore', 'app/main.py', 'app/.gitignore');
+  git('add', '-f', 'vendor/keep.pem');
+  return dir;
+}
+
+async function release(dir: string, buildSection: string) {
+  process.env.SHIPIT_CACHE_DIR = mkdtempSync(join(tmpdir(), 'shipit-exclude-cache-'));
+  writeFileSync(
+    join(dir, 'deploy.config.ts'),
+    `export default { app: 'hello', build: ${buildSection}, server: { preset: 'command', command: 'true' }, environments: { production: { hosts: ['web1'] } } };\n`,
+  );
+  const { config, filepath } = await loadConfig({ cwd: dir });
+  const resolved = resolveEnvironment(config, 'production', { configFile: filepath });
+  const result = await buildRelease(resolved, { skipBuild: true }, { emit: () => {} });
+  return { ...result, paths: result.spec.files.map((f) => f.path).filter((p) => !p.startsWith('.shipit/')) };
+}
+
+describe('build.gitignore: what git ignores in build.dir does not ship', () => {
+  it("a project shipped with build.dir '.' sends what git tracks or would track, and says what it left out", async () => {
+    const { paths, leftOut, git } = await release(gitProject(), "{ dir: '.' }");
+    expect(git).toBe('applied');
+    expect(paths).toEqual(['.gitignore', 'app/.gitignore', 'app/main.py', 'notes.txt', 'vendor/keep.pem']);
+    expect(leftOut.filter((l) => l.reason === 'git').map((l) => l.path).sort()).toEqual(
+      ['.venv/', 'app/local_settings.py', 'deploy-key.pem', 'dist/', 'node_modules/', 'secrets.json'].sort(),
+    );
+    expect(leftOut).toContainEqual({ path: '.git/', reason: 'shipit' });
+    expect(leftOut).toContainEqual({ path: 'deploy.config.ts', reason: 'shipit' });
+  });
+
+  it('a build.dir that git ignores as a whole (a build output) ships whole', async () => {
+    const dir = gitProject();
+    mkdirSync(join(dir, 'dist/node_modules'));
+    writeFileSync(join(dir, 'dist/node_modules/x.js'), 'bundled\n');
+    const { paths, git } = await release(dir, "{ dir: 'dist' }");
+    expect(git).toBe('dir-ignored');
+    expect(paths).toEqual(['app.js', 'node_modules/x.js']);
+  });
+
+  it('build.gitignore: false ships what build.exclude lets through', async () => {
+    const dir = gitProject();
+    execFileSync('rm', ['-r', join(dir, '.venv')]);
+    const { paths, git } = await release(dir, "{ dir: '.', gitignore: false }");
+    expect(git).toBe('off');
+    expect(paths).toContain('secrets.json');
+    expect(paths).toContain('node_modules/left-pad/index.js');
+  });
+
+  it('outside a git work tree, nothing is left out for git', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-nogit-'));
+    writeFileSync(join(dir, 'secrets.json'), '{}\n');
+    writeFileSync(join(dir, '.gitignore'), 'secrets.json\n');
+    const { paths, git } = await release(dir, "{ dir: '.' }");
+    expect(git).toBe('no-repo');
+    expect(paths).toEqual(['.gitignore', 'secrets.json']);
+  });
+
+  it('a repository git cannot read fails the build naming build.dir and the way out, rather than ship what it ignores', async () => {
+    const dir = gitProject();
+    writeFileSync(join(dir, '.git/index'), 'not an index');
+    await expect(release(dir, "{ dir: '.' }")).rejects.toThrow(/cannot list the files git ignores in build.dir .*git ls-files failed/);
   });
 });

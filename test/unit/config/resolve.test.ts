@@ -42,7 +42,7 @@ describe('resolveEnvironment', () => {
       deployTo: '/srv/hello',
       configDir: '/work/app',
       configFile: FILE,
-      build: { command: 'npm run build', dir: '/work/app/dist', exclude: ['.git', '.env', '.env.*'] },
+      build: { command: 'npm run build', dir: '/work/app/dist', exclude: ['.git', '.env', '.env.*'], gitignore: true },
       server: {
         preset: 'gunicorn',
         module: 'app.main:app',

@@ -182,6 +182,13 @@ describe('dry run of a deploy (shipit plan)', () => {
     expect(text).toContain(`web3  now on ${OLD}; send`);
   });
 
+  it('says under the artifact what was left out of build.dir, and when git ignores build.dir as a whole', async () => {
+    const s = setup({ web1: { current: OLD } });
+    const preview = await previewDeploy({ config: s.config, hosts: s.hosts, recorder: s.recorder, lock: s.lock }, release());
+    const text = formatPlan(preview, { environment: 'production', files: 2, bytes: 6, leftOut: 'left out of build.dir: node_modules/ (ignored by git)', gitignore: 'dir-ignored' });
+    expect(text).toContain('artifact: 2 files, 1 KiB\n  left out of build.dir: node_modules/ (ignored by git)\n  build.dir is ignored by git as a whole');
+  });
+
   it('shows nothing that depends on the secrets: their length rides on stdin, never in a command', async () => {
     const stageFor = async (secret: string) => {
       const s = setup({ web1: { current: OLD } });
