@@ -181,7 +181,15 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
   const failure = describeFailure(outcome, renderer.showsEvents);
   if (outcome.result === 'failed-restored') {
     // Before the rollout (a prepare that failed) no host moved: "back on" would say they had.
-    const state = outcome.durations.rollout === undefined ? `nothing was switched: ${stillRunning(outcome.hosts)}` : where === null ? 'no host runs a release, as before' : `every host is back on the release it ran before: ${where}`;
+    // A first deploy: what it left on the hosts, so that nobody wonders about a /srv/<app> without a service.
+    // After prepare failed, the unlock removed what the run made on a host that held no release (scripts.ts
+    // UNDO_FIRST_CONTACT); after the rollout failed, the release stays, marked bad, as every failed release does.
+    const state =
+      outcome.durations.rollout === undefined
+        ? `nothing was switched: ${stillRunning(outcome.hosts)}${where === null ? '; a host that held no release of the app was left as it was found (no deployTo, service user or units of the app)' : ''}`
+        : where === null
+          ? `no host runs a release, as before; the hosts keep ${outcome.release} (marked bad) in deployTo, with the service user, for inspection (\`shipit releases ${env}\`); its units were removed`
+          : `every host is back on the release it ran before: ${where}`;
     throw new ShipitError('DEPLOY_FAILED_RESTORED', `${what} failed: ${failure}\n${state}`, {
       hint:
         outcome.durations.rollout === undefined

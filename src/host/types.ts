@@ -166,7 +166,12 @@ export interface Host {
    * such a stage's upload, and the lock may have been taken by then).
    */
   lock(info: LockInfo, release?: ReleaseSpec, signal?: AbortSignal): Promise<LockResult>;
-  /** Releases the lock if `token` holds it (or always, with force). Returns the lock that was removed. */
+  /**
+   * Releases the lock if `token` holds it (or always, with force). Returns the lock that was removed. On a host
+   * that then holds no release of the app (a first deploy that failed, a lock taken by hand and released), also
+   * removes what shipit's first contact made there: empty directories, deployTo and the service user when shipit
+   * created them (scripts.ts UNDO_FIRST_CONTACT).
+   */
   unlock(token: string, options?: { force?: boolean }): Promise<LockInfo | null>;
   prepare(release: ReleaseSpec, signal?: AbortSignal): Promise<PrepareReport>;
   /** Removes a staged (never activated) release. Never removes the current one. */

@@ -135,8 +135,11 @@ export function lockScript(layout: Layout, then?: { id: string; plan: StagePlan 
   const read = then ? `head -c ${byteCount(then.infoBytes)}` : 'cat';
   return script(
     layout,
-    '[ -d "$S" ] || mkdir -p "$S"',
-    `if mkdir "$S/lock" 2>/dev/null; then ${read} > "$S/lock/info.json"; echo acquired`,
+    // First contact: a deployTo made here is noted (CREATED_DIR), so that a first deploy that fails removes it
+    // again (UNDO_FIRST_CONTACT); one the admin made stays.
+    `[ -d "$S" ] || if [ -d "$D" ]; then mkdir "$S"; else mkdir -p "$S"; : > "$S/${CREATED_DIR}"; fi`,
+    // Made again when it is gone: a failed first deploy's unlock may have removed $S since the line above.
+    `if mkdir "$S/lock" 2>/dev/null || { [ ! -d "$S" ] && mkdir -p "$S" && mkdir "$S/lock" 2>/dev/null; }; then ${read} > "$S/lock/info.json"; echo acquired`,
     'else cat > /dev/null; echo held; cat "$S/lock/info.json" 2>/dev/null || true; exit 0; fi',
     ...CURRENT_MANIFEST,
     'printf "current\\t%s\\n" "$cur"',
@@ -170,9 +173,31 @@ export function unlockScript(layout: Layout, token: string, force: boolean): str
     READ_LOCK_INFO,
     `case "$info" in *'"token":"${token}"'*) ;; *) ${force ? ':' : 'printf %s "$info"; exit 3'} ;; esac`,
     'rm -rf "$S/lock"',
+    ...UNDO_FIRST_CONTACT,
     'printf %s "$info"',
   );
 }
+
+/** Markers in `$S` of what shipit's first contact with a host created: deployTo itself, and the service user. */
+const CREATED_DIR = 'created-deploy-to';
+const CREATED_USER = 'created-user';
+
+/**
+ * After the lock is released: when the host holds no release of the app (no `current`, nothing under releases/),
+ * this run was its first contact and failed (prepare failed somewhere and what it staged was discarded, the lock
+ * was held on another host, Ctrl-C): what it created goes, so the host is as it was found. Only directories that
+ * are empty (rmdir), the service user when shipit added it and no process runs as it (userdel refuses then), and
+ * deployTo when shipit made it. The audit log (history.jsonl) and anything not shipit's keep their directories. A
+ * first deploy whose release was activated and failed its gate keeps that release, marked bad, for inspection: it
+ * is not undone here (record releases that lock).
+ */
+const UNDO_FIRST_CONTACT = [
+  'if [ ! -e "$D/current" ] && [ ! -L "$D/current" ] && [ -z "$(find "$D/releases" "$S/releases" -mindepth 1 -maxdepth 1 2> /dev/null | head -n 1)" ]; then',
+  '  rmdir "$D/shared/.next" "$D/shared" "$D/releases" "$S/releases" "$D/deps/python" "$D/deps/node" "$D/deps" 2> /dev/null || :',
+  `  if [ -f "$S/${CREATED_USER}" ] && userdel "$U" 2> /dev/null; then rm -f "$S/${CREATED_USER}"; fi`,
+  `  if [ -f "$S/${CREATED_DIR}" ]; then rm -f "$S/${CREATED_DIR}"; rmdir "$S" 2> /dev/null && rmdir "$D" 2> /dev/null || :; else rmdir "$S" 2> /dev/null || :; fi`,
+  'fi',
+];
 
 /** The base release's manifest as the deployer knows it (from its cache), so that the host need not send it. */
 export interface KnownManifest {
@@ -307,7 +332,8 @@ export const STAGE_BASE_CHANGED = 5;
  * `rm` only when one of them is there (a leftover of a stage that died: rarely).
  */
 const ensureUserAndDirs = (clear: string[], ...dirs: string[]) => [
-  'id -u "$U" > /dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U"',
+  // Noted (CREATED_USER): a first deploy that fails removes the user it added (UNDO_FIRST_CONTACT).
+  `id -u "$U" > /dev/null 2>&1 || { useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U" && : > "$S/${CREATED_USER}"; }`,
   `${clear.map((c) => `[ ! -e ${c} ]`).join(' && ')} || rm -rf ${clear.join(' ')}`,
   `mkdir -p "$D/releases" "$D/shared/.next" "$S/releases"${dirs.map((d) => ` ${d}`).join('')}`,
 ];

@@ -66,7 +66,9 @@ describe('a failed deploy says why once', () => {
         host.faults.crashes = new Set([NEW]);
       }
     });
-    expect(error.split('\n')[1]).toBe('no host runs a release, as before');
+    expect(error.split('\n')[1]).toBe(
+      `no host runs a release, as before; the hosts keep ${NEW} (marked bad) in deployTo, with the service user, for inspection (\`shipit releases production\`); its units were removed`,
+    );
   });
 
   it('a failed prepare on a first deploy says no host runs a release yet', async () => {
@@ -74,7 +76,9 @@ describe('a failed deploy says why once', () => {
       for (const host of fleet.hosts.values()) host.current = null;
       fleet.host('web1').faults.prepareFails = 'disk full on web1';
     });
-    expect(error.split('\n')[1]).toBe('nothing was switched: no host runs a release yet');
+    expect(error.split('\n')[1]).toBe(
+      'nothing was switched: no host runs a release yet; a host that held no release of the app was left as it was found (no deployTo, service user or units of the app)',
+    );
   });
 
   it('a host cut off by another host of its batch failing says so, not that host\'s reason as its own', async () => {

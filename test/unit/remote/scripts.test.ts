@@ -73,6 +73,41 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it('a failed first contact leaves the host as it was: unlock removes the empty directories it made, deployTo only when it made it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-first-'));
+    try {
+      const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
+      const run = (body: string, input = '') => spawnSync('sh', ['-c', body], { input });
+      const lockThenUnlock = () => {
+        expect(run(scripts.lockScript(local), '{"token":"t1"}').stdout.toString()).toMatch(/^acquired/);
+        // What a stage made before the deploy failed and its release was discarded.
+        for (const dir of ['srv/releases', 'srv/shared/.next', 'srv/.shipit/releases', 'srv/deps/python']) mkdirSync(join(root, dir), { recursive: true });
+        expect(run(scripts.unlockScript(local, 't1', false)).status).toBe(0);
+      };
+      // deployTo made by the lock: all of it goes.
+      lockThenUnlock();
+      expect(existsSync(join(root, 'srv'))).toBe(false);
+      // deployTo the admin made (with a file of theirs): it stays as it was, with their file.
+      mkdirSync(join(root, 'srv'));
+      writeFileSync(join(root, 'srv/README'), 'ours\n');
+      lockThenUnlock();
+      expect(spawnSync('ls', ['-A', join(root, 'srv')]).stdout.toString()).toBe('README\n');
+      // A host with a release (a failed deploy over a working one, or a first one whose release failed its gate
+      // and is kept, marked bad): nothing is removed.
+      fakeRelease(root, 'r1', { meta: '{"id":"r1","state":"bad"}' });
+      lockThenUnlock();
+      expect(existsSync(join(root, 'srv/.shipit/releases/r1/meta.json'))).toBe(true);
+      expect(existsSync(join(root, 'srv/shared/.next'))).toBe(true);
+      // Someone else's lock: not released, nothing removed.
+      rmSync(join(root, 'srv'), { recursive: true });
+      expect(run(scripts.lockScript(local), '{"token":"theirs"}').stdout.toString()).toMatch(/^acquired/);
+      expect(run(scripts.unlockScript(local, 't1', false)).status).toBe(3);
+      expect(existsSync(join(root, 'srv/.shipit/lock/info.json'))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reports the current release's manifest sha256 with the lock (what lets prepare skip its check)", () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-lock-'));
     try {
