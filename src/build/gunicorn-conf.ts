@@ -34,6 +34,18 @@
  *   takes the normal path too.
  * Measured: stop 360–380 ms → 25–32 ms (`systemctl stop`, web1, 2 workers).
  *
+ * **Process titles that name the app without setproctitle.** The unit passes `--name <app>`, which gunicorn puts in
+ * its titles (`gunicorn: master [shop]`, `gunicorn: worker [shop]`) through the `setproctitle` module only; Debian
+ * 12 hosts rarely have it (`python3-setproctitle`, not a dependency of `gunicorn`; none of the lab's has it, nor
+ * has a virtualenv from server.python unless its requirements list it), and gunicorn then sets no title at all:
+ * every process of every app reads `/usr/bin/python3 /usr/bin/gunicorn --config .shipit/gunicorn.conf.py --name
+ * shop …`, master and workers alike, the name ~60 characters in. Without the module, gunicorn's `_setproctitle`
+ * is replaced by one that writes the same title over the process's own argv, which is what `ps` and `pgrep -f`
+ * read from /proc/<pid>/cmdline (setproctitle does so too, after moving environ away to make room): the area's
+ * bounds come from /proc/self/stat (proc(5): arg_start, arg_end, fields 48 and 49, Linux ≥ 3.5), the title is cut
+ * to fit it and the rest zeroed, so nothing past argv (environ) is touched. The command line gunicorn started with
+ * is ~330 bytes, ample for any app name. Workers are forked from the master, so they inherit the replacement.
+ *
  * Every patch is applied only when the names it wraps exist, and wraps rather than re-implements: a newer
  * gunicorn or uvicorn gets its own shutdown logic, only with shorter idle polls.
  */
@@ -242,7 +254,40 @@ def _shipit_patch_uvicorn():
     uvicorn_server.asyncio = Asyncio()
 
 
+def _shipit_patch_proctitle():
+    try:
+        import setproctitle  # noqa: F401  gunicorn titles its processes itself
+        return
+    except ImportError:
+        pass
+    try:
+        from gunicorn import util
+    except ImportError:
+        return
+    if getattr(util._setproctitle, "_shipit_title", False):
+        return
+    try:
+        import ctypes
+        with open("/proc/self/stat", "rb") as stat:
+            # Field 3 (state) is the first after the ")" that ends comm, which may itself hold spaces or ")".
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[48 - 3]), int(fields[49 - 3])
+    except Exception:
+        return
+    size = end - start
+    if size < 2:
+        return
+
+    def _setproctitle(title):
+        text = ("gunicorn: %s" % title).encode("utf-8", "replace")[: size - 1]
+        ctypes.memmove(start, text + b"\\0" * (size - len(text)), size)
+
+    _setproctitle._shipit_title = True
+    util._setproctitle = _setproctitle
+
+
 _shipit_patch_arbiter()
 _shipit_patch_uvicorn()
+_shipit_patch_proctitle()
 `;
 }

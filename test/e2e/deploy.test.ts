@@ -75,6 +75,10 @@ describe('shipit deploy on 3 lab hosts', () => {
     expect((await onHost(lab, h, `readlink /srv/${APP}/current`)).trim()).toBe(`releases/${first}`);
     expect((await onHost(lab, h, `systemctl is-active ${APP}.socket ${APP}.service`)).trim().split('\n')).toEqual(['active', 'active']);
     expect(await meta(h, first)).toMatchObject({ state: 'good' });
+    // Process titles name the app and the role (the lab hosts have no python3-setproctitle: the preset's own).
+    const main = (await onHost(lab, h, `systemctl show -p MainPID --value ${APP}.service`)).trim();
+    const titles = (await onHost(lab, h, `ps -o args= -p ${main}; ps -o args= --ppid ${main}`)).trim().split('\n');
+    expect(titles).toEqual([`gunicorn: master [${APP}]`, `gunicorn: worker [${APP}]`, `gunicorn: worker [${APP}]`]);
     expect(run.all).not.toContain('tok-e2e-5ecret-value');
     for (const env of await envs()) expect(env).toEqual(runningWith('none', 'tok-e2e-5ecret-value'));
   });

@@ -259,6 +259,45 @@ else:
     arbiter.WORKERS.clear()
 `;
 
+/** gunicorn/util.py's title function (20.1 to 23), as the arbiter calls it: a no-op without setproctitle. */
+const GUNICORN_UTIL = `
+try:
+    from setproctitle import setproctitle
+
+    def _setproctitle(title):
+        setproctitle("gunicorn: %s" % title)
+except ImportError:
+    def _setproctitle(title):
+        pass
+`;
+
+/**
+ * The master titles itself after the config is read, a forked worker itself (gunicorn's arbiter.py); each prints
+ * what /proc/<pid>/cmdline (what ps shows) and /proc/<pid>/environ then hold.
+ */
+const TITLE_SCENARIO = `
+import os, sys
+# As on the hosts (and whatever this machine has): no setproctitle module.
+sys.modules["setproctitle"] = None
+stat = open("/proc/self/stat", "rb").read().rsplit(b")", 1)[1].split()
+print("area %d" % (int(stat[46]) - int(stat[45])), flush=True)
+exec(open("conf.py").read())
+from gunicorn import util
+environ = open("/proc/self/environ", "rb").read()
+def show(who):
+    cmdline = open("/proc/self/cmdline", "rb").read()
+    print("%s: %r, environ %s" % (who, cmdline.rstrip(b"\\0").decode(), "intact" if open("/proc/self/environ", "rb").read() == environ else "CHANGED"), flush=True)
+util._setproctitle("master [%s]" % APP_NAME)
+show("master")
+pid = os.fork()
+if pid == 0:
+    util._setproctitle("worker [%s]" % APP_NAME)
+    show("worker")
+    os._exit(0)
+os.waitpid(pid, 0)
+show("master")
+`;
+
 describe("the gunicorn preset's config", () => {
   let dir: string;
   beforeAll(() => {
@@ -269,6 +308,8 @@ describe("the gunicorn preset's config", () => {
     }
     writeFileSync(join(dir, 'uvicorn/server.py'), UVICORN_SERVER);
     writeFileSync(join(dir, 'gunicorn/arbiter.py'), GUNICORN_ARBITER);
+    writeFileSync(join(dir, 'gunicorn/util.py'), GUNICORN_UTIL);
+    writeFileSync(join(dir, 'title-scenario.py'), TITLE_SCENARIO);
     writeFileSync(join(dir, 'conf.py'), gunicornConf());
     writeFileSync(join(dir, 'uvicorn-scenario.py'), UVICORN_SCENARIO);
     writeFileSync(join(dir, 'arbiter-scenario.py'), ARBITER_SCENARIO);
@@ -281,6 +322,34 @@ describe("the gunicorn preset's config", () => {
     return { out: r.stdout.trim(), status: r.status };
   };
   const uvicorn = (scenario: object) => run('uvicorn-scenario.py', scenario).out;
+
+  describe('process titles, on a host without setproctitle (python3-setproctitle)', () => {
+    /** The scenario under a command line as long as the one the unit starts gunicorn with, or `argv`. */
+    const titles = (name: string, argv: string[] = ['--config', '.shipit/gunicorn.conf.py', '--name', name, '--worker-class', 'uvicorn.workers.UvicornWorker', 'app.main:app']) => {
+      const script = TITLE_SCENARIO.replaceAll('APP_NAME', JSON.stringify(name));
+      writeFileSync(join(dir, 'title-run.py'), script);
+      const r = spawnSync('python3', ['title-run.py', ...argv], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: dir, SHIPIT_TEST_ENV: 'x'.repeat(64) } });
+      expect(r.stderr).toBe('');
+      return r.stdout.trim().split('\n');
+    };
+
+    it('master and workers name the app and their role, as gunicorn does with setproctitle', () => {
+      expect(titles('shop').slice(1)).toEqual([
+        "master: 'gunicorn: master [shop]', environ intact",
+        "worker: 'gunicorn: worker [shop]', environ intact",
+        "master: 'gunicorn: master [shop]', environ intact",
+      ]);
+    });
+
+    it('a title longer than the command line is cut to fit it, never written over the environment', () => {
+      const name = 'n'.repeat(600);
+      const [area, master] = titles(name, ['x']);
+      const size = Number(/^area (\d+)$/.exec(area!)![1]);
+      expect(size).toBeLessThan(600);
+      // The area's last byte stays the NUL that ends it.
+      expect(master).toBe(`master: '${`gunicorn: master [${name}]`.slice(0, size - 1)}', environ intact`);
+    });
+  });
 
   describe("uvicorn's shutdown", () => {
     it('an idle worker: starts at SIGTERM, not on the next 0.1 s tick, and skips the 0.1 s wait for connections it does not have', () => {
