@@ -46,7 +46,7 @@ export async function buildRelease(
   // Written while the rest is prepared (save never throws).
   const saved = cache.save();
   const shipped = new Set(scanned.files.map((f) => f.path));
-  if (config.server.preset === 'node') checkNodeEntry(config, shipped);
+  if (config.server.preset === 'node') checkNodeEntry(config, shipped, packageType, scanned.leftOut);
   if (config.server.preset === 'gunicorn') {
     const buildDir = resolve(config.configDir, config.build.dir);
     checkGunicornModule(config, shipped, buildDir, (path) => readFileSync(join(buildDir, path), 'utf8'));
@@ -80,9 +80,27 @@ export function configInside(config: ResolvedConfig): string[] {
  * `.js` file from the nearest package.json: here that may be the project's, above build.dir, which does not ship,
  * so on the hosts the same file would load as CommonJS ("Cannot use import statement outside a module").
  */
-export function checkNodeEntry(config: ResolvedConfig, shipped: ReadonlySet<string>, readPackageType: (file: string) => string | undefined = packageType): void {
+export function checkNodeEntry(
+  config: ResolvedConfig,
+  shipped: ReadonlySet<string>,
+  readPackageType: (file: string) => string | undefined = packageType,
+  leftOut: readonly LeftOut[] = [],
+): void {
   const entry = posix.normalize(config.server.module).replace(/^\.\//, '');
   const buildDir = resolve(config.configDir, config.build.dir);
+  const left = leftOut.find((l) => l.path === entry || (l.path.endsWith('/') && entry.startsWith(l.path)));
+  if (!shipped.has(entry) && left !== undefined) {
+    // The file is there but was left out: say by what, not that it is missing (a TypeScript project shipped
+    // whole, `build.dir: '.'`, whose .gitignore lists its build output `dist/`).
+    throw new ShipitError('CONFIG_INVALID', `server.module: ${JSON.stringify(config.server.module)} does not ship: ${leftOutBecause(left)}`, {
+      hint:
+        left.reason === 'git'
+          ? `point build.dir at the build's output${left.path.endsWith('/') ? ` (build.dir: '${relative(config.configDir, join(buildDir, left.path)).split(sep).join('/')}', server.module: '${entry.slice(left.path.length)}')` : ''}, or set build.gitignore: false to ship what git ignores`
+          : left.reason === 'build.exclude'
+            ? 'take it out of build.exclude'
+            : 'name a file that ships',
+    });
+  }
   if (!shipped.has(entry)) {
     throw new ShipitError('CONFIG_INVALID', `server.module: ${JSON.stringify(config.server.module)} is not a file in build.dir (${buildDir})`, {
       hint: 'name the entry file relative to build.dir (e.g. server.js for build.dir/server.js), or check that build.command writes it',
@@ -122,4 +140,11 @@ function packageType(file: string): string | undefined {
   } catch {
     return '';
   }
+}
+
+function leftOutBecause(left: LeftOut): string {
+  const what = left.path.endsWith('/') ? `everything under ${left.path}` : left.path;
+  if (left.reason === 'git') return `git ignores ${left.path} (see \`git check-ignore -v ${left.path}\`), and build.dir ships what git would track (build.gitignore)`;
+  if (left.reason === 'build.exclude') return `build.exclude leaves out ${what}`;
+  return `shipit never ships ${what}`;
 }

@@ -35,6 +35,16 @@ describe("the node preset's entry", () => {
     expect(() => checkNodeEntry(node('./server.js'), new Set(['server.js']), types({}))).not.toThrow();
   });
 
+  it('an entry that is there but left out says by what, and what to change', () => {
+    const git = error(() => checkNodeEntry(node('out/server.js'), new Set(['package.json']), types({}), [{ path: 'out/', reason: 'git' }]));
+    expect(git.exitCode).toBe(2);
+    expect(git.message).toBe('server.module: "out/server.js" does not ship: git ignores out/ (see `git check-ignore -v out/`), and build.dir ships what git would track (build.gitignore)');
+    expect(git.hint).toBe("point build.dir at the build's output (build.dir: 'dist/out', server.module: 'server.js'), or set build.gitignore: false to ship what git ignores");
+    const excluded = error(() => checkNodeEntry(node('server.js'), new Set([]), types({}), [{ path: 'server.js', reason: 'build.exclude' }]));
+    expect(excluded.message).toBe('server.module: "server.js" does not ship: build.exclude leaves out server.js');
+    expect(excluded.hint).toBe('take it out of build.exclude');
+  });
+
   it('an ES module by the project\'s package.json above build.dir would load as CommonJS on the hosts: refused', () => {
     const e = error(() => checkNodeEntry(node('server.js'), new Set(['server.js']), types({ '/p/package.json': 'module' })));
     expect(e.exitCode).toBe(2);
