@@ -2,7 +2,7 @@
 // look at /proc to prove that a timed-out or aborted command is really gone.
 import { jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -202,12 +202,15 @@ describe('exec', () => {
 describe('a warm shell (a held command: started before its step, scripts.WARM_SHELL)', () => {
   const user = userInfo().username;
   /** Processes on this machine that belong to a waiting warm shell (its command line holds the script). */
+  // This machine's own processes only: the lab's containers (other pid namespaces) show in /proc too, and a deploy
+  // running there meanwhile has warm shells of its own that come and go.
+  const ownPidNamespace = readlinkSync('/proc/self/ns/pid');
   const waiting = () =>
     readdirSync('/proc')
       .filter((name) => /^\d+$/.test(name))
       .filter((pid) => {
         try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('IFS= read -r n') && alive(Number(pid));
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('IFS= read -r n') && readlinkSync(`/proc/${pid}/ns/pid`) === ownPidNamespace && alive(Number(pid));
         } catch {
           return false;
         }
