@@ -1,3 +1,4 @@
+import type { SshHost } from '../../host/ssh-host.js';
 import { systemClock } from '../../lib/clock.js';
 import { parseDuration } from '../../lib/duration.js';
 import { ShipitError } from '../../lib/errors.js';
@@ -7,7 +8,6 @@ import type { RolloutEvent } from '../../rollout/events.js';
 import { checkRemovable, describeRemoval, interruptedBeforeRemoving, planRemoval, removalFailure, removeApp, type HostRemoval } from '../../rollout/remove.js';
 import { askToConfirm, canAsk } from '../confirm.js';
 import { closeFleet, connectReachable, loadEnvironment, selectHosts } from '../fleet.js';
-import type { SshHost } from '../../host/ssh-host.js';
 import type { RemoveOptions } from '../options.js';
 import { isDeadLocalRun, lockInfo, trapSignals, type TrapWords } from '../session.js';
 import { unreachableError, type UnreachableHost } from '../unreachable.js';
@@ -36,7 +36,7 @@ export async function removeCommand(env: string, options: RemoveOptions): Promis
   try {
     const { hosts, unreachable } = await connectReachable(config, targets, { ...options, signal: abort.signal });
     try {
-      await removeFrom(env, config, options, names, hosts, unreachable, abort.signal, sent, () => (untrap ??= trap()));
+      await removeFrom({ env, config, options, names, hosts, unreachable, signal: abort.signal, sent, confirmedNow: () => (untrap ??= trap()) });
     } finally {
       await closeFleet(hosts);
     }
@@ -78,17 +78,22 @@ class SentRemovals {
   }
 }
 
-async function removeFrom(
-  env: string,
-  config: Awaited<ReturnType<typeof loadEnvironment>>,
-  options: RemoveOptions,
-  names: string[],
-  hosts: Map<string, SshHost>,
-  unreachable: UnreachableHost[],
-  signal: AbortSignal,
-  sent: SentRemovals,
-  confirmedNow: () => void,
-): Promise<void> {
+interface RemoveRun {
+  env: string;
+  config: Awaited<ReturnType<typeof loadEnvironment>>;
+  options: RemoveOptions;
+  /** Every selected host, in the config's order (the rows). */
+  names: string[];
+  hosts: Map<string, SshHost>;
+  unreachable: UnreachableHost[];
+  signal: AbortSignal;
+  sent: SentRemovals;
+  /** Called once a person confirmed at the terminal: from then on Ctrl-C is trapped as with --yes. */
+  confirmedNow: () => void;
+}
+
+/** Plans on the reachable hosts, then previews (and asks), or removes and says what was removed per host. */
+async function removeFrom({ env, config, options, names, hosts, unreachable, signal, sent, confirmedNow }: RemoveRun): Promise<void> {
   let rows: Row[];
   const plans = await planRemoval({ config, hosts, signal });
   if (!options.yes) {
