@@ -31,13 +31,15 @@ afterAll(async () => {
 });
 
 describe('wipeApp', () => {
-  it('after a deploy: no unit, no directory, and neither the service user nor its group', async () => {
+  it('after a deploy: no unit or drop-in, no directory, and neither the service user nor its group', async () => {
     project = new Project(lab, { app: APP, port: PORT, hosts: [host] });
     const run = await project.shipit(['deploy', 'production']);
     expect(run.exitCode).toBe(0);
     const [user, group] = await account();
     expect(user).toMatch(new RegExp(`^${APP}:x:\\d+:\\d+::/nonexistent:/usr/sbin/nologin$`));
     expect(group).toMatch(new RegExp(`^${APP}:x:`));
+    // A drop-in a test added (remove.test.ts slows a stop with one) goes too.
+    await onHost(lab, host.address, `mkdir -p /etc/systemd/system/${APP}.service.d && echo '[Service]' > /etc/systemd/system/${APP}.service.d/test.conf`);
     await wipeApp(lab, host.address, APP);
     expect(await account()).toEqual(['-', '-']);
     expect((await onHost(lab, host.address, `ls /etc/systemd/system | grep -c '^${APP}\\.' ; test -e /srv/${APP} && echo dir || echo no-dir`)).trim().split('\n')).toEqual(['0', 'no-dir']);

@@ -44,7 +44,7 @@ export function appUserWipe(app: string): string {
 
 /**
  * Removes every trace of `app` from a host, so a test starts from a clean one (and the lab does not collect a
- * service user per suite run): its units, deployTo, and the service user shipit created for it. `user`: the
+ * service user per suite run): its units and their drop-ins, deployTo, and the service user shipit created for it. `user`: the
  * config's `server.user` when a test sets one; a user named explicitly (`www-data`, a shared one) is never deleted.
  */
 export async function wipeApp(lab: LabInfo, address: string, app: string, { user = app }: { user?: string } = {}): Promise<void> {
@@ -53,7 +53,8 @@ export async function wipeApp(lab: LabInfo, address: string, app: string, { user
     address,
     [
       `systemctl disable --now ${app}.service ${app}.socket 2>/dev/null || true`,
-      `rm -rf /srv/${app} /etc/systemd/system/${app}.service /etc/systemd/system/${app}.socket`,
+      // Drop-ins too: a test's (a slow ExecStop) would otherwise apply to the next suite's unit of that name.
+      `rm -rf /srv/${app} /etc/systemd/system/${app}.service /etc/systemd/system/${app}.socket /etc/systemd/system/${app}.service.d /etc/systemd/system/${app}.socket.d`,
       'systemctl daemon-reload',
       `systemctl reset-failed ${app}.service ${app}.socket 2>/dev/null || true`,
       user === app ? appUserWipe(app) : 'true',
