@@ -47,31 +47,50 @@ export class MovedHosts {
   }
 }
 
+/** What the signal trap says: an operation that restores what it touched, or one that lets what it sent finish. */
+export interface TrapWords {
+  /** The first signal's line, after `SIGINT: `. */
+  stopping: string;
+  /** The second signal's line. */
+  still: string;
+  /** A forced quit's lines, `hosts` being those left in a state nobody knows (see trapSignals). */
+  quit(hosts: string[], env: string): string[];
+}
+
+/** deploy and rollback: an interrupted rollout restores the hosts it moved. */
+export const RESTORING: TrapWords = {
+  stopping: 'stopping; restoring touched hosts and releasing the lock (Ctrl-C twice more to quit at once)',
+  still: 'still restoring hosts; one more Ctrl-C quits now and may leave hosts on different releases',
+  quit: (hosts, env) => [
+    `quit: the fleet may be inconsistent; not restored: ${hosts.join(', ')}; the deploy lock stays held`,
+    `hint: run \`shipit status ${env}\` to see where every host is, then \`shipit rollback ${env}\` (the lock is stale once this process is gone)`,
+  ],
+};
+
 /**
- * Ctrl-C and SIGTERM abort the run; the rollout then restores what it touched and releases the lock before
- * exiting. A second Ctrl-C says so instead of killing; a third one exits at once: 130 when no host was moved, else
- * 6 (the fleet may be inconsistent), naming the hosts `moved` describes and, in its hint, the environment `env`.
+ * Ctrl-C and SIGTERM abort the run; the operation then cleans up (`words` says how: a rollout restores what it
+ * touched) and releases the lock before exiting. A second Ctrl-C says so instead of killing; a third one exits at
+ * once: 130 when `moved` names no host, else 6 (the fleet may be inconsistent), naming those hosts and, in its
+ * hint, the environment `env`.
  */
 export function trapSignals(
   abort: AbortController,
   env: string,
   say: (line: string) => void,
-  moved: () => string[] = () => [],
-  exit: (code: number) => void = (code) => process.exit(code),
+  { moved = () => [], exit = (code) => process.exit(code), words = RESTORING }: { moved?: () => string[]; exit?: (code: number) => void; words?: TrapWords } = {},
 ): () => void {
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      say(`${signal}: stopping; restoring touched hosts and releasing the lock (Ctrl-C twice more to quit at once)`);
+      say(`${signal}: ${words.stopping}`);
       abort.abort(new ShipitError('ABORTED', `interrupted by ${signal}`));
     } else if (count === 2) {
-      say('still restoring hosts; one more Ctrl-C quits now and may leave hosts on different releases');
+      say(words.still);
     } else {
       const hosts = moved();
       if (hosts.length === 0) return exit(ExitCode.interrupted);
-      say(`quit: the fleet may be inconsistent; not restored: ${hosts.join(', ')}; the deploy lock stays held`);
-      say(`hint: run \`shipit status ${env}\` to see where every host is, then \`shipit rollback ${env}\` (the lock is stale once this process is gone)`);
+      for (const line of words.quit(hosts, env)) say(line);
       exit(ExitCode.failedInconsistent);
     }
   };
@@ -135,7 +154,7 @@ export async function runFleetOperation(
 ): Promise<Outcome> {
   const { abort } = pending;
   const moved = new MovedHosts();
-  const untrap = trapSignals(abort, config.environment, (line) => renderer.info(line), () => moved.describe());
+  const untrap = trapSignals(abort, config.environment, (line) => renderer.info(line), { moved: () => moved.describe() });
   const emit = (event: RolloutEvent) => {
     moved.observe(event);
     renderer.emit(event);

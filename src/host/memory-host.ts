@@ -311,8 +311,10 @@ export class MemoryHost implements Host {
     return this.current !== null || this.releases.size > 0 || this.lockInfo !== null || this.sharedEnv !== null || this.depsSets.size > 0 || this.history.length > 0 || this.extraEntries.length > 0;
   }
 
-  async removal(units: readonly string[], token?: string): Promise<RemovalReport> {
+  async removal(units: readonly string[], token?: string, signal?: AbortSignal): Promise<RemovalReport> {
     this.reach();
+    // As SshHost's commands are: cut off when the run is aborted (Ctrl-C), before anything is read or removed.
+    if (signal?.aborted) throw new ShipitError('ABORTED', `Aborted removal on ${this.name}`, { host: this.name });
     const dir = this.deployToKind ?? (this.hasDir ? 'directory' : 'absent');
     const entries = dir !== 'directory' ? [] : [...(this.releases.size > 0 ? ['releases'] : []), ...(this.current ? ['current'] : []), ...(this.sharedEnv ? ['shared'] : []), ...(this.depsSets.size > 0 ? ['deps'] : []), '.shipit'];
     const report: RemovalReport = {

@@ -25,6 +25,9 @@ export type RolloutEvent =
   | { type: 'rollback.started'; reason: string; hosts: string[] }
   | { type: 'host.reverted'; host: string; release: string | null }
   | { type: 'host.revert_failed'; host: string; release: string | null; error: string }
+  /** `shipit remove`: the host's removal command was sent; once sent it is never cut off (a Ctrl-C lets it finish). */
+  | { type: 'host.removing'; host: string }
+  | { type: 'host.removal_finished'; host: string }
   | { type: 'rollout.finished'; result: RolloutResult; release: string; durationMs: number; hosts: Record<string, string | null> };
 
 export type RolloutResult = 'success' | 'failed-restored' | 'failed-inconsistent';

@@ -137,16 +137,30 @@ export interface RemovalOutcome {
  * Under the deploy lock on every host (all or nothing, as a deploy takes it; `lockWaitMs` waits for a holder), each
  * host re-reads and removes in one command. The lock goes with deployTo; where a host refused or failed, it is
  * released again.
+ *
+ * Ctrl-C (`signal`): until the removals are sent, it stops the run and every lock it may hold is released (a lock
+ * command cut off may have taken it: unlocking with our token is a no-op where we do not), nothing removed. Once
+ * sent they are not cut off: a removal is one command that the host finishes anyway (without a pty, closing the
+ * channel does not stop it), and cutting it off would only lose what it did and race its `rm -rf` with our unlock.
  */
 export async function removeApp(ctx: RemoveContext): Promise<RemovalOutcome> {
   const { config, hosts, clock, emit, signal } = ctx;
   checkRemovable(config);
   const units = removalUnits(config);
-  await lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock });
   const done = new Set<string>();
   try {
+    await lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock });
+    if (signal?.aborted) throw interruptedBeforeRemoving(signal, config.environment);
     const names = [...hosts.keys()];
-    const results = await Promise.allSettled(names.map((name) => hosts.get(name)!.removal(units, ctx.lock.token, signal)));
+    for (const host of names) emit({ type: 'host.removing', host });
+    const results = await Promise.allSettled(
+      names.map((name) =>
+        hosts
+          .get(name)!
+          .removal(units, ctx.lock.token)
+          .finally(() => emit({ type: 'host.removal_finished', host: name })),
+      ),
+    );
     const removed = new Map<string, HostRemoval>();
     const failed: RemovalOutcome['failed'] = [];
     results.forEach((result, i) => {
@@ -165,6 +179,14 @@ export async function removeApp(ctx: RemoveContext): Promise<RemovalOutcome> {
   } finally {
     await unlockFleet(new Map([...hosts].filter(([name]) => !done.has(name))), ctx.lock.token);
   }
+}
+
+/** Ctrl-C before any host's removal was sent: exit 130, in the operator's words, whatever step it cut off. */
+export function interruptedBeforeRemoving(signal: AbortSignal, env: string): ShipitError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+  return new ShipitError('ABORTED', `${reason} before any host's removal was sent: nothing was removed (the deploy lock was released)`, {
+    hint: `run \`shipit remove ${env} --yes\` again when ready`,
+  });
 }
 
 /** One line per host: what removal did, or would do (`preview`). */

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { readLab, type LabInfo } from './support/lab.js';
-import { snapshotHost } from './support/ops.js';
+import { execa } from 'execa';
+import { snapshotHost, waitFor } from './support/ops.js';
 import { Project } from './support/project.js';
 import { httpGet, onHost, wipeApp } from './support/remote.js';
 
@@ -146,6 +147,60 @@ describe('shipit remove', () => {
       for (const h of hosts) expect(await leftOf(h.address)).toEqual(['0', '0', 'not-found not-found', '0', 'no-dir']);
     } finally {
       project.writeConfig({ hosts });
+    }
+  });
+});
+
+/** Whether the local process `pid` has an SSH connection open to every one of `addresses` (it is past loading, trapping). */
+const connectedToAll = async (pid: number, addresses: string[]) => {
+  const { stdout } = await execa('ss', ['-tnpH', 'state', 'established']);
+  return addresses.every((a) => stdout.split('\n').some((line) => line.includes(`${a}:22`) && line.includes(`pid=${pid},`)));
+};
+
+describe('shipit remove --yes interrupted (Ctrl-C)', () => {
+  beforeAll(async () => {
+    project.setVersion('for-ctrl-c');
+    await deploy(project);
+  });
+
+  it('before any removal was sent (waiting for the lock): exit 130 saying nothing was removed; nothing changes, the holder keeps the lock', async () => {
+    expect((await project.shipit(['lock', 'acquire', 'production', '-m', 'held during ctrl-c'])).exitCode).toBe(0);
+    try {
+      const before = await snapshots(APP);
+      const running = project.shipit(['remove', 'production', '--yes', '--lock-wait', '2m']);
+      await waitFor(() => connectedToAll(running.pid!, hosts.map((h) => h.address)), 30_000, 'remove connected to every host');
+      running.kill('SIGINT');
+      const run = await running;
+      expect(run.exitCode).toBe(130);
+      expect(run.stderr).toContain("error: interrupted by SIGINT before any host's removal was sent: nothing was removed (the deploy lock was released)");
+      expect(run.stderr).toContain('hint: run `shipit remove production --yes` again when ready');
+      expect(await snapshots(APP)).toEqual(before);
+      for (const h of hosts) expect(await onHost(lab, h.address, `cat /srv/${APP}/.shipit/lock/info.json`)).toContain('held during ctrl-c');
+    } finally {
+      expect((await project.shipit(['lock', 'release', 'production'])).exitCode).toBe(0);
+    }
+  });
+
+  it('while the removals run (one host slow to stop): they finish, each host says it was removed, no lock is left, exit 0', async () => {
+    const slow = hosts[1]!;
+    // An admin's drop-in (remove keeps it) that makes stopping the service take 8 s on that host only.
+    const dropIn = `/etc/systemd/system/${APP}.service.d`;
+    await onHost(lab, slow.address, `mkdir -p ${dropIn} && printf '[Service]\\nExecStop=/bin/sleep 8\\n' > ${dropIn}/slow-stop.conf && systemctl daemon-reload`);
+    try {
+      const running = project.shipit(['remove', 'production', '--yes']);
+      // web1's removal has finished, web2's is still stopping its service: Ctrl-C now.
+      await waitFor(async () => (await onHost(lab, hosts[0]!.address, `test -e /srv/${APP} && echo dir || echo gone`)).trim() === 'gone', 60_000, `/srv/${APP} gone from ${hosts[0]!.name}`);
+      expect((await onHost(lab, slow.address, `systemctl show -p ActiveState --value ${APP}.service`)).trim()).toBe('deactivating');
+      running.kill('SIGINT');
+      const run = await running;
+      expect(run.stderr).toContain('SIGINT: stopping: no removal is sent from now on; those already sent finish');
+      expect(run.stderr).toContain(`interrupted by SIGINT after the removal was sent to ${hosts.map((h) => h.name).join(', ')}: it was let finish`);
+      for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+removed: ${APP}\\.socket, ${APP}\\.service, /srv/${APP} `, 'm'));
+      expect(run.exitCode).toBe(0);
+      await onHost(lab, slow.address, `rm -rf ${dropIn} && systemctl daemon-reload`);
+      for (const h of hosts) expect(await leftOf(h.address)).toEqual(['0', '0', 'not-found not-found', '0', 'no-dir']);
+    } finally {
+      await onHost(lab, slow.address, `rm -rf ${dropIn} && systemctl daemon-reload`);
     }
   });
 });

@@ -173,3 +173,70 @@ describe('removeApp on an in-memory fleet', () => {
     expect(fleet.host('web1').calls).toEqual([]);
   });
 });
+
+describe('removeApp interrupted (Ctrl-C: the CLI aborts the signal, session.ts trapSignals)', () => {
+  const ctrlC = () => {
+    const abort = new AbortController();
+    return { abort, press: () => abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT')) };
+  };
+  const untouched = (fleet: ReturnType<typeof deployedFleet>) => {
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(OLD);
+      expect(host.units.size).toBe(2);
+      expect(host.calls).not.toContain('remove');
+    }
+  };
+
+  it('once every lock is taken but before any removal is sent: exit 130, nothing removed, every lock released', async () => {
+    const fleet = deployedFleet(3);
+    const { abort, press } = ctrlC();
+    let locked = 0;
+    const run = removeApp(fleet.ctx({ signal: abort.signal, emit: (e) => (e.type === 'host.locked' && ++locked === 3 ? press() : undefined) }));
+    await expect(run).rejects.toMatchObject({
+      code: 'ABORTED',
+      exitCode: 130,
+      message: "interrupted by SIGINT before any host's removal was sent: nothing was removed (the deploy lock was released)",
+      hint: 'run `shipit remove production --yes` again when ready',
+    });
+    untouched(fleet);
+    for (const host of fleet.hosts.values()) expect(host.lockInfo).toBeNull();
+  });
+
+  it('while it waits for a lock someone holds: exit 130, their lock kept, none of ours left', async () => {
+    const fleet = deployedFleet(3);
+    fleet.host('web3').lockInfo = lockInfo('theirs', 'bob@ci');
+    const { abort, press } = ctrlC();
+    const run = removeApp(fleet.ctx({ signal: abort.signal, lockWaitMs: 60_000 }));
+    const settled = run.catch((e: unknown) => e);
+    while (!fleet.host('web1').calls.includes('unlock')) await new Promise((r) => setImmediate(r));
+    press();
+    expect(await settled).toMatchObject({ code: 'ABORTED', exitCode: 130 });
+    untouched(fleet);
+    expect(fleet.host('web3').lockInfo?.token).toBe('theirs');
+    expect([fleet.host('web1').lockInfo, fleet.host('web2').lockInfo]).toEqual([null, null]);
+  });
+
+  it('once the removals are sent they are not cut off: every host is removed and no lock is left', async () => {
+    const fleet = deployedFleet(3);
+    const { abort, press } = ctrlC();
+    // Ctrl-C lands as web1's removal starts, before web2's and web3's are under way.
+    const web1 = fleet.host('web1');
+    const remove = web1.removal.bind(web1);
+    web1.removal = (...args) => {
+      press();
+      return remove(...args);
+    };
+    const outcome = await removeApp(fleet.ctx({ signal: abort.signal }));
+    expect(outcome.failed).toEqual([]);
+    expect([...outcome.removed.keys()]).toEqual(['web1', 'web2', 'web3']);
+    for (const host of fleet.hosts.values()) {
+      expect(host.calls).toContain('remove');
+      expect(host.lockInfo).toBeNull();
+    }
+    // What the CLI's forced quit (a third Ctrl-C) reads to name the hosts whose removal was still running.
+    expect(fleet.events.filter((e) => e.type.startsWith('host.remov')).map((e) => e.type)).toEqual([
+      ...['host.removing', 'host.removing', 'host.removing'],
+      ...['host.removal_finished', 'host.removal_finished', 'host.removal_finished'],
+    ]);
+  });
+});

@@ -64,6 +64,10 @@ export function describeEvent(event: RolloutEvent): string {
       return event.release === null ? 'reverted: no release running, as before' : `reverted to ${event.release}`;
     case 'host.revert_failed':
       return `REVERT FAILED (${event.release === null ? 'stopping it: it ran no release before' : `to ${event.release}`}): ${ownError(event)}`;
+    case 'host.removing':
+      return 'removing';
+    case 'host.removal_finished':
+      return 'removal finished';
     case 'rollout.finished':
       return `rollout ${event.result} in ${formatDuration(event.durationMs)}`;
   }

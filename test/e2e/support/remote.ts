@@ -17,17 +17,48 @@ export async function onHost(lab: LabInfo, address: string, command: string): Pr
   return stdout;
 }
 
-/** Removes every trace of `app` from a host, so a test starts from a clean one. */
-export async function wipeApp(lab: LabInfo, address: string, app: string): Promise<void> {
+/** Accounts a host's packages or the lab own: never the service user of an app, whatever its name. */
+const SYSTEM_USERS = ['root', 'daemon', 'bin', 'sys', 'nobody', 'www-data', 'messagebus', 'sshd', 'deploy', 'nosudo', '_apt', 'systemd-network', 'systemd-resolve', 'systemd-timesync'];
+
+/**
+ * The shell that deletes the service user shipit created for `app` (src/remote/scripts.ts ensureUserAndDirs:
+ * `useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin <app>`, the
+ * app's name when the config sets no `server.user`), with its group. Only a user of exactly that shape: a system
+ * uid, a group of its own name, no comment, /nonexistent, nologin; anything else of that name is someone's.
+ */
+export function appUserWipe(app: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(app)) throw new Error(`app ${JSON.stringify(app)}: not an app name`);
+  if (SYSTEM_USERS.includes(app)) return 'true';
+  return [
+    `if e=$(getent passwd ${app}); then`,
+    `  IFS=: read -r _ _ uid gid gecos home shell <<EOF`,
+    '$e',
+    'EOF',
+    `  if [ "$uid" -gt 0 ] && [ "$uid" -lt 1000 ] && [ "$(getent group "$gid" | cut -d: -f1)" = ${app} ] && [ -z "$gecos" ] && [ "$home" = /nonexistent ] && [ "$shell" = /usr/sbin/nologin ]; then`,
+    // userdel removes the group with it (USERGROUPS_ENAB); it fails, and so does the wipe, while a process runs as it.
+    `    userdel ${app}`,
+    '  fi',
+    'fi',
+  ].join('\n');
+}
+
+/**
+ * Removes every trace of `app` from a host, so a test starts from a clean one (and the lab does not collect a
+ * service user per suite run): its units and their drop-ins, deployTo, and the service user shipit created for it. `user`: the
+ * config's `server.user` when a test sets one; a user named explicitly (`www-data`, a shared one) is never deleted.
+ */
+export async function wipeApp(lab: LabInfo, address: string, app: string, { user = app }: { user?: string } = {}): Promise<void> {
   await onHost(
     lab,
     address,
     [
       `systemctl disable --now ${app}.service ${app}.socket 2>/dev/null || true`,
-      `rm -rf /srv/${app} /etc/systemd/system/${app}.service /etc/systemd/system/${app}.socket`,
+      // Drop-ins too: a test's (a slow ExecStop) would otherwise apply to the next suite's unit of that name.
+      `rm -rf /srv/${app} /etc/systemd/system/${app}.service /etc/systemd/system/${app}.socket /etc/systemd/system/${app}.service.d /etc/systemd/system/${app}.socket.d`,
       'systemctl daemon-reload',
       `systemctl reset-failed ${app}.service ${app}.socket 2>/dev/null || true`,
-    ].join('; '),
+      user === app ? appUserWipe(app) : 'true',
+    ].join('\n'),
   );
 }
 

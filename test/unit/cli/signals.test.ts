@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../../../src/config/types.js';
+import { REMOVING } from '../../../src/cli/commands/remove.js';
 import { MovedHosts, runFleetOperation, trapSignals } from '../../../src/cli/session.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 import type { FleetContext } from '../../../src/rollout/deploy.js';
@@ -25,7 +26,7 @@ describe('trapSignals', () => {
     const said: string[] = [];
     const exits: number[] = [];
     const abort = new AbortController();
-    const untrap = trapSignals(abort, 'production', (line) => said.push(line), () => moved, (code) => exits.push(code));
+    const untrap = trapSignals(abort, 'production', (line) => said.push(line), { moved: () => moved, exit: (code) => exits.push(code) });
     const press = () => process.emit('SIGINT', 'SIGINT');
     return { said, exits, abort, untrap, press };
   };
@@ -54,6 +55,46 @@ describe('trapSignals', () => {
       expect(t.exits).toEqual([6]);
       expect(t.said.join('\n')).toMatch(/may be inconsistent; not restored: web1 \(ran A, moving to A\)/);
       expect(t.said.at(-1)).toBe('hint: run `shipit status production` to see where every host is, then `shipit rollback production` (the lock is stale once this process is gone)');
+    } finally {
+      t.untrap();
+    }
+  });
+});
+
+describe('trapSignals for shipit remove (REMOVING)', () => {
+  const trap = (running: string[]) => {
+    const said: string[] = [];
+    const exits: number[] = [];
+    const abort = new AbortController();
+    const untrap = trapSignals(abort, 'production', (line) => said.push(line), { moved: () => running, exit: (code) => exits.push(code), words: REMOVING });
+    return { said, exits, abort, untrap, press: () => process.emit('SIGINT', 'SIGINT') };
+  };
+
+  it('the first Ctrl-C stops sending removals; a third with a removal still running exits 6 naming that host', () => {
+    const t = trap(['web2 (removal running)']);
+    try {
+      t.press();
+      expect(t.abort.signal.aborted).toBe(true);
+      expect(t.said[0]).toBe('SIGINT: stopping: no removal is sent from now on; those already sent finish, then the lock is released (Ctrl-C twice more to quit at once)');
+      t.press();
+      t.press();
+      expect(t.exits).toEqual([6]);
+      expect(t.said.slice(2)).toEqual([
+        'quit: not known whether the app was removed from web2 (removal running); the deploy lock may stay held there',
+        'hint: run `shipit remove production --yes` again: it finishes the job (the lock is stale once this process is gone)',
+      ]);
+    } finally {
+      t.untrap();
+    }
+  });
+
+  it('a third Ctrl-C with no removal running exits 130, as a deploy does', () => {
+    const t = trap([]);
+    try {
+      t.press();
+      t.press();
+      t.press();
+      expect(t.exits).toEqual([130]);
     } finally {
       t.untrap();
     }
