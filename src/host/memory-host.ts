@@ -47,6 +47,8 @@ export interface Faults {
   bootTakes?: number;
   /** The connection drops during activate. */
   dropOnActivate?: boolean;
+  /** The lock command takes the lock, but its answer is lost (the run cut it off: Ctrl-C while it ran). */
+  lockAnswerLost?: boolean;
   /** Building a missing dependency set fails with this message (a set already there is still reused). */
   depsFail?: string;
 }
@@ -135,6 +137,7 @@ export class MemoryHost implements Host {
     if (this.lockInfo && this.lockInfo.token !== info.token) return { acquired: false, holder: { ...this.lockInfo } };
     this.lockInfo = { ...info };
     this.calls.push('lock');
+    if (this.faults.lockAnswerLost) throw new ShipitError('ABORTED', `Aborted lock on ${this.name}`, { host: this.name });
     const { service: _service, ...releases } = await this.inspect();
     return { acquired: true, state: releases };
   }

@@ -52,10 +52,15 @@ export async function lockFleet(
       await markAbandoned(hosts, states, abandoned);
       return states;
     }
-    // Hosts whose lock failed too: a lock that staged may have been taken before it failed or was aborted
-    // (unlocking with our token is a no-op where we do not hold it).
-    const failed = [...hosts.keys()].filter((_, i) => attempts[i]!.status === 'rejected');
-    await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name) || (options.release && failed.includes(name)))), info.token);
+    // Hosts whose lock failed too, where the command may have taken the lock first: one that was cut off (Ctrl-C
+    // while it ran, staging or not), and one that staged (it runs long enough to fail after taking it). Unlocking
+    // with our token is a no-op where we do not hold it. Not after a plain lock's timeout: the unlock would wait
+    // as long again on a host that stopped answering.
+    const failed = [...hosts.keys()].filter((_, i) => {
+      const attempt = attempts[i]!;
+      return attempt.status === 'rejected' && (options.release !== undefined || (attempt.reason instanceof ShipitError && attempt.reason.code === 'ABORTED'));
+    });
+    await unlockFleet(new Map([...hosts].filter(([name]) => got.includes(name) || failed.includes(name))), info.token);
     if (errors.length > 0) throw errors[0]!.reason;
     // A lock left behind by a dead run of ours (its connection to that host was lost before it could unlock)
     // is removed once per host, said aloud, and the whole fleet is tried again at once.

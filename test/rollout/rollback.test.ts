@@ -45,6 +45,14 @@ describe('rollback on an in-memory fleet', () => {
     for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
   });
 
+  it("a lock command cut off after it took the lock (Ctrl-C while it ran) is released with the others': no host keeps our lock", async () => {
+    const fleet = await fleetOnC();
+    fleet.host('web2').faults.lockAnswerLost = true;
+    await expect(rollback(fleet.ctx())).rejects.toThrow('Aborted lock on web2');
+    for (const host of fleet.hosts.values()) expect(host.lockInfo).toBeNull();
+    expect(fleet.host('web2').current).toBe(C);
+  });
+
   it('skips releases marked bad', async () => {
     const fleet = await fleetOnC();
     for (const host of fleet.hosts.values()) host.releases.get(B)!.meta.state = 'bad';
