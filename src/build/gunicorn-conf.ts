@@ -46,6 +46,11 @@
  * to fit it and the rest zeroed, so nothing past argv (environ) is touched. The command line gunicorn started with
  * is ~330 bytes, ample for any app name. Workers are forked from the master, so they inherit the replacement.
  *
+ * **A stop during the app's startup.** uvicorn's `serve()` returns right after `startup()` when the exit flag was
+ * set meanwhile (SIGTERM while a lifespan startup ran), so the servers `startup()` opened at its end accept
+ * from the queue and are never shut down: those connections are reset at exit. The worker shuts down as a serving
+ * one does (the first point: stop accepting, serve what was accepted, close).
+ *
  * Every patch is applied only when the names it wraps exist, and wraps rather than re-implements: a newer
  * gunicorn or uvicorn gets its own shutdown logic, only with shorter idle polls.
  */
@@ -248,7 +253,21 @@ def _shipit_patch_uvicorn():
             # Thread-safe: newer uvicorn calls this from a plain signal handler, outside the loop's callbacks.
             waiter.get_loop().call_soon_threadsafe(wake, self)
 
+    original_startup = getattr(Server, "startup", None)
+
+    async def startup(self, *args, **kwargs):
+        await original_startup(self, *args, **kwargs)
+        # A stop that came while the app was starting (a restart during a slow lifespan startup: a revert, a
+        # rollback, Ctrl-C) set the exit flag; uvicorn's serve() then returns as soon as startup() does, without
+        # its shutdown, leaving the servers startup() just opened accepting. What they accepted from the queue
+        # meanwhile was reset when the worker exited (3 requests on the lab, with a 3 s startup). Shut down as a
+        # serving worker does instead: stop accepting, serve what was accepted, close (and run the app's shutdown).
+        if getattr(self, "should_exit", False) and getattr(self, "servers", None):
+            await self.shutdown(*args, **kwargs)
+
     Server.serve = serve
+    if original_startup is not None:
+        Server.startup = startup
     if original_handle_exit is not None:
         Server.handle_exit = handle_exit
     uvicorn_server.asyncio = Asyncio()

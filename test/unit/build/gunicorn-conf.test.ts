@@ -96,7 +96,7 @@ time.time = lambda: now[0]
 
 /** Waits as uvicorn 0.17 does: the exit flag on a 0.1 s tick, then 0.1 s, then its connections and tasks. */
 const UVICORN_SERVER = `import asyncio
-from __main__ import at, log, now
+from __main__ import at, fake_async_sleep, log, now
 
 class State:
     def __init__(self):
@@ -145,16 +145,47 @@ class Listener:
 class Server:
     def __init__(self):
         self.should_exit = False
-        self.servers = [Listener(self)]
+        self.servers = []
         self.server_state = State()
+        self.startup_seconds = 0
+        self.queued = 0
 
     def handle_exit(self, sig, frame):
         self.should_exit = True
 
     async def serve(self, sockets=None):
+        # As uvicorn 0.17 (and later) does: no shutdown when the exit flag was set during the startup.
+        await self.startup(sockets)
+        if self.should_exit:
+            return
         while not self.should_exit:
             await asyncio.sleep(0.1)
         await self.shutdown(sockets)
+
+    async def startup(self, sockets=None):
+        # The app's lifespan startup, then the servers open on the worker's socket (loop.create_server).
+        if self.startup_seconds:
+            # The app's own wait (uvicorn waits for the lifespan on an event), not uvicorn.server's asyncio.sleep.
+            await fake_async_sleep(self.startup_seconds)
+            log("app started")
+        self.servers = [Listener(self)]
+        # Connections that waited in the socket's queue are accepted as soon as the server opens (asyncio's
+        # create_server lets the loop run once): they reach the connections a moment later and are answered after
+        # 0.2 s, unless the server was closed before they attached.
+        for _ in range(self.queued):
+            self.unanswered = getattr(self, "unanswered", 0) + 1
+            def made():
+                if self.servers[0].closed:
+                    log("accepted connection dropped")
+                    return
+                connection = object()
+                self.server_state.connections.add(connection)
+                def answered():
+                    log("queued request answered")
+                    self.unanswered -= 1
+                    self.server_state.connections.discard(connection)
+                at(now[0] + 0.2, answered)
+            at(now[0] + 0.001, made)
 
     async def shutdown(self, sockets=None):
         log("uvicorn shutdown")
@@ -215,7 +246,11 @@ if "on_its_way" in scenario:
 if "task_until" in scenario:
     server.server_state.tasks.add(object())
     at(scenario["task_until"], lambda: (log("task done"), server.server_state.tasks.clear()))
+server.startup_seconds = scenario.get("startup", 0)
+server.queued = scenario.get("queued", 0)
 run(server.serve())
+if getattr(server, "unanswered", 0):
+    log("worker exits: %d accepted connection(s) unanswered, reset" % server.unanswered)
 print(" | ".join(calls))
 `;
 
@@ -381,6 +416,19 @@ describe("the gunicorn preset's config", () => {
       expect(uvicorn({ exit: 0.03, on_its_way: 0.3 })).toBe(
         'SIGTERM @0.030 | stop accepting @0.030 | accepted connection made @0.031 | close server @0.038 | uvicorn shutdown @0.288 | its request answered @0.330 | uvicorn done @0.333',
       );
+    });
+
+    it('a stop during the app\'s startup: the connections its servers accept as they open are served, then it shuts down', () => {
+      // Found by a trial: Ctrl-C during a restart, the revert's restart came while the new release's lifespan
+      // startup (3 s) ran; uvicorn's serve() returned after startup without a shutdown, and the 3 connections its
+      // servers had just accepted from the socket's queue were reset when the worker exited.
+      expect(uvicorn({ exit: 0.5, startup: 3, queued: 2 })).toBe(
+        'SIGTERM @0.500 | app started @3.000 | stop accepting @3.000 | close server @3.008 | queued request answered @3.201 | queued request answered @3.201 | uvicorn shutdown @3.258 | uvicorn done @3.258',
+      );
+    });
+
+    it('a stop during the app\'s startup with nothing queued: the servers close at once', () => {
+      expect(uvicorn({ exit: 0.5, startup: 3 })).toBe('SIGTERM @0.500 | app started @3.000 | stop accepting @3.000 | close server @3.008 | uvicorn shutdown @3.008 | uvicorn done @3.008');
     });
 
     it('a background task still running is waited for too', () => {
