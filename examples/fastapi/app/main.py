@@ -12,6 +12,8 @@ Probes (see README.md):
 Fault injection, so tests can derive a bad release by adding one file: app/FAULT containing
   never-ready      /readyz always answers 503 (checked per request; /healthz stays 200)
   crash-on-import  importing app.main raises (gunicorn's workers fail to boot; the master exits with code 3)
+and a slow start from the environment: STARTUP_DELAY=<seconds> makes each worker's startup (ASGI lifespan) take
+that long before it serves, as an app that warms a cache or opens a pool does.
 """
 import asyncio
 import json
@@ -42,6 +44,11 @@ RELEASE = APP_DIR.parent.name
 VERSION = (APP_DIR / "VERSION").read_text().strip()
 
 app = FastAPI(title="shipit example", version=VERSION)
+
+
+@app.on_event("startup")
+async def startup():
+    await asyncio.sleep(float(os.environ.get("STARTUP_DELAY", "0")))
 
 
 @app.get("/healthz")
