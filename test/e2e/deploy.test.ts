@@ -79,6 +79,14 @@ describe('shipit deploy on 3 lab hosts', () => {
     const main = (await onHost(lab, h, `systemctl show -p MainPID --value ${APP}.service`)).trim();
     const titles = (await onHost(lab, h, `ps -o args= -p ${main}; ps -o args= --ppid ${main}`)).trim().split('\n');
     expect(titles).toEqual([`gunicorn: master [${APP}]`, `gunicorn: worker [${APP}]`, `gunicorn: worker [${APP}]`]);
+    // The app can keep state (a SQLite file): $STATE_DIRECTORY, the one persistent path its sandbox mounts writable.
+    const sandbox = await onHost(
+      lab,
+      h,
+      `pid=$(systemctl show -p MainPID --value ${APP}.service); tr '\\0' '\\n' < /proc/$pid/environ | grep '^STATE_DIRECTORY='; ` +
+        `awk '$5 == "/" || $5 == "/var/lib/${APP}" { print $5, substr($6, 1, 2) }' /proc/$pid/mountinfo; stat -c '%U %a' /var/lib/${APP}`,
+    );
+    expect(sandbox.trim().split('\n')).toEqual([`STATE_DIRECTORY=/var/lib/${APP}`, '/ ro', `/var/lib/${APP} rw`, `${APP} 750`]);
     expect(run.all).not.toContain('tok-e2e-5ecret-value');
     for (const env of await envs()) expect(env).toEqual(runningWith('none', 'tok-e2e-5ecret-value'));
   });

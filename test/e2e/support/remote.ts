@@ -54,7 +54,7 @@ export async function wipeApp(lab: LabInfo, address: string, app: string, { user
     [
       `systemctl disable --now ${app}.service ${app}.socket 2>/dev/null || true`,
       // Drop-ins too: a test's (a slow ExecStop) would otherwise apply to the next suite's unit of that name.
-      `rm -rf /srv/${app} /etc/systemd/system/${app}.service /etc/systemd/system/${app}.socket /etc/systemd/system/${app}.service.d /etc/systemd/system/${app}.socket.d`,
+      `rm -rf /srv/${app} /var/lib/${app} /etc/systemd/system/${app}.service /etc/systemd/system/${app}.socket /etc/systemd/system/${app}.service.d /etc/systemd/system/${app}.socket.d`,
       'systemctl daemon-reload',
       `systemctl reset-failed ${app}.service ${app}.socket 2>/dev/null || true`,
       user === app ? appUserWipe(app) : 'true',

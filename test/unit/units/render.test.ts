@@ -98,6 +98,17 @@ describe('units', () => {
     expect(service).toContain('\nStartLimitIntervalSec=3600\n');
   });
 
+  it.each([
+    ['gunicorn', { preset: 'gunicorn', module: 'a:app' }],
+    ['node', { preset: 'node', module: 'server.js' }],
+    ['command', { preset: 'command', command: './x' }],
+  ] as const)('%s: the app has a writable state directory, /var/lib/<app>, kept across releases (ProtectSystem=strict leaves it nothing else)', (_, server) => {
+    // A trial's FastAPI app could not open its SQLite file anywhere: only /run/<app>, emptied at every restart, was writable.
+    const service = renderService(resolvedConfig(server));
+    expect(service).toContain('\nProtectSystem=strict\n');
+    expect(service).toContain('\nStateDirectory=hello\nStateDirectoryMode=0750\n');
+  });
+
   it('service: ProtectHome=read-only when the app lives under /home or /root', () => {
     expect(renderService(resolvedConfig({ preset: 'gunicorn', module: 'a:app' }))).toContain('\nProtectHome=yes\n');
     expect(renderService(resolvedConfig({ preset: 'gunicorn', module: 'a:app' }, { deployTo: '/home/deploy/hello' }))).toContain('\nProtectHome=read-only\n');
