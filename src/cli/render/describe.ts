@@ -28,6 +28,12 @@ export function describeUntouched(host: string, finished: RolloutFinished | null
 }
 
 /** One human line per event (plain renderer, and titles of the listr2 tree). Never secret values. */
+const ROLLOUT_RESULT_WORDS: Record<RolloutFinished['result'], string> = {
+  success: 'succeeded',
+  'failed-restored': 'failed, every touched host restored,',
+  'failed-inconsistent': 'failed, the fleet may be inconsistent,',
+};
+
 export function describeEvent(event: RolloutEvent): string {
   switch (event.type) {
     case 'phase.started':
@@ -69,6 +75,7 @@ export function describeEvent(event: RolloutEvent): string {
     case 'host.removal_finished':
       return 'removal finished';
     case 'rollout.finished':
-      return `rollout ${event.result} in ${formatDuration(event.durationMs)}`;
+      // In words: the result's id (failed-restored) read as jargon in CI logs. The exit code and --json keep the id.
+      return `rollout ${ROLLOUT_RESULT_WORDS[event.result]} in ${formatDuration(event.durationMs)}`;
   }
 }

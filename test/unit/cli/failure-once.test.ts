@@ -46,7 +46,7 @@ describe('a failed deploy says why once', () => {
     expect(lines).toContain(`2026-11-25T13:00:00.000Z web1       FAILED on ${NEW}: ${failure}`);
     expect(lines).toContain('2026-11-25T13:00:00.000Z rolling back web1 to the release each ran before');
     // The hosts the rollout never reached say so, once, before the rollout's last line.
-    const finished = lines.findIndex((l) => / rollout failed-restored in /.test(l));
+    const finished = lines.findIndex((l) => / rollout failed, every touched host restored, in /.test(l));
     expect(lines.slice(finished - 2, finished)).toEqual([
       `2026-11-25T13:00:00.000Z web2       not touched: still on ${OLD} (the rollout stopped before its batch)`,
       `2026-11-25T13:00:00.000Z web3       not touched: still on ${OLD} (the rollout stopped before its batch)`,

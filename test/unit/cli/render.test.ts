@@ -22,6 +22,17 @@ describe('renderers', () => {
     expect(lines).toEqual(['2026-11-25T13:00:00.000Z web1       ready on r2 (6.2s)', '2026-11-25T13:00:00.000Z batch 1/2: web1']);
   });
 
+  it("says how the rollout ended in words, not the result's id (failed-restored read as jargon in a trial's CI log)", () => {
+    const lines: string[] = [];
+    const r = new PlainRenderer((l) => lines.push(l), at);
+    for (const result of ['success', 'failed-restored', 'failed-inconsistent'] as const) r.emit({ type: 'rollout.finished', result, release: 'r2', durationMs: 20_700, hosts: {} });
+    expect(lines).toEqual([
+      '2026-11-25T13:00:00.000Z rollout succeeded in 20.7s',
+      '2026-11-25T13:00:00.000Z rollout failed, every touched host restored, in 20.7s',
+      '2026-11-25T13:00:00.000Z rollout failed, the fleet may be inconsistent, in 20.7s',
+    ]);
+  });
+
   it('says a host staged with its lock instead of the (empty) prepare time', () => {
     const lines: string[] = [];
     const r = new PlainRenderer((l) => lines.push(l), at);
