@@ -214,7 +214,9 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')
           : outcome.interrupted === true
-            ? `the release is marked interrupted (not bad): deploy again, or \`shipit rollback ${env} --to ${outcome.release}\``
+            ? action === 'rollback'
+              ? `${outcome.release} keeps its state (the stop says nothing about it): \`shipit rollback ${env} --to ${outcome.release}\` tries again`
+              : `the release is marked interrupted (not bad): deploy again, or \`shipit rollback ${env} --to ${outcome.release}\``
             : `the release is marked bad and rollback will never pick it; \`shipit logs ${env} --since 10m\` shows the service's journal from every host`,
     });
   }

@@ -45,8 +45,12 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
             durations: { ...durations },
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
-          // A target that cannot become ready is marked bad, so the next rollback looks past it.
-          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : interrupted(ctx.signal) ? 'interrupted' : 'bad', entry, { unlock: ctx.lock.token });
+          // A target that cannot become ready is marked bad, so the next rollback looks past it. A rollback stopped
+          // by Ctrl-C or SIGTERM says nothing about its target: it keeps the state it had (a good release stays the
+          // one `shipit rollback` picks; it was marked interrupted, and the next rollback went past it).
+          const before = fleet.get(name)!.releases.find((r) => r.id === target)?.state;
+          const stopped = before === 'good' || before === 'interrupted' ? before : 'interrupted';
+          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : interrupted(ctx.signal) ? stopped : 'bad', entry, { unlock: ctx.lock.token });
           unlocked.add(name);
         }),
       );

@@ -1,6 +1,7 @@
 import { rollback } from '../../src/rollout/rollback.js';
 import { deploy } from '../../src/rollout/deploy.js';
 import { ShipitError } from '../../src/lib/errors.js';
+import type { RolloutEvent } from '../../src/rollout/events.js';
 import { lockInfo, makeFleet, releaseSpec, seed } from './fleet.js';
 
 const A = '20261123T100000Z';
@@ -116,6 +117,26 @@ describe('rollback on an in-memory fleet', () => {
     await rollback(fleet.ctx(), B);
     expect(fleet.host('web1').calls.some((c) => c.startsWith('activate'))).toBe(false);
     expect(fleet.host('web3').current).toBe(B);
+  });
+
+  it('a rollback stopped by Ctrl-C returns the fleet to where it was; its good target stays good, so the next rollback still picks it', async () => {
+    // Found by a trial: the target was marked interrupted, and `shipit rollback` then went past it to an older release.
+    const fleet = await fleetOnC();
+    const abort = new AbortController();
+    const ctx = fleet.ctx({ signal: abort.signal });
+    const emit = ctx.emit;
+    ctx.emit = (event: RolloutEvent) => {
+      emit(event);
+      if (event.type === 'host.activating' && event.host === 'web2' && !abort.signal.aborted) abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT'));
+    };
+    const outcome = await rollback(ctx);
+    expect({ result: outcome.result, interrupted: outcome.interrupted, release: outcome.release }).toEqual({ result: 'failed-restored', interrupted: true, release: B });
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(C);
+      expect(host.releases.get(B)!.meta.state).toBe('good');
+      expect(host.history.at(-1)).toMatchObject({ action: 'rollback', release: B, result: 'failed-restored', error: 'interrupted by SIGINT' });
+    }
+    expect((await rollback(fleet.ctx())).release).toBe(B);
   });
 
   it('a target that fails its gate returns the fleet to where it was and is marked bad', async () => {

@@ -105,6 +105,17 @@ describe('exit codes', () => {
     expect(error.hint).toBe(`the release is marked interrupted (not bad): deploy again, or \`shipit rollback production --to ${NEW}\``);
   });
 
+  it('5 after Ctrl-C during a rollback: its target is not called interrupted (it keeps its state); the hint tries it again', () => {
+    const outcome: Parameters<typeof finish>[0] = {
+      result: 'failed-restored', release: OLD, failure: 'interrupted by SIGINT', failedOn: [], hosts: { web1: NEW },
+      unrestored: [], durations: { rollout: 1 }, prepared: {}, interrupted: true,
+    };
+    const error = catchFinish(outcome, 'rollback') as ShipitError;
+    expect(exitOf(error)).toBe(5);
+    expect(error.message).toBe(`rollback to ${OLD} failed: interrupted by SIGINT\nevery host is back on the release it ran before: web1=${NEW}`);
+    expect(error.hint).toBe(`${OLD} keeps its state (the stop says nothing about it): \`shipit rollback production --to ${OLD}\` tries again`);
+  });
+
   it('6: a host cannot be put back (its connection drops while switching): the message names it', async () => {
     const result = await deployExit((fleet) => (fleet.host('web2').faults.dropOnActivate = true));
     expect(result.code).toBe(6);
@@ -140,9 +151,9 @@ describe('the final line names what the fleet went to', () => {
   });
 });
 
-function catchFinish(outcome: Parameters<typeof finish>[0]): unknown {
+function catchFinish(outcome: Parameters<typeof finish>[0], action: 'deploy' | 'rollback' = 'deploy'): unknown {
   try {
-    finish(outcome, 'deploy', 'production', silent);
+    finish(outcome, action, 'production', silent);
     return null;
   } catch (error) {
     return error;
