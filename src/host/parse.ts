@@ -76,6 +76,7 @@ export function parseRemoval(stdout: string, removing: boolean): RemovalReport {
     current: tagged.get('current')?.[0]?.split('/').pop() || null,
     releases: Number(tagged.get('releases')?.[0] ?? 0) || 0,
     lock: parseLock(tagged.get('lock')?.[0]),
+    ...(tagged.get('state')?.[0] ? { state: tagged.get('state')![0]! } : {}),
     units: (tagged.get('unit') ?? []).map((line) => {
       const [name = '', owner, active] = line.split('\t');
       return { name, owner: owner === 'shipit' ? ('shipit' as const) : ('other' as const), active: active || 'unknown' };

@@ -236,6 +236,8 @@ export interface RemovalReport {
   releases: number;
   lock: LockInfo | null;
   units: RemovalUnit[];
+  /** The service's state directory (StateDirectory=<app>: /var/lib/<app>) when it exists: the app's data, never removed. */
+  state?: string;
   /** With a token: true when it removed, false when it refused (and changed nothing). */
   removed?: boolean;
 }

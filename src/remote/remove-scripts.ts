@@ -14,6 +14,7 @@ import { SYSTEMD_DIR } from './scripts.js';
  *   foreign<TAB><unit>                         another app's release is in deployTo (two configs, one deployTo): refused
  *   current<TAB><target>, releases<TAB><n>, lock<TAB><info json>
  *   unit<TAB><name><TAB>shipit|other<TAB><ActiveState>   a unit file of the app under /etc/systemd/system
+ *   state<TAB>/var/lib/<app>                   the service's state directory: the app's data, kept
  *   refused                                    (removal) a check above failed, or the lock is not the run's: exit 3
  *   removed                                    (removal) done
  */
@@ -49,6 +50,8 @@ const READ_LINES = (units: readonly string[]) => [
   // Only a unit file shipit wrote (its first line says so, as the deploy's prerequisite reads it) is ever stopped or
   // removed: an admin's or a package's unit of the same name is left alone.
   'ours=',
+  // The service's StateDirectory= (units/partials): the app's own data, kept and named.
+  '[ ! -d "/var/lib/$A" ] || printf "state\\t%s\\n" "/var/lib/$A"',
   'for n in $names; do',
   `  f="${SYSTEMD_DIR}/$n"`,
   '  [ -e "$f" ] || [ -L "$f" ] || continue',

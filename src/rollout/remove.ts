@@ -24,6 +24,8 @@ export interface HostRemoval {
   units: { name: string; active: string }[];
   /** Unit files of the app's names that shipit did not write: left alone. */
   kept: string[];
+  /** The service's state directory (/var/lib/<app>), kept: the app's data. */
+  state: string | null;
   /** deployTo, deleted; null when there is none. */
   dir: string | null;
   releases: number;
@@ -100,6 +102,7 @@ export function planHostRemoval(config: Pick<ResolvedConfig, 'app' | 'deployTo'>
     nothing: units.length === 0 && report.releases === 0 && report.entries.every((e) => e === '.shipit'),
     units: units.map(({ name, active }) => ({ name, active })),
     kept: report.units.filter((u) => u.owner === 'other').map((u) => u.name),
+    state: report.state ?? null,
     dir,
     releases: report.releases,
     current: report.current,
@@ -191,16 +194,18 @@ export function interruptedBeforeRemoving(signal: AbortSignal, env: string): Shi
 
 /** One line per host: what removal did, or would do (`preview`). */
 export function describeRemoval(plan: HostRemoval, preview: boolean): string {
+  // Where nothing else was there, nothing was removed: it simply is (still) there.
+  const state = plan.state === null ? '' : `; ${plan.state} (the app's data) ${preview || plan.nothing ? 'is' : 'was'} kept: \`rm -r ${plan.state}\` if it is not needed`;
   if (plan.nothing) {
     const left = plan.dir !== null && preview ? ` (only ${plan.dir}/.shipit, which would be removed)` : '';
-    return `nothing deployed${left}${plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : ''}`;
+    return `nothing deployed${left}${plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : ''}${state}`;
   }
   const parts = [
     ...plan.units.map((u) => `${u.name}${preview ? ` (${u.active})` : ''}`),
     ...(plan.dir === null ? [] : [`${plan.dir}${plan.releases > 0 ? ` (${plan.releases} release(s)${plan.current ? `, current ${plan.current}` : ''})` : ''}`]),
   ];
   const kept = plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : '';
-  return `${preview ? 'would remove' : 'removed'}: ${parts.join(', ')}${kept}`;
+  return `${preview ? 'would remove' : 'removed'}: ${parts.join(', ')}${kept}${state}`;
 }
 
 /** The failures of several hosts as one error: the first one's code and hint, every host's message. */

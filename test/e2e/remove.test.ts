@@ -62,7 +62,8 @@ describe('shipit remove', () => {
     const before = await snapshots(APP);
     const run = await project.shipit(['remove', 'production']);
     expect(run.exitCode).toBe(2);
-    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+would remove: ${APP}\\.socket \\(active\\), ${APP}\\.service \\(active\\), /srv/${APP} \\(1 release\\(s\\), current \\S+\\)$`, 'm'));
+    // The service's StateDirectory= (/var/lib/<app>) is the app's data: kept, and said so.
+    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+would remove: ${APP}\\.socket \\(active\\), ${APP}\\.service \\(active\\), /srv/${APP} \\(1 release\\(s\\), current \\S+\\); /var/lib/${APP} \\(the app's data\\) is kept: \`rm -r /var/lib/${APP}\` if it is not needed$`, 'm'));
     expect(run.stderr).toContain('hint: to remove e2e-remove from web1, web2, web3, run `shipit remove production --yes`');
     expect(await snapshots(APP)).toEqual(before);
     expect((await httpGet(hosts[0]!.address, PORT, '/readyz')).status).toBe(200);
@@ -106,7 +107,7 @@ describe('shipit remove', () => {
   it('a second run finds nothing deployed on any host and succeeds; so does status', async () => {
     const run = await project.shipit(['remove', 'production', '--yes']);
     expect(run.exitCode).toBe(0);
-    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+nothing deployed$`, 'm'));
+    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+nothing deployed; /var/lib/${APP} \\(the app's data\\) is kept: `, 'm'));
     for (const h of hosts) expect((await leftOf(h.address)).at(-1)).toBe('no-dir');
     expect((await project.shipit(['status', 'production'])).stdout).toContain('has not been deployed to production yet');
     // Without --yes too: nothing to confirm.

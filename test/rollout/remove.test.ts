@@ -85,6 +85,14 @@ describe('planHostRemoval: what one host says, turned into what to remove or a r
     expect(planHostRemoval(config, 'web2', report({ entries: ['.shipit'], current: null, releases: 0, units: [] })).nothing).toBe(true);
   });
 
+  it("the service's state directory (/var/lib/<app>, the app's data) is kept and named, also where nothing else is left", () => {
+    const plan = planHostRemoval(config, 'web1', report({ state: '/var/lib/hello' }));
+    expect(plan.state).toBe('/var/lib/hello');
+    expect(describeRemoval(plan, false)).toBe(`removed: hello.socket, hello.service, /srv/hello (1 release(s), current ${OLD}); /var/lib/hello (the app's data) was kept: \`rm -r /var/lib/hello\` if it is not needed`);
+    const after = planHostRemoval(config, 'web1', report({ dir: 'absent', entries: [], current: null, releases: 0, units: [], state: '/var/lib/hello' }));
+    expect(describeRemoval(after, true)).toBe("nothing deployed; /var/lib/hello (the app's data) is kept: `rm -r /var/lib/hello` if it is not needed");
+  });
+
   it("a unit of the app's name that shipit did not write is left alone and said so", () => {
     const plan = planHostRemoval(config, 'web1', report({ dir: 'absent', entries: [], current: null, releases: 0, units: [{ name: 'hello.service', owner: 'other', active: 'active' }] }));
     expect(plan).toMatchObject({ nothing: true, units: [], kept: ['hello.service'] });

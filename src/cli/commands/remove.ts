@@ -168,6 +168,7 @@ function print(options: RemoveOptions, env: string, app: string, rows: Row[], do
       releases: plan?.releases ?? 0,
       current: plan?.current ?? null,
       kept: plan?.kept ?? [],
+      state: plan?.state ?? null,
       lock: plan?.lock && !done ? describeLock(plan.lock) : null,
     }));
     process.stdout.write(`${JSON.stringify({ environment: env, app, removed: done, hosts })}\n`);

@@ -49,6 +49,20 @@ describe('removalScript, read-only', () => {
     expect(existsSync(join(D, 'current'))).toBe(true);
   });
 
+  it("names the service's state directory (/var/lib/<app>) when there is one, and never touches it", () => {
+    expect(run(null).report.state).toBeUndefined();
+    const state = join('/var/lib', APP);
+    mkdirSync(state, { recursive: true });
+    try {
+      deployed();
+      expect(run(null).report.state).toBe(state);
+      expect(run(TOKEN).report).toMatchObject({ removed: true, state });
+      expect(existsSync(state)).toBe(true);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
   it('a host never deployed to: absent', () => {
     expect(run(null).report).toMatchObject({ dir: 'absent', entries: [], releases: 0, current: null });
   });
