@@ -98,9 +98,11 @@ describe('python dependency sets on 3 lab hosts', () => {
     const h = hosts[0]!.address;
     expect(await sets(h)).toEqual([setA]);
     expect(await linkOf(h, first)).toBe(`../../../deps/python/${setA}`);
-    // The master is the virtualenv's python running gunicorn; the set is read-only for the service, compiled.
-    const cmdline = await onHost(lab, h, `tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value ${APP}.service)/cmdline`);
-    expect(cmdline).toMatch(/^\.shipit\/venv\/bin\/python -m gunicorn /);
+    // The master is the virtualenv's python running gunicorn (the workers' sys.prefix above says the same at run
+    // time; the master's command line now holds its title); the set is read-only for the service, compiled.
+    expect(await onHost(lab, h, `systemctl show -p ExecStart --value ${APP}.service`)).toMatch(/exec \.shipit\/venv\/bin\/python -m gunicorn /);
+    const cmdline = await onHost(lab, h, `tr -d '\\0' < /proc/$(systemctl show -p MainPID --value ${APP}.service)/cmdline`);
+    expect(cmdline.trim()).toBe(`gunicorn: master [${APP}]`);
     expect((await onHost(lab, h, `stat -c '%U:%G %a' ${D}/deps/python/${setA}`)).trim()).toBe(`root:${APP} 750`);
     expect(await onHost(lab, h, `find ${D}/deps/python/${setA}/lib -name '*.pyc' | head -1`)).toMatch(/shipit_greet\/__pycache__\/__init__\.cpython-\d+\.pyc/);
     figures['disk per set (KiB, du -sk)'] = Number((await onHost(lab, h, `du -sk ${D}/deps/python/${setA}`)).split('\t')[0]);
