@@ -114,7 +114,9 @@ export function describeIssue(issue: Issue): string {
     case 'invalid_type': {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
       if (input === undefined) return `is required: expected ${expected}`;
-      return `${value} is not ${expected}`;
+      // A number or boolean written in quotes (`port: '8461'`): say how to write it, not only that it is wrong.
+      const unquoted = hidden || typeof input !== 'string' ? undefined : unquotedLiteral(input.trim(), issue.expected);
+      return `${value} is not ${expected}${unquoted === undefined ? '' : `: write ${unquoted}, without quotes`}`;
     }
     case 'too_small':
       return issue.origin === 'array' || issue.origin === 'set'
@@ -137,6 +139,13 @@ export function describeIssue(issue: Issue): string {
     default:
       return input === undefined ? 'is invalid' : `${value} is invalid`;
   }
+}
+
+/** `input` as the literal the schema wanted, when a string holds exactly that: "8461" for a number, "true" for a boolean. */
+function unquotedLiteral(input: string, expected: string): string | undefined {
+  if (expected === 'number' && /^-?\d+(\.\d+)?$/.test(input)) return input;
+  if (expected === 'boolean' && (input === 'true' || input === 'false')) return input;
+  return undefined;
 }
 
 const EXPECTED: Record<string, string> = {
