@@ -73,7 +73,7 @@ export function buildProgram(): Command {
     .action(async (env: string, options) => (await import('./commands/status.js')).statusCommand(env, options));
 
   withGlobals(program.command('releases <env>'))
-    .description('every release on the hosts: id, time, who, git revision, state (current/good/bad/partial), on which hosts; flags hosts that disagree')
+    .description('every release on the hosts: id, time, who, git revision, state (current/good/bad/interrupted/partial), on which hosts; flags hosts that disagree')
     .action(async (env: string, options) => (await import('./commands/releases.js')).releasesCommand(env, options));
 
   withGlobals(program.command('logs <env>'))

@@ -114,7 +114,9 @@ export function describeIssue(issue: Issue): string {
     case 'invalid_type': {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
       if (input === undefined) return `is required: expected ${expected}`;
-      return `${value} is not ${expected}`;
+      // A number or boolean written in quotes (`port: '8461'`): say how to write it, not only that it is wrong.
+      const unquoted = hidden || typeof input !== 'string' ? undefined : unquotedLiteral(input.trim(), issue.expected);
+      return `${value} is not ${expected}${unquoted === undefined ? '' : `: write ${unquoted}, without quotes`}`;
     }
     case 'too_small':
       return issue.origin === 'array' || issue.origin === 'set'
@@ -137,6 +139,13 @@ export function describeIssue(issue: Issue): string {
     default:
       return input === undefined ? 'is invalid' : `${value} is invalid`;
   }
+}
+
+/** `input` as the literal the schema wanted, when a string holds exactly that: "8461" for a number, "true" for a boolean. */
+function unquotedLiteral(input: string, expected: string): string | undefined {
+  if (expected === 'number' && /^-?\d+(\.\d+)?$/.test(input)) return input;
+  if (expected === 'boolean' && (input === 'true' || input === 'false')) return input;
+  return undefined;
 }
 
 const EXPECTED: Record<string, string> = {
@@ -174,11 +183,28 @@ export function formatProblem(problem: ConfigProblem): string {
  * CONFIG_INVALID listing every problem. `secrets` are the secret values found in the config: a last guard so that
  * no message (including text from a failing config file) can carry one.
  */
-export function configInvalid(configFile: string, problems: readonly ConfigProblem[], secrets: Iterable<string> = []): ShipitError {
+export function configInvalid(
+  configFile: string,
+  problems: readonly ConfigProblem[],
+  secrets: Iterable<string> = [],
+  hint = 'each line names the key (as a path in the config file), the value found and what is expected',
+): ShipitError {
   const redact = createRedactor(secrets);
   const lines = problems.map((problem) => `  - ${redact(formatProblem(problem))}`);
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return new ShipitError('CONFIG_INVALID', `${configFile}: invalid configuration (${count}):\n${lines.join('\n')}`, {
-    hint: 'each line names the key (as a path in the config file), the value found and what is expected',
-  });
+  return new ShipitError('CONFIG_INVALID', `${configFile}: invalid configuration (${count}):\n${lines.join('\n')}`, { hint });
+}
+
+/**
+ * The config file could not be evaluated (a syntax error, or code in it threw): there is no key to name yet, so the
+ * hint points at the file and line the reason gives, not at a key path.
+ */
+export function configLoadFailed(configFile: string, reason: string): ShipitError {
+  return configInvalid(
+    configFile,
+    [{ path: '', message: `cannot be loaded: ${reason}` }],
+    [],
+    'the config file failed while it was evaluated (a syntax error, or its code threw at the line named above, e.g. a ' +
+      'process.env variable that is not set): fix that line; `shipit units <env>` checks the config without touching a host',
+  );
 }

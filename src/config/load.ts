@@ -13,7 +13,7 @@ import { missingDependency } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import { fromSource, packageRoot } from '../lib/package-root.js';
 import { rememberSecrets } from '../lib/redact.js';
-import { configInvalid } from './errors.js';
+import { configInvalid, configLoadFailed } from './errors.js';
 import type { ShipitConfigInput } from './schema.js';
 import { sensitiveValues } from './sensitive.js';
 import { validateConfig } from './validate.js';
@@ -79,9 +79,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     result = explicit === undefined ? await explorer.search(options.cwd) : await explorer.load(explicit);
   } catch (error) {
     if (error instanceof ShipitError) throw error;
-    if (error instanceof ConfigLoadError) throw configInvalid(error.filepath, [{ path: '', message: `cannot be loaded: ${error.message}` }]);
+    if (error instanceof ConfigLoadError) throw configLoadFailed(error.filepath, error.message);
     if (missingDependency(error) !== null) throw error; // reported as an incomplete installation (cli/main.ts)
-    throw configInvalid(explicit ?? resolve(options.cwd), [{ path: '', message: `cannot be loaded: ${describeLoadError(error)}` }]);
+    throw configLoadFailed(explicit ?? resolve(options.cwd), describeLoadError(error));
   }
   if (result === null) {
     const dir = resolve(options.cwd);

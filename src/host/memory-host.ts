@@ -37,6 +37,8 @@ export interface Faults {
   neverReady?: Set<string>;
   /** What a release that is not ready answers its readiness probe with (default: an empty body). */
   notReadyBody?: string;
+  /** The status a release that is not ready answers with (default 503; 404: it serves no such path). */
+  notReadyStatus?: number;
   /** Releases that crash right after start (the unit fails, systemd restarts it). */
   crashes?: Set<string>;
   /** `systemctl restart` blocks this long (ms of the fake clock) before it returns. */
@@ -268,7 +270,7 @@ export class MemoryHost implements Host {
     this.reach();
     if (this.active !== 'active' || this.serving === null) throw new Error('connection refused');
     if (this.faults.crashes?.has(this.serving)) return { status: 502, body: '' };
-    const notReady = { status: 503, body: this.faults.notReadyBody ?? '' };
+    const notReady = { status: this.faults.notReadyStatus ?? 503, body: this.faults.notReadyBody ?? '' };
     if (this.faults.neverReady?.has(this.serving)) return notReady;
     if (this.clock.now() - this.startedAt < (this.faults.bootTakes ?? 0)) return notReady;
     return { status: 200, body: 'ok' };

@@ -5,6 +5,14 @@ import { pickAppReason } from '../lib/app-reason.js';
 import { excerptBody } from '../lib/body-excerpt.js';
 import { formatDuration } from '../lib/duration.js';
 
+/**
+ * How long the readiness path may answer 404 on every probe before the gate gives up. An app that answers at all has
+ * loaded its routes (the node runtime is ready only after the app's ready(); uvicorn runs lifespan startup before it
+ * serves), so a steady 404 is a health.readiness path the app does not serve: a typo that would otherwise cost the
+ * whole healthyDeadline (a minute by default) before the revert.
+ */
+export const NOT_FOUND_GIVE_UP_MS = 5000;
+
 export class GateError extends Error {
   constructor(message: string) {
     super(message);
@@ -35,6 +43,7 @@ export async function waitForReady(
   let consecutive = 0;
   let healthySince: number | null = null;
   let last = 'no probe answered yet';
+  let notFoundSince: number | null = null;
   // The baseline was read right after the restart: the first round's state, so that round waits only for
   // the probe (an app that is ready at once answers in a few ms; systemctl show takes 40-100 ms).
   let fresh: ServiceState | null = baseline;
@@ -68,6 +77,13 @@ export async function waitForReady(
       consecutive = 0;
       healthySince = null;
       last = probe.error ?? notReady(health.readiness, probe.status, probe.body, redact);
+    }
+    notFoundSince = probe.status === 404 ? (notFoundSince ?? now) : null;
+    if (notFoundSince !== null && now - notFoundSince >= NOT_FOUND_GIVE_UP_MS) {
+      throw new GateError(
+        `${last}, on every probe for ${formatDuration(now - notFoundSince)}: the app serves no ${health.readiness}; ` +
+          'set health.readiness to a path it answers 2xx on when ready (or serve that path)',
+      );
     }
     if (now >= deadline) {
       throw new GateError(`not ready within ${formatDuration(health.healthyDeadline)}: ${last}`);

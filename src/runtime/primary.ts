@@ -70,6 +70,7 @@ export function runPrimary(options: PrimaryOptions): void {
   let wakeScheduled = false;
   let cancelDeadline: (() => void) | undefined;
   let exiting = false;
+  let warnedOwnListen = false;
 
   const wake = (): void => {
     if (wakeScheduled || exiting) return;
@@ -179,6 +180,11 @@ export function runPrimary(options: PrimaryOptions): void {
       else arbiter.enqueue({ type: 'boot-failed', key, reason: message.reason, message: message.message });
       wake();
     });
+    worker.on('listening', (address: { port?: number; addressType?: number | string }) => {
+      if (warnedOwnListen || !appListensItself(options.listen, address)) return;
+      warnedOwnListen = true;
+      log('warn', `the app listens on port ${address.port} itself: that port is not the service's socket, so the socket unit, zero-downtime restarts and shipit's readiness gate do not cover it; serve through the exported handler, which the runtime puts on the service's socket (PORT)`, { worker: slot + 1, port: address.port });
+    });
     worker.on('error', (error) => log('warn', 'worker IPC error', { worker: slot + 1, error: error.message }));
     worker.on('exit', (code, signal) => {
       workers.delete(key);
@@ -251,4 +257,15 @@ export function runPrimary(options: PrimaryOptions): void {
     });
   }
   wake();
+}
+
+/**
+ * A server the app started itself, next to the runtime's (an app written for plain Node keeps its
+ * `app.listen(3000)`): node:cluster tells the primary of every listen() in a worker. The runtime's own listen on
+ * an inherited socket bypasses node:cluster (worker.ts listenOnOwnFd), one on an fd has no port, and one on a port
+ * has the configured port (0, the tests' "any port", is the runtime's own too).
+ */
+export function appListensItself(target: ListenTarget, address: { port?: number; addressType?: number | string }): boolean {
+  if (typeof address.port !== 'number' || address.port <= 0 || address.addressType === -1) return false;
+  return !('port' in target) || (target.port !== 0 && target.port !== address.port);
 }

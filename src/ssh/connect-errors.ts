@@ -37,14 +37,29 @@ export function connectFailed(target: HostTarget, error: Ssh2Error, connectTimeo
   });
 }
 
-export function authFailed(target: HostTarget, tried: readonly string[], skipped: readonly string[]): ShipitError {
+export interface LocalKeyProblems {
+  /** Configured key files that do not exist. */
+  missing?: readonly string[];
+  /** Key files refused because others may read them. */
+  tooOpen?: readonly string[];
+}
+
+export function authFailed(target: HostTarget, tried: readonly string[], skipped: readonly string[], local: LocalKeyProblems = {}): ShipitError {
   const triedText = tried.length > 0 ? `tried ${tried.join(', ')}` : 'no identity to offer';
   const skippedText = skipped.length > 0 ? `; not offered: ${skipped.join(', ')}` : '';
+  // A key path that does not exist, or a key others may read, is fixed here, not by authorizing a key there.
+  const fixes: string[] = [];
+  const missing = local.missing ?? [];
+  const tooOpen = local.tooOpen ?? [];
+  if (missing.length > 0) fixes.push(`${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist: fix the path in ssh.identityFiles (or the IdentityFile of the SSH config).`);
+  if (tooOpen.length > 0) fixes.push(`chmod 600 ${tooOpen.join(' ')} (ssh refuses a private key that others can read).`);
+  const authorize =
+    `Authorize one of these keys for ${target.user} on the host (ssh-copy-id -i <key>.pub -p ${target.port} ${target.user}@${target.host}), ` +
+    `load it into ssh-agent, or list it in ssh.identityFiles (and ssh.passphraseEnv for an encrypted key).`;
+  if (tried.length > 0 || fixes.length === 0) fixes.push(authorize);
   return new ShipitError('AUTH_FAILED', `Permission denied (publickey) for ${target.user}@${address(target)}: ${triedText}${skippedText}`, {
     host: target.name,
-    hint:
-      `Authorize one of these keys for ${target.user} on the host (ssh-copy-id -i <key>.pub -p ${target.port} ${target.user}@${target.host}), ` +
-      `load it into ssh-agent, or list it in ssh.identityFiles (and ssh.passphraseEnv for an encrypted key).`,
+    hint: fixes.join(' '),
   });
 }
 

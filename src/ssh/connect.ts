@@ -245,7 +245,7 @@ function openClient(target: HostTarget, ssh: EndpointSshConfig, options: OpenOpt
     client.on('error', (error: Ssh2Error) => {
       if (settled) return; // after 'ready', SshTransport (or the jump chain) owns errors
       if (refusal) return fail(refusal);
-      if (error.level === 'client-authentication') return fail(authFailed(target, tried, plan.skipped));
+      if (error.level === 'client-authentication') return fail(authFailed(target, tried, plan.skipped, plan));
       if (error.level === 'handshake' && algorithms && /no matching host key format/.test(error.message)) {
         return fail(noUsableHostKeyError(ctx, hostKeys.keys, 'the host offers none of them'));
       }

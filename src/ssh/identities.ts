@@ -4,7 +4,7 @@
  * (`ssh.identityFiles`, or the default ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist). Keys are parsed up
  * front so that an encrypted key without its passphrase is reported by name instead of failing mid-handshake.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -26,6 +26,10 @@ export interface IdentityPlan {
   identities: Identity[];
   /** Identities that could not be offered, with why: shown when authentication fails. */
   skipped: string[];
+  /** Configured key files that do not exist (as the user wrote them, `~` kept): a wrong path, not a key to authorize. */
+  missing: string[];
+  /** Configured or default key files refused for their permissions (as `ssh` refuses them): chmod 600 fixes them. */
+  tooOpen: string[];
 }
 
 export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -43,6 +47,8 @@ export type IdentityOptions = Pick<SshConfig, 'agent' | 'identityFiles' | 'passp
 export function planIdentities(ssh: IdentityOptions, where: IdentityEnvironment = { env: process.env, home: homedir() }): IdentityPlan {
   const identities: Identity[] = [];
   const skipped: string[] = [];
+  const missing: string[] = [];
+  const tooOpen: string[] = [];
   const tilde = (path: string) => (path.startsWith(where.home + '/') ? `~${path.slice(where.home.length)}` : path);
 
   const explicit = ssh.identityFiles.length > 0;
@@ -71,7 +77,9 @@ export function planIdentities(ssh: IdentityOptions, where: IdentityEnvironment 
       data = readFileSync(file);
     } catch (error) {
       // Missing default keys are normal (OpenSSH skips them silently); a configured one is worth a mention.
-      if (explicit) skipped.push(`${tilde(file)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (explicit) skipped.push(`${tilde(file)} (${code ?? 'unreadable'})`);
+      if (explicit && code === 'ENOENT') missing.push(tilde(file));
       continue;
     }
     const parsed = parsePrivateKey(data, passphrase);
@@ -79,9 +87,30 @@ export function planIdentities(ssh: IdentityOptions, where: IdentityEnvironment 
       skipped.push(`${tilde(file)} (${parsed}${/passphrase/.test(parsed) ? `: ${passphraseAdvice(ssh.passphraseEnv, passphrase)}` : ''})`);
       continue;
     }
+    // OpenSSH ignores a private key of ours that others may read ("UNPROTECTED PRIVATE KEY FILE", sshkey_perm_ok):
+    // so do we, saying so, rather than log in with a key `ssh` refuses and leave it readable unnoticed.
+    const mode = openPermissions(file);
+    if (mode !== undefined) {
+      skipped.push(`${tilde(file)} (permissions ${mode} are too open: ssh ignores it too)`);
+      tooOpen.push(tilde(file));
+      continue;
+    }
     identities.push({ label: tilde(file), method: (username) => ({ type: 'publickey', username, key: parsed }) });
   }
-  return { identities, skipped };
+  return { identities, skipped, missing, tooOpen };
+}
+
+/** The mode (e.g. "0644") of a key file owned by this user that its group or others may access, else undefined. */
+function openPermissions(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    if (typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o077) !== 0) {
+      return `0${(st.mode & 0o777).toString(8)}`;
+    }
+  } catch {
+    // read a moment ago: a file that vanished since is left to the key's parse
+  }
+  return undefined;
 }
 
 /**

@@ -117,6 +117,7 @@ export default config;
     const error = await loadError({ cwd: dir });
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe(`${path}: invalid configuration (1 problem):\n  - cannot be loaded: ParseError: Unexpected token (at ${path}:1:31)`);
+    expect(error.hint).toContain('a syntax error');
   });
 
   it('an exception thrown by the config is CONFIG_INVALID naming the file and the message', async () => {
@@ -125,6 +126,19 @@ export default config;
     const error = await loadError({ cwd: dir });
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe(`${path}: invalid configuration (1 problem):\n  - cannot be loaded: lab file missing (at ${lab}:2:9)`);
+    // No key to name: the hint points at the line that threw, not at key paths (a new user's config that reads an
+    // unset process.env variable got "each line names the key" and looked for a key).
+    expect(error.hint).toContain('its code threw at the line named above');
+    expect(error.hint).not.toContain('names the key');
+  });
+
+  it('a config that reads an unset environment variable says which line threw and what to do', async () => {
+    const path = write('deploy.config.ts', `const token = process.env.SHIPIT_TEST_UNSET_VAR;\nexport default { app: token.trim() };\n`);
+    const error = await loadError({ cwd: dir });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(`cannot be loaded: Cannot read properties of undefined (reading 'trim') (at ${path}:2:`);
+    expect(error.hint).toContain('process.env variable that is not set');
+    expect(error.hint).toContain('shipit units <env>');
   });
 
   it('an empty config is CONFIG_INVALID', async () => {

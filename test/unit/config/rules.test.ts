@@ -240,12 +240,15 @@ describe('server', () => {
     expect(problems(server({ preset: 'command', module: './x', notify: true }))).toEqual([]);
     expect(problems(server({ notify: true }))).toEqual(['server.notify: is only used by preset "command" (preset "gunicorn" always uses Type=notify)']);
     expect(problems(server({ notify: 'yes' }))).toEqual(['server.notify: "yes" is not true or false']);
+    expect(problems(server({ preset: 'command', module: './x', notify: 'true' }))).toEqual(['server.notify: "true" is not true or false: write true, without quotes']);
   });
 
   it('port 1-65535, bind an IP address', () => {
     expect(problems(server({ port: 0 }))).toEqual(['server.port: 0 is too small: expected at least 1']);
     expect(problems(server({ port: 65536 }))).toEqual(['server.port: 65536 is too big: expected at most 65535']);
-    expect(problems(server({ port: '8000' }))).toEqual(['server.port: "8000" is not a number']);
+    // A new user's quoted port: the message says how to write it.
+    expect(problems(server({ port: '8000' }))).toEqual(['server.port: "8000" is not a number: write 8000, without quotes']);
+    expect(problems(server({ port: 'http' }))).toEqual(['server.port: "http" is not a number']);
     expect(problems(server({ port: 80.5 }))).toEqual(['server.port: 80.5 is not an integer']);
     expect(problems(server({ bind: 'localhost' }))).toEqual([
       'server.bind: "localhost" is not an address to listen on: expected an IPv4 or IPv6 address like "0.0.0.0", "127.0.0.1" or "::"',

@@ -3,6 +3,7 @@
  * graceful stop with a request in flight, and the named exit codes of a runtime that cannot start.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { RuntimeExit } from '../../../src/runtime/exit-codes.js';
@@ -90,6 +91,41 @@ describe("an app's own SIGTERM handler", () => {
     runtime = startRuntime();
     await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
     expect(runtime.lines.some((l) => String(l.msg).includes('SIGTERM handler'))).toBe(false);
+  }, 20_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("an app's own listen()", () => {
+  // A trial app that kept its own `listen(8462)` deployed green and served on a port outside the socket unit, unsaid.
+  it('is named in a warning, once, with the port; the runtime\'s own listen is not', async () => {
+    const own = await freePort();
+    const service = await freePort();
+    runtime = startRuntime({ env: { PORT: String(service), FIXTURE_OWN_LISTEN: String(own) } });
+    await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
+    await runtime.waitForLog((l) => String(l.msg).startsWith('the app listens on port'), 5_000);
+    runtime.signal('SIGTERM');
+    expect(await runtime.exited).toEqual({ code: 0, signal: null });
+    const warnings = runtime.lines.filter((l) => String(l.msg).startsWith('the app listens on port'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', port: own });
+    expect(String(warnings[0]!.msg)).toContain(`port ${own} itself`);
+  }, 20_000);
+
+  it('is not mentioned when the app only exports its handler', async () => {
+    runtime = startRuntime({ env: { PORT: String(await freePort()) } });
+    await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
+    await sleep(300);
+    expect(runtime.lines.some((l) => String(l.msg).startsWith('the app listens on port'))).toBe(false);
   }, 20_000);
 });
 

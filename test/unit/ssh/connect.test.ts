@@ -1,7 +1,7 @@
 // connectHost against a real OpenSSH server on loopback (see support/sshd.ts): host key checking, identities,
 // and the ways a connection fails. The server is a throwaway sshd with its own keys, on a free port.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +53,9 @@ function config(overrides: Partial<EndpointSshConfig> = {}): EndpointSshConfig {
 
 async function refusal(promise: Promise<unknown>): Promise<ShipitError> {
   const error = await promise.then(
-    () => {
+    async (connected) => {
+      // Close what connected, so that the failing test ends instead of holding the connection open.
+      await (connected as { close?: () => Promise<void> }).close?.();
       throw new Error('expected the connection to be refused');
     },
     (e: unknown) => e as ShipitError,
@@ -176,6 +178,26 @@ describe('identities', () => {
     expect(error.message).toContain(`${join(sshd.dir, 'missing_key')} (ENOENT)`);
     expect(error.message).toContain(`${encryptedClientKey.path} (encrypted, no passphrase: set ssh.passphraseEnv`);
     expect(error.hint).toContain('ssh-copy-id');
+    expect(error.hint).toContain(`${join(sshd.dir, 'missing_key')} does not exist: fix the path in ssh.identityFiles`);
+  });
+
+  it('AUTH_FAILED for a key path that does not exist says to fix the path, not to authorize a key', async () => {
+    const error = await refusal(connectHost(target(), config({ identityFiles: [join(sshd.dir, 'id_typo')] })));
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.message).toContain(`no identity to offer; not offered: ${join(sshd.dir, 'id_typo')} (ENOENT)`);
+    expect(error.hint).toBe(`${join(sshd.dir, 'id_typo')} does not exist: fix the path in ssh.identityFiles (or the IdentityFile of the SSH config).`);
+  });
+
+  it('refuses an authorized key that others can read, as ssh does, and says to chmod it', async () => {
+    const open = join(sshd.dir, `open_key.${++counter}`);
+    copyFileSync(sshd.clientKey.path, open);
+    chmodSync(open, 0o640);
+    const error = await refusal(connectHost(target(), config({ identityFiles: [open] })));
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.message).toContain(`${open} (permissions 0640 are too open: ssh ignores it too)`);
+    expect(error.hint).toBe(`chmod 600 ${open} (ssh refuses a private key that others can read).`);
+    chmodSync(open, 0o600);
+    await (await connectHost(target(), config({ identityFiles: [open] }))).close();
   });
 
   it('decrypts an encrypted key with the passphrase from the named environment variable', async () => {

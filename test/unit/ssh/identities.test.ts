@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { planIdentities } from '../../../src/ssh/identities.js';
 import { generateKey, makeTempDir } from './support/keygen.js';
@@ -50,5 +50,19 @@ describe('planIdentities', () => {
     );
     expect(labels(plan)).toEqual(['~/.ssh/id_ed25519']);
     expect(plan.skipped).toEqual([`${join(tmp.dir, 'ed.pub')} (not a private key)`, '~/.ssh/nope (ENOENT)']);
+    expect(plan.missing).toEqual(['~/.ssh/nope']);
+  });
+
+  it('refuses a private key others can read, as ssh does (UNPROTECTED PRIVATE KEY FILE)', () => {
+    const open = join(home, '.ssh', 'id_open');
+    copyFileSync(join(home, '.ssh', 'id_ed25519'), open);
+    chmodSync(open, 0o644);
+    const plan = planIdentities({ agent: false, identityFiles: ['~/.ssh/id_open', '~/.ssh/id_ed25519'], passphraseEnv: undefined }, { env: {}, home });
+    expect(labels(plan)).toEqual(['~/.ssh/id_ed25519']);
+    expect(plan.skipped).toEqual(['~/.ssh/id_open (permissions 0644 are too open: ssh ignores it too)']);
+    expect(plan.tooOpen).toEqual(['~/.ssh/id_open']);
+    expect(plan.missing).toEqual([]);
+    chmodSync(open, 0o600);
+    expect(labels(planIdentities({ agent: false, identityFiles: ['~/.ssh/id_open'], passphraseEnv: undefined }, { env: {}, home }))).toEqual(['~/.ssh/id_open']);
   });
 });
