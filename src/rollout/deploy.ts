@@ -161,6 +161,10 @@ export function rollFleet(ctx: FleetContext, release: string, previous: Readonly
     emit: ctx.emit,
     signal: ctx.signal,
     redact: createRedactor(sensitiveValues(config.server)),
+    // The presets serve only once the app is loaded (gunicorn's workers accept after the import and uvicorn's
+    // lifespan startup, the node runtime after ready()); a command of one's own may 404 while it starts (a
+    // servlet container before its webapp is deployed).
+    routesLoadedWhenServing: config.server.preset !== 'command',
   });
 }
 

@@ -22,6 +22,8 @@ export interface RolloutInput {
   signal?: AbortSignal;
   /** Redacts the config's secrets from what the gate quotes of an app's answer (see waitForReady). */
   redact: (text: string) => string;
+  /** The app has loaded its routes whenever it answers (waitForReady's `notFoundEnds`). */
+  routesLoadedWhenServing: boolean;
 }
 
 export interface RolloutOutcome {
@@ -152,7 +154,7 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   if (release === null) return;
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   const baseline = state ?? (await host.service(signal));
-  await waitForReady(host, input.health, { clock, signal, baseline, redact: input.redact });
+  await waitForReady(host, input.health, { clock, signal, baseline, redact: input.redact, notFoundEnds: input.routesLoadedWhenServing });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }
 

@@ -6,10 +6,10 @@ import { excerptBody } from '../lib/body-excerpt.js';
 import { formatDuration } from '../lib/duration.js';
 
 /**
- * How long the readiness path may answer 404 on every probe before the gate gives up. An app that answers at all has
- * loaded its routes (the node runtime is ready only after the app's ready(); uvicorn runs lifespan startup before it
- * serves), so a steady 404 is a health.readiness path the app does not serve: a typo that would otherwise cost the
- * whole healthyDeadline (a minute by default) before the revert.
+ * How long the readiness path may answer 404 on every probe before the gate gives up. Under the presets an app that
+ * answers at all has loaded its routes (the node runtime is ready only after the app's ready(); uvicorn runs lifespan
+ * startup before it serves), so a steady 404 is a health.readiness path the app does not serve: a typo that would
+ * otherwise cost the whole healthyDeadline (a minute by default) before the revert. Not for `command` (rollFleet).
  */
 export const NOT_FOUND_GIVE_UP_MS = 5000;
 
@@ -36,6 +36,8 @@ export async function waitForReady(
     baseline: ServiceState;
     /** Redacts the config's secrets from a probe's body before it is cut short for the message (notReady). */
     redact: (text: string) => string;
+    /** A readiness path answering 404 for NOT_FOUND_GIVE_UP_MS ends the wait (only where an app that answers has loaded its routes). */
+    notFoundEnds?: boolean;
   },
 ): Promise<void> {
   const { clock, signal, baseline, redact } = options;
@@ -78,7 +80,7 @@ export async function waitForReady(
       healthySince = null;
       last = probe.error ?? notReady(health.readiness, probe.status, probe.body, redact);
     }
-    notFoundSince = probe.status === 404 ? (notFoundSince ?? now) : null;
+    notFoundSince = probe.status === 404 && options.notFoundEnds === true ? (notFoundSince ?? now) : null;
     if (notFoundSince !== null && now - notFoundSince >= NOT_FOUND_GIVE_UP_MS) {
       throw new GateError(
         `${last}, on every probe for ${formatDuration(now - notFoundSince)}: the app serves no ${health.readiness}; ` +

@@ -9,8 +9,9 @@ import { makeFleet, releaseSpec, seed } from '../../rollout/fleet.js';
 const OLD = '20261124T100000Z';
 const NEW = '20261125T130000Z';
 
-async function deployAnswering(status: number) {
+async function deployAnswering(status: number, preset: 'gunicorn' | 'command' = 'gunicorn') {
   const fleet = makeFleet(2);
+  fleet.config.server = { ...fleet.config.server, preset } as typeof fleet.config.server;
   seed(fleet, OLD);
   fleet.host('web1').faults.neverReady = new Set([NEW]);
   fleet.host('web1').faults.notReadyStatus = status;
@@ -29,6 +30,12 @@ describe('a readiness path the app does not serve', () => {
     expect(fleet.host('web1').current).toBe(OLD);
     // The first probe, then 5 s of 1 s rounds: far from the 60 s deadline (plus the revert's own gate).
     expect(elapsed).toBeLessThan(25_000);
+  });
+
+  it('a command of your own may 404 while it starts (a servlet container before its webapp is deployed): the whole healthyDeadline', async () => {
+    const { outcome, elapsed } = await deployAnswering(404, 'command');
+    expect(outcome.failure).toBe('not ready within 1m: GET /readyz answered 404');
+    expect(elapsed).toBeGreaterThanOrEqual(60_000);
   });
 
   it('a 503 (the app says it is not ready yet) still gets the whole healthyDeadline', async () => {
