@@ -2,7 +2,7 @@ import type { HealthConfig, RolloutConfig } from '../config/types.js';
 import type { Host } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, hostMessage } from '../lib/error-message.js';
-import { NotSentError } from '../lib/errors.js';
+import { NotSentError, isShipitError } from '../lib/errors.js';
 import type { Emit, RolloutResult } from './events.js';
 import { waitForReady } from './gate.js';
 
@@ -40,6 +40,11 @@ export interface RolloutOutcome {
   touched: string[];
   /** Hosts that could not be put back. */
   unrestored: string[];
+  /**
+   * Hosts whose switch was sent but never answered (the connection died under it), and not reverted: `current`
+   * may point at either release there, so `hosts` gives the one it was being switched to and says no more.
+   */
+  uncertain: string[];
 }
 
 /**
@@ -53,6 +58,8 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   const started = clock.now();
   const where: Record<string, string | null> = Object.fromEntries(input.previous);
   const touched: string[] = [];
+  // Switched (the host answered its activation) or maybe switched (it never answered): what `where` cannot say.
+  const uncertain = new Set<string>();
   const run = new AbortController();
   const onOuterAbort = () => run.abort(input.signal?.reason ?? new Error('interrupted'));
   if (input.signal?.aborted) onOuterAbort();
@@ -63,6 +70,13 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
     ([name, host]) =>
       host.onLost?.((error) => run.abort(new Error(hostMessage(name, errorMessage(error))))) ?? (() => {}),
   );
+
+  // `current` on the host now points at `to` (sure), or may (the activation was sent, its answer never came).
+  const switched = (name: string, to: string | null, sure: boolean) => {
+    where[name] = to;
+    if (sure) uncertain.delete(name);
+    else uncertain.add(name);
+  };
 
   let failure: string | null = null;
   // The first host of the run that failed by itself (not cut off by the run being stopped): the reason.
@@ -79,8 +93,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
         batch.map(async (name) => {
           touched.push(name);
           try {
-            await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal);
-            where[name] = release;
+            await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal, (sure) => switched(name, release, sure));
             watchdog.progress();
           } catch (caught) {
             // A switch that never reached the host left it as it was: nothing there to revert.
@@ -112,7 +125,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
 
   if (failure === null) {
     emit({ type: 'rollout.finished', result: 'success', release, durationMs: clock.now() - started, hosts: where });
-    return { result: 'success', failure: null, failedOn: [], hosts: where, touched, unrestored: [] };
+    return { result: 'success', failure: null, failedOn: [], hosts: where, touched, unrestored: [], uncertain: [] };
   }
 
   // Without autoRevert every touched host stays where the failure left it.
@@ -123,8 +136,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
       touched.map(async (name) => {
         const back = input.previous.get(name) ?? null;
         try {
-          await moveHost(input, name, release, back, undefined);
-          where[name] = back;
+          await moveHost(input, name, release, back, undefined, (sure) => switched(name, back, sure));
           emit({ type: 'host.reverted', host: name, release: back });
         } catch (error) {
           emit({ type: 'host.revert_failed', host: name, release: back, error: errorMessage(error) });
@@ -136,18 +148,33 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   }
   const result: RolloutResult = input.rollout.autoRevert && unrestored.length === 0 ? 'failed-restored' : 'failed-inconsistent';
   emit({ type: 'rollout.finished', result, release, durationMs: clock.now() - started, hosts: where });
-  return { result, failure, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored };
+  return { result, failure, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored, uncertain: unrestored.filter((name) => uncertain.has(name)) };
 }
 
-/** Switch one host from `from` to `release` (null: deactivate), restart, and gate. */
-async function moveHost(input: RolloutInput, name: string, from: string | null, release: string | null, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Switch one host from `from` to `release` (null: deactivate), restart, and gate. `switched` hears where `current`
+ * went as soon as that is known (true), or that the switch was sent and its answer lost (false), so that a host
+ * that then fails and cannot be put back is reported on the release it is really on.
+ */
+async function moveHost(
+  input: RolloutInput,
+  name: string,
+  from: string | null,
+  release: string | null,
+  signal: AbortSignal | undefined,
+  switched: (sure: boolean) => void,
+): Promise<void> {
   const { clock, emit } = input;
   const host = input.hosts.get(name)!;
   const started = clock.now();
   emit({ type: 'host.activating', host: name, release, previous: from });
   const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal, redact: input.redact }).catch((error: unknown) => {
-    throw error instanceof NotSentError ? new SwitchNotSent(error) : error;
+    if (error instanceof NotSentError) throw new SwitchNotSent(error);
+    // A restart that failed still ran after the switch; a lost connection may have cut the step before or after it.
+    switched(!isLostConnection(error));
+    throw error;
   });
+  switched(true);
   // Back to nothing (a failed first deploy's revert) is a stop: no restart, no readiness to wait for.
   if (release === null) return;
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
@@ -155,6 +182,9 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   await waitForReady(host, input.health, { clock, signal, baseline, redact: input.redact });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }
+
+/** The host's connection died (keepalives unanswered, reset): a step in flight may or may not have run there. */
+const isLostConnection = (error: unknown) => isShipitError(error) && error.code === 'CONNECT_FAILED';
 
 /** The switch of a host never left the deployer (its connection was lost before): the host runs what it ran. */
 class SwitchNotSent extends Error {

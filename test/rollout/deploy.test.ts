@@ -282,6 +282,36 @@ describe('deploy on an in-memory fleet', () => {
     expect(fleet.host('web1').current).toBe(OLD);
   });
 
+  it('a host lost in its gate after it was switched, and so never put back, is reported on the new release, not the old', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const web2 = fleet.host('web2');
+    const activate = web2.activate.bind(web2);
+    web2.activate = async (id, options) => {
+      const state = await activate(id, options);
+      if (id === NEW) web2.loseConnection();
+      return state;
+    };
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.unrestored).toEqual(['web2']);
+    expect(web2.current).toBe(NEW);
+    // What the run reports is where the hosts are: web2 answered its switch, then could not be reverted.
+    expect(outcome.hosts).toEqual({ web1: OLD, web2: NEW, web3: OLD });
+    expect(outcome.uncertain).toEqual([]);
+  });
+
+  it('a host lost during its switch (no answer) is reported as maybe on the new release, not as on the old one', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    fleet.host('web2').faults.dropOnActivate = true;
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.hosts.web2).toBe(NEW);
+    expect(outcome.uncertain).toEqual(['web2']);
+    expect(outcome.hosts.web1).toBe(OLD);
+  });
+
   it('a host lost while another is gated fails the run at once, naming it; its switch is never sent, so only the gated host is reverted', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);

@@ -31,6 +31,23 @@ async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void
 describe('exit codes', () => {
   it('0: success', async () => expect((await deployExit(() => {})).code).toBe(0));
 
+  it('6: a host lost after its switch is named on the release it was moved to (marked unsure), not the one it left', async () => {
+    const lostAfterSwitch = await deployExit((fleet) => {
+      const web2 = fleet.host('web2');
+      const activate = web2.activate.bind(web2);
+      web2.activate = async (id, options) => {
+        const state = await activate(id, options);
+        if (id === NEW) web2.loseConnection();
+        return state;
+      };
+    });
+    expect(lostAfterSwitch.code).toBe(6);
+    expect(lostAfterSwitch.message).toContain(`hosts not restored: web2; now: web1=${OLD} web2=${NEW} web3=${OLD}\n`.trimEnd());
+    const lostInSwitch = await deployExit((fleet) => void (fleet.host('web2').faults.dropOnActivate = true));
+    expect(lostInSwitch.code).toBe(6);
+    expect(lostInSwitch.message).toMatch(new RegExp(`now: web1=${OLD} web2=${NEW}\\? web3=${OLD} \\(\\?: lost while being switched to it, so not known; \`shipit status production\` reads it`));
+  });
+
   it('1: a dependency missing from node_modules says so and names `npm ci`; a missing file of our own stays unexpected', () => {
     const missing = (code: string, message: string) => Object.assign(new Error(message), { code });
     let text = '';
