@@ -428,12 +428,26 @@ describe('a run killed mid-rollout (SIGKILL: no cleanup ran)', () => {
     }
   });
 
-  it('a release the dead run had already recorded (good or bad) is left as it was', async () => {
+  it('a release the dead run had already recorded (good or bad) is left as it was, and takes that state where it was left staged', async () => {
     const fleet = killedMidRollout();
     fleet.host('web1').releases.get(KILLED)!.meta.state = 'good';
     await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
     expect(fleet.host('web1').releases.get(KILLED)?.meta.state).toBe('good');
-    expect(fleet.host('web2').releases.get(KILLED)?.meta.state).toBe('interrupted');
+    // Its finish recorded it good on web1 before it died: it passed every gate, so it is good on web2 too.
+    expect(fleet.host('web2').releases.get(KILLED)?.meta.state).toBe('good');
+  });
+
+  it('a run that lost one host recorded its release bad on the others: the next run marks it bad there too, not interrupted', async () => {
+    // As on the lab: web2's link was cut in its gate; the run reverted web1, recorded KILLED bad on web1 and web3,
+    // and could neither record nor unlock on web2, whose lock the next run finds stale.
+    const fleet = killedMidRollout();
+    for (const name of ['web1', 'web3']) {
+      fleet.host(name).releases.get(KILLED)!.meta.state = 'bad';
+      fleet.host(name).lockInfo = null;
+    }
+    const outcome = await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+    for (const host of fleet.hosts.values()) expect(host.releases.get(KILLED)?.meta.state).toBe('bad');
   });
 
   it('a host where marking fails keeps it staged; the deploy goes on and releases every lock', async () => {
