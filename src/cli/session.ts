@@ -198,7 +198,14 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
   throw new ShipitError(
     'DEPLOY_FAILED_INCONSISTENT',
     `${what} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${now ?? 'no host runs a release'}${unsureNote}`,
-    { hint: `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\`` },
+    {
+      // After a failed rollback some hosts run its target, others what they ran before: a plain rollback would pick a
+      // release older than every host's current one, past the target (seen on the lab), so name the target.
+      hint:
+        action === 'rollback'
+          ? `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env} --to ${outcome.release}\` to finish this rollback`
+          : `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\``,
+    },
   );
 }
 

@@ -29,6 +29,11 @@ export interface RolloutOutcome {
   /** Why it failed, in one line. */
   failure: string | null;
   /**
+   * It failed because a host's connection was lost (link cut, reboot, sshd killed), not because the release did
+   * anything wrong: a rollback does not mark its target bad for that (see rollback.ts).
+   */
+  hostLost?: boolean;
+  /**
    * The host whose own failure `failure` is (its host.failed event says the same; at most one here, several
    * when a deploy's prepare fails on several hosts: Outcome.failedOn), so a renderer that printed
    * that event need not print the reason again; empty when the run was stopped from outside a host (progress
@@ -66,9 +71,13 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const watchdog = watchProgress(input, run);
   // A host lost while others are gated fails the run at once, not when its turn comes (its switch would not be sent).
+  let lost = false;
   const unwatch = [...input.hosts].map(
     ([name, host]) =>
-      host.onLost?.((error) => run.abort(new Error(hostMessage(name, errorMessage(error))))) ?? (() => {}),
+      host.onLost?.((error) => {
+        if (!run.signal.aborted) lost = true;
+        run.abort(new Error(hostMessage(name, errorMessage(error))));
+      }) ?? (() => {}),
   );
 
   // `current` on the host now points at `to` (sure), or may (the activation was sent, its answer never came).
@@ -117,6 +126,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   } catch (error) {
     failure = errorMessage(error);
     if (first !== null && error !== first.error) first = null;
+    if (isLostConnection(first?.error ?? error)) lost = true;
   } finally {
     watchdog.stop();
     for (const stop of unwatch) stop();
@@ -148,7 +158,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   }
   const result: RolloutResult = input.rollout.autoRevert && unrestored.length === 0 ? 'failed-restored' : 'failed-inconsistent';
   emit({ type: 'rollout.finished', result, release, durationMs: clock.now() - started, hosts: where });
-  return { result, failure, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored, uncertain: unrestored.filter((name) => uncertain.has(name)) };
+  return { result, failure, hostLost: lost, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored, uncertain: unrestored.filter((name) => uncertain.has(name)) };
 }
 
 /**

@@ -45,8 +45,13 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
             durations: { ...durations },
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
-          // A target that cannot become ready is marked bad, so the next rollback looks past it.
-          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : interrupted(ctx.signal) ? 'interrupted' : 'bad', entry, { unlock: ctx.lock.token });
+          // A target that cannot become ready is marked bad, so the next rollback looks past it. One that failed only
+          // because a host was lost (link cut, reboot) keeps the state it had: marked bad, the next plain rollback went
+          // past it to an older release, and `rollback --to` refused it.
+          const before = fleet.get(name)!.releases.find((r) => r.id === target)?.state;
+          const kept = before === 'good' || before === 'interrupted' ? before : 'interrupted';
+          const state = outcome.result === 'success' ? 'good' : interrupted(ctx.signal) ? 'interrupted' : outcome.hostLost === true ? kept : 'bad';
+          await hosts.get(name)!.record(target, state, entry, { unlock: ctx.lock.token });
           unlocked.add(name);
         }),
       );

@@ -157,6 +157,34 @@ describe('the final line names what the fleet went to', () => {
   });
 });
 
+describe('after a rollback that could not put a host back', () => {
+  it('the hint names the release it was going to (`--to`), which a lost host did not make bad, so that command works', async () => {
+    const OLDER = '20261123T100000Z';
+    const fleet = makeFleet(3);
+    seed(fleet, OLDER);
+    await deploy(fleet.ctx(), releaseSpec(OLD));
+    await deploy(fleet.ctx(), releaseSpec(NEW));
+    // As on the lab: web2's link is cut while it is being moved back to OLD; web1 is reverted to NEW.
+    fleet.host('web2').faults.dropOnActivate = true;
+    const failed = await rollback(fleet.ctx());
+    expect(failed.result).toBe('failed-inconsistent');
+    let error: ShipitError | undefined;
+    try {
+      finish(failed, 'rollback', 'production', silent);
+    } catch (caught) {
+      error = caught as ShipitError;
+    }
+    expect(exitOf(error)).toBe(6);
+    expect(error!.hint).toBe(`fix the named hosts, then run \`shipit status production\` and \`shipit rollback production --to ${OLD}\` to finish this rollback`);
+    // The target did nothing wrong (a host was lost): it is not marked bad, so that command is not refused.
+    fleet.host('web2').faults = {};
+    for (const host of fleet.hosts.values()) expect(host.releases.get(OLD)?.meta.state).toBe('good');
+    const to = await rollback(fleet.ctx(), OLD);
+    expect(to.result).toBe('success');
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(OLD);
+  });
+});
+
 function catchFinish(outcome: Parameters<typeof finish>[0]): unknown {
   try {
     finish(outcome, 'deploy', 'production', silent);
