@@ -43,14 +43,9 @@ afterAll(async () => {
   if (web2) await Promise.all([wipeApp(lab, web2.address, APP), wipeApp(lab, web3.address, APP)]);
 });
 
-it('a host cut off in its gate is reported on the release it was switched to; the next deploy converges without manual work', async () => {
-  project.setVersion('v1');
-  const first = await project.shipit(['deploy', 'production']);
-  expect(first.exitCode).toBe(0);
-  const v1 = /deploying (\S+) /.exec(first.all)![1]!;
-
-  project.setVersion('v2');
-  const run = project.shipit(['deploy', 'production', '--json']);
+/** Runs shipit with --json and cuts web2's link as it is restarted (in its gate); the link is back when this returns. */
+async function cutInGate(args: string[]) {
+  const run = project.shipit([...args, '--json']);
   let cut = false;
   let buffer = '';
   run.stdout!.on('data', (chunk: Buffer) => {
@@ -60,13 +55,25 @@ it('a host cut off in its gate is reported on the release it was switched to; th
       void setLink('down');
     }
   });
-  let result;
   try {
-    result = await run;
+    const result = await run;
+    expect(cut).toBe(true);
+    return result;
   } finally {
     await setLink('up');
   }
-  expect(cut).toBe(true);
+}
+
+let v1 = '';
+
+it('a host cut off in its gate is reported on the release it was switched to; the next deploy converges without manual work', async () => {
+  project.setVersion('v1');
+  const first = await project.shipit(['deploy', 'production']);
+  expect(first.exitCode).toBe(0);
+  v1 = /deploying (\S+) /.exec(first.all)![1]!;
+
+  project.setVersion('v2');
+  const result = await cutInGate(['deploy', 'production']);
   const v2 = /deploying (\S+) /.exec(result.stderr)![1]!;
   expect(result.exitCode).toBe(6);
   // web2 answered its switch, then went silent: it is on v2, not "back" on v1.
@@ -84,4 +91,17 @@ it('a host cut off in its gate is reported on the release it was switched to; th
   // v2 was recorded bad on web3 by the failed run; web2, which it could not reach, says the same now.
   expect(listed.releases.find((r) => r.id === v2)?.states).toEqual({ [web3.name]: 'bad', [web2.name]: 'bad' });
   expect(listed.consistent).toBe(true);
+});
+
+it('a rollback cut off by a lost host does not make its target bad, and says how to finish it', async () => {
+  // Both hosts run v3; v2 is bad, so a plain rollback goes to v1. web3 moves first; web2 is cut in its gate.
+  const result = await cutInGate(['rollback', 'production']);
+  expect(result.exitCode).toBe(6);
+  expect(result.stderr).toContain(`rollback to ${v1} failed: ${web2.name}: Lost the SSH connection`);
+  expect(result.stderr).toContain(`\`shipit rollback production --to ${v1}\` to finish this rollback`);
+  const releases = JSON.parse((await project.shipit(['releases', 'production', '--json'])).stdout) as { releases: { id: string; states: Record<string, string> }[] };
+  expect(releases.releases.find((r) => r.id === v1)?.states).toEqual({ [web3.name]: 'good', [web2.name]: 'good' });
+  const finish = await project.shipit(['rollback', 'production', '--to', v1]);
+  expect(finish.exitCode).toBe(0);
+  for (const host of [web2, web3]) expect(((await httpGet(host.address, PORT, '/readyz')).body as { release: string }).release).toBe(v1);
 });
