@@ -180,8 +180,9 @@ async function moveHost(
   emit({ type: 'host.activating', host: name, release, previous: from });
   const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal, redact: input.redact }).catch((error: unknown) => {
     if (error instanceof NotSentError) throw new SwitchNotSent(error);
-    // A restart that failed still ran after the switch; a lost connection may have cut the step before or after it.
-    switched(!isLostConnection(error));
+    // A restart that failed still ran after the switch; a lost connection (heard here, or by the run, which then
+    // aborts this step) may have cut the step before or after it.
+    switched(!isLostConnection(error) && signal?.aborted !== true);
     throw error;
   });
   switched(true);

@@ -312,6 +312,25 @@ describe('deploy on an in-memory fleet', () => {
     expect(outcome.hosts.web1).toBe(OLD);
   });
 
+  it('a host whose loss is heard by the run while its switch is in flight is reported as maybe on the new release', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const web2 = fleet.host('web2');
+    const activate = web2.activate.bind(web2);
+    web2.activate = async (id, options) => {
+      const state = await activate(id, options);
+      if (id !== NEW) return state;
+      // The keepalives run out while the activation runs: the run aborts it, and its answer never comes.
+      web2.loseConnection();
+      options.signal?.throwIfAborted();
+      return state;
+    };
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.hosts.web2).toBe(NEW);
+    expect(outcome.uncertain).toEqual(['web2']);
+  });
+
   it('a host lost while another is gated fails the run at once, naming it; its switch is never sent, so only the gated host is reverted', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);
