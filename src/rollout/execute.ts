@@ -46,8 +46,8 @@ export interface RolloutOutcome {
   /** Hosts that could not be put back. */
   unrestored: string[];
   /**
-   * Hosts whose switch was sent but never answered (the connection died under it), and not reverted: `current`
-   * may point at either release there, so `hosts` gives the one it was being switched to and says no more.
+   * Hosts whose switch was sent and failed or was never answered (the connection died under it), and not reverted:
+   * `current` may point at either release there, so `hosts` gives the one it was being switched to and says no more.
    */
   uncertain: string[];
 }
@@ -180,9 +180,10 @@ async function moveHost(
   emit({ type: 'host.activating', host: name, release, previous: from });
   const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal, redact: input.redact }).catch((error: unknown) => {
     if (error instanceof NotSentError) throw new SwitchNotSent(error);
-    // A restart that failed still ran after the switch; a lost connection (heard here, or by the run, which then
-    // aborts this step) may have cut the step before or after it.
-    switched(!isLostConnection(error) && signal?.aborted !== true);
+    // The step failed before `current` was switched (the release is not there, its units do not install) or after
+    // (the restart), or it was cut off by a lost connection (heard here, or by the run, which then aborts it): only
+    // the host can say which.
+    switched(false);
     throw error;
   });
   switched(true);
@@ -194,7 +195,7 @@ async function moveHost(
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }
 
-/** The host's connection died (keepalives unanswered, reset): a step in flight may or may not have run there. */
+/** The host's connection died (keepalives unanswered, reset, reboot): the release did nothing wrong. */
 const isLostConnection = (error: unknown) => isShipitError(error) && error.code === 'CONNECT_FAILED';
 
 /** The switch of a host never left the deployer (its connection was lost before): the host runs what it ran. */

@@ -312,6 +312,19 @@ describe('deploy on an in-memory fleet', () => {
     expect(outcome.hosts.web1).toBe(OLD);
   });
 
+  it('a revert whose activation fails (its release was deleted by hand) does not report the host as back on it', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    const web1 = fleet.host('web1');
+    web1.faults.crashes = new Set([NEW]);
+    web1.releases.delete(OLD);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(web1.current).toBe(NEW);
+    // Where its `current` is, only web1 can say: named as the release it was being moved to, marked unsure.
+    expect(outcome.uncertain).toEqual(['web1']);
+  });
+
   it('a host whose loss is heard by the run while its switch is in flight is reported as maybe on the new release', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);

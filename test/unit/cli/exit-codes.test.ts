@@ -45,7 +45,7 @@ describe('exit codes', () => {
     expect(lostAfterSwitch.message).toContain(`hosts not restored: web2; now: web1=${OLD} web2=${NEW} web3=${OLD}\n`.trimEnd());
     const lostInSwitch = await deployExit((fleet) => void (fleet.host('web2').faults.dropOnActivate = true));
     expect(lostInSwitch.code).toBe(6);
-    expect(lostInSwitch.message).toMatch(new RegExp(`now: web1=${OLD} web2=${NEW}\\? web3=${OLD} \\(\\?: lost while being switched to it, so not known; \`shipit status production\` reads it`));
+    expect(lostInSwitch.message).toMatch(new RegExp(`now: web1=${OLD} web2=${NEW}\\? web3=${OLD} \\(\\?: its switch to that release failed or was cut off, so not known; \`shipit status production\` reads it`));
   });
 
   it('1: a dependency missing from node_modules says so and names `npm ci`; a missing file of our own stays unexpected', () => {
