@@ -220,10 +220,21 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
             : `the release is marked bad and rollback will never pick it; \`shipit logs ${env} --since 10m\` shows the service's journal from every host`,
     });
   }
+  // A host whose switch failed or was cut off may be on either release: say which it was being moved to, not that it is there.
+  const unsure = outcome.uncertain ?? [];
+  const now = unsure.length === 0 ? where : releasesOf(Object.fromEntries(Object.entries(outcome.hosts).map(([host, release]) => [host, unsure.includes(host) ? `${release ?? 'none'}?` : release])));
+  const unsureNote = unsure.length === 0 ? '' : ` (?: its switch to that release failed or was cut off, so not known; \`shipit status ${env}\` reads it once the host answers)`;
   throw new ShipitError(
     'DEPLOY_FAILED_INCONSISTENT',
-    `${what} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${where ?? 'no host runs a release'}`,
-    { hint: `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\`` },
+    `${what} failed: ${failure}\nthe fleet may be inconsistent; hosts not restored: ${outcome.unrestored.join(', ') || '(unknown)'}; now: ${now ?? 'no host runs a release'}${unsureNote}`,
+    {
+      // After a failed rollback some hosts run its target, others what they ran before: a plain rollback would pick a
+      // release older than every host's current one, past the target (seen on the lab), so name the target.
+      hint:
+        action === 'rollback'
+          ? `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env} --to ${outcome.release}\` to finish this rollback`
+          : `fix the named hosts, then run \`shipit status ${env}\` and \`shipit rollback ${env}\``,
+    },
   );
 }
 

@@ -636,9 +636,23 @@ export function recordScript(layout: Layout, id: string, state: 'good' | 'bad' |
     layout,
     `M="$S/releases/${id}/meta.json"`,
     `if [ -f "$M" ]; then sed -i 's/"state":"[a-z]*"/"state":"${state}"/' "$M"; fi`,
-    ...(historyJson === null ? [] : [`printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl"`]),
+    ...(historyJson === null ? [] : [`printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl"`, ...staleStagingLines(id)]),
     ...(prune.length > 0 ? pruneLines(prune) : []),
   );
+}
+
+/**
+ * A run's finish (it holds the lock, so no other run is staging) removes what an earlier run left half-staged:
+ * one whose connection died during its upload (sshd killed, link cut) could not discard its `releases/.<id>.tmp`
+ * and `.shipit/releases/<id>.tmp`, which no prune ever lists (they are not releases) and which would stay forever.
+ */
+function staleStagingLines(id: string): string[] {
+  return [
+    'for t in "$D"/releases/.*.tmp "$S"/releases/*.tmp; do',
+    `  case "$t" in "$D/releases/.${id}.tmp"|"$S/releases/${id}.tmp") continue ;; esac`,
+    '  [ ! -e "$t" ] || rm -rf "$t"',
+    'done',
+  ];
 }
 
 export function pruneScript(layout: Layout, ids: string[]): string {

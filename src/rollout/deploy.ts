@@ -30,6 +30,8 @@ export interface Outcome {
   failedOn: string[];
   hosts: Record<string, string | null>;
   unrestored: string[];
+  /** Of `unrestored`, hosts lost as they were being switched: `hosts` names the release they may be on. */
+  uncertain?: string[];
   durations: Partial<Record<Phase, number>>;
   prepared: Record<string, PrepareReport>;
   /** Stopped by Ctrl-C or SIGTERM (the release is marked `interrupted`, not bad). */

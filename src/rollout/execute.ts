@@ -2,7 +2,7 @@ import type { HealthConfig, RolloutConfig } from '../config/types.js';
 import type { Host } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, hostMessage } from '../lib/error-message.js';
-import { NotSentError } from '../lib/errors.js';
+import { NotSentError, isShipitError } from '../lib/errors.js';
 import type { Emit, RolloutResult } from './events.js';
 import { waitForReady } from './gate.js';
 
@@ -31,6 +31,11 @@ export interface RolloutOutcome {
   /** Why it failed, in one line. */
   failure: string | null;
   /**
+   * It failed because a host's connection was lost (link cut, reboot, sshd killed), not because the release did
+   * anything wrong: a rollback does not mark its target bad for that (see rollback.ts).
+   */
+  hostLost?: boolean;
+  /**
    * The host whose own failure `failure` is (its host.failed event says the same; at most one here, several
    * when a deploy's prepare fails on several hosts: Outcome.failedOn), so a renderer that printed
    * that event need not print the reason again; empty when the run was stopped from outside a host (progress
@@ -42,6 +47,11 @@ export interface RolloutOutcome {
   touched: string[];
   /** Hosts that could not be put back. */
   unrestored: string[];
+  /**
+   * Hosts whose switch was sent and failed or was never answered (the connection died under it), and not reverted:
+   * `current` may point at either release there, so `hosts` gives the one it was being switched to and says no more.
+   */
+  uncertain: string[];
 }
 
 /**
@@ -55,16 +65,29 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   const started = clock.now();
   const where: Record<string, string | null> = Object.fromEntries(input.previous);
   const touched: string[] = [];
+  // Switched (the host answered its activation) or maybe switched (it never answered): what `where` cannot say.
+  const uncertain = new Set<string>();
   const run = new AbortController();
   const onOuterAbort = () => run.abort(input.signal?.reason ?? new Error('interrupted'));
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const watchdog = watchProgress(input, run);
   // A host lost while others are gated fails the run at once, not when its turn comes (its switch would not be sent).
+  let lost = false;
   const unwatch = [...input.hosts].map(
     ([name, host]) =>
-      host.onLost?.((error) => run.abort(new Error(hostMessage(name, errorMessage(error))))) ?? (() => {}),
+      host.onLost?.((error) => {
+        if (!run.signal.aborted) lost = true;
+        run.abort(new Error(hostMessage(name, errorMessage(error))));
+      }) ?? (() => {}),
   );
+
+  // `current` on the host now points at `to` (sure), or may (the activation was sent, its answer never came).
+  const switched = (name: string, to: string | null, sure: boolean) => {
+    where[name] = to;
+    if (sure) uncertain.delete(name);
+    else uncertain.add(name);
+  };
 
   let failure: string | null = null;
   // The first host of the run that failed by itself (not cut off by the run being stopped): the reason.
@@ -81,8 +104,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
         batch.map(async (name) => {
           touched.push(name);
           try {
-            await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal);
-            where[name] = release;
+            await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal, (sure) => switched(name, release, sure));
             watchdog.progress();
           } catch (caught) {
             // A switch that never reached the host left it as it was: nothing there to revert.
@@ -106,6 +128,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   } catch (error) {
     failure = errorMessage(error);
     if (first !== null && error !== first.error) first = null;
+    if (isLostConnection(first?.error ?? error)) lost = true;
   } finally {
     watchdog.stop();
     for (const stop of unwatch) stop();
@@ -114,7 +137,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
 
   if (failure === null) {
     emit({ type: 'rollout.finished', result: 'success', release, durationMs: clock.now() - started, hosts: where });
-    return { result: 'success', failure: null, failedOn: [], hosts: where, touched, unrestored: [] };
+    return { result: 'success', failure: null, failedOn: [], hosts: where, touched, unrestored: [], uncertain: [] };
   }
 
   // Without autoRevert every touched host stays where the failure left it.
@@ -125,8 +148,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
       touched.map(async (name) => {
         const back = input.previous.get(name) ?? null;
         try {
-          await moveHost(input, name, release, back, undefined);
-          where[name] = back;
+          await moveHost(input, name, release, back, undefined, (sure) => switched(name, back, sure));
           emit({ type: 'host.reverted', host: name, release: back });
         } catch (error) {
           emit({ type: 'host.revert_failed', host: name, release: back, error: errorMessage(error) });
@@ -138,18 +160,35 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
   }
   const result: RolloutResult = input.rollout.autoRevert && unrestored.length === 0 ? 'failed-restored' : 'failed-inconsistent';
   emit({ type: 'rollout.finished', result, release, durationMs: clock.now() - started, hosts: where });
-  return { result, failure, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored };
+  return { result, failure, hostLost: lost, failedOn: first === null ? [] : [first.host], hosts: where, touched, unrestored, uncertain: unrestored.filter((name) => uncertain.has(name)) };
 }
 
-/** Switch one host from `from` to `release` (null: deactivate), restart, and gate. */
-async function moveHost(input: RolloutInput, name: string, from: string | null, release: string | null, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Switch one host from `from` to `release` (null: deactivate), restart, and gate. `switched` hears where `current`
+ * went as soon as that is known (true), or that the switch was sent and its answer lost (false), so that a host
+ * that then fails and cannot be put back is reported on the release it is really on.
+ */
+async function moveHost(
+  input: RolloutInput,
+  name: string,
+  from: string | null,
+  release: string | null,
+  signal: AbortSignal | undefined,
+  switched: (sure: boolean) => void,
+): Promise<void> {
   const { clock, emit } = input;
   const host = input.hosts.get(name)!;
   const started = clock.now();
   emit({ type: 'host.activating', host: name, release, previous: from });
   const state = await host.activate(release, { timeoutMs: input.restartTimeoutMs, signal, redact: input.redact }).catch((error: unknown) => {
-    throw error instanceof NotSentError ? new SwitchNotSent(error) : error;
+    if (error instanceof NotSentError) throw new SwitchNotSent(error);
+    // The step failed before `current` was switched (the release is not there, its units do not install) or after
+    // (the restart), or it was cut off by a lost connection (heard here, or by the run, which then aborts it): only
+    // the host can say which.
+    switched(false);
+    throw error;
   });
+  switched(true);
   // Back to nothing (a failed first deploy's revert) is a stop: no restart, no readiness to wait for.
   if (release === null) return;
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
@@ -157,6 +196,9 @@ async function moveHost(input: RolloutInput, name: string, from: string | null, 
   await waitForReady(host, input.health, { clock, signal, baseline, redact: input.redact, notFoundEnds: input.routesLoadedWhenServing });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }
+
+/** The host's connection died (keepalives unanswered, reset, reboot): the release did nothing wrong. */
+const isLostConnection = (error: unknown) => isShipitError(error) && error.code === 'CONNECT_FAILED';
 
 /** The switch of a host never left the deployer (its connection was lost before): the host runs what it ran. */
 class SwitchNotSent extends Error {

@@ -1,4 +1,4 @@
-import type { Host, HostReleases, LockInfo, ReleaseSpec } from '../host/types.js';
+import type { Host, HostReleases, LockInfo, RecordedState, ReleaseSpec } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { ShipitError } from '../lib/errors.js';
 import type { Emit } from './events.js';
@@ -90,9 +90,14 @@ export async function lockFleet(
  * every host, also where it was switched to and served, and `shipit releases` would call it "never activated" for
  * as long as it is kept. Once we hold the lock, such a release is marked `interrupted` (as a Ctrl-C'd deploy's is):
  * never picked by a plain rollback, still allowed with `rollback --to`. A release the dead run had recorded
- * already (good, bad) is left as it is. The states we return are updated to match.
+ * already (good, bad) is left as it is, and a host where it is still staged takes the state the run recorded on
+ * the other hosts: a run that lost one host (its link cut, rebooted) records its release `bad` everywhere else,
+ * and "interrupted" there alone would leave the hosts disagreeing about it for as long as it is kept. The states
+ * we return are updated to match.
  */
 async function markAbandoned(hosts: ReadonlyMap<string, Host>, states: Map<string, HostReleases>, abandoned: ReadonlyMap<string, string>): Promise<void> {
+  const recorded = (id: string): RecordedState =>
+    ([...states.values()].flatMap((s) => s.releases).find((r) => r.id === id && r.state !== 'staged')?.state as RecordedState | undefined) ?? 'interrupted';
   // Bookkeeping only: a host where marking fails keeps the release `staged` and the run goes on (a throw here would
   // leave the locks we just took behind, since the caller's cleanup starts once lockFleet has returned).
   await Promise.allSettled(
@@ -100,8 +105,9 @@ async function markAbandoned(hosts: ReadonlyMap<string, Host>, states: Map<strin
       const state = states.get(name);
       const release = state?.releases.find((r) => r.id === id);
       if (state === undefined || release === undefined || release.state !== 'staged') return;
-      await hosts.get(name)!.record(id, 'interrupted', null);
-      states.set(name, { ...state, releases: state.releases.map((r) => (r.id === id ? { ...r, state: 'interrupted' as const } : r)) });
+      const mark = recorded(id);
+      await hosts.get(name)!.record(id, mark, null);
+      states.set(name, { ...state, releases: state.releases.map((r) => (r.id === id ? { ...r, state: mark } : r)) });
     }),
   );
 }

@@ -46,11 +46,13 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
             ...(outcome.failure ? { error: outcome.failure } : {}),
           };
           // A target that cannot become ready is marked bad, so the next rollback looks past it. A rollback stopped
-          // by Ctrl-C or SIGTERM says nothing about its target: it keeps the state it had (a good release stays the
-          // one `shipit rollback` picks; it was marked interrupted, and the next rollback went past it).
+          // by Ctrl-C or SIGTERM, or failed only because a host was lost (link cut, reboot), says nothing about its
+          // target: it keeps the state it had (marked interrupted or bad, the next plain rollback went past it to an
+          // older release, and `rollback --to` refused a bad one).
           const before = fleet.get(name)!.releases.find((r) => r.id === target)?.state;
-          const stopped = before === 'good' || before === 'interrupted' ? before : 'interrupted';
-          await hosts.get(name)!.record(target, outcome.result === 'success' ? 'good' : interrupted(ctx.signal) ? stopped : 'bad', entry, { unlock: ctx.lock.token });
+          const kept = before === 'good' || before === 'interrupted' ? before : 'interrupted';
+          const state = outcome.result === 'success' ? 'good' : interrupted(ctx.signal) || outcome.hostLost === true ? kept : 'bad';
+          await hosts.get(name)!.record(target, state, entry, { unlock: ctx.lock.token });
           unlocked.add(name);
         }),
       );

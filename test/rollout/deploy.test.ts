@@ -282,6 +282,68 @@ describe('deploy on an in-memory fleet', () => {
     expect(fleet.host('web1').current).toBe(OLD);
   });
 
+  it('a host lost in its gate after it was switched, and so never put back, is reported on the new release, not the old', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const web2 = fleet.host('web2');
+    const activate = web2.activate.bind(web2);
+    web2.activate = async (id, options) => {
+      const state = await activate(id, options);
+      if (id === NEW) web2.loseConnection();
+      return state;
+    };
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.unrestored).toEqual(['web2']);
+    expect(web2.current).toBe(NEW);
+    // What the run reports is where the hosts are: web2 answered its switch, then could not be reverted.
+    expect(outcome.hosts).toEqual({ web1: OLD, web2: NEW, web3: OLD });
+    expect(outcome.uncertain).toEqual([]);
+  });
+
+  it('a host lost during its switch (no answer) is reported as maybe on the new release, not as on the old one', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    fleet.host('web2').faults.dropOnActivate = true;
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.hosts.web2).toBe(NEW);
+    expect(outcome.uncertain).toEqual(['web2']);
+    expect(outcome.hosts.web1).toBe(OLD);
+  });
+
+  it('a revert whose activation fails (its release was deleted by hand) does not report the host as back on it', async () => {
+    const fleet = makeFleet(2);
+    seed(fleet, OLD);
+    const web1 = fleet.host('web1');
+    web1.faults.crashes = new Set([NEW]);
+    web1.releases.delete(OLD);
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(web1.current).toBe(NEW);
+    // Where its `current` is, only web1 can say: named as the release it was being moved to, marked unsure.
+    expect(outcome.uncertain).toEqual(['web1']);
+  });
+
+  it('a host whose loss is heard by the run while its switch is in flight is reported as maybe on the new release', async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    const web2 = fleet.host('web2');
+    const activate = web2.activate.bind(web2);
+    web2.activate = async (id, options) => {
+      const state = await activate(id, options);
+      if (id !== NEW) return state;
+      // The keepalives run out while the activation runs: the run aborts it, and its answer never comes.
+      web2.loseConnection();
+      options.signal?.throwIfAborted();
+      return state;
+    };
+    const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-inconsistent');
+    expect(outcome.hosts.web2).toBe(NEW);
+    expect(outcome.uncertain).toEqual(['web2']);
+  });
+
   it('a host lost while another is gated fails the run at once, naming it; its switch is never sent, so only the gated host is reverted', async () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);
@@ -398,12 +460,26 @@ describe('a run killed mid-rollout (SIGKILL: no cleanup ran)', () => {
     }
   });
 
-  it('a release the dead run had already recorded (good or bad) is left as it was', async () => {
+  it('a release the dead run had already recorded (good or bad) is left as it was, and takes that state where it was left staged', async () => {
     const fleet = killedMidRollout();
     fleet.host('web1').releases.get(KILLED)!.meta.state = 'good';
     await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
     expect(fleet.host('web1').releases.get(KILLED)?.meta.state).toBe('good');
-    expect(fleet.host('web2').releases.get(KILLED)?.meta.state).toBe('interrupted');
+    // Its finish recorded it good on web1 before it died: it passed every gate, so it is good on web2 too.
+    expect(fleet.host('web2').releases.get(KILLED)?.meta.state).toBe('good');
+  });
+
+  it('a run that lost one host recorded its release bad on the others: the next run marks it bad there too, not interrupted', async () => {
+    // As on the lab: web2's link was cut in its gate; the run reverted web1, recorded KILLED bad on web1 and web3,
+    // and could neither record nor unlock on web2, whose lock the next run finds stale.
+    const fleet = killedMidRollout();
+    for (const name of ['web1', 'web3']) {
+      fleet.host(name).releases.get(KILLED)!.meta.state = 'bad';
+      fleet.host(name).lockInfo = null;
+    }
+    const outcome = await deploy(fleet.ctx({ isStaleLock: (l) => l.pid === 999_999 }), releaseSpec(NEW));
+    expect(outcome.result).toBe('success');
+    for (const host of fleet.hosts.values()) expect(host.releases.get(KILLED)?.meta.state).toBe('bad');
   });
 
   it('a host where marking fails keeps it staged; the deploy goes on and releases every lock', async () => {

@@ -31,6 +31,23 @@ async function deployExit(prepare: (fleet: ReturnType<typeof makeFleet>) => void
 describe('exit codes', () => {
   it('0: success', async () => expect((await deployExit(() => {})).code).toBe(0));
 
+  it('6: a host lost after its switch is named on the release it was moved to (marked unsure), not the one it left', async () => {
+    const lostAfterSwitch = await deployExit((fleet) => {
+      const web2 = fleet.host('web2');
+      const activate = web2.activate.bind(web2);
+      web2.activate = async (id, options) => {
+        const state = await activate(id, options);
+        if (id === NEW) web2.loseConnection();
+        return state;
+      };
+    });
+    expect(lostAfterSwitch.code).toBe(6);
+    expect(lostAfterSwitch.message).toContain(`hosts not restored: web2; now: web1=${OLD} web2=${NEW} web3=${OLD}\n`.trimEnd());
+    const lostInSwitch = await deployExit((fleet) => void (fleet.host('web2').faults.dropOnActivate = true));
+    expect(lostInSwitch.code).toBe(6);
+    expect(lostInSwitch.message).toMatch(new RegExp(`now: web1=${OLD} web2=${NEW}\\? web3=${OLD} \\(\\?: its switch to that release failed or was cut off, so not known; \`shipit status production\` reads it`));
+  });
+
   it('1: a dependency missing from node_modules says so and names `npm ci`; a missing file of our own stays unexpected', () => {
     const missing = (code: string, message: string) => Object.assign(new Error(message), { code });
     let text = '';
@@ -148,6 +165,34 @@ describe('the final line names what the fleet went to', () => {
     back.host('web1').faults.neverReady = new Set([OLD]);
     const failed = await rollback(back.ctx());
     expect(() => finish(failed, 'rollback', 'production', silent)).toThrow(new RegExp(`^rollback to ${OLD} failed: `));
+  });
+});
+
+describe('after a rollback that could not put a host back', () => {
+  it('the hint names the release it was going to (`--to`), which a lost host did not make bad, so that command works', async () => {
+    const OLDER = '20261123T100000Z';
+    const fleet = makeFleet(3);
+    seed(fleet, OLDER);
+    await deploy(fleet.ctx(), releaseSpec(OLD));
+    await deploy(fleet.ctx(), releaseSpec(NEW));
+    // As on the lab: web2's link is cut while it is being moved back to OLD; web1 is reverted to NEW.
+    fleet.host('web2').faults.dropOnActivate = true;
+    const failed = await rollback(fleet.ctx());
+    expect(failed.result).toBe('failed-inconsistent');
+    let error: ShipitError | undefined;
+    try {
+      finish(failed, 'rollback', 'production', silent);
+    } catch (caught) {
+      error = caught as ShipitError;
+    }
+    expect(exitOf(error)).toBe(6);
+    expect(error!.hint).toBe(`fix the named hosts, then run \`shipit status production\` and \`shipit rollback production --to ${OLD}\` to finish this rollback`);
+    // The target did nothing wrong (a host was lost): it is not marked bad, so that command is not refused.
+    fleet.host('web2').faults = {};
+    for (const host of fleet.hosts.values()) expect(host.releases.get(OLD)?.meta.state).toBe('good');
+    const to = await rollback(fleet.ctx(), OLD);
+    expect(to.result).toBe('success');
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(OLD);
   });
 });
 

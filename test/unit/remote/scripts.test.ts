@@ -153,8 +153,14 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
       expect(existsSync(join(root, 'srv/releases/r3'))).toBe(true);
       // Our own lock goes.
       writeFileSync(join(root, 'srv/.shipit/lock/info.json'), '{"by":"alice","token":"mine"}');
+      // What a run cut off during its upload left half-staged (r9) goes too; this run's own staging (r3) is kept.
+      for (const dir of ['srv/releases/.r9.tmp/app', 'srv/.shipit/releases/r9.tmp/units', 'srv/releases/.r3.tmp', 'srv/.shipit/releases/r3.tmp']) mkdirSync(join(root, dir), { recursive: true });
       expect(finish('mine').status).toBe(0);
       expect(existsSync(join(root, 'srv/.shipit/lock'))).toBe(false);
+      expect(existsSync(join(root, 'srv/releases/.r9.tmp'))).toBe(false);
+      expect(existsSync(join(root, 'srv/.shipit/releases/r9.tmp'))).toBe(false);
+      expect(existsSync(join(root, 'srv/releases/.r3.tmp'))).toBe(true);
+      expect(existsSync(join(root, 'srv/.shipit/releases/r3.tmp'))).toBe(true);
       expect(() => scripts.releaseOwnLockScript(local, "x' ; rm -rf /")).toThrow(/invalid lock token/);
     } finally {
       rmSync(root, { recursive: true, force: true });
