@@ -172,15 +172,6 @@ async function workerPids(port: number, count: number, timeoutMs = 20_000): Prom
   return [...seen];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** USER_HZ, the unit of utime/stime in /proc/<pid>/stat: 100 on every Linux architecture Node runs on. */
 const CLK_TCK = 100;
 

@@ -49,6 +49,8 @@ export interface Faults {
   bootTakes?: number;
   /** The connection drops during activate. */
   dropOnActivate?: boolean;
+  /** The connection drops right after this release was switched to and restarted (its answer arrives first). */
+  dropAfterSwitchTo?: string;
   /** The lock command takes the lock, but its answer is lost (the run cut it off: Ctrl-C while it ran). */
   lockAnswerLost?: boolean;
   /** Building a missing dependency set fails with this message (a set already there is still reused). */
@@ -225,7 +227,9 @@ export class MemoryHost implements Host {
     this.serving = id;
     this.startedAt = this.clock.now();
     this.log(`Started ${id}.`, { identifier: 'systemd' });
-    return this.serviceState();
+    const state = this.serviceState();
+    if (this.faults.dropAfterSwitchTo === id) this.loseConnection();
+    return state;
   }
 
   /** Appends a journal entry stamped with the fake clock (tests use it as the app's output). */

@@ -1,14 +1,13 @@
 import { APP_NAME } from '../config/fields.js';
 import type { ResolvedConfig } from '../config/types.js';
-import type { Host, LockInfo, RemovalReport } from '../host/types.js';
-import type { Clock } from '../lib/clock.js';
+import type { LockInfo, RemovalReport } from '../host/types.js';
 import { errorMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import { SHIPIT_ENTRIES } from '../remote/remove-scripts.js';
 import { renderUnits } from '../units/render.js';
-import type { Emit } from './events.js';
 import { lockFleet, unlockFleet } from './lock.js';
 import { refuseForeign } from './rollback.js';
+import type { FleetContext } from './deploy.js';
 
 /**
  * `shipit remove <env>`: takes the app off its hosts. Plan (read every host, refuse what is not clearly this app's)
@@ -110,16 +109,8 @@ export function planHostRemoval(config: Pick<ResolvedConfig, 'app' | 'deployTo'>
   };
 }
 
-export interface RemoveContext {
-  config: ResolvedConfig;
-  hosts: ReadonlyMap<string, Host>;
-  lock: LockInfo;
-  lockWaitMs: number;
-  isStaleLock?: (holder: LockInfo) => boolean;
-  clock: Clock;
-  emit: Emit;
-  signal?: AbortSignal;
-}
+/** A removal runs with what a deploy runs with: the fleet, its lock, the clock, events and Ctrl-C's signal. */
+export type RemoveContext = FleetContext;
 
 /** Reads every host and plans its removal (read-only); a host that refuses fails the whole command: nothing changes. */
 export async function planRemoval(ctx: Pick<RemoveContext, 'config' | 'hosts' | 'signal'>): Promise<Map<string, HostRemoval>> {

@@ -286,12 +286,7 @@ describe('deploy on an in-memory fleet', () => {
     const fleet = makeFleet(3);
     seed(fleet, OLD);
     const web2 = fleet.host('web2');
-    const activate = web2.activate.bind(web2);
-    web2.activate = async (id, options) => {
-      const state = await activate(id, options);
-      if (id === NEW) web2.loseConnection();
-      return state;
-    };
+    web2.faults.dropAfterSwitchTo = NEW;
     const outcome = await deploy(fleet.ctx(), releaseSpec(NEW));
     expect(outcome.result).toBe('failed-inconsistent');
     expect(outcome.unrestored).toEqual(['web2']);

@@ -33,13 +33,7 @@ describe('exit codes', () => {
 
   it('6: a host lost after its switch is named on the release it was moved to (marked unsure), not the one it left', async () => {
     const lostAfterSwitch = await deployExit((fleet) => {
-      const web2 = fleet.host('web2');
-      const activate = web2.activate.bind(web2);
-      web2.activate = async (id, options) => {
-        const state = await activate(id, options);
-        if (id === NEW) web2.loseConnection();
-        return state;
-      };
+      fleet.host('web2').faults.dropAfterSwitchTo = NEW;
     });
     expect(lostAfterSwitch.code).toBe(6);
     expect(lostAfterSwitch.message).toContain(`hosts not restored: web2; now: web1=${OLD} web2=${NEW} web3=${OLD}\n`.trimEnd());

@@ -1,6 +1,6 @@
 import { report } from '../../../src/cli/main.js';
 import { formatStatusTable, statusNotes, statusRows, type HostStatus } from '../../../src/cli/commands/status.js';
-import { unreachableError, type UnreachableHost } from '../../../src/cli/unreachable.js';
+import type { UnreachableHost } from '../../../src/cli/unreachable.js';
 import { JsonRenderer, PlainRenderer, pickRenderMode } from '../../../src/cli/render/renderer.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 
