@@ -136,7 +136,7 @@ export function lockScript(layout: Layout, then?: { id: string; plan: StagePlan 
   return script(
     layout,
     // First contact: a deployTo made here is noted (CREATED_DIR), so that a first deploy that fails removes it
-    // again (UNDO_FIRST_CONTACT); one the admin made stays.
+    // again (UNDO_FIRST_CONTACT_AFTER); one the admin made stays.
     `[ -d "$S" ] || if [ -d "$D" ]; then mkdir "$S"; else mkdir -p "$S"; : > "$S/${CREATED_DIR}"; fi`,
     // Made again when it is gone: a failed first deploy's unlock may have removed $S since the line above.
     `if mkdir "$S/lock" 2>/dev/null || { [ ! -d "$S" ] && mkdir -p "$S" && mkdir "$S/lock" 2>/dev/null; }; then ${read} > "$S/lock/info.json"; echo acquired`,
@@ -172,8 +172,8 @@ export function unlockScript(layout: Layout, token: string, force: boolean): str
     '[ -d "$S/lock" ] || exit 0',
     READ_LOCK_INFO,
     `case "$info" in *'"token":"${token}"'*) ;; *) ${force ? ':' : 'printf %s "$info"; exit 3'} ;; esac`,
-    'rm -rf "$S/lock"',
-    ...UNDO_FIRST_CONTACT,
+    // Not when forcing someone else's lock open: their run may be a first deploy still under way elsewhere.
+    ...(force ? ['rm -rf "$S/lock"'] : [...UNDO_FIRST_CONTACT_LOCKED, 'rm -rf "$S/lock"', ...UNDO_FIRST_CONTACT_AFTER]),
     'printf %s "$info"',
   );
 }
@@ -183,20 +183,29 @@ const CREATED_DIR = 'created-deploy-to';
 const CREATED_USER = 'created-user';
 
 /**
- * After the lock is released: when the host holds no release of the app (no `current`, nothing under releases/),
+ * When the lock is released on a host that holds no release of the app (no `current`, nothing under releases/),
  * this run was its first contact and failed (prepare failed somewhere and what it staged was discarded, the lock
  * was held on another host, Ctrl-C): what it created goes, so the host is as it was found. Only directories that
- * are empty (rmdir), the service user when shipit added it and no process runs as it (userdel refuses then), and
- * deployTo when shipit made it. The audit log (history.jsonl) and anything not shipit's keep their directories. A
- * first deploy whose release was activated and failed its gate keeps that release, marked bad, for inspection: it
- * is not undone here (record releases that lock).
+ * are empty (rmdir), the service user when shipit added it for this app, and deployTo when shipit made it. The
+ * audit log (history.jsonl) and anything not shipit's keep their directories. A first deploy whose release was
+ * activated and failed its gate keeps that release, marked bad, for inspection: it is not undone here.
+ *
+ * In two parts. While the lock is still ours (no other run of the app can be staging or starting its service):
+ * the empty directories, and the user, only where the marker the stage wrote (CREATED_USER) names this very user,
+ * and only once: the marker goes whatever userdel says (it refuses while a process runs as the user: that one is
+ * then someone's, and stays), and every record of a release removes it (recordScript), so a user that ever ran a
+ * release is never deleted by a later run. After the lock is gone, the directories it lived in.
  */
-const UNDO_FIRST_CONTACT = [
+const UNDO_FIRST_CONTACT_LOCKED = [
+  'first=',
   'if [ ! -e "$D/current" ] && [ ! -L "$D/current" ] && [ -z "$(find "$D/releases" "$S/releases" -mindepth 1 -maxdepth 1 2> /dev/null | head -n 1)" ]; then',
+  '  first=1',
   '  rmdir "$D/shared/.next" "$D/shared" "$D/releases" "$S/releases" "$D/deps/python" "$D/deps/node" "$D/deps" 2> /dev/null || :',
-  `  if [ -f "$S/${CREATED_USER}" ] && userdel "$U" 2> /dev/null; then rm -f "$S/${CREATED_USER}"; fi`,
-  `  if [ -f "$S/${CREATED_DIR}" ]; then rm -f "$S/${CREATED_DIR}"; rmdir "$S" 2> /dev/null && rmdir "$D" 2> /dev/null || :; else rmdir "$S" 2> /dev/null || :; fi`,
+  `  if [ -f "$S/${CREATED_USER}" ]; then made=; IFS= read -r made < "$S/${CREATED_USER}" || :; if [ "$made" = "$U" ]; then userdel "$U" 2> /dev/null || :; fi; rm -f "$S/${CREATED_USER}"; fi`,
   'fi',
+];
+const UNDO_FIRST_CONTACT_AFTER = [
+  `if [ -n "$first" ]; then if [ -f "$S/${CREATED_DIR}" ]; then rm -f "$S/${CREATED_DIR}"; rmdir "$S" 2> /dev/null && rmdir "$D" 2> /dev/null || :; else rmdir "$S" 2> /dev/null || :; fi; fi`,
 ];
 
 /** The base release's manifest as the deployer knows it (from its cache), so that the host need not send it. */
@@ -332,8 +341,8 @@ export const STAGE_BASE_CHANGED = 5;
  * `rm` only when one of them is there (a leftover of a stage that died: rarely).
  */
 const ensureUserAndDirs = (clear: string[], ...dirs: string[]) => [
-  // Noted (CREATED_USER): a first deploy that fails removes the user it added (UNDO_FIRST_CONTACT).
-  `id -u "$U" > /dev/null 2>&1 || { useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U" && : > "$S/${CREATED_USER}"; }`,
+  // Noted, with its name (CREATED_USER): a first deploy that fails removes the user it added (UNDO_FIRST_CONTACT_LOCKED).
+  `id -u "$U" > /dev/null 2>&1 || { useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U" && printf '%s\\n' "$U" > "$S/${CREATED_USER}"; }`,
   `${clear.map((c) => `[ ! -e ${c} ]`).join(' && ')} || rm -rf ${clear.join(' ')}`,
   `mkdir -p "$D/releases" "$D/shared/.next" "$S/releases"${dirs.map((d) => ` ${d}`).join('')}`,
 ];
@@ -636,6 +645,8 @@ export function recordScript(layout: Layout, id: string, state: 'good' | 'bad' |
     layout,
     `M="$S/releases/${id}/meta.json"`,
     `if [ -f "$M" ]; then sed -i 's/"state":"[a-z]*"/"state":"${state}"/' "$M"; fi`,
+    // A release ran here: the service user and deployTo are the app's now, never undone as a first contact's.
+    `rm -f "$S/${CREATED_USER}" "$S/${CREATED_DIR}"`,
     ...(historyJson === null ? [] : [`printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl"`, ...staleStagingLines(id)]),
     ...(prune.length > 0 ? pruneLines(prune) : []),
   );

@@ -108,6 +108,47 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it('deletes the service user only where the stage noted it added that very user, once, under the lock; never on a forced release or after a release was recorded', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-first-user-'));
+    try {
+      const local = { deployTo: join(root, 'srv'), app: 'hello', serviceUser: 'hello' };
+      // userdel stand-in: says whom it was asked to delete and whether the lock was still there then.
+      const bin = join(root, 'bin');
+      mkdirSync(bin);
+      const calls = join(root, 'userdel.calls');
+      writeFileSync(join(bin, 'userdel'), `#!/bin/sh\necho "$1 lock=$([ -d "${local.deployTo}/.shipit/lock" ] && echo held || echo gone)" >> ${calls}\n`, { mode: 0o755 });
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+      const run = (body: string, input = '') => spawnSync('sh', ['-c', body], { input, env });
+      const userdels = () => (existsSync(calls) ? readFileSync(calls, 'utf8') : '');
+      const marker = join(root, 'srv/.shipit/created-user');
+      const lockNoting = (user: string | null) => {
+        expect(run(scripts.lockScript(local), '{"token":"t1"}').stdout.toString()).toMatch(/^acquired/);
+        if (user !== null) writeFileSync(marker, `${user}\n`);
+      };
+      // The stage added `hello`: deleted while the lock is still ours, and the marker goes.
+      lockNoting('hello');
+      expect(run(scripts.unlockScript(local, 't1', false)).status).toBe(0);
+      expect(userdels()).toBe('hello lock=held\n');
+      expect(existsSync(join(root, 'srv'))).toBe(false);
+      // A marker naming another user (serviceUser changed since): not deleted, and the marker goes all the same.
+      mkdirSync(join(root, 'srv'));
+      lockNoting('old-user');
+      expect(run(scripts.unlockScript(local, 't1', false)).status).toBe(0);
+      expect(userdels()).toBe('hello lock=held\n');
+      expect(existsSync(marker)).toBe(false);
+      // Someone else's lock forced open: no cleanup at all (their first deploy may be under way).
+      lockNoting('hello');
+      expect(run(scripts.unlockScript(local, 'other', true)).status).toBe(0);
+      expect(userdels()).toBe('hello lock=held\n');
+      expect(existsSync(marker)).toBe(true);
+      // A release recorded here: the user ran it, and is never a first contact's to undo.
+      expect(run(scripts.recordScript(local, '20261204T101010Z', 'bad', null)).status).toBe(0);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reports the current release's manifest sha256 with the lock (what lets prepare skip its check)", () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-lock-'));
     try {
