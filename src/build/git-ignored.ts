@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { ShipitError } from '../lib/errors.js';
 
@@ -63,7 +63,14 @@ export function listGitIgnored(dir: string): Promise<GitIgnored> {
 
 /** Git's own discovery, without GIT_CEILING_DIRECTORIES: a `.git` in `dir` or any directory above it. */
 function insideWorkTree(dir: string): boolean {
-  for (let at = resolvePath(dir); ; at = dirname(at)) {
+  // The real path, as git resolves it: a build.dir reached through a symlink into a work tree is in that tree.
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    real = resolvePath(dir);
+  }
+  for (let at = real; ; at = dirname(at)) {
     if (existsSync(join(at, '.git'))) return true;
     if (dirname(at) === at) return false;
   }

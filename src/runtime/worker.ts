@@ -283,10 +283,15 @@ function listen(server: Server, target: ListenTarget, backlog: number): Promise<
  */
 function listenOnOwnFd(server: Server, fd: number, backlog: number, onListening: () => void): void {
   const flags = cluster as { isPrimary: boolean };
-  flags.isPrimary = true;
+  try {
+    flags.isPrimary = true;
+  } catch {
+    // A Node whose cluster.isPrimary cannot be set: through node:cluster then. The master's fd 3 is the same
+    // socket, so this serves all the same; only a loss of every worker at once would cost the socket again.
+  }
   try {
     server.listen({ fd }, backlog, onListening);
   } finally {
-    flags.isPrimary = false;
+    if (flags.isPrimary) flags.isPrimary = false;
   }
 }

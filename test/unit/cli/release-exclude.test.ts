@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRelease } from '../../../src/cli/release.js';
@@ -109,6 +109,15 @@ describe('build.gitignore: what git ignores in build.dir does not ship', () => {
     expect(git).toBe('off');
     expect(paths).toContain('secrets.json');
     expect(paths).toContain('node_modules/left-pad/index.js');
+  });
+
+  it('a build.dir reached through a symbolic link into a work tree is in that work tree', async () => {
+    const repo = gitProject();
+    const project = mkdtempSync(join(tmpdir(), 'shipit-linked-'));
+    symlinkSync(join(repo, 'app'), join(project, 'app'));
+    const { paths, git } = await release(project, "{ dir: 'app' }");
+    expect(git).toBe('applied');
+    expect(paths).toEqual(['.gitignore', 'main.py']); // not local_settings.py, which app/.gitignore ignores
   });
 
   it('outside a git work tree, nothing is left out for git', async () => {
