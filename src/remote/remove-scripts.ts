@@ -10,7 +10,7 @@ import { SYSTEMD_DIR } from './scripts.js';
  * Lines it prints (parsed by src/host/parse.ts parseRemoval):
  *   dir<TAB>absent|directory|symlink|other     deployTo itself (a symlink is never followed: refused)
  *   entry<TAB><name>                           a top-level entry of deployTo that shipit creates (releases, …)
- *   extra<TAB><name>                           one shipit does not create (someone's data): refused
+ *   extra<TAB><name>                           one shipit does not create (someone's data): refused; shared/<name> too
  *   foreign<TAB><unit>                         another app's release is in deployTo (two configs, one deployTo): refused
  *   current<TAB><target>, releases<TAB><n>, lock<TAB><info json>
  *   unit<TAB><name><TAB>shipit|other<TAB><ActiveState>   a unit file of the app under /etc/systemd/system
@@ -22,6 +22,9 @@ import { SYSTEMD_DIR } from './scripts.js';
 /** What shipit creates in deployTo (src/remote/layout.ts); anything else there is not shipit's to delete. */
 export const SHIPIT_ENTRIES = ['releases', 'current', 'shared', 'deps', '.shipit', '.current.tmp'] as const;
 
+/** What shipit writes in deployTo/shared (src/remote/scripts.ts: the env files, and their staging directory). */
+export const SHIPIT_SHARED = ['env', 'secrets.env', '.next'] as const;
+
 const UNIT_NAME = /^[A-Za-z0-9@._-]+$/;
 
 const READ_LINES = (units: readonly string[]) => [
@@ -32,6 +35,12 @@ const READ_LINES = (units: readonly string[]) => [
   '  for e in "$D"/* "$D"/.[!.]* "$D"/..?*; do',
   '    [ -e "$e" ] || [ -L "$e" ] || continue',
   `    case "\${e##*/}" in ${SHIPIT_ENTRIES.join('|')}) printf "entry\\t%s\\n" "\${e##*/}" ;; *) extra=1; printf "extra\\t%s\\n" "\${e##*/}" ;; esac`,
+  '  done',
+  // shared/ is shipit's too, but only what it writes there: anything else (uploads kept the Capistrano way) is
+  // someone's data.
+  '  for e in "$D"/shared/* "$D"/shared/.[!.]* "$D"/shared/..?*; do',
+  '    [ -e "$e" ] || [ -L "$e" ] || continue',
+  `    case "\${e##*/}" in ${SHIPIT_SHARED.join('|')}) ;; *) extra=1; printf "extra\\tshared/%s\\n" "\${e##*/}" ;; esac`,
   '  done',
   // The same test as the deploy's prerequisite (src/build/release.ts deployToOwn): a release whose units are another app's.
   '  for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; foreign=1; printf "foreign\\t%s\\n" "${u##*/}"; break; done',

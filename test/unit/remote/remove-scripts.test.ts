@@ -75,6 +75,17 @@ describe('removalScript, read-only', () => {
     expect(report.extra.sort()).toEqual(['.env', 'uploads']);
     expect(report.foreignUnit).toBe('api.service');
   });
+
+  it("names what shipit did not write in shared/ (uploads kept there the Capistrano way), and refuses the removal for it", () => {
+    deployed();
+    for (const name of ['env', 'secrets.env']) writeFileSync(join(D, 'shared', name), 'X=1\n');
+    mkdirSync(join(D, 'shared/.next'));
+    expect(run(null).report.extra).toEqual([]);
+    mkdirSync(join(D, 'shared/uploads'));
+    expect(run(null).report.extra).toEqual(['shared/uploads']);
+    expect(run(TOKEN)).toMatchObject({ code: 3, report: { removed: false } });
+    expect(existsSync(join(D, 'shared/uploads'))).toBe(true);
+  });
 });
 
 describe('removalScript, removing under the lock', () => {
