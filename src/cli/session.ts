@@ -202,10 +202,10 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
     // Before the rollout (a prepare that failed) no host moved: "back on" would say they had.
     // A first deploy: what it left on the hosts, so that nobody wonders about a /srv/<app> without a service.
     // After prepare failed, the unlock removed what the run made on a host that held no release (scripts.ts
-    // UNDO_FIRST_CONTACT); after the rollout failed, the release stays, marked bad, as every failed release does.
+    // UNDO_FIRST_CONTACT_LOCKED); after the rollout failed, the release stays, marked bad, as every failed release does.
     const state =
       outcome.durations.rollout === undefined
-        ? `nothing was switched: ${stillRunning(outcome.hosts)}${where === null ? '; a host that held no release of the app was left as it was found (no deployTo, service user or units of the app)' : ''}`
+        ? `nothing was switched: ${stillRunning(outcome.hosts)}${where === null ? '; what this run created on the hosts that held no release of the app (deployTo, the service user) was removed, except a dependency set it built, which the next deploy reuses' : ''}`
         : where === null
           ? `no host runs a release, as before; the hosts keep ${outcome.release} (marked bad) in deployTo, with the service user, for inspection (\`shipit releases ${env}\`); its units were removed`
           : `every host is back on the release it ran before: ${where}`;

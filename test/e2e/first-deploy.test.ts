@@ -49,7 +49,7 @@ describe('a failed first deploy', () => {
     expect(run.all).toMatch(/web3 +prepare failed: port 8107 is already in use/);
     expect(run.all).toMatch(/web1 +staged/);
     expect(run.exitCode).toBe(5);
-    expect(run.all).toContain('a host that held no release of the app was left as it was found');
+    expect(run.all).toContain('what this run created on the hosts that held no release of the app (deployTo, the service user) was removed');
     expect(await Promise.all(hosts.map((h) => traces(h.address)))).toEqual(['', '', '']);
     await onHost(lab, hosts[2]!.address, `systemctl stop ${BLOCKER}`);
   });

@@ -103,7 +103,7 @@ describe('exit codes', () => {
       prepareFails(fleet);
     });
     expect(first.code).toBe(5);
-    expect(first.message).toMatch(/\nnothing was switched: no host runs a release yet; a host that held no release of the app was left as it was found/);
+    expect(first.message).toMatch(/\nnothing was switched: no host runs a release yet; what this run created on the hosts that held no release of the app \(deployTo, the service user\) was removed/);
   });
 
   it('5 after Ctrl-C: the hint is the rollback command for this environment and release, ready to paste', () => {

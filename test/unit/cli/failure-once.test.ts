@@ -77,7 +77,7 @@ describe('a failed deploy says why once', () => {
       fleet.host('web1').faults.prepareFails = 'disk full on web1';
     });
     expect(error.split('\n')[1]).toBe(
-      'nothing was switched: no host runs a release yet; a host that held no release of the app was left as it was found (no deployTo, service user or units of the app)',
+      'nothing was switched: no host runs a release yet; what this run created on the hosts that held no release of the app (deployTo, the service user) was removed, except a dependency set it built, which the next deploy reuses',
     );
   });
 
