@@ -114,7 +114,9 @@ export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Out
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {
       const good = outcome.result === 'success';
-      // Stopped by the operator (Ctrl-C, a cancelled CI job): not known to be bad, so not marked so.
+      // Stopped by the operator (Ctrl-C, a cancelled CI job): not known to be bad, so not marked so. A host lost
+      // in the rollout (outcome.hostLost) still makes it bad, unlike a rollback's target (rollback.ts): a new
+      // release was never proven here, and may be why the host went down.
       const state: RecordedState = good ? 'good' : interrupted(signal) ? 'interrupted' : 'bad';
       // Every host keeps the same newest bad release (planPrune), this one when it just failed.
       const lastBad = newestBad([...[...fleet.values()].map((f) => f.releases), [{ ...release.meta, state }]]);
