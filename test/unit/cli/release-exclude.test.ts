@@ -120,6 +120,33 @@ describe('build.gitignore: what git ignores in build.dir does not ship', () => {
     expect(paths).toEqual(['.gitignore', 'main.py']); // not local_settings.py, which app/.gitignore ignores
   });
 
+  it("what a nested work tree's own .gitignore keeps out does not ship either: an untracked repository, and a submodule", async () => {
+    const dir = gitProject();
+    const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd, stdio: 'ignore' });
+    for (const [name, secret] of [['plugins/vendored', 'secrets.json'], ['libs/sub', 'key.pem']] as const) {
+      const root = join(dir, name);
+      mkdirSync(root, { recursive: true });
+      git(root, 'init', '-q');
+      writeFileSync(join(root, '.gitignore'), `${secret}\n`);
+      writeFileSync(join(root, secret), 'PRIVATE\n');
+      writeFileSync(join(root, 'code.py'), 'x = 1\n');
+    }
+    // libs/sub is a submodule of the project (a gitlink in its index), plugins/vendored an untracked repository.
+    git(join(dir, 'libs/sub'), 'add', '.');
+    git(join(dir, 'libs/sub'), 'commit', '-qm', 'sub');
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: join(dir, 'libs/sub'), encoding: 'utf8' }).trim();
+    git(dir, 'update-index', '--add', '--cacheinfo', `160000,${head},libs/sub`);
+    const { paths, leftOut } = await release(dir, "{ dir: '.' }");
+    expect(paths.filter((p) => p.startsWith('libs/') || p.startsWith('plugins/'))).toEqual([
+      'libs/sub/.gitignore',
+      'libs/sub/code.py',
+      'plugins/vendored/.gitignore',
+      'plugins/vendored/code.py',
+    ]);
+    expect(leftOut).toContainEqual({ path: 'plugins/vendored/secrets.json', reason: 'git' });
+    expect(leftOut).toContainEqual({ path: 'libs/sub/key.pem', reason: 'git' });
+  });
+
   it('outside a git work tree, nothing is left out for git', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shipit-nogit-'));
     writeFileSync(join(dir, 'secrets.json'), '{}\n');
