@@ -60,6 +60,7 @@ export async function buildRelease(
     by: whoAmI(),
     revision: await revision,
     state: 'staged',
+    readiness: config.health.readiness,
   }, (await deps?.dependencySpecs(config)) ?? []);
   await saved;
   return { spec, files: artifact.files.length, bytes: artifact.bytes, leftOut: scanned.leftOut, git: git?.status ?? 'off' };

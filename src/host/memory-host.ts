@@ -35,6 +35,8 @@ export interface Faults {
   prepareHint?: string;
   /** Releases whose readiness probe never answers 2xx. */
   neverReady?: Set<string>;
+  /** Per release, the one readiness path it serves: any other answers 404 (default: every path). */
+  servesReadiness?: Map<string, string>;
   /** What a release that is not ready answers its readiness probe with (default: an empty body). */
   notReadyBody?: string;
   /** The status a release that is not ready answers with (default 503; 404: it serves no such path). */
@@ -270,9 +272,11 @@ export class MemoryHost implements Host {
     };
   }
 
-  async probe(_path: string): Promise<ProbeResponse> {
+  async probe(path: string): Promise<ProbeResponse> {
     this.reach();
     if (this.active !== 'active' || this.serving === null) throw new Error('connection refused');
+    const served = this.faults.servesReadiness?.get(this.serving);
+    if (served !== undefined && served !== path) return { status: 404, body: '' };
     if (this.faults.crashes?.has(this.serving)) return { status: 502, body: '' };
     const notReady = { status: this.faults.notReadyStatus ?? 503, body: this.faults.notReadyBody ?? '' };
     if (this.faults.neverReady?.has(this.serving)) return notReady;

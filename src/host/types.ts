@@ -24,6 +24,11 @@ export interface ReleaseMeta {
   by: string;
   revision: string | null;
   state: ReleaseState;
+  /**
+   * health.readiness as the release was deployed: a revert or rollback to it is gated on the path it serves, not on
+   * a path a later config names. Releases staged before 2026-12-05 have none (the config's applies).
+   */
+  readiness?: string;
 }
 
 export interface LockInfo {

@@ -110,7 +110,7 @@ export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Out
       if (interrupted(signal)) throw interruptedBeforeSwitching(signal!);
       return { result: 'failed-restored', release: id, failure: failedPrepare.failure, failedOn: failedPrepare.failedOn, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }) };
     }
-    const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous));
+    const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous, fleet));
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {
       const good = outcome.result === 'success';
@@ -150,7 +150,13 @@ export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Out
  * Moves the hosts named in `previous` (the journal of what each ran before) to `release`, in the config's
  * batches, gated, reverting on failure: the rollout step of both deploy and rollback.
  */
-export function rollFleet(ctx: FleetContext, release: string, previous: ReadonlyMap<string, string | null>): Promise<RolloutOutcome> {
+export function rollFleet(
+  ctx: FleetContext,
+  release: string,
+  previous: ReadonlyMap<string, string | null>,
+  /** What the hosts hold (their releases' metas say which readiness path each was deployed with). */
+  fleet: ReadonlyMap<string, HostReleases>,
+): Promise<RolloutOutcome> {
   const { config } = ctx;
   const names = [...previous.keys()];
   return runRollout({
@@ -169,6 +175,7 @@ export function rollFleet(ctx: FleetContext, release: string, previous: Readonly
     // lifespan startup, the node runtime after ready()); a command of one's own may 404 while it starts (a
     // servlet container before its webapp is deployed).
     routesLoadedWhenServing: config.server.preset !== 'command',
+    readiness: new Map([...fleet.values()].flatMap((f) => f.releases.flatMap((r) => (r.readiness === undefined ? [] : [[r.id, r.readiness] as const])))),
   });
 }
 

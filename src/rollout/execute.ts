@@ -24,6 +24,8 @@ export interface RolloutInput {
   redact: (text: string) => string;
   /** The app has loaded its routes whenever it answers (waitForReady's `notFoundEnds`). */
   routesLoadedWhenServing: boolean;
+  /** Per release, the readiness path it was deployed with (ReleaseMeta.readiness), where it differs from `health`'s. */
+  readiness?: ReadonlyMap<string, string>;
 }
 
 export interface RolloutOutcome {
@@ -193,7 +195,10 @@ async function moveHost(
   if (release === null) return;
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   const baseline = state ?? (await host.service(signal));
-  await waitForReady(host, input.health, { clock, signal, baseline, redact: input.redact, notFoundEnds: input.routesLoadedWhenServing });
+  // A revert or rollback to a release deployed with another readiness path is gated on the path it serves.
+  const readiness = input.readiness?.get(release) ?? input.health.readiness;
+  const health = readiness === input.health.readiness ? input.health : { ...input.health, readiness };
+  await waitForReady(host, health, { clock, signal, baseline, redact: input.redact, notFoundEnds: input.routesLoadedWhenServing });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
 }
 

@@ -28,7 +28,7 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
     const fleet = await phase(ctx, durations, 'inspect', () => inspectFleet(hosts, signal, locked));
     const { target, previous, moving } = pickMoving(fleet, hosts, to, config.environment);
     const outcome = await phase(ctx, durations, 'rollout', () =>
-      rollFleet(ctx, target, new Map(moving.map((name) => [name, previous.get(name) ?? null]))),
+      rollFleet(ctx, target, new Map(moving.map((name) => [name, previous.get(name) ?? null])), fleet),
     );
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {

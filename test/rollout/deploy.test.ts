@@ -498,3 +498,31 @@ describe('a run killed mid-rollout (SIGKILL: no cleanup ran)', () => {
     for (const host of fleet.hosts.values()) expect(host.releases.get(KILLED)?.meta.state).toBe('staged');
   });
 });
+
+describe('a revert or rollback to a release deployed with another readiness path', () => {
+  const OLDEST = '20261123T100000Z';
+
+  it('is gated on the path that release serves, not on the one the new config names', async () => {
+    const fleet = makeFleet(2);
+    // OLD was deployed when the config said /readyz, and serves only that; the config now says /ready.
+    const old = releaseSpec(OLD);
+    old.meta.readiness = '/readyz';
+    expect((await deploy(fleet.ctx(), old)).result).toBe('success');
+    fleet.config.health = { ...fleet.config.health, readiness: '/ready' };
+    const next = releaseSpec(NEW);
+    next.meta.readiness = '/ready';
+    for (const host of fleet.hosts.values()) host.faults.servesReadiness = new Map([[OLD, '/readyz'], [NEW, '/ready']]);
+    fleet.host('web1').faults.neverReady = new Set([NEW]);
+    const outcome = await deploy(fleet.ctx(), next);
+    // The revert to OLD passes its gate on /readyz: every host restored (exit 5), not "may be inconsistent" (6).
+    expect(outcome.result).toBe('failed-restored');
+    expect(fleet.host('web1').current).toBe(OLD);
+  });
+
+  it("a release without a recorded path (staged before it was recorded) is gated on the config's", async () => {
+    const fleet = makeFleet(1);
+    seed(fleet, OLDEST);
+    for (const host of fleet.hosts.values()) host.faults.servesReadiness = new Map([[OLDEST, '/readyz'], [NEW, '/readyz']]);
+    expect((await deploy(fleet.ctx(), releaseSpec(NEW))).result).toBe('success');
+  });
+});

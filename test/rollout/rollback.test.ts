@@ -54,6 +54,21 @@ describe('rollback on an in-memory fleet', () => {
     expect(fleet.host('web2').current).toBe(C);
   });
 
+  it('to a release deployed with another readiness path: gated on the path it serves, not the one the config names now', async () => {
+    const fleet = makeFleet(2);
+    const b = releaseSpec(B);
+    b.meta.readiness = '/readyz';
+    expect((await deploy(fleet.ctx(), b)).result).toBe('success');
+    fleet.config.health = { ...fleet.config.health, readiness: '/ready' };
+    const c = releaseSpec(C);
+    c.meta.readiness = '/ready';
+    for (const host of fleet.hosts.values()) host.faults.servesReadiness = new Map([[B, '/readyz'], [C, '/ready']]);
+    expect((await deploy(fleet.ctx(), c)).result).toBe('success');
+    const outcome = await rollback(fleet.ctx());
+    expect(outcome.result).toBe('success');
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(B);
+  });
+
   it('skips releases marked bad', async () => {
     const fleet = await fleetOnC();
     for (const host of fleet.hosts.values()) host.releases.get(B)!.meta.state = 'bad';
