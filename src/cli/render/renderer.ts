@@ -47,6 +47,8 @@ export class PlainRenderer implements Renderer {
     if (event.type === 'rollout.finished') {
       for (const name of Object.keys(event.hosts).filter((h) => !this.moved.has(h))) this.line(name, describeUntouched(name, event));
     }
+    // The rollout's end is said by rollout.finished, with how it ended; its phase line would repeat the time.
+    if (event.type === 'phase.finished' && event.phase === 'rollout') return;
     this.line(host, describeEvent(event));
   }
 

@@ -33,6 +33,15 @@ describe('renderers', () => {
     ]);
   });
 
+  it("says the rollout's end once: by how it ended, not again as the rollout phase's end", () => {
+    const lines: string[] = [];
+    const r = new PlainRenderer((l) => lines.push(l), at);
+    r.emit({ type: 'rollout.finished', result: 'success', release: 'r2', durationMs: 9213, hosts: {} });
+    r.emit({ type: 'phase.finished', phase: 'rollout', durationMs: 9213 });
+    r.emit({ type: 'phase.finished', phase: 'finish', durationMs: 12 });
+    expect(lines).toEqual(['2026-11-25T13:00:00.000Z rollout succeeded in 9.213s', '2026-11-25T13:00:00.000Z finish done in 12ms']);
+  });
+
   it('says a host staged with its lock instead of the (empty) prepare time', () => {
     const lines: string[] = [];
     const r = new PlainRenderer((l) => lines.push(l), at);
