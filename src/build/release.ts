@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { DepsSpec } from '../host/deps-types.js';
 import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
-import { PREREQ_OUT } from '../remote/scripts.js';
+import { PREREQ_OUT, SHIPIT_UNIT_FIRST_LINE } from '../remote/scripts.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
 import { splitClass } from './python-deps.js';
@@ -87,7 +87,7 @@ function unitNamesFree(app: string): Prerequisite {
       'for u in "$A.service" "$A.socket"; do',
       '  for d in /lib/systemd/system /usr/lib/systemd/system /usr/local/lib/systemd/system; do [ ! -e "$d/$u" ] || exit 1; done',
       '  f="/etc/systemd/system/$u"',
-      '  if [ -L "$f" ]; then exit 1; elif [ -e "$f" ]; then first=; IFS= read -r first < "$f" || :; case "$first" in *", rendered by shipit from "*) ;; *) exit 1 ;; esac; fi',
+      `  if [ -L "$f" ]; then exit 1; elif [ -e "$f" ]; then first=; IFS= read -r first < "$f" || :; case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) ;; *) exit 1 ;; esac; fi`,
       'done',
     ].join('\n'),
     message: `${app}.service or ${app}.socket is already a unit on this host that shipit did not write (a package's, or the admin's): deploying would replace it; choose another \`app\` name`,

@@ -1,6 +1,6 @@
 import { preamble, type Layout } from './layout.js';
 import { quote } from './quote.js';
-import { SYSTEMD_DIR } from './scripts.js';
+import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR } from './scripts.js';
 
 /**
  * `shipit remove`: one script that reads what of the app is on a host and, given the run's lock token, removes it.
@@ -42,8 +42,8 @@ const READ_LINES = (units: readonly string[]) => [
   '    [ -e "$e" ] || [ -L "$e" ] || continue',
   `    case "\${e##*/}" in ${SHIPIT_SHARED.join('|')}) ;; *) extra=1; printf "extra\\tshared/%s\\n" "\${e##*/}" ;; esac`,
   '  done',
-  // The same test as the deploy's prerequisite (src/build/release.ts deployToOwn): a release whose units are another app's.
-  '  for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; foreign=1; printf "foreign\\t%s\\n" "${u##*/}"; break; done',
+  // As rollback's inspect reads it (FOREIGN_RELEASE_LINE), the same test as the deploy's prerequisite (src/build/release.ts deployToOwn).
+  `  ${FOREIGN_RELEASE_LINE}`,
   '  printf "current\\t%s\\n" "$(readlink "$D/current" 2> /dev/null || true)"',
   '  n=0; for r in "$D"/releases/*; do [ ! -d "$r" ] || n=$((n + 1)); done; printf "releases\\t%s\\n" "$n"',
   '  if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2> /dev/null || true)"; fi',
@@ -65,7 +65,7 @@ const READ_LINES = (units: readonly string[]) => [
   `  f="${SYSTEMD_DIR}/$n"`,
   '  [ -e "$f" ] || [ -L "$f" ] || continue',
   '  first=; [ -L "$f" ] || { IFS= read -r first < "$f" || :; }',
-  '  case "$first" in *", rendered by shipit from "*) o=shipit; ours="$ours $n" ;; *) o=other ;; esac',
+  `  case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) o=shipit; ours="$ours $n" ;; *) o=other ;; esac`,
   '  printf "unit\\t%s\\t%s\\t%s\\n" "$n" "$o" "$(systemctl show -p ActiveState --value "$n" 2> /dev/null || true)"',
   'done',
 ];

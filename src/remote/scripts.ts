@@ -95,13 +95,26 @@ const RELEASE_LINES = [
   `[ $# = 0 ] || awk 'FNR == 1 { if (NR > 1) print ""; printf "release\\t" } { printf "%s", $0 } END { if (NR > 0) print "" }' "$@"`,
 ];
 
+/**
+ * Another app's release in deployTo (two configs given one deployTo): a `foreign<TAB><its service unit>` line, and
+ * `foreign=1`. Read by rollback (INSPECT_LINES, before its lock) and remove (remove-scripts.ts).
+ */
+export const FOREIGN_RELEASE_LINE =
+  'for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; foreign=1; printf "foreign\\t%s\\n" "${u##*/}"; break; done';
+
+/**
+ * A shell `case` pattern for the first line of a unit file shipit wrote (units/*.tmpl: `# <unit>, rendered by
+ * shipit from units/…`): an admin's or a package's unit of the same name is never replaced, stopped or removed.
+ */
+export const SHIPIT_UNIT_FIRST_LINE = '*", rendered by shipit from "*';
+
 /** What `current` points at, the lock, every release's meta, and the service: tagged lines (parse.ts). */
 const INSPECT_LINES = [
   'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
   'if [ -d "$S/lock" ]; then printf "lock\\t%s\\n" "$(tr -d "\\n" < "$S/lock/info.json" 2>/dev/null || true)"; fi',
   ...RELEASE_LINES,
   // Another app's release here (two configs with one deployTo): its service unit, for rollback to refuse before the lock.
-  'for u in "$S"/releases/*/units/*.service; do [ -e "$u" ] && [ "${u##*/}" != "$A.service" ] || continue; printf "foreign\\t%s\\n" "${u##*/}"; break; done',
+  FOREIGN_RELEASE_LINE,
   ...serviceLines(true),
 ];
 
