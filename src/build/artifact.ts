@@ -130,8 +130,8 @@ function symlinkHint(rel: string): string {
   const venv = /^(\.?venv)\//.exec(rel)?.[1];
   if (venv !== undefined) {
     // build.dir is '.' in every config `shipit init` writes, so moving the virtualenv out of it is rarely the
-    // way: say how to leave it out where it is (a list of one's own replaces the default, hence all of it).
-    return `a virtualenv is built on the hosts, not shipped from here: set server.python (e.g. { requirements: 'requirements.txt' }) and leave ${venv}/ out of what ships with build.exclude: ['.git', '.env', '.env.*', '${venv}/']`;
+    // way: say how to leave it out where it is.
+    return `a virtualenv is built on the hosts, not shipped from here: set server.python (e.g. { requirements: 'requirements.txt' }) and leave ${venv}/ out of what ships with build.exclude: ['${venv}/']`;
   }
   return 'copy the target into the build dir instead';
 }

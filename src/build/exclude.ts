@@ -3,21 +3,34 @@
  * in .gitignore and .dockerignore): `*` and `?` match within one name, `**` across directories; a pattern
  * without a slash matches a file or directory name at any depth (`.env.*`); one with a slash matches the path
  * from build.dir (`/tmp`, `docs/drafts`); a trailing slash matches directories only. An excluded directory is
- * not walked. Negation (`!`) is not supported (the schema refuses it): the list only ever removes files.
+ * not walked. `!pattern` ships again what an earlier pattern left out; as in .gitignore the last pattern that
+ * matches decides, and a file under a directory left out stays out (the directory is not walked).
+ *
+ * The user's list comes after SECRET_EXCLUDES (config/schema.ts, prepended in config/resolve.ts), which always apply: a list of one's own
+ * (`['*.log']`) adds to them rather than replacing them, so a local `.env` never ships by omission; shipping
+ * one takes a negation that names it (`'!.env.example'`).
  */
 /** True when `path` (relative to build.dir, `/`-separated; `isDir` for a directory) is excluded. */
 export type ExcludeMatcher = (path: string, isDir: boolean) => boolean;
 
 export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
   const rules = patterns.map((raw) => {
-    const dirOnly = raw.endsWith('/');
-    const pattern = raw.replace(/\/+$/, '');
+    const negated = raw.startsWith('!');
+    const body = negated ? raw.slice(1) : raw;
+    const dirOnly = body.endsWith('/');
+    const pattern = body.replace(/\/+$/, '');
     // gitignore: a slash anywhere but at the end anchors the pattern to the root.
     const anchored = pattern.includes('/');
-    return { dirOnly, anchored, regex: globToRegExp(pattern.replace(/^\/+/, '')) };
+    return { negated, dirOnly, anchored, regex: globToRegExp(pattern.replace(/^\/+/, '')) };
   });
-  return (path, isDir) =>
-    rules.some((rule) => (!rule.dirOnly || isDir) && rule.regex.test(rule.anchored ? path : path.slice(path.lastIndexOf('/') + 1)));
+  return (path, isDir) => {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const rule = rules[i]!;
+      if ((!rule.dirOnly || isDir) && rule.regex.test(rule.anchored ? path : name)) return !rule.negated;
+    }
+    return false;
+  };
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ShipitError } from '../lib/errors.js';
 import { configInvalid } from './errors.js';
 import { isPlainObject } from './merge.js';
-import type { EnvironmentConfig, ShipitConfigInput } from './schema.js';
+import { SECRET_EXCLUDES, type EnvironmentConfig, type ShipitConfigInput } from './schema.js';
 import type { ResolvedConfig } from './types.js';
 import { checkEnvironment, collectSecrets } from './validate.js';
 
@@ -49,7 +49,7 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
     deployTo: (config.deployTo ?? `/srv/${config.app}`).replace(/\/+$/, ''),
     configDir,
     configFile,
-    build: { command: config.build.command, dir: local(config.build.dir), exclude: config.build.exclude, gitignore: config.build.gitignore },
+    build: { command: config.build.command, dir: local(config.build.dir), exclude: [...SECRET_EXCLUDES, ...config.build.exclude], gitignore: config.build.gitignore },
     server: {
       preset: server.preset,
       module: server.command ?? server.module ?? '',

@@ -39,8 +39,11 @@ export { ENV_KEY } from './fields.js';
 // ---------------------------------------------------------------------------------------------------------
 // Sections
 
-/** build.exclude's default: what a project directory holds that must not reach the hosts (secrets, VCS). */
-export const DEFAULT_EXCLUDE: readonly string[] = ['.git', '.env', '.env.*'];
+/**
+ * Always left out, before build.exclude's own patterns (config/resolve.ts): the local secrets a project directory
+ * holds. A list of one's own adds to these; only a negation naming a file (`!.env.example`) ships it.
+ */
+export const SECRET_EXCLUDES: readonly string[] = ['.env', '.env.*'];
 
 export const buildSchema = z
   .strictObject({
@@ -50,13 +53,13 @@ export const buildSchema = z
       .array(
         z
           .string()
-          .min(1, 'is empty: expected a pattern like ".env" or "tmp/"')
-          .refine((pattern) => !pattern.startsWith('!'), { error: '%v is a negation, which build.exclude does not support: list only what must not ship' }),
-        { error: '%v is not a list of patterns: expected e.g. [".git", ".env", ".env.*", "tmp/"]' },
+          .min(1, 'is empty: expected a pattern like "*.log" or "tmp/"')
+          .refine((pattern) => pattern === '' || pattern.replace(/^!/, '').replace(/^\/+|\/+$/g, '') !== '', { error: '%v names no file: expected a pattern like "*.log", "tmp/" or "!.env.example"' }),
+        { error: '%v is not a list of patterns: expected e.g. ["*.log", "tmp/"]' },
       )
-      .default([...DEFAULT_EXCLUDE])
+      .default([])
       .describe(
-        'Files of build.dir that never ship, as .gitignore patterns: a name matches at any depth (".env.*"), a path with a slash from build.dir ("/tmp", "docs/drafts"), "*" within a name, "**" across directories, a trailing "/" directories only. Setting it replaces the default: keep ".env" and ".env.*" in your list. .git, __pycache__ and the config file never ship anyway.',
+        'Files of build.dir that never ship, as .gitignore patterns: a name matches at any depth ("*.log"), a path with a slash from build.dir ("/tmp", "docs/drafts"), "*" within a name, "**" across directories, a trailing "/" directories only. Added to what is always left out: ".env" and ".env.*" (local secrets); "!pattern" ships again what an earlier pattern left out (the last match decides), e.g. "!.env.example". .git, __pycache__ and the config file never ship.',
       ),
     gitignore: z
       .boolean({ error: '%v is not true or false' })

@@ -1,5 +1,5 @@
 import { compileExcludes } from '../../../src/build/exclude.js';
-import { DEFAULT_EXCLUDE } from '../../../src/config/schema.js';
+import { SECRET_EXCLUDES } from '../../../src/config/schema.js';
 
 describe('build.exclude patterns', () => {
   const excluded = (patterns: readonly string[], paths: [string, boolean][]) => {
@@ -7,9 +7,9 @@ describe('build.exclude patterns', () => {
     return paths.filter(([path, isDir]) => matches(path, isDir)).map(([path]) => path);
   };
 
-  it('the default leaves out .git and every .env file, at any depth, and nothing else', () => {
+  it('what is always left out is every .env file, at any depth, and nothing else', () => {
     expect(
-      excluded(DEFAULT_EXCLUDE, [
+      excluded(SECRET_EXCLUDES, [
         ['.git', true],
         ['.env', false],
         ['.env.production', false],
@@ -19,7 +19,26 @@ describe('build.exclude patterns', () => {
         ['app/main.py', false],
         ['.github', true],
       ]),
-    ).toEqual(['.git', '.env', '.env.production', 'config/.env.local']);
+    ).toEqual(['.env', '.env.production', 'config/.env.local']);
+  });
+
+  it('!pattern ships again what an earlier pattern left out: the last pattern that matches decides, as in .gitignore', () => {
+    const paths: [string, boolean][] = [
+      ['.env', false],
+      ['.env.example', false],
+      ['config/.env.example', false],
+      ['.env.production', false],
+      ['logs', true],
+      ['app.log', false],
+      ['keep.log', false],
+    ];
+    expect(excluded([...SECRET_EXCLUDES, '!.env.example'], paths)).toEqual(['.env', '.env.production']);
+    expect(excluded([...SECRET_EXCLUDES, '!/.env.example'], paths)).toEqual(['.env', 'config/.env.example', '.env.production']);
+    expect(excluded(['*.log', '!keep.log'], paths)).toEqual(['app.log']);
+    expect(excluded(['!keep.log', '*.log'], paths)).toEqual(['app.log', 'keep.log']);
+    expect(excluded(['logs/', '!logs/'], paths)).toEqual([]);
+    // A negation alone excludes nothing.
+    expect(excluded(['!app.log'], paths)).toEqual([]);
   });
 
   it('as .gitignore: a name at any depth, a path with a slash from build.dir, *, ** and a trailing / for directories', () => {

@@ -3,11 +3,12 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRelease } from '../../../src/cli/release.js';
+import { describeLeftOut } from '../../../src/cli/render/left-out.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { resolveEnvironment } from '../../../src/config/resolve.js';
 
 /** A project with `build.dir: '.'` (shipit init's default) holding a developer's local files. */
-async function shipped(buildSection: string): Promise<string[]> {
+async function built(buildSection: string) {
   const dir = mkdtempSync(join(tmpdir(), 'shipit-exclude-'));
   process.env.SHIPIT_CACHE_DIR = mkdtempSync(join(tmpdir(), 'shipit-exclude-cache-'));
   writeFileSync(
@@ -23,8 +24,12 @@ async function shipped(buildSection: string): Promise<string[]> {
   writeFileSync(join(dir, 'notes.txt'), 'todo\n');
   const { config, filepath } = await loadConfig({ cwd: dir });
   const resolved = resolveEnvironment(config, 'production', { configFile: filepath });
-  const { spec } = await buildRelease(resolved, { skipBuild: true }, { emit: () => {} });
-  return spec.files.map((f) => f.path).filter((p) => !p.startsWith('.shipit/'));
+  const { spec, leftOut } = await buildRelease(resolved, { skipBuild: true }, { emit: () => {} });
+  return { paths: spec.files.map((f) => f.path).filter((p) => !p.startsWith('.shipit/')), leftOut };
+}
+
+async function shipped(buildSection: string): Promise<string[]> {
+  return (await built(buildSection)).paths;
 }
 
 afterEach(() => delete process.env.SHIPIT_CACHE_DIR);
@@ -34,9 +39,21 @@ describe('build.exclude in a deploy', () => {
     expect(await shipped("{ dir: '.' }")).toEqual(['app/main.py', 'notes.txt']);
   });
 
-  it('a list of its own replaces the default', async () => {
-    expect(await shipped("{ dir: '.', exclude: ['notes.txt', '.env'] }")).toEqual(['.env.production', 'app/main.py']);
-    expect(await shipped("{ dir: '.', exclude: [] }")).toEqual(['.env', '.env.production', 'app/main.py', 'notes.txt']);
+  it('a list of its own adds to the default: .env files still stay home (a user adding *.log must not ship them)', async () => {
+    expect(await shipped("{ dir: '.', exclude: ['notes.txt'] }")).toEqual(['app/main.py']);
+    const { paths, leftOut } = await built("{ dir: '.', exclude: ['*.log'] }");
+    expect(paths).toEqual(['app/main.py', 'notes.txt']);
+    expect(describeLeftOut(leftOut)).toBe('left out of build.dir: .env, .env.production (build.exclude); .git/, deploy.config.ts (never shipped)');
+    expect(await shipped("{ dir: '.', exclude: [] }")).toEqual(['app/main.py', 'notes.txt']);
+    // The list recommended before still works as it did.
+    expect(await shipped("{ dir: '.', exclude: ['.git', '.env', '.env.*', 'notes.txt'] }")).toEqual(['app/main.py']);
+  });
+
+  it('a file the default leaves out ships only when a negation names it, and what was left out is still said', async () => {
+    expect(await shipped("{ dir: '.', exclude: ['!.env.production'] }")).toEqual(['.env.production', 'app/main.py', 'notes.txt']);
+    expect(await shipped("{ dir: '.', exclude: ['!.env', '!.env.*'] }")).toEqual(['.env', '.env.production', 'app/main.py', 'notes.txt']);
+    // Last match wins, as in .gitignore: a later pattern excludes it again.
+    expect(await shipped("{ dir: '.', exclude: ['!.env.*', '.env.production'] }")).toEqual(['app/main.py', 'notes.txt']);
   });
 });
 

@@ -42,7 +42,7 @@ describe('resolveEnvironment', () => {
       deployTo: '/srv/hello',
       configDir: '/work/app',
       configFile: FILE,
-      build: { command: 'npm run build', dir: '/work/app/dist', exclude: ['.git', '.env', '.env.*'], gitignore: true },
+      build: { command: 'npm run build', dir: '/work/app/dist', exclude: ['.env', '.env.*'], gitignore: true },
       server: {
         preset: 'gunicorn',
         module: 'app.main:app',

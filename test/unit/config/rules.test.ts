@@ -148,6 +148,14 @@ describe('environments and hosts', () => {
     expect(problems(hosts([42]))).toEqual([`environments.production.hosts[0]: 42 ${invalid}`]);
   });
 
+  it('build.exclude: patterns, negations that ship a file again; a pattern naming nothing is refused', () => {
+    const exclude = (list: unknown) => with_((c) => (c.build = { dir: '.', exclude: list }));
+    expect(problems(exclude(['*.log', 'tmp/', '/build', '!.env.example']))).toEqual([]);
+    const none = 'names no file: expected a pattern like "*.log", "tmp/" or "!.env.example"';
+    expect(problems(exclude(['!', '/', '!/']))).toEqual([`build.exclude[0]: "!" ${none}`, `build.exclude[1]: "/" ${none}`, `build.exclude[2]: "!/" ${none}`]);
+    expect(problems(exclude(['']))).toEqual(['build.exclude[0]: is empty: expected a pattern like "*.log" or "tmp/"']);
+  });
+
   it('host objects: { host, user?, port?, name? }', () => {
     const hosts = (list: unknown[]) => with_((c) => (c.environments.production.hosts = list));
     expect(problems(hosts([{ host: 'web 5' }]))).toEqual([
