@@ -6,30 +6,58 @@
 export const REDACTED = '[redacted]';
 
 /**
- * The spellings a secret can take on its way to a host and back in output: as written, JSON-escaped, escaped
- * for a systemd EnvironmentFile / sh double quotes, and URL-encoded (database URLs are often printed encoded);
- * then each of those JSON-escaped once more, since `--json` output encodes what it prints (a line an app logged
- * as JSON, with the secret JSON-escaped in it, is escaped again in `shipit logs --json`'s message field).
+ * A function replacing every spelling of every secret by [redacted]. Longest secret first, so overlaps cannot
+ * leak. A secret is matched by secretPattern, which spells out no list of encodings but lets each character take
+ * any of the forms the encoders met on its way to output give it, in any mix.
  */
-export function secretSpellings(value: string): string[] {
-  if (value === '') return [];
-  const spellings = new Set<string>([value, jsonEscaped(value), value.replace(/[\\"$`]/g, (char) => `\\${char}`), encodeURIComponent(value)]);
-  for (const spelling of [...spellings]) spellings.add(jsonEscaped(spelling));
-  return [...spellings].filter((spelling) => spelling !== '');
+export function createRedactor(secrets: Iterable<string | undefined>): (text: string) => string {
+  const values = new Set<string>();
+  for (const secret of secrets) if (typeof secret === 'string' && secret !== '') values.add(secret);
+  if (values.size === 0) return (text) => text;
+  const sorted = [...values].sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(sorted.map(secretPattern).join('|'), 'g');
+  return (text) => text.replace(pattern, REDACTED);
 }
 
-const jsonEscaped = (text: string) => JSON.stringify(text).slice(1, -1);
-
-/** A function replacing every spelling of every secret by [redacted]. Longest first, so overlaps cannot leak. */
-export function createRedactor(secrets: Iterable<string | undefined>): (text: string) => string {
-  const needles = new Set<string>();
-  for (const secret of secrets) {
-    if (typeof secret === 'string') for (const spelling of secretSpellings(secret)) needles.add(spelling);
+/**
+ * A regular expression (source) matching `value` as it may be printed, one character at a time:
+ * - as is, or after any number of backslashes where an escaper puts them (JSON, a systemd EnvironmentFile or sh
+ *   double quotes, Python's repr() with `\'` and `\\`, any of them JSON-escaped again by `--json`);
+ * - a control character as its one-letter escape (`\n`), any character as `\uXXXX` (JSON encoders that
+ *   escape non-ASCII or HTML characters, Python's json.dumps);
+ * - percent-encoded, upper or lower case, whichever characters the encoder chose to encode (encodeURIComponent
+ *   leaves `'` and `!`, Python's quote() encodes them: a database URL built by the app), a space also as `+`
+ *   (forms, quote_plus);
+ * - a `'` as sh single-quotes it (`'\''`, `'"'"'`: `set -x` in a failing build.command, shlex.quote).
+ * Letters and digits are taken as they are: a backslash before one is another character (`\n`).
+ */
+export function secretPattern(value: string): string {
+  let out = '';
+  for (const char of value) {
+    if (/^[A-Za-z0-9]$/.test(char)) {
+      out += char;
+      continue;
+    }
+    const forms = [char === '\\' ? '\\\\+' : `\\\\*${escapeRegExp(char)}`];
+    const code = char.codePointAt(0)!;
+    const units = code > 0xffff ? [0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff)] : [code];
+    forms.push(units.map((unit) => `\\\\+u${hexPattern(unit.toString(16).padStart(4, '0'))}`).join(''));
+    forms.push([...Buffer.from(char, 'utf8')].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, '0'))}`).join(''));
+    const short = SHORT_ESCAPES[char];
+    if (short !== undefined) forms.push(`\\\\+${short}`);
+    if (char === ' ') forms.push('\\+');
+    if (char === "'") forms.push(`'\\\\*''`, `'\\\\*"'\\\\*"'`);
+    out += `(?:${forms.join('|')})`;
   }
-  const sorted = [...needles].sort((a, b) => b.length - a.length);
-  if (sorted.length === 0) return (text) => text;
-  const pattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
-  return (text) => text.replace(pattern, REDACTED);
+  return out;
+}
+
+/** JSON's (and C's, Python's) one-letter escapes of control characters. */
+const SHORT_ESCAPES: Record<string, string> = { '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f' };
+
+/** Hex digits in either case. */
+function hexPattern(hex: string): string {
+  return [...hex].map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit)).join('');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { REDACTED, createRedactor, redactSecrets, secretSpellings } from '../../../src/lib/redact.js';
+import { REDACTED, createRedactor, redactSecrets } from '../../../src/lib/redact.js';
 
 describe('redactSecrets', () => {
   it('replaces every occurrence of every secret', () => {
@@ -11,7 +11,6 @@ describe('redactSecrets', () => {
     expect(redact(JSON.stringify({ secret }))).toBe(`{"secret":"${REDACTED}"}`);
     expect(redact('DATABASE_URL="pa\\"ss\\$wo rd/"')).toBe(`DATABASE_URL="${REDACTED}"`);
     expect(redact(`postgres://u:${encodeURIComponent(secret)}@db`)).toBe(`postgres://u:${REDACTED}@db`);
-    expect(secretSpellings('')).toEqual([]);
   });
 
   it("catches them inside --json output too: an app's JSON log line, JSON-encoded again as a field", () => {
@@ -23,6 +22,27 @@ describe('redactSecrets', () => {
     // And an env-file line in an error message, in a --json event.
     const envLine = `API_TOKEN="${secret.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
     expect(redact(JSON.stringify({ error: envLine }))).toBe(JSON.stringify({ error: `API_TOKEN="${REDACTED}"` }));
+  });
+
+  it("catches what an app's own encoders make of it: Python's repr and quote()/quote_plus(), \\u escapes, sh single quotes", () => {
+    // A database password with both quotes, $, a backtick, a backslash and spaces (the trial's).
+    const secret = `p"a$s 'w\`o\\rd 9!`;
+    const redact = createRedactor([secret]);
+    const pyRepr = `'p"a$s \\'w\`o\\\\rd 9!'`; // Python: repr(secret), e.g. logged with %r or in a traceback
+    expect(redact(`password ${pyRepr} refused`)).toBe(`password '${REDACTED}' refused`);
+    // A readiness body (JSON) holding that repr: what the gate's failure printed in the trial.
+    expect(redact(JSON.stringify({ pw: pyRepr }))).toBe(`{"pw":"'${REDACTED}'"}`);
+    // urllib.parse.quote(secret, safe=''): encodes ' and ! too, which encodeURIComponent leaves; quote_plus: + for space.
+    expect(redact('postgresql://orders:p%22a%24s%20%27w%60o%5Crd%209%21@db/orders')).toBe(`postgresql://orders:${REDACTED}@db/orders`);
+    expect(redact('dsn=p%22a%24s+%27w%60o%5Crd+9%21;')).toBe(`dsn=${REDACTED};`);
+    expect(redact('p%22a%24s%20%27w%60o%5crd%209%21')).toBe(REDACTED);
+    // json.dumps's ASCII-safe and HTML-safe escapes.
+    expect(redact('"p\\u0022a\\u0024s \\u0027w\\u0060o\\\\rd 9\\u0021"')).toBe(`"${REDACTED}"`);
+    // bash's `set -x` and shlex.quote quote a ' inside single quotes.
+    expect(redact(`+ echo 'p"a$s '\\''w\`o\\rd 9!'`)).toBe(`+ echo '${REDACTED}'`);
+    expect(redact(`psql 'p"a$s '"'"'w\`o\\rd 9!'`)).toBe(`psql '${REDACTED}'`);
+    // Letters are not loosened: a backslash before one is another character.
+    expect(createRedactor(['tok_live_Q7xZ9mK2'])('tok_live_Q7x\\Z9mK2 tok%5Flive%5FQ7xZ9mK2')).toBe(`tok_live_Q7x\\Z9mK2 ${REDACTED}`);
   });
 
   it('redacts the longest match first, so a secret containing another cannot leak a tail', () => {
