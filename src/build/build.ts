@@ -6,13 +6,26 @@ import { ShipitError } from '../lib/errors.js';
 const TAIL_LINES = 15;
 /** Output kept for that tail: a chatty build must not grow the deployer's memory. */
 const TAIL_BYTES = 64 * 1024;
+/**
+ * A line longer than this (a progress bar redrawn with \r) is echoed in pieces: redacted, then all but its last
+ * OVERLAP characters, which hold the start of any secret the output has not finished yet.
+ */
+const LINE_BYTES = 64 * 1024;
+const OVERLAP = 4 * 1024;
+
+export interface BuildOutputOptions {
+  /** --verbose: each line of the build's output as it comes (stdout and stderr), redacted. */
+  echo?: (line: string) => void;
+  /** Applied to what is echoed and to the output a failure quotes: a build may print the secrets it has in its environment. */
+  redact?: (text: string) => string;
+}
 
 /**
  * Runs the configured build command locally, in the config file's directory, through the shell. node:child_process
  * rather than execa: this runs on every deploy, and execa costs ~16 MB of memory to load. stdin is /dev/null, so
  * a command that asks a question fails instead of hanging.
  */
-export async function runBuild(build: Pick<BuildConfig, 'command' | 'dir'>, cwd: string, options: { signal?: AbortSignal; verbose?: boolean } = {}): Promise<void> {
+export async function runBuild(build: Pick<BuildConfig, 'command' | 'dir'>, cwd: string, options: { signal?: AbortSignal } & BuildOutputOptions = {}): Promise<void> {
   if (!build.command) return;
   // Ctrl-C or SIGTERM (a cancelled CI job) while the build runs: the build's whole process group is stopped,
   // not left running into build.dir behind us, and the deploy ends as interrupted (130): no host was touched.
@@ -20,21 +33,24 @@ export async function runBuild(build: Pick<BuildConfig, 'command' | 'dir'>, cwd:
   const onSignal = (name: NodeJS.Signals) => interrupt.abort(name);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const redact = options.redact ?? ((text: string) => text);
   let result: ShellResult;
   try {
-    result = await runShell(build.command, cwd, { ...options, signal: options.signal ? AbortSignal.any([options.signal, interrupt.signal]) : interrupt.signal });
+    result = await runShell(build.command, cwd, { ...options, redact, signal: options.signal ? AbortSignal.any([options.signal, interrupt.signal]) : interrupt.signal });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const { code, signal, tail, canceled } = result;
+  const { code, signal, tail, cut, canceled } = result;
   if (interrupt.signal.aborted) {
     throw new ShipitError('ABORTED', `interrupted by ${String(interrupt.signal.reason)} during the build (stopped it): nothing on the hosts was touched`);
   }
   if (code !== 0 || canceled) {
     const how = canceled ? 'interrupted' : code === null ? `killed by ${signal}` : `exit ${code}`;
-    const lines = tail.trim().split('\n').slice(-TAIL_LINES).join('\n');
-    throw new ShipitError('BUILD_FAILED', `build command \`${build.command}\` failed (${how})${lines ? `:\n${lines}` : ''}`, {
+    // A tail cut at TAIL_BYTES starts inside a line, maybe inside a secret, which no redaction would then know.
+    const whole = cut ? tail.slice(tail.indexOf('\n') + 1) : tail;
+    const lines = (whole.trim().split('\n').slice(-TAIL_LINES).join('\n'));
+    throw new ShipitError('BUILD_FAILED', redact(`build command \`${build.command}\` failed (${how})${lines ? `:\n${lines}` : ''}`), {
       hint: 'run the build command yourself in the config directory to see the whole output',
     });
   }
@@ -45,12 +61,15 @@ interface ShellResult {
   signal: NodeJS.Signals | null;
   /** The end of stdout and stderr as they arrived. */
   tail: string;
+  /** The tail lost its beginning to TAIL_BYTES. */
+  cut: boolean;
   canceled: boolean;
 }
 
-function runShell(command: string, cwd: string, options: { signal?: AbortSignal; verbose?: boolean }): Promise<ShellResult> {
+function runShell(command: string, cwd: string, options: { signal?: AbortSignal; echo?: (line: string) => void; redact: (text: string) => string }): Promise<ShellResult> {
   return new Promise((resolve) => {
     let tail = '';
+    let cut = false;
     let canceled = false;
     // Its own process group, so that stopping it reaches what the shell started (`npm run build` → tsc).
     const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -64,15 +83,42 @@ function runShell(command: string, cwd: string, options: { signal?: AbortSignal;
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
-    const collect = (echo: NodeJS.WriteStream) => (text: string) => {
-      if (options.verbose) echo.write(text);
-      tail = (tail + text).slice(-TAIL_BYTES);
+    // Echoed by whole lines, so that the caller's redaction sees every secret whole; one per stream.
+    const { echo, redact } = options;
+    const collect = () => {
+      let pending = '';
+      const flush = () => {
+        if (pending !== '') echo?.(redact(pending));
+        pending = '';
+      };
+      const onData = (text: string) => {
+        const joined = tail + text;
+        cut ||= joined.length > TAIL_BYTES;
+        tail = joined.slice(-TAIL_BYTES);
+        if (!echo) return;
+        pending += text;
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) !== -1) {
+          echo(redact(pending.slice(0, newline)));
+          pending = pending.slice(newline + 1);
+        }
+        if (pending.length > LINE_BYTES) {
+          pending = redact(pending);
+          echo(pending.slice(0, -OVERLAP));
+          pending = pending.slice(-OVERLAP);
+        }
+      };
+      return { onData, flush };
     };
-    child.stdout.setEncoding('utf8').on('data', collect(process.stdout));
-    child.stderr.setEncoding('utf8').on('data', collect(process.stderr));
-    const done = (result: Omit<ShellResult, 'tail' | 'canceled'>) => {
+    const out = collect();
+    const err = collect();
+    child.stdout.setEncoding('utf8').on('data', out.onData);
+    child.stderr.setEncoding('utf8').on('data', err.onData);
+    const done = (result: Omit<ShellResult, 'tail' | 'cut' | 'canceled'>) => {
       options.signal?.removeEventListener('abort', onAbort);
-      resolve({ ...result, tail, canceled });
+      out.flush();
+      err.flush();
+      resolve({ ...result, tail, cut, canceled });
     };
     // No shell (ENOENT for the shell itself, e.g. a cwd that vanished): reported like a failing command.
     child.on('error', (error) => {

@@ -7,7 +7,9 @@ import { checkGunicornModule } from '../build/gunicorn-module.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
+import { sensitiveValues } from '../config/sensitive.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { createRedactor } from '../lib/redact.js';
 import { ShipitError } from '../lib/errors.js';
 import { cacheDir } from '../lib/cache-dir.js';
 import type { ReleaseSpec } from '../host/types.js';
@@ -24,7 +26,10 @@ export async function buildRelease(
   if (!options.skipBuild) {
     renderer.emit({ type: 'phase.started', phase: 'build' });
     const started = Date.now();
-    await runBuild(config.build, config.configDir, { verbose: options.verbose });
+    // The build has the deployer's environment, the config's secrets with it: what it prints is redacted, and
+    // --verbose's echo goes to stderr like every verbose line (stdout stays the events' under --json).
+    const redact = createRedactor(sensitiveValues(config.server));
+    await runBuild(config.build, config.configDir, { redact, echo: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined });
     renderer.emit({ type: 'phase.finished', phase: 'build', durationMs: Date.now() - started });
   }
   // After the build, which may write files git ignores into build.dir; git runs while the rest loads. Handled

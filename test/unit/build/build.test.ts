@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBuild } from '../../../src/build/build.js';
+import { REDACTED, createRedactor } from '../../../src/lib/redact.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 
 let dir: string;
@@ -35,6 +36,27 @@ describe('runBuild', () => {
     expect(lines[0]).toBe('build command `for i in $(seq 1 20); do echo "out $i"; done; sleep 0.2; echo "boom" >&2; exit 3` failed (exit 3):');
     expect(lines.slice(1)).toEqual([...Array.from({ length: 14 }, (_, i) => `out ${i + 7}`), 'boom']);
     expect(error.hint).toMatch(/run the build command yourself/);
+  });
+
+  it("redacts the secrets a failing build prints, also where the kept tail's cut fell inside one", async () => {
+    const secret = 'tok_live_Q7xZ9mK2pL4vB8nR';
+    const redact = createRedactor([secret]);
+    const printed = await failure(runBuild(build(`set -x; curl -u "ci:${secret}" https://x.invalid 2>/dev/null; exit 2`), dir, { redact }));
+    expect(printed.message).toContain(`+ curl -u ci:${REDACTED} https://x.invalid`);
+    expect(printed.message).not.toContain('Q7xZ9');
+    // 64 KiB of tail are kept: here its first line starts in the middle of the secret, where no redaction knows it.
+    const cut = await failure(runBuild(build(`printf '%s' '${secret}'; head -c 65530 /dev/zero | tr '\\0' a; echo; echo done; exit 1`), dir, { redact }));
+    expect(cut.message).toMatch(/failed \(exit 1\):\ndone$/);
+    expect(cut.message).not.toMatch(/pL4vB8nR|vB8nR/);
+  });
+
+  it('--verbose: echoes the output by whole lines, redacted, even when a secret arrives in two writes', async () => {
+    const secret = 'p"a$s \'w`o\\rd 9!';
+    const lines: string[] = [];
+    writeFileSync(join(dir, 'secret.txt'), secret);
+    const script = `S=$(cat secret.txt); printf 'token: %s' "\${S%% *}"; sleep 0.2; printf ' %s\\n' "\${S#* }"; printf 'err %s\\n' "$S" >&2; printf 'no newline'`;
+    await runBuild(build(script), dir, { redact: createRedactor([secret]), echo: (line) => lines.push(line) });
+    expect(lines.sort()).toEqual([`err ${REDACTED}`, 'no newline', `token: ${REDACTED}`]);
   });
 
   it('gives a command that reads stdin an end of file instead of waiting forever', async () => {
