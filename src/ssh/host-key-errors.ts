@@ -56,7 +56,11 @@ export function hostKeyError(
           host: ctx.name,
           hint:
             `Verify the fingerprint on the host (ssh-keygen -lf ${hostKeyPath(type)}), ` +
-            `then re-run with --accept-new-host-keys to record it (hashed) in ${ctx.knownHostsFile}.`,
+            `then re-run with --accept-new-host-keys to record it (hashed) in ${ctx.knownHostsFile}. ` +
+            // A CI job writes known_hosts from a secret at every run (examples/github-actions/deploy.sh): recording
+            // a key there is lost with the runner, and accepting keys unseen in CI is what the secret prevents.
+            `In CI, add the host's line (ssh-keyscan -p ${ctx.port} ${ctx.host}, its fingerprint compared) to the secret ` +
+            `that file is written from (SSH_KNOWN_HOSTS), never --accept-new-host-keys.`,
         },
       );
     case 'changed':

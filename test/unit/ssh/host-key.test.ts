@@ -116,6 +116,8 @@ describe('refusals', () => {
     expect(error.message).toContain(`ssh-ed25519 key fingerprint is ${fingerprint(ed.blob)}`);
     expect(error.hint).toContain('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub');
     expect(error.hint).toContain('--accept-new-host-keys');
+    // A CI job's known_hosts comes from a secret: the hint says what to add there, and that CI must not accept keys.
+    expect(error.hint).toContain("In CI, add the host's line (ssh-keyscan -p 22 10.0.0.5, its fingerprint compared) to the secret that file is written from (SSH_KNOWN_HOSTS), never --accept-new-host-keys.");
   });
 
   it('unknown with only a CA: says certificates are not supported', () => {
