@@ -660,7 +660,11 @@ export function recordScript(layout: Layout, id: string, state: 'good' | 'bad' |
     `if [ -f "$M" ]; then sed -i 's/"state":"[a-z]*"/"state":"${state}"/' "$M"; fi`,
     // A release ran here: the service user and deployTo are the app's now, never undone as a first contact's.
     `rm -f "$S/${CREATED_USER}" "$S/${CREATED_DIR}"`,
-    ...(historyJson === null ? [] : [`printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl"`, ...staleStagingLines(id)]),
+    // Root's only (like the journal it quotes): a failure's `error` is what the app answered or logged, redacted of
+    // the config's secrets only. An older log, created 0644, is closed too.
+    ...(historyJson === null
+      ? []
+      : [`(umask 077 && printf '%s\\n' ${quote(historyJson)} >> "$S/history.jsonl")`, 'chmod 600 "$S/history.jsonl"', ...staleStagingLines(id)]),
     ...(prune.length > 0 ? pruneLines(prune) : []),
   );
 }

@@ -147,6 +147,8 @@ describe('secrets of a CI release job, through every failure', () => {
     const files = await onHost(lab, host.address, `find /srv/${APP}/.shipit -type f ! -name secrets.env -exec cat {} +`);
     expect(files).toContain('"state":"bad"');
     expect(leaks(files)).toEqual([]);
+    // The audit log holds what the failing app answered (its `error`): root's only, as the journal it quotes.
+    expect((await onHost(lab, host.address, `stat -c %a /srv/${APP}/.shipit/history.jsonl`)).trim()).toBe('600');
     const sudo = await onHost(lab, host.address, `journalctl -q --no-pager _COMM=sudo --since '-10min' | grep ${APP} || true`);
     expect(leaks(sudo)).toEqual([]);
     writeApp('s4');

@@ -188,6 +188,8 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
       expect(existsSync(join(root, 'srv/.shipit/lock/info.json'))).toBe(true);
       expect(readFileSync(join(root, 'srv/.shipit/releases/r3/meta.json'), 'utf8')).toBe('{"id":"r3","state":"good"}');
       expect(readFileSync(join(root, 'srv/.shipit/history.jsonl'), 'utf8')).toBe('{"release":"r3"}\n');
+      // The audit log quotes what a failing app said: readable by root only, as the journal it comes from.
+      expect(statSync(join(root, 'srv/.shipit/history.jsonl')).mode & 0o777).toBe(0o600);
       expect(existsSync(join(root, 'srv/releases/r1'))).toBe(false);
       expect(existsSync(join(root, 'srv/.shipit/releases/r1'))).toBe(false);
       expect(existsSync(join(root, 'srv/releases/r2'))).toBe(true);
