@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Instructions per `Connection: close` connection in a whole worker process: the runtime as it runs on a host
+# (dist/src/runtime/main.js: master, one worker, heartbeat, balancing, the app loaded by the app loader), or the
+# hand-written node:cluster server (bench/runtime/plain-cluster.mjs, shared accept), each with WORKERS=1. count.sh
+# counts pieces (buildServer, the tracker) in one process without cluster; this counts everything a worker runs.
+#   npm run build && flock /tmp/shipit-bench.lock bench/runtime/callgrind/count-worker.sh shipit|plain [WARM] [N] [VAR=value ...]
+# Extra VAR=value pairs go to the server's environment (e.g. SHIPIT_BALANCE=0 SHIPIT_TIMEOUT=0: no balancing
+# reports, no heartbeat). Master and worker run under callgrind (--trace-children); the worker's counters are
+# zeroed after WARM connections and dumped after N more; split.py prints total / GC / the rest per connection.
+# Timers (heartbeat, balancing reports every 100 ms) run in wall-clock time, which callgrind stretches ~50×:
+# their share here is ~50× what it is at full speed; SHIPIT_BALANCE=0 SHIPIT_TIMEOUT=0 leaves the request path.
+# ~1.5 minutes at the defaults. The rest varies by ~±500 between runs of the same code.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+VARIANT=$1; WARM=${2:-3000}; N=${3:-6000}
+shift $(( $# < 3 ? $# : 3 ))
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/shipit-callgrind-worker.XXXX")
+PORT=$((20000 + RANDOM % 20000))
+# valgrind names its gdbserver pipes after $HOST, which the runtime also reads (the address to bind): callgrind_control
+# must be given the same.
+export HOST=127.0.0.1
+case $VARIANT in
+  shipit)
+    ENTRY=$ROOT/dist/src/runtime/main.js
+    [ -f "$ENTRY" ] || { echo "no $ENTRY: run npm run build first" >&2; exit 2; }
+    SERVER_ENV=(SHIPIT_APP=hello.mjs WORKERS=1 PORT=$PORT) ;;
+  plain)
+    ENTRY=$HERE/../plain-cluster.mjs
+    SERVER_ENV=(NODE_CLUSTER_SCHED_POLICY=none WORKERS=1 PORT=$PORT) ;;
+  *) echo "usage: count-worker.sh shipit|plain [WARM] [N] [VAR=value ...]" >&2; exit 2 ;;
+esac
+echo "$VARIANT $* at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src/runtime || echo '+changes')" > "$OUT/meta"
+(cd "$HERE/.." && exec env -u NODE_OPTIONS "${SERVER_ENV[@]}" "$@" valgrind --tool=callgrind --trace-children=yes \
+  --callgrind-out-file="$OUT/cg.%p" --dump-instr=no node --single-threaded "$ENTRY") > "$OUT/server.log" 2> "$OUT/valgrind.log" &
+VG=$!
+for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/" > /dev/null 2>&1 && break; sleep 0.3; done
+WORKER=$(pgrep -P "$VG" | head -1)
+[ -n "$WORKER" ] || { echo "no worker process under $VG; see $OUT/server.log" >&2; kill "$VG"; exit 1; }
+node "$HERE/client.mjs" "$PORT" "$WARM" 1
+callgrind_control -z "$WORKER" > /dev/null
+node "$HERE/client.mjs" "$PORT" "$N" 1
+callgrind_control -d "$WORKER" > /dev/null
+sleep 1
+kill -TERM "$VG"; wait "$VG" || true
+mv "$OUT/cg.$WORKER.1" "$OUT/cg.out.1"
+python3 "$HERE/split.py" "$N" "$OUT"
