@@ -20,8 +20,16 @@ export function createRedactor(secrets: Iterable<string | undefined>): (text: st
 }
 
 /**
+ * One backslash in the pattern, always with a bounded count: 1, 2, 4 or 8 of them spell one (escaped up to three
+ * times over), 0, 1, 3 or 7 put one before a character. Unbounded (`\\*`) made a long run of backslashes in
+ * output (an app logging a request path full of them) quadratic: 30,000 took 1.5 s, and `shipit logs` would hang on
+ * a megabyte of them.
+ */
+const BACKSLASHES = '\\\\';
+
+/**
  * A regular expression (source) matching `value` as it may be printed, one character at a time:
- * - as is, or after any number of backslashes where an escaper puts them (JSON, a systemd EnvironmentFile or sh
+ * - as is, or after the backslashes an escaper puts before it (up to three escapings: BACKSLASHES above) (JSON, a systemd EnvironmentFile or sh
  *   double quotes, Python's repr() with `\'` and `\\`, any of them JSON-escaped again by `--json`);
  * - a control character as its one-letter escape (`\n`), any character as `\uXXXX` (JSON encoders that
  *   escape non-ASCII or HTML characters, Python's json.dumps);
@@ -38,15 +46,15 @@ export function secretPattern(value: string): string {
       out += char;
       continue;
     }
-    const forms = [char === '\\' ? '\\\\+' : `\\\\*${escapeRegExp(char)}`];
+    const forms = [char === '\\' ? `${BACKSLASHES}{1,8}` : `${BACKSLASHES}{0,7}${escapeRegExp(char)}`];
     const code = char.codePointAt(0)!;
     const units = code > 0xffff ? [0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff)] : [code];
-    forms.push(units.map((unit) => `\\\\+u${hexPattern(unit.toString(16).padStart(4, '0'))}`).join(''));
+    forms.push(units.map((unit) => `${BACKSLASHES}{1,8}u${hexPattern(unit.toString(16).padStart(4, '0'))}`).join(''));
     forms.push([...Buffer.from(char, 'utf8')].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, '0'))}`).join(''));
     const short = SHORT_ESCAPES[char];
-    if (short !== undefined) forms.push(`\\\\+${short}`);
+    if (short !== undefined) forms.push(`${BACKSLASHES}{1,8}${short}`);
     if (char === ' ') forms.push('\\+');
-    if (char === "'") forms.push(`'\\\\*''`, `'\\\\*"'\\\\*"'`);
+    if (char === "'") forms.push(`'${BACKSLASHES}{0,7}''`, `'${BACKSLASHES}{0,7}"'${BACKSLASHES}{0,7}"'`);
     out += `(?:${forms.join('|')})`;
   }
   return out;

@@ -1,4 +1,4 @@
-import { REDACTED, createRedactor, redactSecrets } from '../../../src/lib/redact.js';
+import { REDACTED, createRedactor, redactSecrets, secretPattern } from '../../../src/lib/redact.js';
 
 describe('redactSecrets', () => {
   it('replaces every occurrence of every secret', () => {
@@ -52,6 +52,28 @@ describe('redactSecrets', () => {
   it('treats regex metacharacters literally and ignores empty or undefined values', () => {
     expect(redactSecrets('a.b a*b', ['a*b', '', undefined])).toBe(`a.b ${REDACTED}`);
     expect(createRedactor([])('unchanged')).toBe('unchanged');
+  });
+});
+
+describe('redacting text full of backslashes', () => {
+  it('bounds every run of backslashes in the pattern, so a long run in output costs linear time', () => {
+    // An unbounded `\\*` before each character let every start position in a run of n backslashes scan the rest of
+    // it: 30,000 took 1.5 s, a megabyte (an app logging request paths full of them) would hang `shipit logs`.
+    const source = secretPattern('$ecret \\ \'x\n');
+    expect(source).not.toMatch(/\\\\[*+]/);
+    expect(source).toMatch(/\\\\\{\d,\d\}/);
+  });
+
+  it('gets through a megabyte of them at once, and still finds a secret escaped three times over behind them', () => {
+    // Starts with a character the pattern lets backslashes precede: each position of the run is a candidate start.
+    const secret = '$p"w!d';
+    const thrice = JSON.stringify(JSON.stringify(JSON.stringify(secret)));
+    expect(thrice).toContain('\\\\\\\\\\\\\\"'); // seven backslashes before the quote
+    const run = '\\'.repeat(1_000_000);
+    const out = createRedactor([secret])(`${run} ${thrice}`);
+    expect(out.startsWith(`${run} `)).toBe(true);
+    expect(out).toContain(REDACTED);
+    expect(out).not.toContain('w!d');
   });
 });
 
