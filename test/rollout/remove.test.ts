@@ -118,6 +118,33 @@ describe('planHostRemoval: what one host says, turned into what to remove or a r
   });
 });
 
+describe("units that serve another environment's deployTo (two environments of one app on a host)", () => {
+  it('are left alone and named; deployTo is still removed', () => {
+    const config = { app: 'hello', deployTo: '/srv/hello' };
+    const plan = planHostRemoval(config, 'web1', report({
+      unitsElsewhere: { deployTo: '/srv/hello-production', port: '8000' },
+      units: [
+        { name: 'hello.socket', owner: 'elsewhere', active: 'active' },
+        { name: 'hello.service', owner: 'elsewhere', active: 'active' },
+      ],
+    }));
+    expect(plan.units).toEqual([]);
+    expect(plan.nothing).toBe(false);
+    expect(describeRemoval(plan, true)).toBe(`would remove: /srv/hello (1 release(s), current ${OLD}); hello.socket, hello.service serve /srv/hello-production (port 8000) (another environment of the app): left alone`);
+  });
+
+  it('removeApp keeps them running on that host', async () => {
+    const fleet = deployedFleet(2);
+    fleet.host('web2').unitsElsewhere = { deployTo: '/srv/hello-production', port: null };
+    const outcome = await removeApp(fleet.ctx());
+    expect(outcome.failed).toEqual([]);
+    expect(fleet.host('web1').units.size).toBe(0);
+    expect([...fleet.host('web2').units.keys()].sort()).toEqual(['hello.service', 'hello.socket']);
+    expect(fleet.host('web2').releases.size).toBe(0);
+    expect(describeRemoval(outcome.removed.get('web2')!, false)).toContain('hello.socket, hello.service serve /srv/hello-production (another environment of the app): left alone');
+  });
+});
+
 describe('removeApp on an in-memory fleet', () => {
   it('removes units, releases and deployTo on every host; a host never deployed to says nothing was there', async () => {
     const fleet = deployedFleet(3);

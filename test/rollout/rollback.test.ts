@@ -46,6 +46,18 @@ describe('rollback on an in-memory fleet', () => {
     for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
   });
 
+  it("refuses, before the lock, a host whose units serve another environment's deployTo (two environments of one app on a host)", async () => {
+    const fleet = await fleetOnC();
+    for (const host of fleet.hosts.values()) host.calls.length = 0;
+    fleet.host('web3').unitsElsewhere = { deployTo: '/srv/hello-production', port: '8000' };
+    const error = await rollback(fleet.ctx()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_CONFLICT', host: 'web3', hint: 'nothing was changed' });
+    expect((error as ShipitError).message).toMatch(/^web3: hello\.service and hello\.socket on this host serve \/srv\/hello-production \(port 8000\), another deployTo of hello .*rolling back \/srv\/hello would take them over/);
+    expect((error as ShipitError).exitCode).toBe(2);
+    expect(fleet.events.filter((e) => e.type === 'host.locked' || e.type === 'host.activating')).toEqual([]);
+    for (const host of fleet.hosts.values()) expect(host.calls).toEqual([]);
+  });
+
   it("a lock command cut off after it took the lock (Ctrl-C while it ran) is released with the others': no host keeps our lock", async () => {
     const fleet = await fleetOnC();
     fleet.host('web2').faults.lockAnswerLost = true;

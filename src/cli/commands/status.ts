@@ -1,3 +1,4 @@
+import { describeElsewhere } from '../../rollout/units-elsewhere.js';
 import type { HostState } from '../../host/types.js';
 import { errorMessage } from '../../lib/error-message.js';
 import { describeLock } from '../../rollout/lock.js';
@@ -105,6 +106,14 @@ export function statusNotes(rows: readonly HostStatus[], env: string): string[] 
     // service, elsewhere), and deploy and rollback refuse, so that is what to say.
     if (r.state?.foreignUnit) {
       notes.push(`${r.host}: this app's deployTo holds another app's releases (${r.state.foreignUnit}): the RELEASE column is that app's; give this app its own deployTo (the default is /srv/<app>)`);
+      continue;
+    }
+    // Two environments of one app on this host: the SERVICE columns are the other one's (units are named after app).
+    if (r.state?.unitsElsewhere) {
+      notes.push(
+        `${r.host}: the app's units serve ${describeElsewhere(r.state.unitsElsewhere)}, another environment's deployTo, not this one's: the UNIT, SINCE, WORKERS and READY columns are that environment's; ` +
+          'give each environment on shared hosts its own `app` (deploy and rollback refuse until then)',
+      );
       continue;
     }
     if (r.runs) {

@@ -162,6 +162,7 @@ describe('removalScript, removing under the lock', () => {
       ].join('\n'),
     );
     expect(text).toContain("names='hello.socket hello.service'");
-    expect(text).toContain('case "$first" in *", rendered by shipit from "*) o=shipit; ours="$ours $n" ;; *) o=other ;; esac');
+    // Units serving another environment's deployTo (UNITS_ELSEWHERE_LINES) are never among those stopped.
+    expect(text).toContain('case "$first" in *", rendered by shipit from "*) if [ -n "$elsewhere" ]; then o=elsewhere; else o=shipit; ours="$ours $n"; fi ;; *) o=other ;; esac');
   });
 });
