@@ -108,7 +108,9 @@ export function planHostRemoval(config: Pick<ResolvedConfig, 'app' | 'deployTo'>
     units: units.map(({ name, active }) => ({ name, active })),
     kept: report.units.filter((u) => u.owner === 'other').map((u) => u.name),
     ...(report.unitsElsewhere ? { servesElsewhere: { units: report.units.filter((u) => u.owner === 'elsewhere').map((u) => u.name), where: describeElsewhere(report.unitsElsewhere) } } : {}),
-    state: report.state ?? null,
+    // /var/lib/<app> is the StateDirectory= of the units, i.e. of the environment they serve when that is another one:
+    // its live data, not to be offered for `rm -r`.
+    state: report.unitsElsewhere ? null : (report.state ?? null),
     dir,
     releases: report.releases,
     current: report.current,

@@ -83,6 +83,10 @@ describe('two environments of one app on the same hosts', () => {
       expect(await exists(h.address, STAGING_DIR)).toBe(false);
       expect((await httpGet(h.address, PORT, '/readyz')).status).toBe(200);
     }
+    // Staging has no release: production's service is not shown as staging's running one.
+    const status = await project.shipit(['status', 'staging']);
+    expect(status.stdout).toMatch(/^web1\s+not deployed\s+active\/running/m);
+    expect(status.stdout).toContain(`web1: the app's units serve ${PRODUCTION_DIR} (port ${PORT}), another environment's deployTo`);
   });
 
   it("rollback of staging is refused before its lock, the same way", async () => {
@@ -103,7 +107,8 @@ describe('two environments of one app on the same hosts', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const report = await load.stop();
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^web1\\s+removed: ${STAGING_DIR} \\(1 release\\(s\\), current \\S+\\); ${APP}\\.socket, ${APP}\\.service serve ${PRODUCTION_DIR} \\(port ${PORT}\\) \\(another environment of the app\\): left alone`, 'm'));
+    // Nor is production's /var/lib/<app> offered for `rm -r`.
+    expect(run.stdout).toMatch(new RegExp(`^web1\\s+removed: ${STAGING_DIR} \\(1 release\\(s\\), current \\S+\\); ${APP}\\.socket, ${APP}\\.service serve ${PRODUCTION_DIR} \\(port ${PORT}\\) \\(another environment of the app\\): left alone$`, 'm'));
     expect({ errors: report.errors, non2xx: report.non2xx, samples: report.samples }).toEqual({ errors: 0, non2xx: 0, samples: [] });
     expect(report.requests).toBeGreaterThan(10);
     for (const h of hosts) {

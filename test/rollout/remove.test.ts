@@ -122,6 +122,7 @@ describe("units that serve another environment's deployTo (two environments of o
   it('are left alone and named; deployTo is still removed', () => {
     const config = { app: 'hello', deployTo: '/srv/hello' };
     const plan = planHostRemoval(config, 'web1', report({
+      state: '/var/lib/hello',
       unitsElsewhere: { deployTo: '/srv/hello-production', port: '8000' },
       units: [
         { name: 'hello.socket', owner: 'elsewhere', active: 'active' },
@@ -130,6 +131,8 @@ describe("units that serve another environment's deployTo (two environments of o
     }));
     expect(plan.units).toEqual([]);
     expect(plan.nothing).toBe(false);
+    // /var/lib/hello is the other environment's live data then: not offered for `rm -r`.
+    expect(plan.state).toBeNull();
     expect(describeRemoval(plan, true)).toBe(`would remove: /srv/hello (1 release(s), current ${OLD}); hello.socket, hello.service serve /srv/hello-production (port 8000) (another environment of the app): left alone`);
   });
 

@@ -44,7 +44,8 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
       host: host.name,
       unreachable: null,
       current: state.current,
-      runs: state.service.runs != null && state.service.runs !== state.current ? state.service.runs : null,
+      // A service serving another environment's deployTo runs that one's release, not something `current` was repointed from.
+      runs: state.service.runs != null && state.service.runs !== state.current && state.unitsElsewhere === undefined ? state.service.runs : null,
       unit: `${state.service.active}/${state.service.sub}`,
       since: state.service.since,
       workers: state.service.workers,
