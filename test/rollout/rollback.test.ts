@@ -95,6 +95,15 @@ describe('rollback on an in-memory fleet', () => {
     expect((error as ShipitError).message).toBe(`release ${B} is not present on web2`);
   });
 
+  it('--to a mistyped id names the release meant when one every host has is nearer than the others', async () => {
+    const fleet = await fleetOnC();
+    const typo = '20261124T100001Z';
+    const error = await rollback(fleet.ctx(), typo).catch((e: unknown) => e);
+    expect((error as ShipitError).message).toBe(`release ${typo} is not present on web1, web2, web3 (did you mean ${B}?)`);
+    expect((error as ShipitError).exitCode).toBe(2);
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
+  });
+
   it('--to a release no host has is refused before the lock: no lock taken, nothing waited for, even when the lock is held', async () => {
     const fleet = await fleetOnC();
     for (const host of fleet.hosts.values()) host.calls.length = 0;
