@@ -2,6 +2,8 @@ import type { Clock } from '../lib/clock.js';
 import { planDepsPrune } from './deps-prune.js';
 import { diffEnvFiles } from './env-changes.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
+import { PREREQ_OUT } from '../remote/scripts.js';
+import { describeElsewhere } from '../rollout/units-elsewhere.js';
 import type {
   ActivateOptions,
   HistoryEntry,
@@ -169,6 +171,13 @@ export class MemoryHost implements Host {
     // As SshHost's commands are: cut off when the run is aborted (Ctrl-C), before anything is staged.
     if (signal?.aborted) throw new ShipitError('ABORTED', `Aborted prepare on ${this.name}`, { host: this.name });
     this.calls.push(`prepare ${release.meta.id}`);
+    // As SshHost's prerequisite check (src/build/release.ts unitsOwn): the units serve another environment's deployTo,
+    // reported with the release's own message for it (its exit 2), where the host's check puts its output.
+    const conflict = release.prerequisites.find((p) => p.conflict);
+    if (this.unitsElsewhere && conflict) {
+      const message = (conflict.messages?.[2] ?? conflict.message).replaceAll(PREREQ_OUT, describeElsewhere(this.unitsElsewhere));
+      throw new ShipitError('CONFIG_CONFLICT', `${this.name}: ${message}`, { host: this.name });
+    }
     if (this.faults.prepareFails) {
       throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name, ...(this.faults.prepareHint === undefined ? {} : { hint: this.faults.prepareHint }) });
     }
