@@ -285,16 +285,18 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number, inode
     'fail=0',
     'command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ] || { echo "prereq: systemd must be running as init (systemctl not usable)"; fail=1; }',
     ...prerequisites.map((p) => {
-      // A conflict (Prerequisite.conflict) says so on a line of its own, for the deployer's exit code.
-      const report = (message: string) => `printf "prereq: %s\\n" ${quote(message)}${p.conflict ? `; echo ${PREREQ_CONFLICT}` : ''}`;
+      // A conflict (Prerequisite.conflict) says so on a line of its own, for the deployer's exit code; not the
+      // check's unforeseen failures (the `*)` case), which are not known to be one.
+      const conflict = p.conflict ? `; echo ${PREREQ_CONFLICT}` : '';
+      const report = (message: string, marked = false) => `printf "prereq: %s\\n" ${quote(message)}${marked ? conflict : ''}`;
       const codes = Object.entries(p.messages ?? {});
-      if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message)}; fail=1; fi`;
+      if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message, true)}; fail=1; fi`;
       // A message with PREREQ_OUT in it has the check's output there (one line: e.g. which unit holds a port).
       const named = codes.some(([, message]) => message.includes(PREREQ_OUT));
       const say = (message: string) => {
-        if (!message.includes(PREREQ_OUT)) return report(message);
+        if (!message.includes(PREREQ_OUT)) return report(message, true);
         const parts = message.split(PREREQ_OUT);
-        return `printf "prereq: ${'%s'.repeat(2 * parts.length - 1)}\\n" ${parts.map(quote).join(' "$out" ')}${p.conflict ? `; echo ${PREREQ_CONFLICT}` : ''}`;
+        return `printf "prereq: ${'%s'.repeat(2 * parts.length - 1)}\\n" ${parts.map(quote).join(' "$out" ')}${conflict}`;
       };
       const cases = [...codes.map(([code, message]) => `${Number(code)}) ${say(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
       const run = named ? `out=$( ( ${p.check} ) 2> /dev/null ) || r=$?` : `( ${p.check} ) > /dev/null 2>&1 || r=$?`;
