@@ -87,6 +87,7 @@ export function parseRemoval(stdout: string, removing: boolean): RemovalReport {
     releases: Number(tagged.get('releases')?.[0] ?? 0) || 0,
     lock: parseLock(tagged.get('lock')?.[0]),
     ...(tagged.get('state')?.[0] ? { state: tagged.get('state')![0]! } : {}),
+    ...(tagged.get('user')?.[0] ? { user: tagged.get('user')![0]! } : {}),
     units: (tagged.get('unit') ?? []).map((line) => {
       const [name = '', owner, active] = line.split('\t');
       return { name, owner: owner === 'shipit' || owner === 'elsewhere' ? owner : ('other' as const), active: active || 'unknown' };

@@ -261,6 +261,8 @@ export interface RemovalReport {
   units: RemovalUnit[];
   /** The service's state directory (StateDirectory=<app>: /var/lib/<app>) when it exists: the app's data, never removed. */
   state?: string;
+  /** The service user, when it exists and is named after the app (shipit's default): kept, never deleted. */
+  user?: string;
   /** With a token: true when it removed, false when it refused (and changed nothing). */
   removed?: boolean;
 }

@@ -16,6 +16,7 @@ import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR, UNITS_ELSEWH
  *   elsewhere<TAB><dir><TAB><port>             the app's units serve another deployTo in use (another environment): kept
  *   unit<TAB><name><TAB>shipit|other|elsewhere<TAB><ActiveState>   a unit file of the app under /etc/systemd/system
  *   state<TAB>/var/lib/<app>                   the service's state directory: the app's data, kept
+ *   user<TAB><name>                            the service user, when it is named after the app (shipit's default): kept
  *   refused                                    (removal) a check above failed, or the lock is not the run's: exit 3
  *   removed                                    (removal) done
  */
@@ -66,6 +67,9 @@ const READ_LINES = (units: readonly string[]) => [
   'ours=',
   // The service's StateDirectory= (units/partials): the app's own data, kept and named.
   '[ ! -d "/var/lib/$A" ] || printf "state\\t%s\\n" "/var/lib/$A"',
+  // The service user shipit creates by default (named after the app; one the config names, like www-data, is
+  // someone's): kept, as it may own files elsewhere, and named so that nobody has to know it is left.
+  '[ "$U" != "$A" ] || ! getent passwd "$U" > /dev/null 2>&1 || printf "user\\t%s\\n" "$U"',
   'for n in $names; do',
   `  f="${SYSTEMD_DIR}/$n"`,
   '  [ -e "$f" ] || [ -L "$f" ] || continue',

@@ -118,6 +118,21 @@ describe('planHostRemoval: what one host says, turned into what to remove or a r
   });
 });
 
+describe('the service user', () => {
+  const config = { app: 'hello', deployTo: '/srv/hello' };
+  it('is kept and named, with the command that deletes it', () => {
+    const plan = planHostRemoval(config, 'web1', report({ user: 'hello' }));
+    expect(describeRemoval(plan, true)).toBe(`would remove: hello.socket (active), hello.service (active), /srv/hello (1 release(s), current ${OLD}); the service user hello is kept: \`userdel hello\` if nothing else runs as it or owns files`);
+    expect(describeRemoval(plan, false)).toContain('; the service user hello was kept: `userdel hello`');
+  });
+
+  it("is not offered for userdel when the units serve another environment's deployTo (it runs them)", () => {
+    const plan = planHostRemoval(config, 'web1', report({ user: 'hello', unitsElsewhere: { deployTo: '/srv/hello-production', port: null } }));
+    expect(plan.user).toBeNull();
+    expect(describeRemoval(plan, true)).not.toContain('userdel');
+  });
+});
+
 describe("units that serve another environment's deployTo (two environments of one app on a host)", () => {
   it('are left alone and named; deployTo is still removed', () => {
     const config = { app: 'hello', deployTo: '/srv/hello' };
