@@ -2,7 +2,8 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { DepsSpec } from '../host/deps-types.js';
 import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
-import { PREREQ_OUT, SHIPIT_UNIT_FIRST_LINE } from '../remote/scripts.js';
+import { PREREQ_OUT, SHIPIT_UNIT_FIRST_LINE, UNITS_ELSEWHERE_LINES } from '../remote/scripts.js';
+import { unitsElsewhereMessage } from '../rollout/units-elsewhere.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
 import { splitClass } from './python-deps.js';
@@ -10,7 +11,7 @@ import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
 export function prerequisites(config: ResolvedConfig): Prerequisite[] {
-  return [unitNamesFree(config.app), deployToOwn(config.app, config.deployTo), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
+  return [unitNamesFree(config.app), unitsOwn(config.app, config.deployTo), deployToOwn(config.app, config.deployTo), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
 }
 
 /**
@@ -26,6 +27,21 @@ function deployToOwn(app: string, deployTo: string): Prerequisite {
   return {
     check: ['for u in "$S"/releases/*/units/*.service; do', '  [ -e "$u" ] || continue', '  [ "${u##*/}" = "$A.service" ] || exit 1', 'done'].join('\n'),
     message: `${deployTo} holds another app's releases (their units are not ${app}.service): each app needs its own deployTo (the default is /srv/<app>); \`ls ${deployTo}/.shipit/releases/*/units\` on the host names that app`,
+  };
+}
+
+/**
+ * `<app>.service` and `<app>.socket` must not serve another deployTo that is in use: two environments of one app
+ * on a host (staging and production both `app: 'shop'`) would share them, and this deploy would take them over from
+ * the other (src/remote/scripts.ts UNITS_ELSEWHERE_LINES). A conflict of the config with the host, not something
+ * to install: a config error (exit 2), before anything changed.
+ */
+function unitsOwn(app: string, deployTo: string): Prerequisite {
+  return {
+    check: [...UNITS_ELSEWHERE_LINES, '[ -z "$elsewhere" ] || { printf "%s" "$elsewhere${elsewhere_port:+ (port $elsewhere_port)}"; exit 2; }'].join('\n'),
+    message: `${app}.service could not be read to tell which deployTo it serves`,
+    messages: { 2: unitsElsewhereMessage(app, deployTo, PREREQ_OUT) },
+    conflict: true,
   };
 }
 

@@ -7,6 +7,7 @@ import { SshHost, type CommandInfo, type SshHostOptions } from '../host/ssh-host
 import { ShipitError } from '../lib/errors.js';
 import { excerptBody } from '../lib/body-excerpt.js';
 import { formatDuration } from '../lib/duration.js';
+import { typoDistance, uniquelyNearest } from '../lib/nearest.js';
 import { createRedactor } from '../lib/redact.js';
 import { connectHost } from '../ssh/connect.js';
 import { describeConnection, planConnection, type ConnectPlan } from '../ssh/connect-plan.js';
@@ -42,7 +43,9 @@ export function selectHosts(config: ResolvedConfig, names: readonly string[] | u
   const known = new Set(config.hosts.map((h) => h.name));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    throw new ShipitError('USAGE', `--host ${unknown.join(', ')}: not a host of environment ${config.environment}`, {
+    // One typo'd name gets its fix, when one host is nearer than the others (wbe1 → web1; web9 is as near to each).
+    const guess = unknown.length === 1 ? uniquelyNearest(unknown[0]!, known, typoDistance, { ignoreCase: true }) : undefined;
+    throw new ShipitError('USAGE', `--host ${unknown.join(', ')}: not a host of environment ${config.environment}${guess === undefined ? '' : ` (did you mean ${guess}?)`}`, {
       hint: `its hosts are: ${[...known].join(', ')}`,
     });
   }

@@ -210,6 +210,8 @@ export function finish(outcome: Outcome, action: 'deploy' | 'rollback', env: str
           ? `no host runs a release, as before; the hosts keep ${outcome.release} (marked bad) in deployTo, with the service user, for inspection (\`shipit releases ${env}\`); its units were removed`
           : `every host is back on the release it ran before: ${where}`;
     throw new ShipitError('DEPLOY_FAILED_RESTORED', `${what} failed: ${failure}\n${state}`, {
+      // The config collides with a host (another environment's units): a config error, as plan reports it.
+      ...(outcome.conflict ? { exitCode: ExitCode.config } : {}),
       hint:
         outcome.durations.rollout === undefined
           ? (outcome.hint ?? 'fix what the error names and deploy again')

@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ShipitError } from '../lib/errors.js';
+import { typoDistance, uniquelyNearest } from '../lib/nearest.js';
 import { configInvalid } from './errors.js';
 import { isPlainObject } from './merge.js';
 import { SECRET_EXCLUDES, type EnvironmentConfig, type ShipitConfigInput } from './schema.js';
@@ -30,7 +31,8 @@ export function resolveEnvironment(raw: ShipitConfigInput, envName: string, opti
   const environments = isPlainObject(raw.environments) ? raw.environments : {};
   if (!Object.hasOwn(environments, envName)) {
     const known = Object.keys(environments);
-    throw new ShipitError('USAGE', `unknown environment "${envName}": ${configFile} defines ${known.length === 0 ? 'no environment' : known.map((name) => `"${name}"`).join(', ')}`, {
+    const guess = uniquelyNearest(envName, known, typoDistance, { ignoreCase: true });
+    throw new ShipitError('USAGE', `unknown environment "${envName}"${guess === undefined ? '' : ` (did you mean "${guess}"?)`}: ${configFile} defines ${known.length === 0 ? 'no environment' : known.map((name) => `"${name}"`).join(', ')}`, {
       hint: known.length === 0 ? 'add one under environments: { production: { hosts: [...] } }' : `use one of: ${known.join(', ')}`,
     });
   }

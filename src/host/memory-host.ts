@@ -2,6 +2,8 @@ import type { Clock } from '../lib/clock.js';
 import { planDepsPrune } from './deps-prune.js';
 import { diffEnvFiles } from './env-changes.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
+import { PREREQ_OUT } from '../remote/scripts.js';
+import { describeElsewhere } from '../rollout/units-elsewhere.js';
 import type {
   ActivateOptions,
   HistoryEntry,
@@ -24,6 +26,7 @@ import type {
   ServiceState,
   RecordedState,
   RemovalReport,
+  UnitsElsewhere,
 } from './types.js';
 
 /** Faults a scenario can inject. Each is consulted at the moment the operation runs. */
@@ -78,6 +81,8 @@ export class MemoryHost implements Host {
   lockInfo: LockInfo | null = null;
   /** Another app's service unit among deployTo's releases (inspect's foreignUnit): two configs with one deployTo. */
   foreignUnit?: string;
+  /** The app's units serve another deployTo in use (inspect's unitsElsewhere): another environment of the app here. */
+  unitsElsewhere?: UnitsElsewhere;
   history: HistoryEntry[] = [];
   /** What deployTo is on this host, when not what the model implies (a directory once anything was written). */
   deployToKind?: 'symlink' | 'other';
@@ -132,6 +137,7 @@ export class MemoryHost implements Host {
       releases: [...this.releases.values()].map((r) => ({ ...r.meta })),
       lock: this.lockInfo ? { ...this.lockInfo } : null,
       ...(this.foreignUnit === undefined ? {} : { foreignUnit: this.foreignUnit }),
+      ...(this.unitsElsewhere === undefined ? {} : { unitsElsewhere: { ...this.unitsElsewhere } }),
       service: this.serviceState(),
     };
   }
@@ -165,6 +171,13 @@ export class MemoryHost implements Host {
     // As SshHost's commands are: cut off when the run is aborted (Ctrl-C), before anything is staged.
     if (signal?.aborted) throw new ShipitError('ABORTED', `Aborted prepare on ${this.name}`, { host: this.name });
     this.calls.push(`prepare ${release.meta.id}`);
+    // As SshHost's prerequisite check (src/build/release.ts unitsOwn): the units serve another environment's deployTo,
+    // reported with the release's own message for it (its exit 2), where the host's check puts its output.
+    const conflict = release.prerequisites.find((p) => p.conflict);
+    if (this.unitsElsewhere && conflict) {
+      const message = (conflict.messages?.[2] ?? conflict.message).replaceAll(PREREQ_OUT, describeElsewhere(this.unitsElsewhere));
+      throw new ShipitError('CONFIG_CONFLICT', `${this.name}: ${message}`, { host: this.name });
+    }
     if (this.faults.prepareFails) {
       throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.prepareFails}`, { host: this.name, ...(this.faults.prepareHint === undefined ? {} : { hint: this.faults.prepareHint }) });
     }
@@ -335,20 +348,24 @@ export class MemoryHost implements Host {
       entries,
       extra: dir === 'directory' ? [...this.extraEntries] : [],
       ...(this.foreignUnit === undefined ? {} : { foreignUnit: this.foreignUnit }),
+      ...(this.unitsElsewhere === undefined ? {} : { unitsElsewhere: { ...this.unitsElsewhere } }),
       current: this.current,
       releases: this.releases.size,
       lock: this.lockInfo ? { ...this.lockInfo } : null,
       units: [
-        ...units.filter((name) => this.units.has(name)).map((name) => ({ name, owner: 'shipit' as const, active: this.active })),
+        // Units serving another environment's deployTo are that environment's: reported, never removed.
+        ...units.filter((name) => this.units.has(name)).map((name) => ({ name, owner: this.unitsElsewhere ? ('elsewhere' as const) : ('shipit' as const), active: this.active })),
         ...[...this.otherUnits].map((name) => ({ name, owner: 'other' as const, active: 'inactive' })),
       ],
     };
     if (token === undefined) return report;
     if (dir !== 'directory' || report.extra.length > 0 || report.foreignUnit !== undefined || this.lockInfo?.token !== token) return { ...report, removed: false };
     this.calls.push('remove');
-    this.units.clear();
-    this.active = 'inactive';
-    this.serving = null;
+    if (this.unitsElsewhere === undefined) {
+      this.units.clear();
+      this.active = 'inactive';
+      this.serving = null;
+    }
     this.current = null;
     this.releases.clear();
     this.sharedEnv = null;

@@ -1,4 +1,4 @@
-import type { InstalledUnit, JournalBatch, JournalEntry, LockInfo, ManifestEntry, ReleaseMeta, RemovalReport, ServiceState } from './types.js';
+import type { InstalledUnit, JournalBatch, JournalEntry, LockInfo, ManifestEntry, ReleaseMeta, RemovalReport, ServiceState, UnitsElsewhere } from './types.js';
 
 /** Parsers of what the remote scripts print. Pure; tolerant of missing pieces (a host never deployed to). */
 
@@ -62,24 +62,35 @@ export function parseLock(text: string | undefined): LockInfo | null {
   return parseJson<LockInfo>(text) ?? { by: 'unknown', pid: 0, at: 'unknown', release: null, message: 'lock without info', token: '' };
 }
 
+/** `elsewhere<TAB><deployTo><TAB><port>` (src/remote/scripts.ts UNITS_ELSEWHERE_LINES): the app's units serve another deployTo. */
+export function parseElsewhere(stdout: string): UnitsElsewhere | null {
+  const line = splitTagged(stdout).get('elsewhere')?.[0];
+  if (line === undefined) return null;
+  const [deployTo = '', port = ''] = line.split('\t');
+  return deployTo === '' ? null : { deployTo, port: port === '' ? null : port };
+}
+
 /** What removalScript prints (src/remote/remove-scripts.ts); `removed` only when it was given a token. */
 export function parseRemoval(stdout: string, removing: boolean): RemovalReport {
   const tagged = splitTagged(stdout);
   const dir = tagged.get('dir')?.[0];
   const foreign = tagged.get('foreign')?.[0];
+  const elsewhere = parseElsewhere(stdout);
   const lines = stdout.split('\n');
   return {
     dir: dir === 'directory' || dir === 'symlink' || dir === 'other' ? dir : 'absent',
     entries: tagged.get('entry') ?? [],
     extra: tagged.get('extra') ?? [],
     ...(foreign ? { foreignUnit: foreign } : {}),
+    ...(elsewhere ? { unitsElsewhere: elsewhere } : {}),
     current: tagged.get('current')?.[0]?.split('/').pop() || null,
     releases: Number(tagged.get('releases')?.[0] ?? 0) || 0,
     lock: parseLock(tagged.get('lock')?.[0]),
     ...(tagged.get('state')?.[0] ? { state: tagged.get('state')![0]! } : {}),
+    ...(tagged.get('user')?.[0] ? { user: tagged.get('user')![0]! } : {}),
     units: (tagged.get('unit') ?? []).map((line) => {
       const [name = '', owner, active] = line.split('\t');
-      return { name, owner: owner === 'shipit' ? ('shipit' as const) : ('other' as const), active: active || 'unknown' };
+      return { name, owner: owner === 'shipit' || owner === 'elsewhere' ? owner : ('other' as const), active: active || 'unknown' };
     }),
     ...(removing ? { removed: lines.includes('removed') } : {}),
   };

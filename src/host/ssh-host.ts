@@ -16,6 +16,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import {
   manifestDelta,
   type ManifestDelta,
+  parseElsewhere,
   parseJournal,
   parseLock,
   parseReleases,
@@ -702,7 +703,8 @@ export class SshHost implements Host {
 function parseInspect(stdout: string): HostState {
   const tagged = splitTagged(stdout);
   const foreign = tagged.get('foreign')?.[0];
-  return { ...parseReleasesState(tagged), ...(foreign ? { foreignUnit: foreign } : {}), service: parseServiceLines(tagged.get('svc') ?? []) };
+  const elsewhere = parseElsewhere(stdout);
+  return { ...parseReleasesState(tagged), ...(foreign ? { foreignUnit: foreign } : {}), ...(elsewhere ? { unitsElsewhere: elsewhere } : {}), service: parseServiceLines(tagged.get('svc') ?? []) };
 }
 
 /** The releases part of inspectScript's lines, also what lockScript prints after `acquired`. */
@@ -736,8 +738,11 @@ export function stageInodes(release: Pick<ReleaseSpec, 'files' | 'units'>, sentF
 }
 
 function prerequisitesMissing(host: string, stdout: string): ShipitError {
-  const missing = stdout.split('\n').filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
-  return new ShipitError('PREREQUISITE_MISSING', `${host}: ${missing.join('; ')}`, { host });
+  const lines = stdout.split('\n');
+  const missing = lines.filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
+  // The config colliding with the host (another environment's units): a config error, whatever else is missing.
+  const conflict = lines.includes(scripts.PREREQ_CONFLICT);
+  return new ShipitError(conflict ? 'CONFIG_CONFLICT' : 'PREREQUISITE_MISSING', `${host}: ${missing.join('; ')}`, { host });
 }
 
 /** How a dry run shows the secrets part of a stdin: how many, never their values. */

@@ -78,6 +78,14 @@ export interface HostReleases {
    * mistake), e.g. `api.service`; absent when every release there is this app's.
    */
   foreignUnit?: string;
+  /** Inspect only: this app's units serve another deployTo in use (another environment of the app on this host). */
+  unitsElsewhere?: UnitsElsewhere;
+}
+
+/** `<app>.service` (shipit's) serves this deployTo, which still holds releases; `port` is its socket's ListenStream=. */
+export interface UnitsElsewhere {
+  deployTo: string;
+  port: string | null;
 }
 
 /** Everything inspect reads: the releases and the service (`shipit status`). */
@@ -116,6 +124,11 @@ export interface Prerequisite {
   message: string;
   /** A message of its own for some of the check's exit codes (one process that can tell two failures apart). */
   messages?: Record<number, string>;
+  /**
+   * A failure is the config colliding with the host (another environment's units), not something to install: the
+   * deploy and plan exit 2 (CONFIG_CONFLICT) instead of 5.
+   */
+  conflict?: boolean;
 }
 
 export interface PrepareReport {
@@ -221,8 +234,11 @@ export interface Host {
 /** A unit file of the app under /etc/systemd/system. */
 export interface RemovalUnit {
   name: string;
-  /** `shipit`: its first line says shipit rendered it; `other`: an admin's or a package's, never touched. */
-  owner: 'shipit' | 'other';
+  /**
+   * `shipit`: its first line says shipit rendered it; `other`: an admin's or a package's, never touched;
+   * `elsewhere`: shipit's, but serving another deployTo in use (another environment of the app), never touched.
+   */
+  owner: 'shipit' | 'other' | 'elsewhere';
   /** systemd's ActiveState (active, inactive, failed, …). */
   active: string;
 }
@@ -237,12 +253,16 @@ export interface RemovalReport {
   extra: string[];
   /** Another app's service unit among deployTo's releases (two configs given one deployTo). */
   foreignUnit?: string;
+  /** The app's units serve another deployTo in use (another environment's): left alone, never stopped or removed. */
+  unitsElsewhere?: UnitsElsewhere;
   current: string | null;
   releases: number;
   lock: LockInfo | null;
   units: RemovalUnit[];
   /** The service's state directory (StateDirectory=<app>: /var/lib/<app>) when it exists: the app's data, never removed. */
   state?: string;
+  /** The service user, when it exists and is named after the app (shipit's default): kept, never deleted. */
+  user?: string;
   /** With a token: true when it removed, false when it refused (and changed nothing). */
   removed?: boolean;
 }

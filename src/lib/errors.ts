@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'LOCK_HELD'
   | 'PREREQUISITE_MISSING'
+  /** The config collides with what a host has (another environment's units): nothing was changed. */
+  | 'CONFIG_CONFLICT'
   /** A dependency set could not be built for a host (prepare fails, nothing is switched). */
   | 'DEPS_FAILED'
   | 'DEPLOY_FAILED_RESTORED'
@@ -51,6 +53,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   TIMEOUT: ExitCode.unexpected,
   LOCK_HELD: ExitCode.lockHeld,
   PREREQUISITE_MISSING: ExitCode.failedRestored,
+  CONFIG_CONFLICT: ExitCode.config,
   DEPS_FAILED: ExitCode.failedRestored,
   DEPLOY_FAILED_RESTORED: ExitCode.failedRestored,
   DEPLOY_FAILED_INCONSISTENT: ExitCode.failedInconsistent,

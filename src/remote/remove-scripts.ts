@@ -1,6 +1,6 @@
 import { preamble, type Layout } from './layout.js';
 import { quote } from './quote.js';
-import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR } from './scripts.js';
+import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR, UNITS_ELSEWHERE_LINES } from './scripts.js';
 
 /**
  * `shipit remove`: one script that reads what of the app is on a host and, given the run's lock token, removes it.
@@ -13,8 +13,10 @@ import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR } from './scr
  *   extra<TAB><name>                           one shipit does not create (someone's data): refused; shared/<name> too
  *   foreign<TAB><unit>                         another app's release is in deployTo (two configs, one deployTo): refused
  *   current<TAB><target>, releases<TAB><n>, lock<TAB><info json>
- *   unit<TAB><name><TAB>shipit|other<TAB><ActiveState>   a unit file of the app under /etc/systemd/system
+ *   elsewhere<TAB><dir><TAB><port>             the app's units serve another deployTo in use (another environment): kept
+ *   unit<TAB><name><TAB>shipit|other|elsewhere<TAB><ActiveState>   a unit file of the app under /etc/systemd/system
  *   state<TAB>/var/lib/<app>                   the service's state directory: the app's data, kept
+ *   user<TAB><name>                            the service user, when it is named after the app (shipit's default): kept
  *   refused                                    (removal) a check above failed, or the lock is not the run's: exit 3
  *   removed                                    (removal) done
  */
@@ -58,14 +60,21 @@ const READ_LINES = (units: readonly string[]) => [
   'done',
   // Only a unit file shipit wrote (its first line says so, as the deploy's prerequisite reads it) is ever stopped or
   // removed: an admin's or a package's unit of the same name is left alone.
+  // The app's units serving another environment's deployTo (two environments of one app on this host): that
+  // environment's, never stopped nor removed by this one's remove.
+  ...UNITS_ELSEWHERE_LINES,
+  '[ -z "$elsewhere" ] || printf "elsewhere\\t%s\\t%s\\n" "$elsewhere" "$elsewhere_port"',
   'ours=',
   // The service's StateDirectory= (units/partials): the app's own data, kept and named.
   '[ ! -d "/var/lib/$A" ] || printf "state\\t%s\\n" "/var/lib/$A"',
+  // The service user shipit creates by default (named after the app; one the config names, like www-data, is
+  // someone's): kept, as it may own files elsewhere, and named so that nobody has to know it is left.
+  '[ "$U" != "$A" ] || ! getent passwd "$U" > /dev/null 2>&1 || printf "user\\t%s\\n" "$U"',
   'for n in $names; do',
   `  f="${SYSTEMD_DIR}/$n"`,
   '  [ -e "$f" ] || [ -L "$f" ] || continue',
   '  first=; [ -L "$f" ] || { IFS= read -r first < "$f" || :; }',
-  `  case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) o=shipit; ours="$ours $n" ;; *) o=other ;; esac`,
+  `  case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) if [ -n "$elsewhere" ]; then o=elsewhere; else o=shipit; ours="$ours $n"; fi ;; *) o=other ;; esac`,
   '  printf "unit\\t%s\\t%s\\t%s\\n" "$n" "$o" "$(systemctl show -p ActiveState --value "$n" 2> /dev/null || true)"',
   'done',
 ];

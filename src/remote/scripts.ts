@@ -108,6 +108,24 @@ export const FOREIGN_RELEASE_LINE =
  */
 export const SHIPIT_UNIT_FIRST_LINE = '*", rendered by shipit from "*';
 
+/**
+ * Units are named after `app` alone, so two environments of one app on a host (staging in /srv/shop-staging,
+ * production in /srv/shop) would share `<app>.service` and `<app>.socket`: each deploy rewrote the other's units
+ * (the service switched between deployTos) and removing one stopped the other. The unit shipit rendered records
+ * whose it is (`WorkingDirectory=<deployTo>/current`, units/*.tmpl). Sets `elsewhere` to that other deployTo and
+ * `elsewhere_port` to its socket's port (ListenStream='s, without the address) when the installed `<app>.service` is shipit's, serves another
+ * deployTo, and that directory still holds a release (so it is in use; one whose releases are all gone, e.g. an
+ * old deployTo the app moved away from, is free). Read by the shell alone: no process. Read by the deploy's
+ * prerequisite (src/build/release.ts unitsOwn), inspect (rollback refuses before its lock; status says so) and
+ * remove (which leaves such units alone).
+ */
+export const UNITS_ELSEWHERE_LINES = [
+  `elsewhere=; elsewhere_port=; f="${SYSTEMD_DIR}/$A.service"; w=`,
+  `if [ -f "$f" ] && [ ! -L "$f" ]; then { first=; IFS= read -r first || :; case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) while IFS= read -r l; do case "$l" in WorkingDirectory=*/current) w=\${l#WorkingDirectory=}; w=\${w%/current}; break ;; esac; done ;; esac; } < "$f"; fi`,
+  'if [ -n "$w" ] && [ "$w" != "$D" ]; then for r in "$w"/releases/*; do [ -d "$r" ] || continue; elsewhere=$w; break; done; fi',
+  `if [ -n "$elsewhere" ] && [ -f "${SYSTEMD_DIR}/$A.socket" ]; then while IFS= read -r l; do case "$l" in ListenStream=*) elsewhere_port=\${l#ListenStream=}; elsewhere_port=\${elsewhere_port##*:}; break ;; esac; done < "${SYSTEMD_DIR}/$A.socket"; fi`,
+];
+
 /** What `current` points at, the lock, every release's meta, and the service: tagged lines (parse.ts). */
 const INSPECT_LINES = [
   'printf "current\\t%s\\n" "$(readlink "$D/current" 2>/dev/null || true)"',
@@ -115,6 +133,9 @@ const INSPECT_LINES = [
   ...RELEASE_LINES,
   // Another app's release here (two configs with one deployTo): its service unit, for rollback to refuse before the lock.
   FOREIGN_RELEASE_LINE,
+  // This app's units serving another deployTo (another environment of the app on this host).
+  ...UNITS_ELSEWHERE_LINES,
+  '[ -z "$elsewhere" ] || printf "elsewhere\\t%s\\t%s\\n" "$elsewhere" "$elsewhere_port"',
   ...serviceLines(true),
 ];
 
@@ -254,6 +275,9 @@ export function checkScript(layout: Layout, id: string, prerequisites: Prerequis
 /** Where a prerequisite's message (Prerequisite.messages) takes the check's output. */
 export const PREREQ_OUT = '{out}';
 
+/** The line a failed Prerequisite.conflict adds after its `prereq:` line. */
+export const PREREQ_CONFLICT = 'prereq-conflict';
+
 /** Prerequisites and free disk (and inodes, when the stage knows how many it creates): exit 3 with a `prereq:` line for each one missing. */
 function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number, inodes?: number): string[] {
   if (!Number.isSafeInteger(diskKiB) || diskKiB < 0) throw new Error(`invalid disk size ${diskKiB}`);
@@ -261,15 +285,18 @@ function prerequisiteLines(prerequisites: Prerequisite[], diskKiB: number, inode
     'fail=0',
     'command -v systemctl > /dev/null 2>&1 && [ -d /run/systemd/system ] || { echo "prereq: systemd must be running as init (systemctl not usable)"; fail=1; }',
     ...prerequisites.map((p) => {
-      const report = (message: string) => `printf "prereq: %s\\n" ${quote(message)}`;
+      // A conflict (Prerequisite.conflict) says so on a line of its own, for the deployer's exit code; not the
+      // check's unforeseen failures (the `*)` case), which are not known to be one.
+      const conflict = p.conflict ? `; echo ${PREREQ_CONFLICT}` : '';
+      const report = (message: string, marked = false) => `printf "prereq: %s\\n" ${quote(message)}${marked ? conflict : ''}`;
       const codes = Object.entries(p.messages ?? {});
-      if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message)}; fail=1; fi`;
+      if (codes.length === 0) return `if ! ( ${p.check} ) > /dev/null 2>&1; then ${report(p.message, true)}; fail=1; fi`;
       // A message with PREREQ_OUT in it has the check's output there (one line: e.g. which unit holds a port).
       const named = codes.some(([, message]) => message.includes(PREREQ_OUT));
       const say = (message: string) => {
-        if (!message.includes(PREREQ_OUT)) return report(message);
+        if (!message.includes(PREREQ_OUT)) return report(message, true);
         const parts = message.split(PREREQ_OUT);
-        return `printf "prereq: ${'%s'.repeat(2 * parts.length - 1)}\\n" ${parts.map(quote).join(' "$out" ')}`;
+        return `printf "prereq: ${'%s'.repeat(2 * parts.length - 1)}\\n" ${parts.map(quote).join(' "$out" ')}${conflict}`;
       };
       const cases = [...codes.map(([code, message]) => `${Number(code)}) ${say(message)} ;;`), `*) ${report(p.message)} ;;`].join(' ');
       const run = named ? `out=$( ( ${p.check} ) 2> /dev/null ) || r=$?` : `( ${p.check} ) > /dev/null 2>&1 || r=$?`;

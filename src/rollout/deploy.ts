@@ -38,6 +38,8 @@ export interface Outcome {
   interrupted?: boolean;
   /** What to do, when every host that failed to prepare said the same (a misspelt worker class, a wheel to add). */
   hint?: string;
+  /** Prepare found the config colliding with a host (CONFIG_CONFLICT: another environment's units): exit 2, not 5. */
+  conflict?: boolean;
 }
 
 /** An interruption before any host was switched: exit 130, in the operator's words, not a step's. */
@@ -108,7 +110,7 @@ export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Out
     if (failedPrepare !== null) {
       // Stopped by the operator while staging: nothing was switched, what was staged is gone (prepareFleet).
       if (interrupted(signal)) throw interruptedBeforeSwitching(signal!);
-      return { result: 'failed-restored', release: id, failure: failedPrepare.failure, failedOn: failedPrepare.failedOn, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }) };
+      return { result: 'failed-restored', release: id, failure: failedPrepare.failure, failedOn: failedPrepare.failedOn, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }), ...(failedPrepare.conflict ? { conflict: true } : {}) };
     }
     const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous, fleet));
     const at = new Date(clock.now()).toISOString();
@@ -183,7 +185,7 @@ export function rollFleet(
  * Stages the release on every host in parallel. Returns the failure (after cleaning up), with the hosts' hint
  * when they all gave the same one, or null.
  */
-async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<{ failure: string; failedOn: string[]; hint?: string } | null> {
+async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Record<string, PrepareReport>): Promise<{ failure: string; failedOn: string[]; hint?: string; conflict?: boolean } | null> {
   const { hosts, clock, emit, signal } = ctx;
   const results = await Promise.allSettled(
     [...hosts].map(async ([name, host]) => {
@@ -207,5 +209,6 @@ async function prepareFleet(ctx: FleetContext, release: ReleaseSpec, reports: Re
   const hints = new Set(results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof ShipitError ? r.reason.hint : undefined] : [])));
   const [hint] = hints;
   const failures = failed.map(({ name, reason }) => hostMessage(name, errorMessage(reason)));
-  return { failure: `prepare failed: ${failures.join('; ')}`, failedOn: failed.map((f) => f.name), ...(hints.size === 1 && hint !== undefined ? { hint } : {}) };
+  const conflict = failed.some(({ reason }) => reason instanceof ShipitError && reason.code === 'CONFIG_CONFLICT');
+  return { failure: `prepare failed: ${failures.join('; ')}`, failedOn: failed.map((f) => f.name), ...(hints.size === 1 && hint !== undefined ? { hint } : {}), ...(conflict ? { conflict } : {}) };
 }

@@ -1,6 +1,7 @@
 import type { RolloutConfig } from '../config/types.js';
 import type { HostReleases, ReleaseMeta } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
+import { uniquelyNearest } from '../lib/nearest.js';
 
 /** Hosts per batch after the canary: a count, or a share of the fleet rounded down (at least 1). */
 export function batchSize(maxParallel: RolloutConfig['maxParallel'], fleetSize: number): number {
@@ -31,7 +32,10 @@ export function pickRollbackTarget(fleet: ReadonlyMap<string, HostReleases>, env
   if (to !== undefined) {
     const missing = states.filter(([, s]) => !s.releases.some((r) => r.id === to)).map(([h]) => h);
     if (missing.length > 0) {
-      throw new ShipitError('USAGE', `release ${to} is not present on ${missing.join(', ')}`, {
+      // A mistyped id (no host has it) gets the one meant, when one release every host has is nearer than the others.
+      const everywhere = new Set(states.flatMap(([, s]) => s.releases.map((r) => r.id)).filter(onEvery));
+      const guess = missing.length === states.length ? uniquelyNearest(to, everywhere, () => 2) : undefined;
+      throw new ShipitError('USAGE', `release ${to} is not present on ${missing.join(', ')}${guess === undefined ? '' : ` (did you mean ${guess}?)`}`, {
         hint: `run \`shipit releases ${env}\` to see which releases every host has`,
       });
     }

@@ -7,6 +7,7 @@ import { SHIPIT_ENTRIES } from '../remote/remove-scripts.js';
 import { renderUnits } from '../units/render.js';
 import { lockFleet, unlockFleet } from './lock.js';
 import { refuseForeign } from './rollback.js';
+import { describeElsewhere } from './units-elsewhere.js';
 import type { FleetContext } from './deploy.js';
 
 /**
@@ -23,8 +24,15 @@ export interface HostRemoval {
   units: { name: string; active: string }[];
   /** Unit files of the app's names that shipit did not write: left alone. */
   kept: string[];
+  /**
+   * The app's units serving another deployTo in use (another environment of the app on this host): left alone, so
+   * that removing staging never stops production. `units` then names none; `describeElsewhere`'s text.
+   */
+  servesElsewhere?: { units: string[]; where: string };
   /** The service's state directory (/var/lib/<app>), kept: the app's data. */
   state: string | null;
+  /** The service user named after the app, kept (it may own files elsewhere): `userdel` it when it is not needed. */
+  user: string | null;
   /** deployTo, deleted; null when there is none. */
   dir: string | null;
   releases: number;
@@ -101,7 +109,12 @@ export function planHostRemoval(config: Pick<ResolvedConfig, 'app' | 'deployTo'>
     nothing: units.length === 0 && report.releases === 0 && report.entries.every((e) => e === '.shipit'),
     units: units.map(({ name, active }) => ({ name, active })),
     kept: report.units.filter((u) => u.owner === 'other').map((u) => u.name),
-    state: report.state ?? null,
+    ...(report.unitsElsewhere ? { servesElsewhere: { units: report.units.filter((u) => u.owner === 'elsewhere').map((u) => u.name), where: describeElsewhere(report.unitsElsewhere) } } : {}),
+    // /var/lib/<app> is the StateDirectory= of the units, i.e. of the environment they serve when that is another one:
+    // its live data, not to be offered for `rm -r`.
+    state: report.unitsElsewhere ? null : (report.state ?? null),
+    // Another environment's units run as it too (one app name, one user): not offered for `userdel` then.
+    user: report.unitsElsewhere ? null : (report.user ?? null),
     dir,
     releases: report.releases,
     current: report.current,
@@ -186,17 +199,27 @@ export function interruptedBeforeRemoving(signal: AbortSignal, env: string): Shi
 /** One line per host: what removal did, or would do (`preview`). */
 export function describeRemoval(plan: HostRemoval, preview: boolean): string {
   // Where nothing else was there, nothing was removed: it simply is (still) there.
-  const state = plan.state === null ? '' : `; ${plan.state} (the app's data) ${preview || plan.nothing ? 'is' : 'was'} kept: \`rm -r ${plan.state}\` if it is not needed`;
+  const kept = preview || plan.nothing ? 'is' : 'was';
+  const state =
+    (plan.state === null ? '' : `; ${plan.state} (the app's data) ${kept} kept: \`rm -r ${plan.state}\` if it is not needed`) +
+    (plan.user === null ? '' : `; the service user ${plan.user} ${kept} kept: \`userdel ${plan.user}\` if nothing else runs as it or owns files`);
   if (plan.nothing) {
     const left = plan.dir !== null && preview ? ` (only ${plan.dir}/.shipit, which would be removed)` : '';
-    return `nothing deployed${left}${plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : ''}${state}`;
+    return `nothing deployed${left}${plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : ''}${elsewhereNote(plan)}${state}`;
   }
   const parts = [
     ...plan.units.map((u) => `${u.name}${preview ? ` (${u.active})` : ''}`),
     ...(plan.dir === null ? [] : [`${plan.dir}${plan.releases > 0 ? ` (${plan.releases} release(s)${plan.current ? `, current ${plan.current}` : ''})` : ''}`]),
   ];
-  const kept = plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : '';
-  return `${preview ? 'would remove' : 'removed'}: ${parts.join(', ')}${kept}${state}`;
+  const others = plan.kept.length > 0 ? `; ${plan.kept.join(', ')} not written by shipit: left alone` : '';
+  return `${preview ? 'would remove' : 'removed'}: ${parts.join(', ')}${others}${elsewhereNote(plan)}${state}`;
+}
+
+/** Units of the app that serve another environment's deployTo: named, and left alone. */
+function elsewhereNote(plan: HostRemoval): string {
+  const e = plan.servesElsewhere;
+  if (e === undefined || e.units.length === 0) return '';
+  return `; ${e.units.join(', ')} serve ${e.where} (another environment of the app): left alone`;
 }
 
 /** The failures of several hosts as one error: the first one's code and hint, every host's message. */

@@ -1,5 +1,6 @@
 import type { HistoryEntry, HostReleases } from '../host/types.js';
 import { ShipitError } from '../lib/errors.js';
+import { refuseUnitsElsewhere } from './units-elsewhere.js';
 import { inspectFleet, interrupted, phase, rollFleet, type FleetContext, type Outcome } from './deploy.js';
 import { lockFleet, unlockFleet } from './lock.js';
 import { pickRollbackTarget } from './plan.js';
@@ -20,6 +21,7 @@ export async function rollback(ctx: FleetContext, to?: string): Promise<Outcome>
   // nothing). The hosts may change before we hold the lock: the state the lock returns is checked again below.
   const seen = await inspectFleet(hosts, signal);
   refuseForeign(seen, config.app, config.deployTo);
+  refuseUnitsElsewhere(seen, config.app, config.deployTo);
   pickMoving(seen, hosts, to, config.environment);
   const locked = await phase(ctx, durations, 'lock', () => lockFleet(hosts, ctx.lock, { env: config.environment, waitMs: ctx.lockWaitMs, clock, emit, signal, isStale: ctx.isStaleLock }));
   // Hosts whose record released the lock already.

@@ -63,7 +63,7 @@ describe('shipit remove', () => {
     const run = await project.shipit(['remove', 'production']);
     expect(run.exitCode).toBe(2);
     // The service's StateDirectory= (/var/lib/<app>) is the app's data: kept, and said so.
-    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+would remove: ${APP}\\.socket \\(active\\), ${APP}\\.service \\(active\\), /srv/${APP} \\(1 release\\(s\\), current \\S+\\); /var/lib/${APP} \\(the app's data\\) is kept: \`rm -r /var/lib/${APP}\` if it is not needed$`, 'm'));
+    for (const h of hosts) expect(run.stdout).toMatch(new RegExp(`^${h.name}\\s+would remove: ${APP}\\.socket \\(active\\), ${APP}\\.service \\(active\\), /srv/${APP} \\(1 release\\(s\\), current \\S+\\); /var/lib/${APP} \\(the app's data\\) is kept: \`rm -r /var/lib/${APP}\` if it is not needed; the service user ${APP} is kept: \`userdel ${APP}\` if nothing else runs as it or owns files$`, 'm'));
     expect(run.stderr).toContain('hint: to remove e2e-remove from web1, web2, web3, run `shipit remove production --yes`');
     expect(await snapshots(APP)).toEqual(before);
     expect((await httpGet(hosts[0]!.address, PORT, '/readyz')).status).toBe(200);

@@ -118,6 +118,51 @@ describe('planHostRemoval: what one host says, turned into what to remove or a r
   });
 });
 
+describe('the service user', () => {
+  const config = { app: 'hello', deployTo: '/srv/hello' };
+  it('is kept and named, with the command that deletes it', () => {
+    const plan = planHostRemoval(config, 'web1', report({ user: 'hello' }));
+    expect(describeRemoval(plan, true)).toBe(`would remove: hello.socket (active), hello.service (active), /srv/hello (1 release(s), current ${OLD}); the service user hello is kept: \`userdel hello\` if nothing else runs as it or owns files`);
+    expect(describeRemoval(plan, false)).toContain('; the service user hello was kept: `userdel hello`');
+  });
+
+  it("is not offered for userdel when the units serve another environment's deployTo (it runs them)", () => {
+    const plan = planHostRemoval(config, 'web1', report({ user: 'hello', unitsElsewhere: { deployTo: '/srv/hello-production', port: null } }));
+    expect(plan.user).toBeNull();
+    expect(describeRemoval(plan, true)).not.toContain('userdel');
+  });
+});
+
+describe("units that serve another environment's deployTo (two environments of one app on a host)", () => {
+  it('are left alone and named; deployTo is still removed', () => {
+    const config = { app: 'hello', deployTo: '/srv/hello' };
+    const plan = planHostRemoval(config, 'web1', report({
+      state: '/var/lib/hello',
+      unitsElsewhere: { deployTo: '/srv/hello-production', port: '8000' },
+      units: [
+        { name: 'hello.socket', owner: 'elsewhere', active: 'active' },
+        { name: 'hello.service', owner: 'elsewhere', active: 'active' },
+      ],
+    }));
+    expect(plan.units).toEqual([]);
+    expect(plan.nothing).toBe(false);
+    // /var/lib/hello is the other environment's live data then: not offered for `rm -r`.
+    expect(plan.state).toBeNull();
+    expect(describeRemoval(plan, true)).toBe(`would remove: /srv/hello (1 release(s), current ${OLD}); hello.socket, hello.service serve /srv/hello-production (port 8000) (another environment of the app): left alone`);
+  });
+
+  it('removeApp keeps them running on that host', async () => {
+    const fleet = deployedFleet(2);
+    fleet.host('web2').unitsElsewhere = { deployTo: '/srv/hello-production', port: null };
+    const outcome = await removeApp(fleet.ctx());
+    expect(outcome.failed).toEqual([]);
+    expect(fleet.host('web1').units.size).toBe(0);
+    expect([...fleet.host('web2').units.keys()].sort()).toEqual(['hello.service', 'hello.socket']);
+    expect(fleet.host('web2').releases.size).toBe(0);
+    expect(describeRemoval(outcome.removed.get('web2')!, false)).toContain('hello.socket, hello.service serve /srv/hello-production (another environment of the app): left alone');
+  });
+});
+
 describe('removeApp on an in-memory fleet', () => {
   it('removes units, releases and deployTo on every host; a host never deployed to says nothing was there', async () => {
     const fleet = deployedFleet(3);

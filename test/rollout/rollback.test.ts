@@ -46,6 +46,18 @@ describe('rollback on an in-memory fleet', () => {
     for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
   });
 
+  it("refuses, before the lock, a host whose units serve another environment's deployTo (two environments of one app on a host)", async () => {
+    const fleet = await fleetOnC();
+    for (const host of fleet.hosts.values()) host.calls.length = 0;
+    fleet.host('web3').unitsElsewhere = { deployTo: '/srv/hello-production', port: '8000' };
+    const error = await rollback(fleet.ctx()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_CONFLICT', host: 'web3', hint: 'nothing was changed' });
+    expect((error as ShipitError).message).toMatch(/^web3: hello\.service and hello\.socket on this host serve \/srv\/hello-production \(port 8000\), another deployTo of hello .*rolling back \/srv\/hello would take them over/);
+    expect((error as ShipitError).exitCode).toBe(2);
+    expect(fleet.events.filter((e) => e.type === 'host.locked' || e.type === 'host.activating')).toEqual([]);
+    for (const host of fleet.hosts.values()) expect(host.calls).toEqual([]);
+  });
+
   it("a lock command cut off after it took the lock (Ctrl-C while it ran) is released with the others': no host keeps our lock", async () => {
     const fleet = await fleetOnC();
     fleet.host('web2').faults.lockAnswerLost = true;
@@ -81,6 +93,15 @@ describe('rollback on an in-memory fleet', () => {
     fleet.host('web2').releases.delete(B);
     const error = await rollback(fleet.ctx(), B).catch((e: unknown) => e);
     expect((error as ShipitError).message).toBe(`release ${B} is not present on web2`);
+  });
+
+  it('--to a mistyped id names the release meant when one every host has is nearer than the others', async () => {
+    const fleet = await fleetOnC();
+    const typo = '20261124T100001Z';
+    const error = await rollback(fleet.ctx(), typo).catch((e: unknown) => e);
+    expect((error as ShipitError).message).toBe(`release ${typo} is not present on web1, web2, web3 (did you mean ${B}?)`);
+    expect((error as ShipitError).exitCode).toBe(2);
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(C);
   });
 
   it('--to a release no host has is refused before the lock: no lock taken, nothing waited for, even when the lock is held', async () => {

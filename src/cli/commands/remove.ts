@@ -169,6 +169,7 @@ function print(options: RemoveOptions, env: string, app: string, rows: Row[], do
       current: plan?.current ?? null,
       kept: plan?.kept ?? [],
       state: plan?.state ?? null,
+      user: plan?.user ?? null,
       lock: plan?.lock && !done ? describeLock(plan.lock) : null,
     }));
     process.stdout.write(`${JSON.stringify({ environment: env, app, removed: done, hosts })}\n`);

@@ -1,3 +1,4 @@
+import { describeElsewhere } from '../../rollout/units-elsewhere.js';
 import type { HostState } from '../../host/types.js';
 import { errorMessage } from '../../lib/error-message.js';
 import { describeLock } from '../../rollout/lock.js';
@@ -43,7 +44,8 @@ export async function statusCommand(env: string, options: GlobalOptions): Promis
       host: host.name,
       unreachable: null,
       current: state.current,
-      runs: state.service.runs != null && state.service.runs !== state.current ? state.service.runs : null,
+      // A service serving another environment's deployTo runs that one's release, not something `current` was repointed from.
+      runs: state.service.runs != null && state.service.runs !== state.current && state.unitsElsewhere === undefined ? state.service.runs : null,
       unit: `${state.service.active}/${state.service.sub}`,
       since: state.service.since,
       workers: state.service.workers,
@@ -105,6 +107,14 @@ export function statusNotes(rows: readonly HostStatus[], env: string): string[] 
     // service, elsewhere), and deploy and rollback refuse, so that is what to say.
     if (r.state?.foreignUnit) {
       notes.push(`${r.host}: this app's deployTo holds another app's releases (${r.state.foreignUnit}): the RELEASE column is that app's; give this app its own deployTo (the default is /srv/<app>)`);
+      continue;
+    }
+    // Two environments of one app on this host: the SERVICE columns are the other one's (units are named after app).
+    if (r.state?.unitsElsewhere) {
+      notes.push(
+        `${r.host}: the app's units serve ${describeElsewhere(r.state.unitsElsewhere)}, another environment's deployTo, not this one's: the UNIT, SINCE, WORKERS and READY columns are that environment's; ` +
+          'give each environment on shared hosts its own `app` (deploy and rollback refuse until then)',
+      );
       continue;
     }
     if (r.runs) {

@@ -3,6 +3,7 @@ import { finish } from '../../../src/cli/session.js';
 import type { Renderer } from '../../../src/cli/render/renderer.js';
 import { ShipitError } from '../../../src/lib/errors.js';
 import { deploy } from '../../../src/rollout/deploy.js';
+import { prerequisites } from '../../../src/build/release.js';
 import { rollback } from '../../../src/rollout/rollback.js';
 import { lockInfo, makeFleet, releaseSpec, seed } from '../../rollout/fleet.js';
 
@@ -40,6 +41,26 @@ describe('exit codes', () => {
     const lostInSwitch = await deployExit((fleet) => void (fleet.host('web2').faults.dropOnActivate = true));
     expect(lostInSwitch.code).toBe(6);
     expect(lostInSwitch.message).toMatch(new RegExp(`now: web1=${OLD} web2=${NEW}\\? web3=${OLD} \\(\\?: its switch to that release failed or was cut off, so not known; \`shipit status production\` reads it`));
+  });
+
+  it("2: a host whose units serve another environment's deployTo (two environments of one app): nothing was switched", async () => {
+    const fleet = makeFleet(3);
+    seed(fleet, OLD);
+    fleet.host('web2').unitsElsewhere = { deployTo: '/srv/hello-production', port: '8000' };
+    // The release's real prerequisites: the in-memory host fails the one that is a conflict, with its message.
+    const outcome = await deploy(fleet.ctx(), { ...releaseSpec(NEW), prerequisites: prerequisites(fleet.config) });
+    const error = (() => {
+      try {
+        finish(outcome, 'deploy', 'production', silent);
+      } catch (e) {
+        return e as ShipitError;
+      }
+      throw new Error('finished');
+    })();
+    expect(exitOf(error)).toBe(2);
+    expect(error.message).toContain(`prepare failed: web2: ${fleet.config.app}.service and ${fleet.config.app}.socket on this host serve /srv/hello-production (port 8000)`);
+    expect(error.message).toContain(`nothing was switched: every host still runs ${OLD}`);
+    for (const host of fleet.hosts.values()) expect(host.current).toBe(OLD);
   });
 
   it('1: a dependency missing from node_modules says so and names `npm ci`; a missing file of our own stays unexpected', () => {

@@ -190,6 +190,16 @@ describe("status of an app whose deployTo holds another app's releases", () => {
   });
 });
 
+describe("status of an environment whose units serve another environment's deployTo (two environments of one app on a host)", () => {
+  it("says whose they are and what to do, instead of advising a restart for a 'runs' that is the other's release", () => {
+    const state = { current: null, releases: [], lock: null, unitsElsewhere: { deployTo: '/srv/shop', port: '8430' }, service: { active: 'active', sub: 'running', mainPid: 1, restarts: 0, since: null, workers: 1 } };
+    const rows: HostStatus[] = [{ host: 'web2', unreachable: null, current: null, runs: 'r1', unit: 'active/running', since: 'then', workers: 1, ready: null, readyError: null, lock: null, state }];
+    expect(statusNotes(rows, 'staging')).toEqual([
+      "web2: the app's units serve /srv/shop (port 8430), another environment's deployTo, not this one's: the UNIT, SINCE, WORKERS and READY columns are that environment's; give each environment on shared hosts its own `app` (deploy and rollback refuse until then)",
+    ]);
+  });
+});
+
 describe('status of a host whose `current` was repointed by hand without a restart', () => {
   const row = (host: string, current: string, runs: string | null): HostStatus => ({ host, unreachable: null, current, runs, unit: 'active/running', since: 'then', workers: 2, ready: 200, readyError: null, lock: null, state: null });
 

@@ -184,6 +184,22 @@ describe('environments and hosts', () => {
     expect(problems(with_((c) => (c.environments.staging = { hosts: ['web1'] })))).toEqual([]);
   });
 
+  it('unknown environment: a typo names the environment meant, case aside; a guess among equals does not', () => {
+    const config = with_((c) => (c.environments.staging = { hosts: ['web9'] }));
+    const message = (env: string) => {
+      try {
+        resolveEnvironment(config as ShipitConfigInput, env, { configFile: FILE });
+      } catch (error) {
+        return (error as ShipitError).message;
+      }
+      throw new Error('resolved');
+    };
+    expect(message('prodution')).toBe(`unknown environment "prodution" (did you mean "production"?): ${FILE} defines "production", "staging"`);
+    expect(message('stagng')).toBe(`unknown environment "stagng" (did you mean "staging"?): ${FILE} defines "production", "staging"`);
+    expect(message('Production')).toContain('(did you mean "production"?)');
+    expect(message('qa')).toBe(`unknown environment "qa": ${FILE} defines "production", "staging"`);
+  });
+
   it('unknown environment lists the known ones', () => {
     const config = with_((c) => (c.environments.staging = { hosts: ['web9'] }));
     expect(() => resolveEnvironment(config as ShipitConfigInput, 'prod', { configFile: FILE })).toThrow(

@@ -24,7 +24,7 @@ class ScriptedHost implements Transport {
   readonly commands: string[] = [];
   stagedSha: (expected: string) => string = (expected) => expected;
   /** What a stage with the check folded in answers. */
-  foldedStage: 'ok' | 'base changed' | 'prereq' = 'ok';
+  foldedStage: 'ok' | 'base changed' | 'prereq' | 'conflict' = 'ok';
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.commands.push(command);
     if (command.includes('mkdir "$S/lock"')) {
@@ -33,6 +33,7 @@ class ScriptedHost implements Transport {
     if (command.includes('head -c') && command.includes('base changed')) {
       if (this.foldedStage === 'base changed') return { code: 5, stdout: 'base changed\n', stderr: '' };
       if (this.foldedStage === 'prereq') return { code: 3, stdout: 'prereq: gunicorn is not installed\n', stderr: '' };
+      if (this.foldedStage === 'conflict') return { code: 3, stdout: 'prereq: shop.service serves /srv/shop\nprereq-conflict\nprereq: gunicorn is not installed\n', stderr: '' };
     }
     if (command.includes('prereq: systemd') && !command.includes('head -c')) {
       const sha = sha256Hex(BASE_TEXT);
@@ -175,6 +176,12 @@ describe('SshHost.prepare after the lock (the check folded into the stage)', () 
     const { transport, host } = await lockedWithCachedBase('base changed');
     expect(await host.prepare(release())).toMatchObject({ filesSent: 1, filesReused: 1, base: 'r1' });
     expect(transport.commands.map((c) => (isCheck(c) ? 'check' : isStage(c) ? 'stage' : 'other'))).toEqual(['other', 'stage', 'check', 'stage']);
+  });
+
+  it('a conflict among them (another environment\'s units) is a config error (exit 2), whatever else is missing', async () => {
+    const { host } = await lockedWithCachedBase('conflict');
+    const error = await host.prepare(release()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_CONFLICT', exitCode: 2, message: 'web1: shop.service serves /srv/shop; gunicorn is not installed' });
   });
 
   it('reports missing prerequisites from the folded check as the check would', async () => {

@@ -63,6 +63,15 @@ describe('removalScript, read-only', () => {
     }
   });
 
+  it('names the service user when it exists and is named after the app (shipit\'s default), never one the config names', () => {
+    const read = (app: string, serviceUser: string) =>
+      parseRemoval(spawnSync('/bin/sh', ['-c', removalScript({ deployTo: D, app, serviceUser }, [`${app}.socket`, `${app}.service`], null)], { encoding: 'utf8' }).stdout, false);
+    // `root` stands for a user that exists: an app named so is only read here, never removed.
+    expect(read('root', 'root').user).toBe('root');
+    expect(read(APP, 'root').user).toBeUndefined();
+    expect(read(APP, APP).user).toBeUndefined();
+  });
+
   it('a host never deployed to: absent', () => {
     expect(run(null).report).toMatchObject({ dir: 'absent', entries: [], releases: 0, current: null });
   });
@@ -162,6 +171,7 @@ describe('removalScript, removing under the lock', () => {
       ].join('\n'),
     );
     expect(text).toContain("names='hello.socket hello.service'");
-    expect(text).toContain('case "$first" in *", rendered by shipit from "*) o=shipit; ours="$ours $n" ;; *) o=other ;; esac');
+    // Units serving another environment's deployTo (UNITS_ELSEWHERE_LINES) are never among those stopped.
+    expect(text).toContain('case "$first" in *", rendered by shipit from "*) if [ -n "$elsewhere" ]; then o=elsewhere; else o=shipit; ours="$ours $n"; fi ;; *) o=other ;; esac');
   });
 });

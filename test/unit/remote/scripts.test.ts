@@ -463,6 +463,16 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     // Output that looks like a format or a command stays text.
     expect(run("'%s$(id)'")).toEqual(["prereq: taken by %s$(id): `systemctl cat %s$(id)`, it's there", 'fail=1']);
   });
+  it('a conflict (Prerequisite.conflict) adds its marker line after its message, not after an unforeseen failure of its check', () => {
+    const line = scripts
+      .checkScript(layout, 'r1', [{ check: 'printf %s /srv/shop; exit "$code"', message: 'unreadable', messages: { 2: 'serves {out}' }, conflict: true }], 0)
+      .split('\n')
+      .find((l) => l.includes('serves'))!;
+    const run = (code: number) => spawnSync('sh', ['-c', ['set -eu', 'fail=0', `code=${code}`, line, 'echo "fail=$fail"'].join('\n')], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(run(2)).toEqual(['prereq: serves /srv/shop', scripts.PREREQ_CONFLICT, 'fail=1']);
+    expect(run(1)).toEqual(['prereq: unreadable', 'fail=1']);
+    expect(run(0)).toEqual(['fail=0']);
+  });
 });
 
 describe('the restart (run by /bin/sh, systemctl faked)', () => {
