@@ -6,12 +6,13 @@ import { PREREQ_OUT, SHIPIT_UNIT_FIRST_LINE, UNITS_ELSEWHERE_LINES } from '../re
 import { unitsElsewhereMessage } from '../rollout/units-elsewhere.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
+import { nodeVersionPrerequisite, type NodeEngines } from './node-engines.js';
 import { splitClass } from './python-deps.js';
 import { sharedTar } from './shared-tar.js';
 
 /** What the host must have for the preset to run, checked in prepare before anything is written. */
-export function prerequisites(config: ResolvedConfig): Prerequisite[] {
-  return [unitNamesFree(config.app), unitsOwn(config.app, config.deployTo), deployToOwn(config.app, config.deployTo), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config)];
+export function prerequisites(config: ResolvedConfig, nodeEngines?: NodeEngines): Prerequisite[] {
+  return [unitNamesFree(config.app), unitsOwn(config.app, config.deployTo), deployToOwn(config.app, config.deployTo), portFree(config.server.port, config.server.bind), ...presetPrerequisites(config, nodeEngines)];
 }
 
 /**
@@ -110,7 +111,7 @@ function unitNamesFree(app: string): Prerequisite {
   };
 }
 
-function presetPrerequisites(config: ResolvedConfig): Prerequisite[] {
+function presetPrerequisites(config: ResolvedConfig, nodeEngines: NodeEngines | undefined): Prerequisite[] {
   const { server } = config;
   switch (server.preset) {
     case 'gunicorn': {
@@ -130,10 +131,7 @@ function presetPrerequisites(config: ResolvedConfig): Prerequisite[] {
     case 'node':
       return [
         { check: 'command -v node', message: 'node is not installed (Debian: apt-get install nodejs)' },
-        {
-          check: `node -e ${quote('process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)')}`,
-          message: "the host's node is older than 18, which shipit's runtime needs",
-        },
+        nodeVersionPrerequisite(nodeEngines),
       ];
     case 'command':
       return [
@@ -204,7 +202,7 @@ function pythonPrerequisites(interpreter: string): Prerequisite[] {
 }
 
 /** Everything a host needs to stage the release: files, units, env, checks. */
-export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta: ReleaseMeta, deps: DepsSpec[] = []): ReleaseSpec {
+export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta: ReleaseMeta, deps: DepsSpec[] = [], nodeEngines?: NodeEngines): ReleaseSpec {
   // A set being built needs room for what ships and what pip unpacks from it.
   const depsBytes = deps.reduce((sum, d) => sum + (d.kind === 'python' ? d.files.reduce((s, f) => s + f.size, 0) * 4 : 0), 0);
   return {
@@ -214,7 +212,7 @@ export function makeReleaseSpec(config: ResolvedConfig, artifact: Artifact, meta
     units: renderUnits(config),
     env: renderEnvFile(config.server.env),
     secrets: renderEnvFile(config.server.secrets),
-    prerequisites: prerequisites(config),
+    prerequisites: prerequisites(config, nodeEngines),
     // The release itself, plus room for one more and the temporary copy.
     diskBytes: artifact.bytes * 2 + depsBytes + 16 * 1024 * 1024,
     ...(deps.length > 0 ? { deps } : {}),

@@ -7,6 +7,7 @@ import { checkGunicornModule } from '../build/gunicorn-module.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
+import { findNodeEngines } from '../build/node-engines.js';
 import { sensitiveValues } from '../config/sensitive.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { createRedactor } from '../lib/redact.js';
@@ -66,7 +67,7 @@ export async function buildRelease(
     revision: await revision,
     state: 'staged',
     readiness: config.health.readiness,
-  }, (await deps?.dependencySpecs(config)) ?? []);
+  }, (await deps?.dependencySpecs(config)) ?? [], config.server.preset === 'node' ? findNodeEngines(resolve(config.configDir, config.build.dir), config.server.module) : undefined);
   await saved;
   return { spec, files: artifact.files.length, bytes: artifact.bytes, leftOut: scanned.leftOut, git: git?.status ?? 'off' };
 }

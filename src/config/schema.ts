@@ -98,7 +98,7 @@ export const serverSchema = z
       .default('auto')
       .describe('"auto" (the host\'s CPU count when the service starts), a number, or an expression of cpu like "2*cpu+1" or "cpu/2" (integer division). Every app on a host takes its own count: two apps on "auto" start twice as many workers as the host has CPUs, so give apps that share hosts a share each, e.g. "cpu/2". On one host, a systemd drop-in overrides it (`systemctl edit <app>.service`: [Service] Environment=WORKERS=4); server.env cannot set WORKERS.'),
     timeout: secondsSchema.prefault(30).describe('Seconds: gunicorn kills a worker silent that long (--timeout).'),
-    gracefulTimeout: secondsSchema.prefault(20).describe('Seconds a stopping server drains requests before it is killed (gunicorn --graceful-timeout; TimeoutStopSec is 10 s more).'),
+    gracefulTimeout: secondsSchema.prefault(20).describe('Seconds a stopping server drains requests before it is killed, at every restart, reload and stop: a request still running then is cut (gunicorn --graceful-timeout, the node runtime\'s SHIPIT_GRACEFUL_TIMEOUT; TimeoutStopSec is 10 s more).'),
     keepAlive: secondsSchema.prefault(5).describe('Seconds to hold an idle keep-alive connection (gunicorn --keep-alive).'),
     forwardedAllowIps: z
       .array(ipSchema)

@@ -6,7 +6,8 @@
  *   ready()             optional, async: resolves when the app's dependencies are usable; a throw = boot failure;
  *   shutdown()          optional, async: runs after the server closed during a drain (close pools, flush).
  *
- * For CommonJS, `module.exports = handler` and `module.exports = { handler, ready }` both work.
+ * For CommonJS, `module.exports = handler` and `module.exports = { handler, ready }` both work, and so does
+ * TypeScript's CommonJS output of `export default handler` (exports.default, with exports.__esModule).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -32,8 +33,16 @@ export async function importApp(entry: string, cwd: string): Promise<LoadedApp> 
 /** Pure: picks the app's functions from a module namespace object. */
 export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
   const ns = (typeof mod === 'object' && mod !== null ? mod : {}) as Record<string, unknown>;
-  const def = ns.default;
-  const defObject = typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : undefined;
+  let def = ns.default;
+  let defObject = typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : undefined;
+  // TypeScript's (and Babel's) CommonJS output of `export default …`: exports.default = …, exports.__esModule =
+  // true. import() of a CommonJS file gives module.exports as `default`, so the app's default export is one level
+  // further down: unwrapped as TypeScript's own esModuleInterop would.
+  if (defObject?.['__esModule'] === true && 'default' in defObject) {
+    const inner = defObject['default'];
+    def = inner;
+    if (typeof inner === 'object' && inner !== null) defObject = { ...defObject, ...(inner as Record<string, unknown>) };
+  }
   const pick = (name: string): unknown => ns[name] ?? defObject?.[name];
 
   const ready = optionalFunction(pick('ready'), 'ready', entry);
@@ -42,8 +51,21 @@ export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
   if (typeof createServer === 'function') {
     return { kind: 'server', createServer: createServer as () => Server, ready, shutdown };
   }
-  const handler = pick('handler') ?? (typeof def === 'function' ? def : undefined);
-  if (typeof handler === 'function') return { kind: 'handler', handler: handler as RequestHandler, ready, shutdown };
+  const named = pick('handler');
+  const handler = named ?? (typeof def === 'function' ? def : undefined);
+  if (typeof handler === 'function') {
+    // A request handler takes (req, res). One that declares no parameters is most likely a server factory
+    // exported as the default (`export default function createServer()`): run as a handler, it would leave
+    // every request unanswered, and a deploy would fail only at its deadline with probes that time out.
+    if (handler.length === 0) {
+      const what = named !== undefined ? 'export handler' : 'the default export';
+      throw new AppShapeError(
+        `${entry}: ${what}${handler.name && handler.name !== 'default' && handler.name !== 'handler' ? ` (${handler.name})` : ''} declares no parameters, so it is no request handler (req, res): ` +
+          'a function that returns an http.Server must be exported as createServer (export function createServer() { … }); a handler that takes ...args: declare (req, res)',
+      );
+    }
+    return { kind: 'handler', handler: handler as RequestHandler, ready, shutdown };
+  }
   throw new AppShapeError(
     `${entry} exports no request handler: export default (req, res) => …, export function handler(req, res), ` +
       `or export function createServer() returning an http.Server (found exports: ${Object.keys(ns).join(', ') || 'none'})`,

@@ -15,6 +15,7 @@ import cluster from 'node:cluster';
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { importApp, type LoadedApp } from './app-loader.js';
+import { describeBootFailure } from './boot-failure.js';
 import { BALANCE_REPORT_MS } from './balance.js';
 import { attachHandoff, type Handoff } from './handoff.js';
 import type { Clock } from './clock.js';
@@ -84,7 +85,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
   const failBoot = (reason: BootFailureReason, error: unknown): void => {
     log('error', reason === 'load' ? 'app could not be loaded' : 'worker failed to boot', { reason, error: errorFields(error) });
-    const message = error instanceof Error ? error.message : String(error);
+    // Where it threw, and the host's Node when the error is one a missing API gives (boot-failure.ts).
+    const message = describeBootFailure(error, process.version, process.cwd());
     send({ shipit: 'boot-failed', reason, message: message.slice(0, 500) });
     flushAndExit(WORKER_EXIT[reason]);
   };

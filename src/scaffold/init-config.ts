@@ -1,5 +1,6 @@
 import { listConfigKeys, type ConfigKeyInfo } from '../config/schema.js';
 import type { Preset } from '../config/types.js';
+import type { TypeScriptProject } from './typescript-project.js';
 
 /**
  * The commented `deploy.config.ts` that `shipit init` writes. Every comment is the key's description from the
@@ -22,7 +23,7 @@ interface PresetChoice {
 
 const GUNICORN_ONLY = ['server.workerClass', 'server.timeout', 'server.keepAlive', 'server.forwardedAllowIps', 'server.python'];
 
-function choices(preset: Preset, app: string): PresetChoice {
+function choices(preset: Preset, app: string, ts?: TypeScriptProject): PresetChoice {
   const common = {
     app,
     'build.dir': '.',
@@ -52,6 +53,16 @@ function choices(preset: Preset, app: string): PresetChoice {
     case 'node':
       // build.dir '.' holds the laptop's node_modules (dev dependencies, this machine's native builds) or none:
       // with server.npm it never ships, and the lock file's production set is built for the hosts instead.
+      // A TypeScript project ships tsc's outDir, with a package.json saying "type": "module" when the
+      // project's does (it stays behind, above build.dir: see src/cli/release.ts checkNodeEntry).
+      if (ts !== undefined) {
+        const command = ts.esm ? `${ts.command} && echo '{"type":"module"}' > ${ts.outDir}/package.json` : ts.command;
+        return {
+          values: { ...common, 'build.command': command, 'build.dir': ts.outDir, 'server.module': ts.entry, 'server.npm.lockfile': 'package-lock.json' },
+          examples,
+          omit: ['server.command', 'server.notify', ...GUNICORN_ONLY],
+        };
+      }
       return {
         values: { ...common, 'server.module': 'server.js', 'server.npm.lockfile': 'package-lock.json' },
         examples: { ...examples, 'build.command': 'npm ci && npm run build' },
@@ -71,9 +82,9 @@ export function omittedKeys(preset: Preset): string[] {
   return choices(preset, 'app').omit;
 }
 
-export function renderInitConfig(preset: Preset, app: string): string {
+export function renderInitConfig(preset: Preset, app: string, ts?: TypeScriptProject): string {
   const keys = listConfigKeys();
-  const choice = choices(preset, app);
+  const choice = choices(preset, app, ts);
   const out: string[] = [
     `// deploy.config.ts for ${app}, written by \`shipit init --preset ${preset}\`.`,
     '// Each comment is the key\'s documentation; a commented-out key shows its default (or an example).',
@@ -136,6 +147,8 @@ export function renderInitConfig(preset: Preset, app: string): string {
 
 /** A TypeScript literal: single-quoted strings, as a person would write it. */
 function literal(value: Literal): string {
+  // A command with single quotes in it (echo '{"type":"module"}') reads better in backquotes than escaped.
+  if (typeof value === 'string' && value.includes("'") && !/[`\\]|\$\{/.test(value)) return `\`${value}\``;
   if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (Array.isArray(value)) return `[${value.map(literal).join(', ')}]`;
   if (value !== null && typeof value === 'object') {

@@ -5,6 +5,7 @@ import { SEARCH_PLACES } from '../../config/load.js';
 import type { Preset } from '../../config/types.js';
 import { ShipitError } from '../../lib/errors.js';
 import { PRESETS, appNameFrom, renderInitConfig } from '../../scaffold/init-config.js';
+import { detectTypeScriptProject } from '../../scaffold/typescript-project.js';
 import type { InitOptions } from '../options.js';
 
 export const INIT_FILE = 'deploy.config.ts';
@@ -28,13 +29,18 @@ export async function initCommand(options: InitOptions, cwd = process.cwd()): Pr
     });
   }
   const path = join(cwd, INIT_FILE);
+  const ts = preset === 'node' ? detectTypeScriptProject(cwd) : undefined;
   try {
-    await writeFile(path, renderInitConfig(preset, app), { flag: 'wx' });
+    await writeFile(path, renderInitConfig(preset, app, ts), { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ShipitError('USAGE', `${path} already exists: not overwriting it`);
     throw error;
   }
   process.stdout.write(
-    `wrote ${path} (preset ${preset}, app ${app})\nnext: set environments.production.hosts, then \`shipit units production\` and \`shipit plan production\`\n`,
+    `wrote ${path} (preset ${preset}, app ${app})\n` +
+      (ts !== undefined
+        ? `TypeScript project (tsconfig.json outDir ${ts.outDir}): build.command runs ${ts.command}, build.dir is ${ts.outDir}, server.module is ${ts.entry}${ts.esm ? ` (with ${ts.outDir}/package.json saying "type": "module")` : ''}\n`
+        : '') +
+      `next: set environments.production.hosts, then \`shipit units production\` and \`shipit plan production\`\n`,
   );
 }

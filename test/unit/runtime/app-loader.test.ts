@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppShapeError, importApp, resolveAppExports } from '../../../src/runtime/app-loader.js';
 
-const handler = (): void => undefined;
+const handler = (_req: unknown, _res: unknown): void => undefined;
 const ready = async (): Promise<void> => undefined;
 
 describe('resolveAppExports', () => {
@@ -18,6 +18,30 @@ describe('resolveAppExports', () => {
 
   it('takes CommonJS module.exports = { handler, ready } (seen as default)', () => {
     expect(resolveAppExports({ default: { handler, ready } }, 'a.cjs')).toMatchObject({ kind: 'handler', handler, ready });
+  });
+
+  it("takes TypeScript's CommonJS `export default handler` (module.exports.default, __esModule), with the named ready()", () => {
+    // What import() gives for tsc's output: module.exports as default, and the names cjs-module-lexer found.
+    const exports = { __esModule: true, default: handler, ready };
+    expect(resolveAppExports({ __esModule: true, default: exports, ready }, 'server.js')).toEqual({ kind: 'handler', handler, ready, shutdown: undefined });
+    // ...and as an object export: `export default { handler, ready }`.
+    expect(resolveAppExports({ default: { __esModule: true, default: { handler, ready } } }, 'server.js')).toMatchObject({ kind: 'handler', handler, ready });
+  });
+
+  it('leaves a CommonJS module.exports with a `default` property of its own alone when it is no ES module output', () => {
+    expect(resolveAppExports({ default: { handler, default: 'not the app' } }, 'a.cjs')).toMatchObject({ kind: 'handler', handler });
+  });
+
+  it('refuses a default export or handler that declares no parameters (a server factory exported as default), saying what to export', () => {
+    function createServer(): void {}
+    expect(() => resolveAppExports({ default: createServer }, 'server.js')).toThrow(
+      'server.js: the default export (createServer) declares no parameters, so it is no request handler (req, res): a function that returns an http.Server must be exported as createServer (export function createServer() { … }); a handler that takes ...args: declare (req, res)',
+    );
+    // TypeScript's CommonJS output of the same.
+    expect(() => resolveAppExports({ __esModule: true, default: { __esModule: true, default: createServer } }, 'server.js')).toThrow(AppShapeError);
+    expect(() => resolveAppExports({ handler: () => undefined }, 'server.js')).toThrow(/^server.js: export handler declares no parameters/);
+    // Named createServer still wins over a default.
+    expect(resolveAppExports({ createServer, default: createServer }, 'server.js')).toMatchObject({ kind: 'server' });
   });
 
   it('prefers createServer()', () => {
@@ -41,6 +65,12 @@ describe('importApp', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'shipit-app-'));
     writeFileSync(path.join(dir, 'esm.mjs'), 'export default (req, res) => res.end("esm");\nexport async function ready() {}\n');
     writeFileSync(path.join(dir, 'cjs.cjs'), 'module.exports = { handler: (req, res) => res.end("cjs") };\n');
+    // tsc --module commonjs of `export default function handler(req, res) {…}` and `export async function ready() {}`.
+    writeFileSync(
+      path.join(dir, 'ts-default.cjs'),
+      '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.ready = ready;\nexports.default = handler;\n' +
+        'function handler(req, res) { res.end("ts"); }\nasync function ready() {}\n',
+    );
     writeFileSync(path.join(dir, 'broken.mjs'), 'throw new Error("no database URL");\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,6 +83,12 @@ describe('importApp', () => {
 
   it('loads a CommonJS file', async () => {
     expect((await importApp('cjs.cjs', dir)).kind).toBe('handler');
+  });
+
+  it("loads TypeScript's CommonJS output of a default-exported handler", async () => {
+    const app = await importApp('ts-default.cjs', dir);
+    expect(app.kind).toBe('handler');
+    expect(typeof app.ready).toBe('function');
   });
 
   it('passes the import error through', async () => {

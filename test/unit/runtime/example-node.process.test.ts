@@ -118,7 +118,7 @@ describe('examples/node under the runtime', () => {
       const afterReady = notify.datagrams.slice(notify.datagrams.findIndex((m) => m.includes('READY=1')) + 1);
       expect(afterReady[0]).toMatch(/^RELOADING=1\nMONOTONIC_USEC=\d+\nSTATUS=reloading: 0 of 2 replaced; 2 workers serving$/);
       expect(afterReady.find((m) => m.includes('READY=1'))).toMatch(
-        /^READY=1\nSTATUS=2 workers serving; reload failed: FAULT says crash-on-import: this release is broken on purpose$/,
+        /^READY=1\nSTATUS=2 workers serving; reload failed: FAULT says crash-on-import: this release is broken on purpose \(at server\.js:\d+:\d+\)$/,
       );
     } finally {
       await runtime?.stop();

@@ -38,6 +38,30 @@ describe('shipit init', () => {
     expect(readFileSync(filepath, 'utf8')).toContain("      // nodedir: 'vendor/libnode-dev/usr',\n    },");
   });
 
+  it("--preset node in a TypeScript project ships tsc's outDir: build.command, build.dir, server.module from tsconfig.json and package.json", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipit-init-ts-'));
+    // tsconfig.json as people write it: comments, a trailing comma, a "//" inside a string.
+    writeFileSync(join(dir, 'tsconfig.json'), '{\n  // compiled output\n  "compilerOptions": { "outDir": "./build/", /* ESM */ "module": "NodeNext", "baseUrl": "http://x", },\n}\n');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'svc', type: 'module', main: 'build/main.js', scripts: { build: 'tsc' } }));
+    await initCommand({ preset: 'node' }, dir);
+    const { config, filepath } = await loadConfig({ cwd: dir });
+    const resolved = resolveEnvironment(config, 'production', { configFile: filepath });
+    expect(resolved.build.dir).toBe(join(dir, 'build'));
+    expect(resolved.build.command).toBe(`npm run build && echo '{"type":"module"}' > build/package.json`);
+    expect(resolved.server.module).toBe('main.js');
+    expect(resolved.server.npm).toEqual({ lockfile: join(dir, 'package-lock.json') });
+    expect(process.stdout.write).toHaveBeenCalledWith(expect.stringContaining('TypeScript project (tsconfig.json outDir build): build.command runs npm run build, build.dir is build, server.module is main.js (with build/package.json saying "type": "module")'));
+
+    // CommonJS without a build script: tsc itself, no package.json to write, server.js when main is elsewhere.
+    const cjs = mkdtempSync(join(tmpdir(), 'shipit-init-ts-cjs-'));
+    writeFileSync(join(cjs, 'tsconfig.json'), '{ "compilerOptions": { "outDir": "dist" } }');
+    writeFileSync(join(cjs, 'package.json'), JSON.stringify({ name: 'svc', main: 'index.js' }));
+    await initCommand({ preset: 'node' }, cjs);
+    const loaded = await loadConfig({ cwd: cjs });
+    const r = resolveEnvironment(loaded.config, 'production', { configFile: loaded.filepath });
+    expect([r.build.command, r.build.dir, r.server.module]).toEqual(['npx tsc', join(cjs, 'dist'), 'server.js']);
+  });
+
   it('comments every key with its schema description and shows defaults commented out', () => {
     const text = renderInitConfig('gunicorn', 'hello');
     const omitted = omittedKeys('gunicorn');
