@@ -8,8 +8,11 @@
  */
 import path from 'node:path';
 
-/** Messages of the errors that an API the running Node lacks gives: a method or global that is not there. */
-const MISSING_API = [/ is not a function\b/, / is not a constructor\b/, / is not defined\b/, /^Unexpected token\b/, /^Invalid regular expression flags\b/, /^No such built-in module\b/, /^Cannot find module 'node:/, /^Cannot find package 'node:/, /\bERR_UNKNOWN_BUILTIN_MODULE\b/];
+/**
+ * Messages of the errors that an API the running Node lacks gives: a method or global that is not there, syntax it
+ * does not parse. Not JSON.parse's own SyntaxError ("Unexpected token } in JSON at position 9" on Node 18).
+ */
+const MISSING_API = [/ is not a function\b/, / is not a constructor\b/, / is not defined\b/, /^Unexpected token\b(?!.*\bJSON\b)/, /^Invalid regular expression flags\b/, /^No such built-in module\b/, /^Cannot find module 'node:/, /^Cannot find package 'node:/, /\bERR_UNKNOWN_BUILTIN_MODULE\b/];
 
 export function describeBootFailure(error: unknown, nodeVersion: string, appDir: string): string {
   if (!(error instanceof Error)) return String(error);
@@ -17,7 +20,8 @@ export function describeBootFailure(error: unknown, nodeVersion: string, appDir:
   const where = appFrame(error.stack, appDir);
   if (where !== undefined) line += ` (at ${where})`;
   const missing = ['TypeError', 'ReferenceError', 'SyntaxError', 'Error'].includes(error.name) && MISSING_API.some((re) => re.test(error.message));
-  if (missing) line += `; this host runs Node ${nodeVersion}: an API of a newer Node fails so (engines.node in the app's package.json is checked on the hosts before a deploy)`;
+  // The same messages come of an app's own bugs (a misspelt name): the hint says what to check, not what happened.
+  if (missing) line += `; this host runs Node ${nodeVersion}: if the app was written for a newer Node, this is how an API missing here fails (engines.node in the app's package.json is checked on the hosts before a deploy)`;
   return line;
 }
 

@@ -77,7 +77,7 @@ describe('a TypeScript service on Debian 12 hosts (node 18)', () => {
     write('server.js', tscCommonJs('ts3', 'console.log([3, 1, 2].toSorted());'));
     const run = await project.shipit(['deploy', 'production']);
     expect(run.exitCode).toBe(5);
-    expect(run.all).toMatch(/halting: worker failed to boot: \[3, ?1, ?2\]\.toSorted is not a function \(at server\.js:\d+:\d+\); this host runs Node v18\.\d+\.\d+: an API of a newer Node fails so/);
+    expect(run.all).toMatch(/halting: worker failed to boot: \[3, ?1, ?2\]\.toSorted is not a function \(at server\.js:\d+:\d+\); this host runs Node v18\.\d+\.\d+: if the app was written for a newer Node, this is how an API missing here fails/);
     expect(run.all).toMatch(/every host is back on the release it ran before/);
     expect(await versions()).toEqual(['ts1', 'ts1', 'ts1']);
   });

@@ -14,7 +14,7 @@ describe('describeBootFailure: the line a deploy prints for a worker that cannot
       'async runWorker (file:///srv/shop/releases/20261205T020942Z/.shipit/runtime/worker.js:155:15)',
     );
     expect(describeBootFailure(error, 'v18.20.4', APP)).toBe(
-      "[3,1,2].toSorted is not a function (at server.js:19:35); this host runs Node v18.20.4: an API of a newer Node fails so (engines.node in the app's package.json is checked on the hosts before a deploy)",
+      "[3,1,2].toSorted is not a function (at server.js:19:35); this host runs Node v18.20.4: if the app was written for a newer Node, this is how an API missing here fails (engines.node in the app's package.json is checked on the hosts before a deploy)",
     );
   });
 
@@ -28,6 +28,13 @@ describe('describeBootFailure: the line a deploy prints for a worker that cannot
     const error = new Error(message);
     error.name = name;
     expect(describeBootFailure(error, 'v18.20.4', APP)).toContain('this host runs Node v18.20.4');
+  });
+
+  it.each([
+    ['Node 18', 'Unexpected token } in JSON at position 9'],
+    ['Node 20', 'Unexpected token } in JSON at position 9 (line 1 column 10)'],
+  ])("JSON.parse of a bad config (%s) is the app's own error, not a missing API: no hint", (_node, message) => {
+    expect(describeBootFailure(withStack(new SyntaxError(message)), 'v18.20.4', APP)).toBe(message);
   });
 
   it("an app's own error gets its frame only: a source-mapped one beside the app directory is said relative to it", () => {
