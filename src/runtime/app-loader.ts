@@ -54,14 +54,16 @@ export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
   const named = pick('handler');
   const handler = named ?? (typeof def === 'function' ? def : undefined);
   if (typeof handler === 'function') {
-    // A request handler takes (req, res). One that declares no parameters is most likely a server factory
-    // exported as the default (`export default function createServer()`): run as a handler, it would leave
-    // every request unanswered, and a deploy would fail only at its deadline with probes that time out.
-    if (handler.length === 0) {
+    // A request handler takes (req, res). One whose source declares no parameters at all is most likely a server
+    // factory exported as the default (`export default function createServer()`): run as a handler, it would
+    // leave every request unanswered, and a deploy would fail only at its deadline with probes that time out.
+    // Not every function of length 0: `(...args) => h(...args)` and `(req = x, res)` are handlers (length counts
+    // neither), and a bound or native one shows no source; those are caught when they answer (http-server.ts).
+    if (declaresNoParameters(handler as (...args: never[]) => unknown)) {
       const what = named !== undefined ? 'export handler' : 'the default export';
       throw new AppShapeError(
         `${entry}: ${what}${handler.name && handler.name !== 'default' && handler.name !== 'handler' ? ` (${handler.name})` : ''} declares no parameters, so it is no request handler (req, res): ` +
-          'a function that returns an http.Server must be exported as createServer (export function createServer() { … }); a handler that takes ...args: declare (req, res)',
+          'a function that returns an http.Server must be exported as createServer (export function createServer() { … })',
       );
     }
     return { kind: 'handler', handler: handler as RequestHandler, ready, shutdown };
@@ -70,6 +72,17 @@ export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
     `${entry} exports no request handler: export default (req, res) => …, export function handler(req, res), ` +
       `or export function createServer() returning an http.Server (found exports: ${Object.keys(ns).join(', ') || 'none'})`,
   );
+}
+
+/**
+ * Pure: whether a function's source says `()`: `function f()`, `async function ()`, `() =>`, `async () =>`, a
+ * method `f()`. Anything else (parameters, a rest or default parameter, a bound or native function, a class) is
+ * taken for what it claims to be.
+ */
+export function declaresNoParameters(fn: (...args: never[]) => unknown): boolean {
+  if (fn.length !== 0) return false;
+  const source = Function.prototype.toString.call(fn);
+  return /^(?:async\s*)?(?:function\s*\*?\s*[\w$]*\s*\(\s*\)|\(\s*\)\s*=>|\*?\s*[\w$]+\s*\(\s*\)\s*\{)/.test(source) && !source.endsWith('{ [native code] }');
 }
 
 function optionalFunction(value: unknown, name: string, entry: string): (() => unknown) | undefined {

@@ -8,6 +8,7 @@
  * of ours is allocated per request unless the handler throws or returns a promise.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import type { LoadedApp, RequestHandler } from './app-loader.js';
 import { AppShapeError } from './app-loader.js';
 import type { Clock } from './clock.js';
@@ -53,6 +54,13 @@ export async function buildServer(app: LoadedApp, options: ServerOptions): Promi
   return { server, tracker };
 }
 
+/**
+ * What a handler that returned a server is told (and the 500 says, so that a deploy's gate quotes it): a server
+ * factory exported as the handler, whose source app-loader.ts could not read (bound, wrapped with ...args).
+ */
+const SERVER_RETURNED =
+  'the request handler returned an http.Server: it is a server factory, which must be exported as createServer (export function createServer() { … }), not as the default export or handler';
+
 /** The one 'request' listener of a handler app: the tracker's bookkeeping, then the app, with errors answered. */
 function serveWith(handler: RequestHandler, track: (req: IncomingMessage, res: ServerResponse) => void, log: LogFn) {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -60,10 +68,26 @@ function serveWith(handler: RequestHandler, track: (req: IncomingMessage, res: S
     try {
       const result = handler(req, res);
       if (result instanceof Promise) result.catch((error: unknown) => answerFailure(req, res, error, log));
+      else if (result instanceof net.Server) answerServerReturned(result, res, log);
     } catch (error) {
       answerFailure(req, res, error, log);
     }
   };
+}
+
+let serverReturnedLogged = false;
+
+/** A 500 that says why, logged once per worker: every request would say the same. The server made is closed. */
+function answerServerReturned(made: net.Server, res: ServerResponse, log: LogFn): void {
+  if (!serverReturnedLogged) {
+    serverReturnedLogged = true;
+    log('error', SERVER_RETURNED);
+  }
+  if (made.listening) made.close();
+  if (!res.headersSent) {
+    res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(`${SERVER_RETURNED}\n`);
+  }
 }
 
 function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown, log: LogFn): void {

@@ -35,11 +35,16 @@ describe('resolveAppExports', () => {
   it('refuses a default export or handler that declares no parameters (a server factory exported as default), saying what to export', () => {
     function createServer(): void {}
     expect(() => resolveAppExports({ default: createServer }, 'server.js')).toThrow(
-      'server.js: the default export (createServer) declares no parameters, so it is no request handler (req, res): a function that returns an http.Server must be exported as createServer (export function createServer() { … }); a handler that takes ...args: declare (req, res)',
+      'server.js: the default export (createServer) declares no parameters, so it is no request handler (req, res): a function that returns an http.Server must be exported as createServer (export function createServer() { … })',
     );
     // TypeScript's CommonJS output of the same.
     expect(() => resolveAppExports({ __esModule: true, default: { __esModule: true, default: createServer } }, 'server.js')).toThrow(AppShapeError);
     expect(() => resolveAppExports({ handler: () => undefined }, 'server.js')).toThrow(/^server.js: export handler declares no parameters/);
+    // Length 0 but parameters all the same: a wrapper with ...args, a default parameter; bound: no source to read.
+    const wrap = (fn: (...args: unknown[]) => unknown) => (...args: unknown[]) => fn(...args);
+    expect(resolveAppExports({ default: wrap(handler) }, 'server.js')).toMatchObject({ kind: 'handler' });
+    expect(resolveAppExports({ default: function (req: unknown = undefined, res: unknown) {} }, 'server.js')).toMatchObject({ kind: 'handler' });
+    expect(resolveAppExports({ default: createServer.bind(null) }, 'server.js')).toMatchObject({ kind: 'handler' });
     // Named createServer still wins over a default.
     expect(resolveAppExports({ createServer, default: createServer }, 'server.js')).toMatchObject({ kind: 'server' });
   });
