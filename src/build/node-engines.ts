@@ -59,7 +59,7 @@ const PARTIAL = new RegExp(String.raw`^v?(${PART})(?:\.(${PART})(?:\.(${PART}))?
 /**
  * npm's range grammar (node-semver) for release versions: `||`, comparators separated by spaces, `>= <= > < =`,
  * `^`, `~`, X-ranges (`20`, `20.x`, `*`) and hyphen ranges (`18 - 20`). A range with prerelease tags or anything
- * else is not read (undefined): shipit then checks only its own minimum, and says so.
+ * else is not read (undefined): shipit then checks only its own minimum, and the build says so (cli/release.ts).
  */
 export function parseNodeRange(range: string): Comparator[][] | undefined {
   const sets: Comparator[][] = [];
@@ -137,6 +137,12 @@ export const SATISFIES_JS =
   ' const test = { ">=": (d) => d >= 0, "<=": (d) => d <= 0, ">": (d) => d > 0, "<": (d) => d < 0, "=": (d) => d === 0 };' +
   ' return sets.some((set) => set.every(([op, w]) => test[op](cmp(w))));' +
   ' }';
+
+/** What the deploy and plan say of an engines.node they cannot read: it is not checked (undefined: nothing to say). */
+export function uncheckedEngines(engines: NodeEngines | undefined): string | undefined {
+  if (engines === undefined || engines.sets !== undefined) return undefined;
+  return `engines.node ${JSON.stringify(engines.range)} in ${engines.file} is not checked on the hosts: shipit reads npm's ranges of release versions (>=, ^, ~, 20.x, 18 - 20, ||), not this one; only the Node ${RUNTIME_MIN_NODE} its runtime needs is`;
+}
 
 /** Shipit's runtime needs Node 18; an app's engines.node may ask for more. */
 export const RUNTIME_MIN_NODE = 18;

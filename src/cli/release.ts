@@ -7,7 +7,7 @@ import { checkGunicornModule } from '../build/gunicorn-module.js';
 import { presetFiles } from '../build/preset-files.js';
 import { runBuild } from '../build/build.js';
 import { makeReleaseSpec } from '../build/release.js';
-import { findNodeEngines } from '../build/node-engines.js';
+import { findNodeEngines, uncheckedEngines } from '../build/node-engines.js';
 import { sensitiveValues } from '../config/sensitive.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { createRedactor } from '../lib/redact.js';
@@ -23,7 +23,7 @@ export async function buildRelease(
   config: ResolvedConfig,
   options: { skipBuild?: boolean; verbose?: boolean },
   renderer: Pick<Renderer, 'emit'>,
-): Promise<{ spec: ReleaseSpec; files: number; bytes: number; leftOut: LeftOut[]; git: GitIgnored['status'] | 'off' }> {
+): Promise<{ spec: ReleaseSpec; files: number; bytes: number; leftOut: LeftOut[]; git: GitIgnored['status'] | 'off'; notes: string[] }> {
   if (!options.skipBuild) {
     renderer.emit({ type: 'phase.started', phase: 'build' });
     const started = Date.now();
@@ -58,6 +58,7 @@ export async function buildRelease(
     checkGunicornModule(config, shipped, buildDir, (path) => readFileSync(join(buildDir, path), 'utf8'));
   }
   const artifact = await withGeneratedFiles(scanned, presetFiles(config));
+  const engines = config.server.preset === 'node' ? findNodeEngines(resolve(config.configDir, config.build.dir), config.server.module) : undefined;
   // One instant for both: a release renamed after the lock keeps its id's second (rollout/deploy.ts renameIfTaken).
   const now = new Date();
   const spec = makeReleaseSpec(config, artifact, {
@@ -67,9 +68,10 @@ export async function buildRelease(
     revision: await revision,
     state: 'staged',
     readiness: config.health.readiness,
-  }, (await deps?.dependencySpecs(config)) ?? [], config.server.preset === 'node' ? findNodeEngines(resolve(config.configDir, config.build.dir), config.server.module) : undefined);
+  }, (await deps?.dependencySpecs(config)) ?? [], engines);
   await saved;
-  return { spec, files: artifact.files.length, bytes: artifact.bytes, leftOut: scanned.leftOut, git: git?.status ?? 'off' };
+  const unchecked = uncheckedEngines(engines);
+  return { spec, files: artifact.files.length, bytes: artifact.bytes, leftOut: scanned.leftOut, git: git?.status ?? 'off', notes: unchecked === undefined ? [] : [unchecked] };
 }
 
 /**

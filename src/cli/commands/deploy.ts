@@ -14,13 +14,14 @@ export async function deployCommand(env: string, options: DeployOptions): Promis
     // The SSH handshakes run while the release is built and hashed; nothing else touches a host before the
     // build has succeeded (no lock, no command), and a failed build closes the connections.
     const pending = connectForOperation(config, options, renderer);
-    const { spec, files, bytes, leftOut } = await buildRelease(config, options, renderer).catch(async (error: unknown) => {
+    const { spec, files, bytes, leftOut, notes } = await buildRelease(config, options, renderer).catch(async (error: unknown) => {
       await pending.close();
       throw error;
     });
     const id = spec.meta.id;
     const left = describeLeftOut(leftOut);
     if (left) renderer.info(left);
+    for (const note of notes) renderer.info(note);
     renderer.info(`deploying ${id} (${files} files, ${Math.round(bytes / 1024)} KiB) to ${hosts.join(', ')}`);
     const outcome = await runFleetOperation(config, options, id, (ctx) => deploy(ctx, spec), renderer, pending);
     finish(outcome, 'deploy', env, renderer);

@@ -32,7 +32,7 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
       verbose?.(info);
     },
   });
-  const { spec, files, bytes, leftOut, git } = await buildRelease(config, options, {
+  const { spec, files, bytes, leftOut, git, notes } = await buildRelease(config, options, {
     emit: (event) => {
       if (event.type === 'phase.finished' && config.build.command) say(`build \`${config.build.command}\` done in ${formatDuration(event.durationMs)}`);
     },
@@ -40,6 +40,7 @@ export async function planCommand(env: string, options: PlanOptions): Promise<vo
     await pending.close();
     throw error;
   });
+  for (const note of notes) say(note);
   const hosts = await pending.hosts;
   let preview;
   try {

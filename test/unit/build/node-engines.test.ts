@@ -1,7 +1,7 @@
 // engines.node of the app's package.json, checked by the hosts' node before anything is written: the range is
 // read here (npm's grammar), the comparison runs there (SATISFIES_JS, evaluated here as the hosts evaluate it).
 import { spawnSync } from 'node:child_process';
-import { findNodeEngines, nodeVersionPrerequisite, parseNodeRange, SATISFIES_JS, type Comparator } from '../../../src/build/node-engines.js';
+import { findNodeEngines, nodeVersionPrerequisite, parseNodeRange, SATISFIES_JS, uncheckedEngines, type Comparator } from '../../../src/build/node-engines.js';
 
 const ok = new Function(`${SATISFIES_JS}; return ok;`)() as (version: string, sets: Comparator[][]) => boolean;
 const satisfies = (version: string, range: string) => {
@@ -52,6 +52,15 @@ describe('findNodeEngines: the package.json that says which Node the app needs',
   it("walks up from the entry past dist/'s {\"type\": \"module\"} to the project's package.json", () => {
     const read = files({ '/p/dist/package.json': { type: 'module' }, '/p/package.json': { name: 'app', engines: { node: '>=20' } } });
     expect(findNodeEngines('/p/dist', 'server.js', read)).toEqual({ range: '>=20', file: '/p/package.json', sets: [[['>=', [20, 0, 0]]]] });
+  });
+
+  it('a range it cannot read is said to go unchecked (deploy and plan print it), naming the file; one it reads, or none, says nothing', () => {
+    const read = files({ '/p/package.json': { name: 'app', engines: { node: '>=20.0.0-rc.1' } } });
+    expect(uncheckedEngines(findNodeEngines('/p', 'server.js', read))).toBe(
+      'engines.node ">=20.0.0-rc.1" in /p/package.json is not checked on the hosts: shipit reads npm\'s ranges of release versions (>=, ^, ~, 20.x, 18 - 20, ||), not this one; only the Node 18 its runtime needs is',
+    );
+    expect(uncheckedEngines(findNodeEngines('/p', 'server.js', files({ '/p/package.json': { name: 'app', engines: { node: '>=20' } } })))).toBeUndefined();
+    expect(uncheckedEngines(undefined)).toBeUndefined();
   });
 
   it("stops at the app's own package (one with a name) even when it states no engines", () => {
