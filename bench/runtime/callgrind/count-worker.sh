@@ -34,14 +34,17 @@ echo "$VARIANT $* at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" di
 (cd "$HERE/.." && exec env -u NODE_OPTIONS "${SERVER_ENV[@]}" "$@" valgrind --tool=callgrind --trace-children=yes \
   --callgrind-out-file="$OUT/cg.%p" --dump-instr=no node --single-threaded "$ENTRY") > "$OUT/server.log" 2> "$OUT/valgrind.log" &
 VG=$!
+# Whatever stops this script (set -e, Ctrl-C), the server under valgrind goes with it.
+trap 'kill -TERM "$VG" 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/" > /dev/null 2>&1 && break; sleep 0.3; done
-WORKER=$(pgrep -P "$VG" | head -1)
-[ -n "$WORKER" ] || { echo "no worker process under $VG; see $OUT/server.log" >&2; kill "$VG"; exit 1; }
+WORKER=$(pgrep -P "$VG" | head -1 || true)
+[ -n "$WORKER" ] || { echo "no worker process under $VG; see $OUT/server.log" >&2; exit 1; }
 node "$HERE/client.mjs" "$PORT" "$WARM" 1
 callgrind_control -z "$WORKER" > /dev/null
 node "$HERE/client.mjs" "$PORT" "$N" 1
 callgrind_control -d "$WORKER" > /dev/null
 sleep 1
 kill -TERM "$VG"; wait "$VG" || true
+trap - EXIT
 mv "$OUT/cg.$WORKER.1" "$OUT/cg.out.1"
 python3 "$HERE/split.py" "$N" "$OUT"
