@@ -122,7 +122,10 @@ export const SHIPIT_UNIT_FIRST_LINE = '*", rendered by shipit from "*';
 export const UNITS_ELSEWHERE_LINES = [
   `elsewhere=; elsewhere_port=; f="${SYSTEMD_DIR}/$A.service"; w=`,
   `if [ -f "$f" ] && [ ! -L "$f" ]; then { first=; IFS= read -r first || :; case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) while IFS= read -r l; do case "$l" in WorkingDirectory=*/current) w=\${l#WorkingDirectory=}; w=\${w%/current}; break ;; esac; done ;; esac; } < "$f"; fi`,
-  'if [ -n "$w" ] && [ "$w" != "$D" ]; then for r in "$w"/releases/*; do [ -d "$r" ] || continue; elsewhere=$w; break; done; fi',
+  // Another deployTo only when it is another directory: `-ef` (same device and inode; dash, bash and busybox test
+  // have it) knows /srv/shop in a unit an older shipit wrote as /srv//shop or through a symlink; the string
+  // compare decides when either does not exist.
+  'if [ -n "$w" ] && [ "$w" != "$D" ] && ! [ "$w" -ef "$D" ]; then for r in "$w"/releases/*; do [ -d "$r" ] || continue; elsewhere=$w; break; done; fi',
   `if [ -n "$elsewhere" ] && [ -f "${SYSTEMD_DIR}/$A.socket" ]; then while IFS= read -r l; do case "$l" in ListenStream=*) elsewhere_port=\${l#ListenStream=}; elsewhere_port=\${elsewhere_port##*:}; break ;; esac; done < "${SYSTEMD_DIR}/$A.socket"; fi`,
 ];
 

@@ -300,6 +300,35 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     }
   });
 
+  it('units serving another deployTo: another directory holding releases, not another spelling of this one (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-elsewhere-'));
+    try {
+      // The lines as they run, with /etc/systemd/system moved under root.
+      const systemd = join(root, 'systemd');
+      mkdirSync(systemd);
+      const lines = [...scripts.UNITS_ELSEWHERE_LINES, 'printf "%s|%s" "$elsewhere" "$elsewhere_port"'].join('\n').replaceAll(scripts.SYSTEMD_DIR, systemd);
+      const elsewhere = (deployTo: string, workingDirectory: string) => {
+        writeFileSync(join(systemd, 'shop.service'), `# shop.service, rendered by shipit from units/node.service.tmpl\n[Service]\nWorkingDirectory=${workingDirectory}/current\n`);
+        writeFileSync(join(systemd, 'shop.socket'), '# shop.socket, rendered by shipit from units/socket.tmpl\n[Socket]\nListenStream=0.0.0.0:8000\n');
+        return spawnSync('sh', ['-c', `D=${quote(deployTo)}; A=shop\n${lines}`], { encoding: 'utf8' }).stdout;
+      };
+      const shop = join(root, 'srv/shop');
+      mkdirSync(join(shop, 'releases/r1'), { recursive: true });
+      mkdirSync(join(root, 'srv/shop-staging/releases/r1'), { recursive: true });
+      // Another environment's deployTo in use, whether this one exists yet or not.
+      expect(elsewhere(shop, join(root, 'srv/shop-staging'))).toBe(`${root}/srv/shop-staging|8000`);
+      expect(elsewhere(join(root, 'srv/shop-new'), join(root, 'srv/shop-staging'))).toBe(`${root}/srv/shop-staging|8000`);
+      // This very directory, however the unit or the config spells it.
+      expect(elsewhere(shop, shop)).toBe('|');
+      expect(elsewhere(shop, `${root}/srv//shop`)).toBe('|');
+      expect(elsewhere(`${root}//srv/shop`, shop)).toBe('|');
+      symlinkSync(shop, join(root, 'shop-link'));
+      expect(elsewhere(join(root, 'shop-link'), shop)).toBe('|');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("inspect also reads the main process's working directory: the release it runs, whatever `current` says now (run by /bin/sh)", async () => {
     const root = mkdtempSync(join(tmpdir(), 'shipit-cwd-'));
     const release = join(root, 'releases', '20261125T130501Z');
