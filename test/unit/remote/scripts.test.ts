@@ -4,6 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { inline, quote, shellJoin } from '../../../src/remote/quote.js';
+import { parseElsewhere } from '../../../src/host/parse.js';
+import { removalScript } from '../../../src/remote/remove-scripts.js';
 import * as scripts from '../../../src/remote/scripts.js';
 
 const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
@@ -327,6 +329,18 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('inspect and remove report units serving another deployTo with the same lines, which parseElsewhere reads (run by /bin/sh)', () => {
+    const report = scripts.UNITS_ELSEWHERE_REPORT_LINES.join('\n');
+    expect(scripts.inspectScript(layout)).toContain(report);
+    expect(removalScript(layout, ['hello.service'])).toContain(report);
+    // The tagged line alone, from what UNITS_ELSEWHERE_LINES found.
+    const tagged = (elsewhere: string, port: string) =>
+      spawnSync('sh', ['-c', `elsewhere=${quote(elsewhere)}; elsewhere_port=${quote(port)}\n${scripts.UNITS_ELSEWHERE_REPORT_LINES.at(-1)}`], { encoding: 'utf8' }).stdout;
+    expect(parseElsewhere(tagged('/srv/shop', '8000'))).toEqual({ deployTo: '/srv/shop', port: '8000' });
+    expect(parseElsewhere(tagged('/srv/shop', ''))).toEqual({ deployTo: '/srv/shop', port: null });
+    expect(tagged('', '')).toBe('');
   });
 
   it("inspect also reads the main process's working directory: the release it runs, whatever `current` says now (run by /bin/sh)", async () => {
