@@ -8,8 +8,12 @@
  *
  * The user's list comes after SECRET_EXCLUDES (config/schema.ts, prepended in config/resolve.ts), which always apply: a list of one's own
  * (`['*.log']`) adds to them rather than replacing them, so a local `.env` never ships by omission; shipping
- * one takes a negation that names it (`'!.env.example'`).
+ * one takes a negation that names it (`'!.env.example'`, `'!config/.env.production'`). A negation with a wildcard
+ * is passed over for a path SECRET_EXCLUDES matches (and still applies to every other path): `'!*.local'` meant
+ * for `app.local` would otherwise ship `.env.local`, the Vite/Next secrets file, and `['*', '!*.js']` `.env.js`.
  */
+import { SECRET_EXCLUDES } from '../config/schema.js';
+
 /** True when `path` (relative to build.dir, `/`-separated; `isDir` for a directory) is excluded. */
 export type ExcludeMatcher = (path: string, isDir: boolean) => boolean;
 
@@ -21,13 +25,18 @@ export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
     const pattern = body.replace(/\/+$/, '');
     // gitignore: a slash anywhere but at the end anchors the pattern to the root.
     const anchored = pattern.includes('/');
-    return { negated, dirOnly, anchored, regex: globToRegExp(pattern.replace(/^\/+/, '')) };
+    return { negated, dirOnly, anchored, wildcard: /[*?]/.test(pattern), regex: globToRegExp(pattern.replace(/^\/+/, '')) };
   });
+  const secret = SECRET_EXCLUDES.map((pattern) => globToRegExp(pattern));
   return (path, isDir) => {
     const name = path.slice(path.lastIndexOf('/') + 1);
+    // SECRET_EXCLUDES have no slash: they match the name at any depth (test/unit/build/exclude.test.ts says so).
+    const isSecret = secret.some((regex) => regex.test(name));
     for (let i = rules.length - 1; i >= 0; i--) {
       const rule = rules[i]!;
-      if ((!rule.dirOnly || isDir) && rule.regex.test(rule.anchored ? path : name)) return !rule.negated;
+      if (!(!rule.dirOnly || isDir) || !rule.regex.test(rule.anchored ? path : name)) continue;
+      if (rule.negated && rule.wildcard && isSecret) continue;
+      return !rule.negated;
     }
     return false;
   };

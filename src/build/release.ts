@@ -3,7 +3,7 @@ import type { DepsSpec } from '../host/deps-types.js';
 import type { Prerequisite, ReleaseMeta, ReleaseSpec } from '../host/types.js';
 import { quote } from '../remote/quote.js';
 import { PREREQ_OUT, SHIPIT_UNIT_FIRST_LINE, UNITS_ELSEWHERE_LINES } from '../remote/scripts.js';
-import { unitsElsewhereMessage } from '../rollout/units-elsewhere.js';
+import { unitsElsewhereMessage } from '../host/units-elsewhere.js';
 import { renderEnvFile, renderUnits } from '../units/render.js';
 import { openArtifactTar, type Artifact } from './artifact.js';
 import { nodeVersionPrerequisite, type NodeEngines } from './node-engines.js';

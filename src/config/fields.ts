@@ -84,7 +84,8 @@ export const hostPathSchema = z
     error: '%v must not contain "." or ".." segments',
   })
   .refine((value) => value.replace(/\/+$/, '') !== '', { error: '%v is the root directory: expected a directory of its own like "/srv/hello"' })
-  .refine((value) => !/^\/(?:tmp|var\/tmp|proc|sys|dev|run)(?:\/|$)/.test(value), {
+  // Doubled slashes joined first (resolve.ts normalizeHostPath spells it so): `//tmp/hello` is /tmp/hello.
+  .refine((value) => !/^\/(?:tmp|var\/tmp|proc|sys|dev|run)(?:\/|$)/.test(value.replace(/\/{2,}/g, '/')), {
     error: '%v is under a directory the service cannot use (PrivateTmp=, ProtectSystem=): expected e.g. "/srv/<app>"',
   });
 

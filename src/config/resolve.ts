@@ -3,7 +3,7 @@
  * local paths against the config file's directory, name the hosts. Pure: the home directory is an option.
  */
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import { ShipitError } from '../lib/errors.js';
 import { typoDistance, uniquelyNearest } from '../lib/nearest.js';
 import { configInvalid } from './errors.js';
@@ -41,6 +41,16 @@ export function resolveEnvironment(raw: ShipitConfigInput, envName: string, opti
   return toResolved(config, envName, configFile, options.homeDir ?? homedir());
 }
 
+/**
+ * `/srv//shop/` → `/srv/shop`. The hosts compare deployTo with what an installed unit's WorkingDirectory= says
+ * (remote/scripts.ts UNITS_ELSEWHERE_LINES), and the lock, the journal and remove's checks name it: one spelling
+ * for one directory, or a respelled deployTo looks like another environment's. hostPathSchema has refused `.` and
+ * `..` segments, so this only joins slashes.
+ */
+export function normalizeHostPath(path: string): string {
+  return posix.normalize(path).replace(/^\/+/, '/').replace(/(.)\/+$/, '$1');
+}
+
 function toResolved(config: EnvironmentConfig, environment: string, configFile: string, homeDir: string): ResolvedConfig {
   const configDir = dirname(configFile);
   const local = (path: string) => resolveLocalPath(path, configDir, homeDir);
@@ -48,7 +58,7 @@ function toResolved(config: EnvironmentConfig, environment: string, configFile: 
   return {
     environment,
     app: config.app,
-    deployTo: (config.deployTo ?? `/srv/${config.app}`).replace(/\/+$/, ''),
+    deployTo: normalizeHostPath(config.deployTo ?? `/srv/${config.app}`),
     configDir,
     configFile,
     build: { command: config.build.command, dir: local(config.build.dir), exclude: [...SECRET_EXCLUDES, ...config.build.exclude], gitignore: config.build.gitignore },

@@ -3,7 +3,7 @@ import { planDepsPrune } from './deps-prune.js';
 import { diffEnvFiles } from './env-changes.js';
 import { NotSentError, ShipitError } from '../lib/errors.js';
 import { PREREQ_OUT } from '../remote/scripts.js';
-import { describeElsewhere } from '../rollout/units-elsewhere.js';
+import { describeElsewhere } from './units-elsewhere.js';
 import type {
   ActivateOptions,
   HistoryEntry,

@@ -62,7 +62,7 @@ export function parseLock(text: string | undefined): LockInfo | null {
   return parseJson<LockInfo>(text) ?? { by: 'unknown', pid: 0, at: 'unknown', release: null, message: 'lock without info', token: '' };
 }
 
-/** `elsewhere<TAB><deployTo><TAB><port>` (src/remote/scripts.ts UNITS_ELSEWHERE_LINES): the app's units serve another deployTo. */
+/** `elsewhere<TAB><deployTo><TAB><port>` (src/remote/scripts.ts UNITS_ELSEWHERE_REPORT_LINES): the app's units serve another deployTo. */
 export function parseElsewhere(stdout: string): UnitsElsewhere | null {
   const line = splitTagged(stdout).get('elsewhere')?.[0];
   if (line === undefined) return null;

@@ -1,6 +1,6 @@
 import { preamble, type Layout } from './layout.js';
 import { quote } from './quote.js';
-import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR, UNITS_ELSEWHERE_LINES } from './scripts.js';
+import { FOREIGN_RELEASE_LINE, SHIPIT_UNIT_FIRST_LINE, SYSTEMD_DIR, UNITS_ELSEWHERE_REPORT_LINES } from './scripts.js';
 
 /**
  * `shipit remove`: one script that reads what of the app is on a host and, given the run's lock token, removes it.
@@ -62,8 +62,7 @@ const READ_LINES = (units: readonly string[]) => [
   // removed: an admin's or a package's unit of the same name is left alone.
   // The app's units serving another environment's deployTo (two environments of one app on this host): that
   // environment's, never stopped nor removed by this one's remove.
-  ...UNITS_ELSEWHERE_LINES,
-  '[ -z "$elsewhere" ] || printf "elsewhere\\t%s\\t%s\\n" "$elsewhere" "$elsewhere_port"',
+  ...UNITS_ELSEWHERE_REPORT_LINES,
   'ours=',
   // The service's StateDirectory= (units/partials): the app's own data, kept and named.
   '[ ! -d "/var/lib/$A" ] || printf "state\\t%s\\n" "/var/lib/$A"',

@@ -116,15 +116,25 @@ export const SHIPIT_UNIT_FIRST_LINE = '*", rendered by shipit from "*';
  * `elsewhere_port` to its socket's port (ListenStream='s, without the address) when the installed `<app>.service` is shipit's, serves another
  * deployTo, and that directory still holds a release (so it is in use; one whose releases are all gone, e.g. an
  * old deployTo the app moved away from, is free). Read by the shell alone: no process. Read by the deploy's
- * prerequisite (src/build/release.ts unitsOwn), inspect (rollback refuses before its lock; status says so) and
- * remove (which leaves such units alone).
+ * prerequisite (src/build/release.ts unitsOwn), and, through UNITS_ELSEWHERE_REPORT_LINES, by inspect (rollback
+ * refuses before its lock; status says so) and remove (which leaves such units alone). What is said about them:
+ * src/host/units-elsewhere.ts.
  */
 export const UNITS_ELSEWHERE_LINES = [
   `elsewhere=; elsewhere_port=; f="${SYSTEMD_DIR}/$A.service"; w=`,
   `if [ -f "$f" ] && [ ! -L "$f" ]; then { first=; IFS= read -r first || :; case "$first" in ${SHIPIT_UNIT_FIRST_LINE}) while IFS= read -r l; do case "$l" in WorkingDirectory=*/current) w=\${l#WorkingDirectory=}; w=\${w%/current}; break ;; esac; done ;; esac; } < "$f"; fi`,
-  'if [ -n "$w" ] && [ "$w" != "$D" ]; then for r in "$w"/releases/*; do [ -d "$r" ] || continue; elsewhere=$w; break; done; fi',
+  // Another deployTo only when it is another directory: `-ef` (same device and inode; dash, bash and busybox test
+  // have it) knows /srv/shop in a unit an older shipit wrote as /srv//shop or through a symlink; the string
+  // compare decides when either does not exist.
+  'if [ -n "$w" ] && [ "$w" != "$D" ] && ! [ "$w" -ef "$D" ]; then for r in "$w"/releases/*; do [ -d "$r" ] || continue; elsewhere=$w; break; done; fi',
   `if [ -n "$elsewhere" ] && [ -f "${SYSTEMD_DIR}/$A.socket" ]; then while IFS= read -r l; do case "$l" in ListenStream=*) elsewhere_port=\${l#ListenStream=}; elsewhere_port=\${elsewhere_port##*:}; break ;; esac; done < "${SYSTEMD_DIR}/$A.socket"; fi`,
 ];
+
+/**
+ * UNITS_ELSEWHERE_LINES, then what they found as a tagged line, `elsewhere<TAB><deployTo><TAB><port>` (none when the
+ * units are this deployTo's or nobody's; host/parse.ts parseElsewhere): how inspect and remove report it.
+ */
+export const UNITS_ELSEWHERE_REPORT_LINES = [...UNITS_ELSEWHERE_LINES, '[ -z "$elsewhere" ] || printf "elsewhere\\t%s\\t%s\\n" "$elsewhere" "$elsewhere_port"'];
 
 /** What `current` points at, the lock, every release's meta, and the service: tagged lines (parse.ts). */
 const INSPECT_LINES = [
@@ -134,8 +144,7 @@ const INSPECT_LINES = [
   // Another app's release here (two configs with one deployTo): its service unit, for rollback to refuse before the lock.
   FOREIGN_RELEASE_LINE,
   // This app's units serving another deployTo (another environment of the app on this host).
-  ...UNITS_ELSEWHERE_LINES,
-  '[ -z "$elsewhere" ] || printf "elsewhere\\t%s\\t%s\\n" "$elsewhere" "$elsewhere_port"',
+  ...UNITS_ELSEWHERE_REPORT_LINES,
   ...serviceLines(true),
 ];
 

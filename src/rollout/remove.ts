@@ -1,13 +1,13 @@
 import { APP_NAME } from '../config/fields.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { LockInfo, RemovalReport } from '../host/types.js';
+import { describeElsewhere } from '../host/units-elsewhere.js';
 import { errorMessage } from '../lib/error-message.js';
 import { ShipitError } from '../lib/errors.js';
 import { SHIPIT_ENTRIES } from '../remote/remove-scripts.js';
 import { renderUnits } from '../units/render.js';
 import { lockFleet, unlockFleet } from './lock.js';
 import { refuseForeign } from './rollback.js';
-import { describeElsewhere } from './units-elsewhere.js';
 import type { FleetContext } from './deploy.js';
 
 /**

@@ -1,4 +1,4 @@
-import { describeElsewhere } from '../../rollout/units-elsewhere.js';
+import { describeElsewhere } from '../../host/units-elsewhere.js';
 import type { HostState } from '../../host/types.js';
 import { errorMessage } from '../../lib/error-message.js';
 import { describeLock } from '../../rollout/lock.js';

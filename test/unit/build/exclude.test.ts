@@ -41,6 +41,30 @@ describe('build.exclude patterns', () => {
     expect(excluded(['!app.log'], paths)).toEqual([]);
   });
 
+  it('only a negation without wildcards ships a secret: a wildcard negation ships everything else it matches', () => {
+    const paths: [string, boolean][] = [
+      ['.env.local', false],
+      ['web/.env.local', false],
+      ['app.local', false],
+      ['.env.js', false],
+      ['main.js', false],
+      ['.env.example', false],
+      ['config/.env.production', false],
+    ];
+    // The Vite/Next secrets file stays home at any depth; app.local is shipped again.
+    expect(excluded([...SECRET_EXCLUDES, '!*.local'], paths)).toEqual(['.env.local', 'web/.env.local', '.env.js', '.env.example', 'config/.env.production']);
+    expect(excluded([...SECRET_EXCLUDES, '*.local', '!*.local'], paths)).toEqual(['.env.local', 'web/.env.local', '.env.js', '.env.example', 'config/.env.production']);
+    expect(excluded([...SECRET_EXCLUDES, '*', '!*.js'], paths)).toEqual(['.env.local', 'web/.env.local', 'app.local', '.env.js', '.env.example', 'config/.env.production']);
+    expect(excluded([...SECRET_EXCLUDES, '!.env.?xample', '!config/.env.*'], paths)).toEqual(['.env.local', 'web/.env.local', '.env.js', '.env.example', 'config/.env.production']);
+    // Named, they ship; a later wildcard negation does not take that back.
+    expect(excluded([...SECRET_EXCLUDES, '!.env.example', '!config/.env.production', '!*.local'], paths)).toEqual(['.env.local', 'web/.env.local', '.env.js']);
+    expect(excluded([...SECRET_EXCLUDES, '!/.env.local', '!*.local'], paths)).toEqual(['web/.env.local', '.env.js', '.env.example', 'config/.env.production']);
+  });
+
+  it('SECRET_EXCLUDES have no slash: exclude.ts matches them against the name at any depth', () => {
+    expect(SECRET_EXCLUDES.filter((pattern) => pattern.includes('/'))).toEqual([]);
+  });
+
   it('as .gitignore: a name at any depth, a path with a slash from build.dir, *, ** and a trailing / for directories', () => {
     const paths: [string, boolean][] = [
       ['tmp', true],

@@ -95,6 +95,14 @@ describe('resolveEnvironment', () => {
     expect(resolved.hosts).toEqual([{ name: 'staging1', host: 'staging1', user: 'root', port: 22, written: { user: false, port: false } }]);
   });
 
+  it('spells deployTo one way: no doubled or trailing slash (the hosts compare it with what an installed unit says)', () => {
+    const deployTo = (written: string) => resolveEnvironment({ ...config, deployTo: written }, 'production', { configFile: FILE, homeDir: '/home/me' }).deployTo;
+    expect(deployTo('/srv//shop')).toBe('/srv/shop');
+    expect(deployTo('//srv/shop/')).toBe('/srv/shop');
+    expect(deployTo('/srv///shop//')).toBe('/srv/shop');
+    expect(deployTo('/srv/shop')).toBe('/srv/shop');
+  });
+
   it('readiness defaults to the liveness path; command line from server.command', () => {
     const resolved = resolveEnvironment(
       { app: 'api', server: { preset: 'command', command: './bin/api --fd 3', notify: true }, health: { liveness: '/up' }, environments: { prod: { hosts: ['h'] } } },

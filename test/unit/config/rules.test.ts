@@ -103,6 +103,9 @@ describe('top level', () => {
     expect(problems(with_((c) => (c.deployTo = '/tmp/hello')))).toEqual([
       'deployTo: "/tmp/hello" is under a directory the service cannot use (PrivateTmp=, ProtectSystem=): expected e.g. "/srv/<app>"',
     ]);
+    expect(problems(with_((c) => (c.deployTo = '//var//tmp/hello')))).toEqual([
+      'deployTo: "//var//tmp/hello" is under a directory the service cannot use (PrivateTmp=, ProtectSystem=): expected e.g. "/srv/<app>"',
+    ]);
     expect(problems(with_((c) => (c.deployTo = '/opt/hello-1.0/x_y+z@w')))).toEqual([]);
   });
 

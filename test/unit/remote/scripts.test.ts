@@ -4,6 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { inline, quote, shellJoin } from '../../../src/remote/quote.js';
+import { parseElsewhere } from '../../../src/host/parse.js';
+import { removalScript } from '../../../src/remote/remove-scripts.js';
 import * as scripts from '../../../src/remote/scripts.js';
 
 const layout = { deployTo: '/srv/hello', app: 'hello', serviceUser: 'hello' };
@@ -298,6 +300,47 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('units serving another deployTo: another directory holding releases, not another spelling of this one (run by /bin/sh)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'shipit-elsewhere-'));
+    try {
+      // The lines as they run, with /etc/systemd/system moved under root.
+      const systemd = join(root, 'systemd');
+      mkdirSync(systemd);
+      const lines = [...scripts.UNITS_ELSEWHERE_LINES, 'printf "%s|%s" "$elsewhere" "$elsewhere_port"'].join('\n').replaceAll(scripts.SYSTEMD_DIR, systemd);
+      const elsewhere = (deployTo: string, workingDirectory: string) => {
+        writeFileSync(join(systemd, 'shop.service'), `# shop.service, rendered by shipit from units/node.service.tmpl\n[Service]\nWorkingDirectory=${workingDirectory}/current\n`);
+        writeFileSync(join(systemd, 'shop.socket'), '# shop.socket, rendered by shipit from units/socket.tmpl\n[Socket]\nListenStream=0.0.0.0:8000\n');
+        return spawnSync('sh', ['-c', `D=${quote(deployTo)}; A=shop\n${lines}`], { encoding: 'utf8' }).stdout;
+      };
+      const shop = join(root, 'srv/shop');
+      mkdirSync(join(shop, 'releases/r1'), { recursive: true });
+      mkdirSync(join(root, 'srv/shop-staging/releases/r1'), { recursive: true });
+      // Another environment's deployTo in use, whether this one exists yet or not.
+      expect(elsewhere(shop, join(root, 'srv/shop-staging'))).toBe(`${root}/srv/shop-staging|8000`);
+      expect(elsewhere(join(root, 'srv/shop-new'), join(root, 'srv/shop-staging'))).toBe(`${root}/srv/shop-staging|8000`);
+      // This very directory, however the unit or the config spells it.
+      expect(elsewhere(shop, shop)).toBe('|');
+      expect(elsewhere(shop, `${root}/srv//shop`)).toBe('|');
+      expect(elsewhere(`${root}//srv/shop`, shop)).toBe('|');
+      symlinkSync(shop, join(root, 'shop-link'));
+      expect(elsewhere(join(root, 'shop-link'), shop)).toBe('|');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('inspect and remove report units serving another deployTo with the same lines, which parseElsewhere reads (run by /bin/sh)', () => {
+    const report = scripts.UNITS_ELSEWHERE_REPORT_LINES.join('\n');
+    expect(scripts.inspectScript(layout)).toContain(report);
+    expect(removalScript(layout, ['hello.service'])).toContain(report);
+    // The tagged line alone, from what UNITS_ELSEWHERE_LINES found.
+    const tagged = (elsewhere: string, port: string) =>
+      spawnSync('sh', ['-c', `elsewhere=${quote(elsewhere)}; elsewhere_port=${quote(port)}\n${scripts.UNITS_ELSEWHERE_REPORT_LINES.at(-1)}`], { encoding: 'utf8' }).stdout;
+    expect(parseElsewhere(tagged('/srv/shop', '8000'))).toEqual({ deployTo: '/srv/shop', port: '8000' });
+    expect(parseElsewhere(tagged('/srv/shop', ''))).toEqual({ deployTo: '/srv/shop', port: null });
+    expect(tagged('', '')).toBe('');
   });
 
   it("inspect also reads the main process's working directory: the release it runs, whatever `current` says now (run by /bin/sh)", async () => {
