@@ -11,6 +11,7 @@
  * one takes a negation that names it (`'!.env.example'`, `'!config/.env.production'`). A negation with a wildcard
  * is passed over for a path SECRET_EXCLUDES matches (and still applies to every other path): `'!*.local'` meant
  * for `app.local` would otherwise ship `.env.local`, the Vite/Next secrets file, and `['*', '!*.js']` `.env.js`.
+ * Except a negation of a SECRET_EXCLUDES pattern itself (`'!.env.*'`): that one names them, and ships them.
  */
 import { SECRET_EXCLUDES } from '../config/schema.js';
 
@@ -25,7 +26,9 @@ export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
     const pattern = body.replace(/\/+$/, '');
     // gitignore: a slash anywhere but at the end anchors the pattern to the root.
     const anchored = pattern.includes('/');
-    return { negated, dirOnly, anchored, wildcard: /[*?]/.test(pattern), regex: globToRegExp(pattern.replace(/^\/+/, '')) };
+    // A wildcard negation that is not one of SECRET_EXCLUDES itself: `!.env.*` names them, and is deliberate.
+    const broad = /[*?]/.test(pattern) && !SECRET_EXCLUDES.includes(pattern);
+    return { negated, dirOnly, anchored, broad, regex: globToRegExp(pattern.replace(/^\/+/, '')) };
   });
   const secret = SECRET_EXCLUDES.map((pattern) => globToRegExp(pattern));
   return (path, isDir) => {
@@ -35,7 +38,7 @@ export function compileExcludes(patterns: readonly string[]): ExcludeMatcher {
     for (let i = rules.length - 1; i >= 0; i--) {
       const rule = rules[i]!;
       if (!(!rule.dirOnly || isDir) || !rule.regex.test(rule.anchored ? path : name)) continue;
-      if (rule.negated && rule.wildcard && isSecret) continue;
+      if (rule.negated && rule.broad && isSecret) continue;
       return !rule.negated;
     }
     return false;

@@ -51,8 +51,9 @@ describe('build.exclude in a deploy', () => {
 
   it('a file the default leaves out ships only when a negation names it, and what was left out is still said', async () => {
     expect(await shipped("{ dir: '.', exclude: ['!.env.production'] }")).toEqual(['.env.production', 'app/main.py', 'notes.txt']);
-    // A negation with a wildcard, even the default's own, names no file: it ships no .env file (src/build/exclude.ts).
-    expect(await shipped("{ dir: '.', exclude: ['!.env', '!.env.*'] }")).toEqual(['.env', 'app/main.py', 'notes.txt']);
+    // The default's own patterns negated name them: deliberate, they ship (src/build/exclude.ts).
+    expect(await shipped("{ dir: '.', exclude: ['!.env', '!.env.*'] }")).toEqual(['.env', '.env.production', 'app/main.py', 'notes.txt']);
+    // Any other negation with a wildcard names no secret file: it ships none.
     expect(await shipped("{ dir: '.', exclude: ['!*.production'] }")).toEqual(['app/main.py', 'notes.txt']);
     // Last match wins, as in .gitignore: a later pattern excludes it again.
     expect(await shipped("{ dir: '.', exclude: ['!.env.*', '.env.production'] }")).toEqual(['app/main.py', 'notes.txt']);
