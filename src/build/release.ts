@@ -28,6 +28,8 @@ function deployToOwn(app: string, deployTo: string): Prerequisite {
   return {
     check: ['for u in "$S"/releases/*/units/*.service; do', '  [ -e "$u" ] || continue', '  [ "${u##*/}" = "$A.service" ] || exit 1', 'done'].join('\n'),
     message: `${deployTo} holds another app's releases (their units are not ${app}.service): each app needs its own deployTo (the default is /srv/<app>); \`ls ${deployTo}/.shipit/releases/*/units\` on the host names that app`,
+    // The config's deployTo is taken, as rollback and remove refuse it: a config error (exit 2), not a missing part.
+    conflict: true,
   };
 }
 

@@ -55,6 +55,10 @@ describe('the prerequisite "deployTo is this app\'s"', () => {
     expect(own('api')).toBe(true);
   });
 
+  it('is a conflict of the config with the host (exit 2, as rollback and remove refuse it), not a part to install (exit 5)', () => {
+    expect(ownCheck('api', '/srv/api').conflict).toBe(true);
+  });
+
   it('says what to do, naming the directory and the app', () => {
     expect(ownCheck('api-worker', '/srv/api').message).toBe(
       "/srv/api holds another app's releases (their units are not api-worker.service): each app needs its own deployTo (the default is /srv/<app>); `ls /srv/api/.shipit/releases/*/units` on the host names that app",
