@@ -36,7 +36,10 @@ const BACKSLASHES = '\\\\';
  * - percent-encoded, upper or lower case, whichever characters the encoder chose to encode (encodeURIComponent
  *   leaves `'` and `!`, Python's quote() encodes them: a database URL built by the app), a space also as `+`
  *   (forms, quote_plus);
- * - a `'` as sh single-quotes it (`'\''`, `'"'"'`: `set -x` in a failing build.command, shlex.quote).
+ * - a `'` as sh single-quotes it (`'\''`, `'"'"'`: `set -x` in a failing build.command, shlex.quote);
+ * - as an HTML entity: `&amp;` `&lt;` `&gt;` `&quot;` `&apos;`, or any character as `&#NN;` / `&#xHH;` (a Django,
+ *   Starlette, Werkzeug or Jinja error page, whose excerpt a failed readiness probe prints, writes `&#x27;` or
+ *   `&#39;` for `'`, `&quot;` or `&#34;` for `"`).
  * Letters and digits are taken as they are: a backslash before one is another character (`\n`).
  */
 export function secretPattern(value: string): string {
@@ -46,15 +49,18 @@ export function secretPattern(value: string): string {
       out += char;
       continue;
     }
-    const forms = [char === '\\' ? `${BACKSLASHES}{1,8}` : `${BACKSLASHES}{0,7}${escapeRegExp(char)}`];
     const code = char.codePointAt(0)!;
+    const forms = char === '\\' ? [`${BACKSLASHES}{1,8}`, ...htmlEntities(char)] : [`${BACKSLASHES}{0,7}${asWritten(char)}`];
     const units = code > 0xffff ? [0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff)] : [code];
     forms.push(units.map((unit) => `${BACKSLASHES}{1,8}u${hexPattern(unit.toString(16).padStart(4, '0'))}`).join(''));
     forms.push([...Buffer.from(char, 'utf8')].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, '0'))}`).join(''));
     const short = SHORT_ESCAPES[char];
     if (short !== undefined) forms.push(`${BACKSLASHES}{1,8}${short}`);
     if (char === ' ') forms.push('\\+');
-    if (char === "'") forms.push(`'${BACKSLASHES}{0,7}''`, `'${BACKSLASHES}{0,7}"'${BACKSLASHES}{0,7}"'`);
+    if (char === "'") {
+      const [q, qq] = [asWritten("'"), asWritten('"')];
+      forms.push(`${q}${BACKSLASHES}{0,7}${q}${q}`, `${q}${BACKSLASHES}{0,7}${qq}${q}${BACKSLASHES}{0,7}${qq}${q}`);
+    }
     out += `(?:${forms.join('|')})`;
   }
   return out;
@@ -62,6 +68,26 @@ export function secretPattern(value: string): string {
 
 /** JSON's (and C's, Python's) one-letter escapes of control characters. */
 const SHORT_ESCAPES: Record<string, string> = { '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f' };
+
+/** HTML's named entities for the characters its escapers escape (html.escape, Django, MarkupSafe, he). */
+const HTML_NAMES: Record<string, string> = { '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' };
+
+/** A character as is or as an HTML entity. */
+function asWritten(char: string): string {
+  return `(?:${[escapeRegExp(char), ...htmlEntities(char)].join('|')})`;
+}
+
+/**
+ * A character as HTML entities: its name if it has one of HTML_NAMES (either case: `&QUOT;` is HTML5 too), and its
+ * code point in decimal or hex, with a few leading zeros (`&#x0027;`). Quantifiers bounded, so the pattern stays linear.
+ */
+function htmlEntities(char: string): string[] {
+  const code = char.codePointAt(0)!;
+  const entities = [`&#0{0,6}${code}`, `&#[xX]0{0,6}${hexPattern(code.toString(16))}`];
+  const name = HTML_NAMES[char];
+  if (name !== undefined) entities.push(`&${[...name].map((c) => `[${c}${c.toUpperCase()}]`).join('')}`);
+  return entities.map((entity) => `${entity};`);
+}
 
 /** Hex digits in either case. */
 function hexPattern(hex: string): string {
