@@ -94,6 +94,42 @@ describe('redacting text full of backslashes', () => {
   });
 });
 
+describe('a secret with a run of backslashes in it', () => {
+  it('spells the run as one group, so that its backslashes cannot nest', () => {
+    // One `\\{1,8}` group per backslash: k of them in a row tried 8^k ways to split a run of backslashes in output.
+    const source = secretPattern('\\\\\\\\$x');
+    const alone = source.match(/\\\\\{\d+,\d+\}(?=[|)])/g); // quantified backslashes with nothing required after them
+    expect(alone).toEqual(['\\\\{4,32}']);
+  });
+
+  it('gets through a long run of backslashes in output when the secret starts with six of them', () => {
+    // 4 leading backslashes and 100 KB took 2.9 s; 6 and 200 KB would have taken minutes.
+    const secret = `${'\\'.repeat(6)}$tok"en`;
+    const run = '\\'.repeat(200_000);
+    const out = createRedactor([secret])(`${run} ${JSON.stringify(secret)}`);
+    expect(out).toBe(`${run} "${REDACTED}"`);
+  });
+
+  it('still finds it however its backslashes were escaped', () => {
+    const secret = 'tok\\\\\\\\"n$';
+    const redact = createRedactor([secret]);
+    for (const spelled of [
+      secret,
+      JSON.stringify(secret),
+      JSON.stringify(JSON.stringify(secret)),
+      JSON.stringify(JSON.stringify(JSON.stringify(secret))),
+      `'tok${'\\'.repeat(8)}"n$'`, // Python's repr()
+      'tok\\u005c\\u005C\\u005c\\u005c\\u0022n\\u0024',
+      'tok%5C%5c%5C%5C%22n%24',
+      'tok&#92;&#x5c;&#x5C;&#92;&quot;n$',
+    ]) {
+      const out = redact(`[${spelled}]`);
+      expect(out).toContain(REDACTED);
+      expect(out).not.toMatch(/tok|n(?:\$|%24|\\u0024)/);
+    }
+  });
+});
+
 describe("the CLI's last error message", () => {
   it('is redacted with the secrets of the config the process loaded (a host output quoted in it may hold one)', async () => {
     const { report } = await import('../../../src/cli/main.js');
