@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
 import type { BuildConfig } from '../config/types.js';
 import { ShipitError } from '../lib/errors.js';
+import { createOutputTail } from './output-tail.js';
 
-/** Lines of the build's output (stdout and stderr, interleaved) that a failure shows. */
+/** Lines of the build's output (stdout and stderr, each by whole lines, in the order they ended) that a failure shows. */
 const TAIL_LINES = 15;
-/** Output kept for that tail: a chatty build must not grow the deployer's memory. */
-const TAIL_BYTES = 64 * 1024;
+/** A line a failure shows is cut to this many characters (after redaction): a minified bundle must not fill the screen. */
+const TAIL_LINE_CHARS = 1024;
 /**
  * A line longer than this (a progress bar redrawn with \r) is echoed in pieces: redacted, then all but its last
- * OVERLAP characters, which hold the start of any secret the output has not finished yet.
+ * OVERLAP characters, which hold the start of any secret the output has not finished yet. The tail keeps the start
+ * of its first piece.
  */
 const LINE_BYTES = 64 * 1024;
 const OVERLAP = 4 * 1024;
@@ -41,15 +43,13 @@ export async function runBuild(build: Pick<BuildConfig, 'command' | 'dir'>, cwd:
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const { code, signal, tail, cut, canceled } = result;
+  const { code, signal, tail, canceled } = result;
   if (interrupt.signal.aborted) {
     throw new ShipitError('ABORTED', `interrupted by ${String(interrupt.signal.reason)} during the build (stopped it): nothing on the hosts was touched`);
   }
   if (code !== 0 || canceled) {
     const how = canceled ? 'interrupted' : code === null ? `killed by ${signal}` : `exit ${code}`;
-    // A tail cut at TAIL_BYTES starts inside a line, maybe inside a secret, which no redaction would then know.
-    const whole = cut ? tail.slice(tail.indexOf('\n') + 1) : tail;
-    const lines = (whole.trim().split('\n').slice(-TAIL_LINES).join('\n'));
+    const lines = tail.join('\n');
     throw new ShipitError('BUILD_FAILED', redact(`build command \`${build.command}\` failed (${how})${lines ? `:\n${lines}` : ''}`), {
       hint: 'run the build command yourself in the config directory to see the whole output',
     });
@@ -59,17 +59,14 @@ export async function runBuild(build: Pick<BuildConfig, 'command' | 'dir'>, cwd:
 interface ShellResult {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** The end of stdout and stderr as they arrived. */
-  tail: string;
-  /** The tail lost its beginning to TAIL_BYTES. */
-  cut: boolean;
+  /** The last lines of stdout and stderr, redacted (createOutputTail). */
+  tail: string[];
   canceled: boolean;
 }
 
 function runShell(command: string, cwd: string, options: { signal?: AbortSignal; echo?: (line: string) => void; redact: (text: string) => string }): Promise<ShellResult> {
   return new Promise((resolve) => {
-    let tail = '';
-    let cut = false;
+    const tail = createOutputTail({ lines: TAIL_LINES, lineChars: TAIL_LINE_CHARS, redact: options.redact });
     let canceled = false;
     // Its own process group, so that stopping it reaches what the shell started (`npm run build` → tsc).
     const child = spawn(command, { cwd, shell: true, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -83,28 +80,35 @@ function runShell(command: string, cwd: string, options: { signal?: AbortSignal;
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
-    // Echoed by whole lines, so that the caller's redaction sees every secret whole; one per stream.
+    // Echoed and kept for the tail by whole lines, one stream's at a time, so that the caller's redaction sees every
+    // secret whole: written in two pieces, with a line of the other stream between them, it is still one line here.
     const { echo, redact } = options;
     const collect = () => {
       let pending = '';
+      // The line being read outgrew LINE_BYTES: its start is in the tail already, the rest is only echoed.
+      let long = false;
+      const endLine = (line: string) => {
+        if (!long) tail.add(line);
+        echo?.(redact(line));
+        long = false;
+      };
       const flush = () => {
-        if (pending !== '') echo?.(redact(pending));
+        if (pending !== '') endLine(pending);
         pending = '';
       };
       const onData = (text: string) => {
-        const joined = tail + text;
-        cut ||= joined.length > TAIL_BYTES;
-        tail = joined.slice(-TAIL_BYTES);
-        if (!echo) return;
         pending += text;
         let newline: number;
         while ((newline = pending.indexOf('\n')) !== -1) {
-          echo(redact(pending.slice(0, newline)));
+          endLine(pending.slice(0, newline));
           pending = pending.slice(newline + 1);
         }
         if (pending.length > LINE_BYTES) {
           pending = redact(pending);
-          echo(pending.slice(0, -OVERLAP));
+          const piece = pending.slice(0, -OVERLAP);
+          echo?.(piece);
+          if (!long) tail.addStart(piece);
+          long = true;
           pending = pending.slice(-OVERLAP);
         }
       };
@@ -114,17 +118,15 @@ function runShell(command: string, cwd: string, options: { signal?: AbortSignal;
     const err = collect();
     child.stdout.setEncoding('utf8').on('data', out.onData);
     child.stderr.setEncoding('utf8').on('data', err.onData);
-    const done = (result: Omit<ShellResult, 'tail' | 'cut' | 'canceled'>) => {
+    const done = (result: Omit<ShellResult, 'tail' | 'canceled'>, lastLine?: string) => {
       options.signal?.removeEventListener('abort', onAbort);
       out.flush();
       err.flush();
-      resolve({ ...result, tail, cut, canceled });
+      if (lastLine !== undefined) tail.add(lastLine);
+      resolve({ ...result, tail: tail.quote(), canceled });
     };
     // No shell (ENOENT for the shell itself, e.g. a cwd that vanished): reported like a failing command.
-    child.on('error', (error) => {
-      tail += `${error.message}\n`;
-      done({ code: -1, signal: null });
-    });
+    child.on('error', (error) => done({ code: -1, signal: null }, error.message));
     child.on('close', (code, signal) => done({ code, signal }));
   });
 }

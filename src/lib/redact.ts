@@ -21,7 +21,7 @@ export function createRedactor(secrets: Iterable<string | undefined>): (text: st
 
 /**
  * One backslash in the pattern, always with a bounded count: 1, 2, 4 or 8 of them spell one (escaped up to three
- * times over), 0, 1, 3 or 7 put one before a character. Unbounded (`\\*`) made a long run of backslashes in
+ * times over; a run of them in the secret: backslashRunPattern), 0, 1, 3 or 7 put one before a character. Unbounded (`\\*`) made a long run of backslashes in
  * output (an app logging a request path full of them) quadratic: 30,000 took 1.5 s, and `shipit logs` would hang on
  * a megabyte of them.
  */
@@ -36,32 +36,86 @@ const BACKSLASHES = '\\\\';
  * - percent-encoded, upper or lower case, whichever characters the encoder chose to encode (encodeURIComponent
  *   leaves `'` and `!`, Python's quote() encodes them: a database URL built by the app), a space also as `+`
  *   (forms, quote_plus);
- * - a `'` as sh single-quotes it (`'\''`, `'"'"'`: `set -x` in a failing build.command, shlex.quote).
+ * - a `'` as sh single-quotes it (`'\''`, `'"'"'`: `set -x` in a failing build.command, shlex.quote);
+ * - as an HTML entity: `&amp;` `&lt;` `&gt;` `&quot;` `&apos;`, or any character as `&#NN;` / `&#xHH;` (a Django,
+ *   Starlette, Werkzeug or Jinja error page, whose excerpt a failed readiness probe prints, writes `&#x27;` or
+ *   `&#39;` for `'`, `&quot;` or `&#34;` for `"`).
  * Letters and digits are taken as they are: a backslash before one is another character (`\n`).
  */
 export function secretPattern(value: string): string {
   let out = '';
-  for (const char of value) {
+  const chars = [...value];
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i]!;
     if (/^[A-Za-z0-9]$/.test(char)) {
       out += char;
       continue;
     }
-    const forms = [char === '\\' ? `${BACKSLASHES}{1,8}` : `${BACKSLASHES}{0,7}${escapeRegExp(char)}`];
-    const code = char.codePointAt(0)!;
-    const units = code > 0xffff ? [0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff)] : [code];
-    forms.push(units.map((unit) => `${BACKSLASHES}{1,8}u${hexPattern(unit.toString(16).padStart(4, '0'))}`).join(''));
-    forms.push([...Buffer.from(char, 'utf8')].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, '0'))}`).join(''));
-    const short = SHORT_ESCAPES[char];
-    if (short !== undefined) forms.push(`${BACKSLASHES}{1,8}${short}`);
-    if (char === ' ') forms.push('\\+');
-    if (char === "'") forms.push(`'${BACKSLASHES}{0,7}''`, `'${BACKSLASHES}{0,7}"'${BACKSLASHES}{0,7}"'`);
-    out += `(?:${forms.join('|')})`;
+    if (char === '\\') {
+      let run = 1;
+      while (chars[i + run] === '\\') run++;
+      i += run - 1;
+      out += backslashRunPattern(run);
+      continue;
+    }
+    out += `(?:${characterForms(char).join('|')})`;
   }
   return out;
 }
 
+/**
+ * A run of `count` backslashes in the secret, as ONE group: written as 1 to 8 backslashes each (any mix is between
+ * count and 8 × count of them), or each in one of its other forms (`\u005c`, `%5C`, `&#92;`). With a group per
+ * backslash, k of them in a row nested: each position of a long run of backslashes in output tried 8^k ways to split
+ * it (a secret starting with 4 backslashes took 2.9 s on 100 KB of them). One group tries at most 7k + 1 lengths there.
+ */
+function backslashRunPattern(count: number): string {
+  const others = characterForms('\\').join('|');
+  return `(?:${BACKSLASHES}{${count},${8 * count}}|(?:${others})${count > 1 ? `{${count}}` : ''})`;
+}
+
+/**
+ * The forms of one non-alphanumeric character (below), except a backslash's own: backslashRunPattern spells runs of it.
+ * None of them matches backslashes alone, so a run of them in output cannot make two neighbours' forms nest.
+ */
+function characterForms(char: string): string[] {
+  const code = char.codePointAt(0)!;
+  const forms = char === '\\' ? htmlEntities(char) : [`${BACKSLASHES}{0,7}${asWritten(char)}`];
+  const units = code > 0xffff ? [0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff)] : [code];
+  forms.push(units.map((unit) => `${BACKSLASHES}{1,8}u${hexPattern(unit.toString(16).padStart(4, '0'))}`).join(''));
+  forms.push([...Buffer.from(char, 'utf8')].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, '0'))}`).join(''));
+  const short = SHORT_ESCAPES[char];
+  if (short !== undefined) forms.push(`${BACKSLASHES}{1,8}${short}`);
+  if (char === ' ') forms.push('\\+');
+  if (char === "'") {
+    const [q, qq] = [asWritten("'"), asWritten('"')];
+    forms.push(`${q}${BACKSLASHES}{0,7}${q}${q}`, `${q}${BACKSLASHES}{0,7}${qq}${q}${BACKSLASHES}{0,7}${qq}${q}`);
+  }
+  return forms;
+}
+
 /** JSON's (and C's, Python's) one-letter escapes of control characters. */
 const SHORT_ESCAPES: Record<string, string> = { '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f' };
+
+/** HTML's named entities for the characters its escapers escape (html.escape, Django, MarkupSafe, he). */
+const HTML_NAMES: Record<string, string> = { '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' };
+
+/** A character as is or as an HTML entity. */
+function asWritten(char: string): string {
+  return `(?:${[escapeRegExp(char), ...htmlEntities(char)].join('|')})`;
+}
+
+/**
+ * A character as HTML entities: its name if it has one of HTML_NAMES (either case: `&QUOT;` is HTML5 too), and its
+ * code point in decimal or hex, with a few leading zeros (`&#x0027;`). Quantifiers bounded, so the pattern stays linear.
+ */
+function htmlEntities(char: string): string[] {
+  const code = char.codePointAt(0)!;
+  const entities = [`&#0{0,6}${code}`, `&#[xX]0{0,6}${hexPattern(code.toString(16))}`];
+  const name = HTML_NAMES[char];
+  if (name !== undefined) entities.push(`&${[...name].map((c) => `[${c}${c.toUpperCase()}]`).join('')}`);
+  return entities.map((entity) => `${entity};`);
+}
 
 /** Hex digits in either case. */
 function hexPattern(hex: string): string {

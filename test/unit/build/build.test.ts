@@ -38,16 +38,36 @@ describe('runBuild', () => {
     expect(error.hint).toMatch(/run the build command yourself/);
   });
 
-  it("redacts the secrets a failing build prints, also where the kept tail's cut fell inside one", async () => {
+  it('redacts the secrets a failing build prints, also in a line too long to keep whole', async () => {
     const secret = 'tok_live_Q7xZ9mK2pL4vB8nR';
     const redact = createRedactor([secret]);
     const printed = await failure(runBuild(build(`set -x; curl -u "ci:${secret}" https://x.invalid 2>/dev/null; exit 2`), dir, { redact }));
     expect(printed.message).toContain(`+ curl -u ci:${REDACTED} https://x.invalid`);
     expect(printed.message).not.toContain('Q7xZ9');
-    // 64 KiB of tail are kept: here its first line starts in the middle of the secret, where no redaction knows it.
-    const cut = await failure(runBuild(build(`printf '%s' '${secret}'; head -c 65530 /dev/zero | tr '\\0' a; echo; echo done; exit 1`), dir, { redact }));
-    expect(cut.message).toMatch(/failed \(exit 1\):\ndone$/);
-    expect(cut.message).not.toMatch(/pL4vB8nR|vB8nR/);
+    // A line longer than 64 KiB is not held whole: its start is kept, redacted before it is cut.
+    const long = await failure(runBuild(build(`printf '%s' '${secret}'; head -c 65530 /dev/zero | tr '\\0' a; echo; echo done; exit 1`), dir, { redact }));
+    expect(long.message).toBe(`build command \`${long.message.split('`')[1]}\` failed (exit 1):\n${REDACTED}${'a'.repeat(1014)} … [line cut]\ndone`);
+  });
+
+  it('quotes no part of a secret when the last line is too long to keep and has no newline', async () => {
+    // The old tail kept the last 64 KiB and dropped up to its first newline: with none, it started inside the secret.
+    const secret = 'tok_live_Q7xZ9mK2pL4vB8nR';
+    const error = await failure(runBuild(build(`printf '%s' '${secret}'; head -c 65530 /dev/zero | tr '\\0' a; exit 1`), dir, { redact: createRedactor([secret]) }));
+    expect(error.message).not.toMatch(/4vB8nR|B8nR/);
+    expect(error.message.split('\n').slice(1)).toEqual([`${REDACTED}${'a'.repeat(1014)} … [line cut]`]);
+  });
+
+  it('keeps a line whole when a line of the other stream is written between two pieces of it, so its secret is redacted', async () => {
+    const secret = 'tok_live_Q7xZ9mK2pL4vB8nR';
+    const script = `printf 'token tok_live_Q7x'; sleep 0.2; printf 'oops\\n' >&2; sleep 0.2; printf 'Z9mK2pL4vB8nR\\n'; exit 1`;
+    const error = await failure(runBuild(build(script), dir, { redact: createRedactor([secret]) }));
+    expect(error.message.split('\n').slice(1)).toEqual(['oops', `token ${REDACTED}`]);
+  });
+
+  it('cuts a long line to 1024 characters once it is redacted, so the cut cannot keep the start of a secret', async () => {
+    const secret = 'tok_live_Q7xZ9mK2pL4vB8nR';
+    const error = await failure(runBuild(build(`printf '%s%s\\n' "$(head -c 1020 /dev/zero | tr '\\0' a)" '${secret}'; echo last >&2; exit 1`), dir, { redact: createRedactor([secret]) }));
+    expect(error.message.split('\n').slice(1)).toEqual([`${'a'.repeat(1020)}${REDACTED.slice(0, 4)} … [line cut]`, 'last']);
   });
 
   it('--verbose: echoes the output by whole lines, redacted, even when a secret arrives in two writes', async () => {

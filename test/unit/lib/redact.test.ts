@@ -45,6 +45,23 @@ describe('redactSecrets', () => {
     expect(createRedactor(['tok_live_Q7xZ9mK2'])('tok_live_Q7x\\Z9mK2 tok%5Flive%5FQ7xZ9mK2')).toBe(`tok_live_Q7x\\Z9mK2 ${REDACTED}`);
   });
 
+  it('catches it escaped as HTML: a Django, Starlette, Werkzeug or Jinja error page that a readiness 500 returns', () => {
+    const secret = `p"a$s 'w\`o\\rd 9!`;
+    const redact = createRedactor([secret, 'Tr0ub4dor&3xyz']);
+    // html.escape (Werkzeug, Starlette), Django's escape: &quot; and &#x27;; in Django's debug page, the repr() too.
+    expect(redact('password=&#x27;p&quot;a$s &#x27;w`o\\rd 9!&#x27;')).toBe(`password=&#x27;${REDACTED}&#x27;`);
+    expect(redact('&#x27;p&quot;a$s \\&#x27;w`o\\\\rd 9!&#x27;')).toBe(`&#x27;${REDACTED}&#x27;`);
+    // MarkupSafe (Jinja): &#34; and &#39;; others write &apos;, padded or upper-case numbers, a named backslash.
+    expect(redact('pw: p&#34;a$s &#39;w`o\\rd 9!')).toBe(`pw: ${REDACTED}`);
+    expect(redact('p&QUOT;a&#36;s&#32;&apos;w&#x60;o&#X5C;rd 9&#x0021;')).toBe(REDACTED);
+    expect(redact('p&#0034;a$s &#X0027;w`o&#92;rd 9!')).toBe(REDACTED);
+    // sh-quoted, then HTML-escaped: '\'' as &#x27;\&#x27;&#x27;.
+    expect(redact('+ psql &#x27;p&quot;a$s &#x27;\\&#x27;&#x27;w`o\\rd 9!&#x27;')).toBe(`+ psql &#x27;${REDACTED}&#x27;`);
+    expect(redact('login(&quot;Tr0ub4dor&amp;3xyz&quot;) failed; Tr0ub4dor&#38;3xyz')).toBe(`login(&quot;${REDACTED}&quot;) failed; ${REDACTED}`);
+    // A character beyond the BMP is one code point in HTML, not two surrogates.
+    expect(createRedactor(['k€y😀!'])('<b>k&#8364;y&#x1F600;&#33;</b>')).toBe(`<b>${REDACTED}</b>`);
+  });
+
   it('redacts the longest match first, so a secret containing another cannot leak a tail', () => {
     expect(redactSecrets('abcdef', ['abc', 'abcdef'])).toBe(REDACTED);
   });
@@ -74,6 +91,42 @@ describe('redacting text full of backslashes', () => {
     expect(out.startsWith(`${run} `)).toBe(true);
     expect(out).toContain(REDACTED);
     expect(out).not.toContain('w!d');
+  });
+});
+
+describe('a secret with a run of backslashes in it', () => {
+  it('spells the run as one group, so that its backslashes cannot nest', () => {
+    // One `\\{1,8}` group per backslash: k of them in a row tried 8^k ways to split a run of backslashes in output.
+    const source = secretPattern('\\\\\\\\$x');
+    const alone = source.match(/\\\\\{\d+,\d+\}(?=[|)])/g); // quantified backslashes with nothing required after them
+    expect(alone).toEqual(['\\\\{4,32}']);
+  });
+
+  it('gets through a long run of backslashes in output when the secret starts with six of them', () => {
+    // 4 leading backslashes and 100 KB took 2.9 s; 6 and 200 KB would have taken minutes.
+    const secret = `${'\\'.repeat(6)}$tok"en`;
+    const run = '\\'.repeat(200_000);
+    const out = createRedactor([secret])(`${run} ${JSON.stringify(secret)}`);
+    expect(out).toBe(`${run} "${REDACTED}"`);
+  });
+
+  it('still finds it however its backslashes were escaped', () => {
+    const secret = 'tok\\\\\\\\"n$';
+    const redact = createRedactor([secret]);
+    for (const spelled of [
+      secret,
+      JSON.stringify(secret),
+      JSON.stringify(JSON.stringify(secret)),
+      JSON.stringify(JSON.stringify(JSON.stringify(secret))),
+      `'tok${'\\'.repeat(8)}"n$'`, // Python's repr()
+      'tok\\u005c\\u005C\\u005c\\u005c\\u0022n\\u0024',
+      'tok%5C%5c%5C%5C%22n%24',
+      'tok&#92;&#x5c;&#x5C;&#92;&quot;n$',
+    ]) {
+      const out = redact(`[${spelled}]`);
+      expect(out).toContain(REDACTED);
+      expect(out).not.toMatch(/tok|n(?:\$|%24|\\u0024)/);
+    }
   });
 });
 
