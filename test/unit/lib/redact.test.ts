@@ -130,6 +130,36 @@ describe('a secret with a run of backslashes in it', () => {
   });
 });
 
+describe('redacting secrets whose backslashes and quotes sit next to other escapes', () => {
+  it('a backslash before a symbol, many times over, against many backslashes: the run is taken atomically, not split 8 ways per pair', () => {
+    // Each `\\"` of the secret was a run group followed by the quote's own optional backslashes: 8^pairs ways to
+    // split the output's backslashes at every position (four pairs took 166 ms on 2.7 KB; eight would take minutes).
+    const secret = `${'\\"'.repeat(8)}Z`;
+    const noise = `${'\\'.repeat(8)}"`.repeat(300);
+    expect(createRedactor([secret])(noise)).toBe(noise);
+    const pattern = secretPattern(secret);
+    expect(pattern.match(/\(\?=\(\?<b\d+>/g)).toHaveLength(8);
+  });
+
+  it('still finds such a secret as written, JSON-escaped up to three times, and with \\u escapes after a run', () => {
+    const secret = 'a\\"b\\\\c\'d';
+    let text = secret;
+    for (let i = 0; i < 4; i++) {
+      expect(createRedactor([secret])(`x ${text} y`)).toBe(`x ${REDACTED} y`);
+      text = JSON.stringify(text).slice(1, -1);
+    }
+    expect(createRedactor([secret])('x a\\\\\\u0022b\\\\\\\\c\\u0027d y')).toBe(`x ${REDACTED} y`);
+  });
+
+  it("a run of quotes: `'\\''` needs its backslash, so plain quotes have one way to match", () => {
+    const secret = `${"'".repeat(12)}Z`;
+    const noise = "'".repeat(5000);
+    expect(createRedactor([secret])(noise)).toBe(noise);
+    expect(createRedactor([secret])(`${"'".repeat(12)}Z`)).toBe(REDACTED);
+    expect(createRedactor(["a'b"])("x 'a'\\''b' y")).toBe(`x '${REDACTED}' y`);
+  });
+});
+
 describe("the CLI's last error message", () => {
   it('is redacted with the secrets of the config the process loaded (a host output quoted in it may hold one)', async () => {
     const { report } = await import('../../../src/cli/main.js');
