@@ -10,9 +10,10 @@ import path from 'node:path';
 
 /**
  * Messages of the errors that an API the running Node lacks gives: a method or global that is not there, syntax it
- * does not parse. Not JSON.parse's own SyntaxError ("Unexpected token } in JSON at position 9" on Node 18).
+ * does not parse. Not JSON.parse's own SyntaxError ("Unexpected token } in JSON at position 9" on Node 18; Node 20
+ * quotes the text, newlines and all: `Unexpected token '}', "{\n  "a": }\n" is not valid JSON`).
  */
-const MISSING_API = [/ is not a function\b/, / is not a constructor\b/, / is not defined\b/, /^Unexpected token\b(?!.*\bJSON\b)/, /^Invalid regular expression flags\b/, /^No such built-in module\b/, /^Cannot find module 'node:/, /^Cannot find package 'node:/, /\bERR_UNKNOWN_BUILTIN_MODULE\b/];
+const MISSING_API = [/ is not a function\b/, / is not a constructor\b/, / is not defined\b/, /^Unexpected token\b(?![\s\S]*\bJSON\b)/, /^Invalid regular expression flags\b/, /^No such built-in module\b/, /^Cannot find module 'node:/, /^Cannot find package 'node:/, /\bERR_UNKNOWN_BUILTIN_MODULE\b/];
 
 export function describeBootFailure(error: unknown, nodeVersion: string, appDir: string): string {
   if (!(error instanceof Error)) return String(error);

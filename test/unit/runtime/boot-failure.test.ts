@@ -32,7 +32,7 @@ describe('describeBootFailure: the line a deploy prints for a worker that cannot
 
   it.each([
     ['Node 18', 'Unexpected token } in JSON at position 9'],
-    ['Node 20', 'Unexpected token } in JSON at position 9 (line 1 column 10)'],
+    ['Node 20, a file of several lines', 'Unexpected token \'}\', "{\n  "a": }\n" is not valid JSON'],
   ])("JSON.parse of a bad config (%s) is the app's own error, not a missing API: no hint", (_node, message) => {
     expect(describeBootFailure(withStack(new SyntaxError(message)), 'v18.20.4', APP)).toBe(message);
   });
