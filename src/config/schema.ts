@@ -41,7 +41,7 @@ export { ENV_KEY } from './fields.js';
 
 /**
  * Always left out, before build.exclude's own patterns (config/resolve.ts): the local secrets a project directory
- * holds. A list of one's own adds to these; only a negation without wildcards (`!.env.example`) ships one (build/exclude.ts).
+ * holds. A list of one's own adds to these; only a negation without wildcards (`!.env.example`), or the pair itself negated (`!.env.*`), ships one (build/exclude.ts).
  */
 export const SECRET_EXCLUDES: readonly string[] = ['.env', '.env.*'];
 
@@ -59,7 +59,7 @@ export const buildSchema = z
       )
       .default([])
       .describe(
-        'Files of build.dir that never ship, as .gitignore patterns: a name matches at any depth ("*.log"), a path with a slash from build.dir ("/tmp", "docs/drafts"), "*" within a name, "**" across directories, a trailing "/" directories only. Added to what is always left out: ".env" and ".env.*" (local secrets); "!pattern" ships again what an earlier pattern left out (the last match decides); a .env file only by a negation without wildcards, e.g. "!.env.example". .git, __pycache__ and the config file never ship.',
+        'Files of build.dir that never ship, as .gitignore patterns: a name matches at any depth ("*.log"), a path with a slash from build.dir ("/tmp", "docs/drafts"), "*" within a name, "**" across directories, a trailing "/" directories only. Added to what is always left out: ".env" and ".env.*" (local secrets); "!pattern" ships again what an earlier pattern left out (the last match decides); a .env file only by a negation without wildcards, e.g. "!.env.example", or by the pair itself negated ("!.env", "!.env.*"). .git, __pycache__ and the config file never ship.',
       ),
     gitignore: z
       .boolean({ error: '%v is not true or false' })

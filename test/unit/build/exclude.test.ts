@@ -41,7 +41,7 @@ describe('build.exclude patterns', () => {
     expect(excluded(['!app.log'], paths)).toEqual([]);
   });
 
-  it('only a negation without wildcards ships a secret: a wildcard negation ships everything else it matches', () => {
+  it('only a negation without wildcards (or the pair itself negated) ships a secret: any other wildcard negation ships everything else it matches', () => {
     const paths: [string, boolean][] = [
       ['.env.local', false],
       ['web/.env.local', false],
