@@ -740,7 +740,8 @@ export function stageInodes(release: Pick<ReleaseSpec, 'files' | 'units'>, sentF
 function prerequisitesMissing(host: string, stdout: string): ShipitError {
   const lines = stdout.split('\n');
   const missing = lines.filter((l) => l.startsWith('prereq: ')).map((l) => l.slice(8));
-  // The config colliding with the host (another environment's units): a config error, whatever else is missing.
+  // The config colliding with the host (another environment's units, another app's deployTo): a config error,
+  // whatever else is missing.
   const conflict = lines.includes(scripts.PREREQ_CONFLICT);
   return new ShipitError(conflict ? 'CONFIG_CONFLICT' : 'PREREQUISITE_MISSING', `${host}: ${missing.join('; ')}`, { host });
 }

@@ -125,8 +125,8 @@ export interface Prerequisite {
   /** A message of its own for some of the check's exit codes (one process that can tell two failures apart). */
   messages?: Record<number, string>;
   /**
-   * A failure is the config colliding with the host (another environment's units), not something to install: the
-   * deploy and plan exit 2 (CONFIG_CONFLICT) instead of 5.
+   * A failure is the config colliding with the host (another environment's units, another app's releases in
+   * deployTo), not something to install: the deploy and plan exit 2 (CONFIG_CONFLICT) instead of 5.
    */
   conflict?: boolean;
 }

@@ -38,7 +38,10 @@ export interface Outcome {
   interrupted?: boolean;
   /** What to do, when every host that failed to prepare said the same (a misspelt worker class, a wheel to add). */
   hint?: string;
-  /** Prepare found the config colliding with a host (CONFIG_CONFLICT: another environment's units): exit 2, not 5. */
+  /**
+   * Prepare found the config colliding with a host (CONFIG_CONFLICT: another environment's units, another app's
+   * releases in deployTo): exit 2, not 5.
+   */
   conflict?: boolean;
 }
 

@@ -516,6 +516,16 @@ describe('remote scripts (the exact text is what runs on the host)', () => {
     expect(run(1)).toEqual(['prereq: unreadable', 'fail=1']);
     expect(run(0)).toEqual(['fail=0']);
   });
+
+  it('a conflict whose check has no message per exit code (deployTo holds another app\'s releases) marks its one message', () => {
+    const line = scripts
+      .checkScript(layout, 'r1', [{ check: '[ "$code" = 0 ]', message: "holds another app's releases", conflict: true }], 0)
+      .split('\n')
+      .find((l) => l.includes('another app'))!;
+    const run = (code: number) => spawnSync('sh', ['-c', ['set -eu', 'fail=0', `code=${code}`, line, 'echo "fail=$fail"'].join('\n')], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(run(1)).toEqual(["prereq: holds another app's releases", scripts.PREREQ_CONFLICT, 'fail=1']);
+    expect(run(0)).toEqual(['fail=0']);
+  });
 });
 
 describe('the restart (run by /bin/sh, systemctl faked)', () => {
