@@ -66,9 +66,17 @@ function serveWith(handler: RequestHandler, track: (req: IncomingMessage, res: S
   return (req: IncomingMessage, res: ServerResponse): void => {
     track(req, res);
     try {
-      const result = handler(req, res);
-      if (result instanceof Promise) result.catch((error: unknown) => answerFailure(req, res, error, log));
-      else if (result instanceof net.Server) answerServerReturned(result, res, log);
+      const result: unknown = handler(req, res);
+      // Most handlers return nothing: one comparison. An async one: its failure is answered, and a server it
+      // resolves to (an async wrapper of a server factory) is said as a plain function's is.
+      if (result !== undefined) {
+        if (result instanceof Promise) {
+          result.then(
+            (value: unknown) => void (value instanceof net.Server && answerServerReturned(value, res, log)),
+            (error: unknown) => answerFailure(req, res, error, log),
+          );
+        } else if (result instanceof net.Server) answerServerReturned(result, res, log);
+      }
     } catch (error) {
       answerFailure(req, res, error, log);
     }

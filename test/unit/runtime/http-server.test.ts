@@ -53,4 +53,17 @@ describe("buildServer's answers for a handler app", () => {
     expect(got.body).toMatch(/^the request handler returned an http\.Server: it is a server factory, which must be exported as createServer/);
     expect(got.logged).toEqual([expect.stringMatching(/^the request handler returned an http\.Server/)]);
   });
+
+  it('the same for an async wrapper, whose promise resolves to the server', async () => {
+    const got = await getOnce((async (..._args: unknown[]) => http.createServer()) as unknown as RequestHandler);
+    expect(got.status).toBe(500);
+    expect(got.body).toMatch(/^the request handler returned an http\.Server/);
+  });
+
+  it('answers 500 when an async handler rejects', async () => {
+    const got = await getOnce(async () => {
+      throw new Error('boom');
+    });
+    expect(got).toMatchObject({ status: 500, body: 'internal server error\n' });
+  });
 });
