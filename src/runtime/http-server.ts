@@ -67,20 +67,25 @@ function serveWith(handler: RequestHandler, track: (req: IncomingMessage, res: S
     track(req, res);
     try {
       const result: unknown = handler(req, res);
-      // Most handlers return nothing: one comparison. An async one: its failure is answered, and a server it
-      // resolves to (an async wrapper of a server factory) is said as a plain function's is.
-      if (result !== undefined) {
-        if (result instanceof Promise) {
-          result.then(
-            (value: unknown) => void (value instanceof net.Server && answerServerReturned(value, res, log)),
-            (error: unknown) => answerFailure(req, res, error, log),
-          );
-        } else if (result instanceof net.Server) answerServerReturned(result, res, log);
-      }
+      // An async handler's failure is answered, and a server it resolves to (an async wrapper of a server factory
+      // taken for a handler) is said as a plain function's is. In this order: `result !== undefined` first, with
+      // the promise handled in settle(), counted ~1,500 instructions more per connection for a handler returning
+      // nothing (count-worker.sh, three runs each), though neither branch ran.
+      if (result instanceof Promise) {
+        result.then(
+          (value: unknown) => void (value instanceof net.Server && answerServerReturned(value, res, log)),
+          (error: unknown) => answerFailure(req, res, error, log),
+        );
+      } else if (result !== undefined) settle(result, res, log);
     } catch (error) {
       answerFailure(req, res, error, log);
     }
   };
+}
+
+/** What a handler returned that is no promise: a server (a server factory taken for a handler) gets a 500 saying so. */
+function settle(result: unknown, res: ServerResponse, log: LogFn): void {
+  if (result instanceof net.Server) answerServerReturned(result, res, log);
 }
 
 let serverReturnedLogged = false;
