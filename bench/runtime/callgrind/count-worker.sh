@@ -10,6 +10,8 @@
 # Timers (heartbeat, balancing reports every 100 ms) run in wall-clock time, which callgrind stretches ~50×:
 # their share here is ~50× what it is at full speed; SHIPIT_BALANCE=0 SHIPIT_TIMEOUT=0 leaves the request path.
 # ~1.5 minutes at the defaults. The rest varies by ~±500 between runs of the same code.
+# KEEPALIVE=1 (in this script's environment, before it): WARM and N are requests on one keep-alive connection
+# (client-keepalive.mjs), and the figures are per request.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -39,9 +41,11 @@ trap 'kill -TERM "$VG" 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/" > /dev/null 2>&1 && break; sleep 0.3; done
 WORKER=$(pgrep -P "$VG" | head -1 || true)
 [ -n "$WORKER" ] || { echo "no worker process under $VG; see $OUT/server.log" >&2; exit 1; }
-node "$HERE/client.mjs" "$PORT" "$WARM" 1
+# KEEPALIVE=1 in this script's environment: N requests on one keep-alive connection instead of N connections.
+client() { if [ "${KEEPALIVE:-0}" = 1 ]; then node "$HERE/client-keepalive.mjs" "$PORT" "$1"; else node "$HERE/client.mjs" "$PORT" "$1" 1; fi; }
+client "$WARM"
 callgrind_control -z "$WORKER" > /dev/null
-node "$HERE/client.mjs" "$PORT" "$N" 1
+client "$N"
 callgrind_control -d "$WORKER" > /dev/null
 sleep 1
 kill -TERM "$VG"; wait "$VG" || true
