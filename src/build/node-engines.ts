@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
+import { readOptionalText } from '../lib/read-optional.js';
 import type { Prerequisite } from '../host/types.js';
 import { quote } from '../remote/quote.js';
 import { PREREQ_OUT } from '../remote/scripts.js';
@@ -26,7 +26,7 @@ export type Comparator = [op: '>=' | '<' | '>' | '<=' | '=', version: [number, n
  * first package.json with `engines.node`, stopping at the first one with a `name` (the app's own package: a
  * `{"type": "module"}` written into dist/ only marks the module scope). None: undefined (nothing to check).
  */
-export function findNodeEngines(buildDir: string, entry: string, read: (file: string) => string | undefined = readOptional): NodeEngines | undefined {
+export function findNodeEngines(buildDir: string, entry: string, read: (file: string) => string | undefined = readOptionalText): NodeEngines | undefined {
   for (let dir = resolve(buildDir, posix.dirname(entry)); ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     const text = read(file);
@@ -42,14 +42,6 @@ export function findNodeEngines(buildDir: string, entry: string, read: (file: st
       if (pkg?.name !== undefined) return undefined;
     }
     if (dirname(dir) === dir) return undefined;
-  }
-}
-
-function readOptional(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
   }
 }
 

@@ -12,6 +12,7 @@ import { sensitiveValues } from '../config/sensitive.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { createRedactor } from '../lib/redact.js';
 import { ShipitError } from '../lib/errors.js';
+import { readOptionalText } from '../lib/read-optional.js';
 import { cacheDir } from '../lib/cache-dir.js';
 import type { ReleaseSpec } from '../host/types.js';
 import { newReleaseId } from '../rollout/plan.js';
@@ -137,12 +138,8 @@ export function checkNodeEntry(
 
 /** A package.json's `type` ('' when it has none: CommonJS), undefined when there is no readable one. */
 function packageType(file: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readOptionalText(file);
+  if (text === undefined) return undefined;
   try {
     const type = (JSON.parse(text) as { type?: unknown }).type;
     return typeof type === 'string' ? type : '';

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { readOptionalText } from '../lib/read-optional.js';
 
 /**
  * What `shipit init --preset node` reads of a TypeScript project, so that the config it writes ships tsc's
@@ -36,12 +36,8 @@ export function detectTypeScriptProject(dir: string): TypeScriptProject | undefi
 
 /** JSON with comments and trailing commas, as tsconfig.json is written; undefined when it cannot be read. */
 function readJsonc(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readOptionalText(file);
+  if (text === undefined) return undefined;
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
