@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleRuntime } from './bundle-runtime.mjs';
 
 const BUNDLE = 'dist/shipit.cjs';
 
@@ -41,3 +42,6 @@ writeFileSync(join(root, BUNDLE), bundled);
 // must be in the bundle or reached through require().
 const dynamicImport = /(?<![\w$.])import\s*\(/.exec(bundled);
 if (dynamicImport) throw new Error(`${BUNDLE} contains a dynamic import() at offset ${dynamicImport.index}: bundle the module or require() it`);
+
+// The node preset's runtime, for the hosts: see bundle-runtime.mjs.
+await bundleRuntime(join(root, 'dist/src/runtime'), join(root, 'dist/runtime'));

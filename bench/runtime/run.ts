@@ -364,13 +364,19 @@ interface Server {
   shutdown?: () => Promise<void>;
 }
 
-/** The runtime compiled from src/runtime as it is shipped: ES modules next to a {"type":"module"} package.json. */
+/**
+ * The runtime compiled from src/runtime as it is shipped: tsc's ES modules, bundled by the build's own
+ * scripts/bundle-runtime.mjs into one main.js next to a {"type":"module"} package.json.
+ */
 async function compileRuntime(): Promise<string> {
+  const compiled = join(WORK, 'runtime-tsc');
   const out = join(WORK, 'runtime-dist');
   mkdirSync(out, { recursive: true });
   const sources = readdirSync(join(ROOT, 'src/runtime')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src/runtime', f));
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  await execFileP(process.execPath, [tsc, '--outDir', out, '--rootDir', join(ROOT, 'src/runtime'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
+  await execFileP(process.execPath, [tsc, '--outDir', compiled, '--rootDir', join(ROOT, 'src/runtime'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
+  const { bundleRuntime } = (await import(pathToFileURL(join(ROOT, 'scripts/bundle-runtime.mjs')).href)) as { bundleRuntime: (from: string, to: string) => Promise<void> };
+  await bundleRuntime(compiled, out);
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
   return join(out, 'main.js');
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per `Connection: close` connection in a whole worker process: the runtime as it runs on a host
-# (dist/src/runtime/main.js: master, one worker, heartbeat, balancing, the app loaded by the app loader), or the
+# (dist/runtime/main.js, the bundle that ships: master, one worker, heartbeat, balancing, the app loaded by the app loader), or the
 # hand-written node:cluster server (bench/runtime/plain-cluster.mjs, shared accept), each with WORKERS=1. count.sh
 # counts pieces (buildServer, the tracker) in one process without cluster; this counts everything a worker runs.
 #   npm run build && flock /tmp/shipit-bench.lock bench/runtime/callgrind/count-worker.sh shipit|plain [WARM] [N] [VAR=value ...]
@@ -12,6 +12,8 @@
 # ~1.5 minutes at the defaults. The rest varies by ~±500 between runs of the same code.
 # KEEPALIVE=1 (in this script's environment, before it): WARM and N are requests on one keep-alive connection
 # (client-keepalive.mjs), and the figures are per request.
+# SHIPIT_ENTRY=FILE / PLAIN_ENTRY=FILE (also before it): another runtime entry (e.g. tsc's dist/src/runtime/main.js,
+# the runtime as separate modules) or another hand-written server to count.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -24,11 +26,11 @@ PORT=$((20000 + RANDOM % 20000))
 export HOST=127.0.0.1
 case $VARIANT in
   shipit)
-    ENTRY=$ROOT/dist/src/runtime/main.js
+    ENTRY=${SHIPIT_ENTRY:-$ROOT/dist/runtime/main.js}
     [ -f "$ENTRY" ] || { echo "no $ENTRY: run npm run build first" >&2; exit 2; }
     SERVER_ENV=(SHIPIT_APP=hello.mjs WORKERS=1 PORT=$PORT) ;;
   plain)
-    ENTRY=$HERE/../plain-cluster.mjs
+    ENTRY=${PLAIN_ENTRY:-$HERE/../plain-cluster.mjs}
     SERVER_ENV=(NODE_CLUSTER_SCHED_POLICY=none WORKERS=1 PORT=$PORT) ;;
   *) echo "usage: count-worker.sh shipit|plain [WARM] [N] [VAR=value ...]" >&2; exit 2 ;;
 esac
