@@ -24,14 +24,19 @@ export class AppShapeError extends Error {
   override name = 'AppShapeError';
 }
 
-export async function importApp(entry: string, cwd: string): Promise<LoadedApp> {
+/** Loads the app; `warn` hears of exports that look like a misnamed hook (misnamedHooks), which are not called. */
+export async function importApp(entry: string, cwd: string, warn: (message: string) => void = () => {}): Promise<LoadedApp> {
   const file = path.resolve(cwd, entry);
   const mod: unknown = await import(pathToFileURL(file).href);
-  return resolveAppExports(mod, entry);
+  const app = resolveAppExports(mod, entry);
+  for (const { name, hook } of misnamedHooks(mod)) {
+    warn(`${entry}: export ${name} is not called by the runtime: the hook is named ${hook}, ${HOOK_PURPOSE[hook]}; rename it to ${hook}`);
+  }
+  return app;
 }
 
-/** Pure: picks the app's functions from a module namespace object. */
-export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
+/** The module's own exports and its default export's properties (CommonJS), as resolveAppExports reads them. */
+function exportsOf(mod: unknown): { ns: Record<string, unknown>; def: unknown; defObject: Record<string, unknown> | undefined } {
   const ns = (typeof mod === 'object' && mod !== null ? mod : {}) as Record<string, unknown>;
   let def = ns.default;
   let defObject = typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : undefined;
@@ -43,6 +48,12 @@ export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
     def = inner;
     if (typeof inner === 'object' && inner !== null) defObject = { ...defObject, ...(inner as Record<string, unknown>) };
   }
+  return { ns, def, defObject };
+}
+
+/** Pure: picks the app's functions from a module namespace object. */
+export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
+  const { ns, def, defObject } = exportsOf(mod);
   const pick = (name: string): unknown => ns[name] ?? defObject?.[name];
 
   const ready = optionalFunction(pick('ready'), 'ready', entry);
@@ -68,10 +79,78 @@ export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
     }
     return { kind: 'handler', handler: handler as RequestHandler, ready, shutdown };
   }
+  const meant = misnamedHooks(mod).find((m) => m.hook === 'handler' || m.hook === 'createServer');
   throw new AppShapeError(
     `${entry} exports no request handler: export default (req, res) => …, export function handler(req, res), ` +
-      `or export function createServer() returning an http.Server (found exports: ${Object.keys(ns).join(', ') || 'none'})`,
+      `or export function createServer() returning an http.Server (found exports: ${Object.keys(ns).join(', ') || 'none'}` +
+      `${meant === undefined ? '' : `; rename ${meant.name} to ${meant.hook}`})`,
   );
+}
+
+type Hook = 'handler' | 'createServer' | 'ready' | 'shutdown';
+
+/** What each hook is for, in the warning about a misnamed one. */
+const HOOK_PURPOSE: Record<Hook, string> = {
+  handler: 'the request handler',
+  createServer: "called for the app's own http.Server",
+  ready: 'awaited before the worker counts as serving (READY=1, the deploy gate)',
+  shutdown: 'called once a drain has closed the server',
+};
+
+/**
+ * Pure: exported functions whose names look like one of the hooks the runtime calls, where that hook itself is
+ * not exported: `onReady`, `isReady`, `readiness`, `Ready`, `redy`, `onShutdown`, `shutDown`, `createserver`,
+ * `requestHandler`, `handle`. The runtime calls hooks by exact name, so such an export is never called, and
+ * nothing fails: a misnamed ready() lets every worker count as serving before the app's database is open, a
+ * misnamed shutdown() leaves pools unclosed. Matched case-insensitively after an `on`/`is`/`app` prefix and a
+ * `hook`/`check`/`fn` suffix, or within one or two edits (typos); a handler-like name only while no handler is
+ * found (the default export counts). Only ever a warning: the app runs as exported.
+ */
+export function misnamedHooks(mod: unknown): Array<{ name: string; hook: Hook }> {
+  const { ns, def, defObject } = exportsOf(mod);
+  const has = (name: string): boolean => ns[name] !== undefined || defObject?.[name] !== undefined;
+  const missing = (hook: Hook): boolean => (hook === 'handler' ? !has('handler') && !has('createServer') && typeof def !== 'function' : !has(hook));
+  const names = new Set([...Object.keys(ns), ...Object.keys(defObject ?? {})].filter((n) => n !== 'default' && n !== '__esModule'));
+  const found: Array<{ name: string; hook: Hook }> = [];
+  for (const name of names) {
+    const value = ns[name] ?? defObject?.[name];
+    if (typeof value !== 'function' || (HOOKS as readonly string[]).includes(name)) continue;
+    const hook = HOOKS.find((h) => missing(h) && looksLike(name, h));
+    if (hook !== undefined) found.push({ name, hook });
+  }
+  return found;
+}
+
+const HOOKS: readonly Hook[] = ['ready', 'shutdown', 'createServer', 'handler'];
+
+function looksLike(name: string, hook: Hook): boolean {
+  const lower = name.toLowerCase();
+  const target = hook.toLowerCase();
+  const core = lower.replace(/^(?:on|is|app)(?=[a-z])/, '').replace(/(?:hook|check|fn)$/, '');
+  if (core === target) return true;
+  // Typos: two edits in a long name, one in a short one, and there not a shorter word (`read` is no `ready`).
+  if (target.length >= 8 ? editDistance(lower, target) <= 2 : lower.length >= target.length && editDistance(lower, target) <= 1) return true;
+  switch (hook) {
+    case 'ready':
+      return core === 'readiness';
+    case 'handler':
+      return lower.endsWith('handler') || lower === 'handle';
+    default:
+      return false;
+  }
+}
+
+/** Optimal string alignment distance (the runtime carries its own: it imports nothing outside src/runtime). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /**

@@ -180,7 +180,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   });
 
   try {
-    app = await importApp(config.app, process.cwd());
+    // A misnamed hook is said once, by the first slot's worker (as the SIGTERM handler below), not by every worker.
+    app = await importApp(config.app, process.cwd(), (message) => void (process.env['SHIPIT_WORKER_SLOT'] === '1' && log('warn', message)));
   } catch (error) {
     return failBoot('load', error);
   }

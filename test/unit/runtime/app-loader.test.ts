@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppShapeError, importApp, resolveAppExports } from '../../../src/runtime/app-loader.js';
+import { AppShapeError, importApp, misnamedHooks, resolveAppExports } from '../../../src/runtime/app-loader.js';
 
 const handler = (_req: unknown, _res: unknown): void => undefined;
 const ready = async (): Promise<void> => undefined;
@@ -98,5 +98,61 @@ describe('importApp', () => {
 
   it('passes the import error through', async () => {
     await expect(importApp('broken.mjs', dir)).rejects.toThrow('no database URL');
+  });
+});
+
+describe('misnamedHooks', () => {
+  const fn = (): void => undefined;
+
+  it('names exports that look like ready/shutdown/createServer when those are not exported', () => {
+    expect(misnamedHooks({ default: handler, onReady: fn, shutDown: fn })).toEqual([
+      { name: 'onReady', hook: 'ready' },
+      { name: 'shutDown', hook: 'shutdown' },
+    ]);
+    expect(misnamedHooks({ handler, isReady: fn, readinessCheck: fn, redy: fn })).toEqual([
+      { name: 'isReady', hook: 'ready' },
+      { name: 'readinessCheck', hook: 'ready' },
+    ]);
+    expect(misnamedHooks({ raedy: fn, onShutdownHook: fn, createserver: fn })).toEqual([
+      { name: 'raedy', hook: 'ready' },
+      { name: 'onShutdownHook', hook: 'shutdown' },
+      { name: 'createserver', hook: 'createServer' },
+    ]);
+    // CommonJS: module.exports = { handler, onReady }.
+    expect(misnamedHooks({ default: { handler, onReady: fn } })).toEqual([{ name: 'onReady', hook: 'ready' }]);
+  });
+
+  it('says nothing when the hook itself is exported, for values that are no functions, or for other words', () => {
+    expect(misnamedHooks({ handler, ready, onReady: fn })).toEqual([]);
+    expect(misnamedHooks({ handler, onReady: true, shutdownTimeoutMs: 5000 })).toEqual([]);
+    expect(misnamedHooks({ handler, read: fn, reader: fn, shut: fn, server: fn, close: fn })).toEqual([]);
+  });
+
+  it('looks for a misnamed handler only while no handler is found (a default export function counts)', () => {
+    expect(misnamedHooks({ default: handler, requestHandler: fn })).toEqual([]);
+    expect(misnamedHooks({ requestHandler: fn })).toEqual([{ name: 'requestHandler', hook: 'handler' }]);
+    expect(misnamedHooks({ handle: fn })).toEqual([{ name: 'handle', hook: 'handler' }]);
+  });
+
+  it('adds the rename to the error of an app that exports no handler', () => {
+    expect(() => resolveAppExports({ requestHandler: handler }, 'srv.js')).toThrow(/\(found exports: requestHandler; rename requestHandler to handler\)$/);
+    expect(() => resolveAppExports({ createSever: fn }, 'srv.js')).toThrow(/rename createSever to createServer\)$/);
+    expect(() => resolveAppExports({ main: fn }, 'srv.js')).toThrow(/\(found exports: main\)$/);
+  });
+
+  it('importApp warns of each, naming the entry, the export and the hook, and still loads the app', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shipit-misnamed-'));
+    try {
+      writeFileSync(path.join(dir, 'app.mjs'), 'export default (req, res) => res.end();\nexport async function onReady() {}\n');
+      const warnings: string[] = [];
+      const app = await importApp('app.mjs', dir, (message) => warnings.push(message));
+      expect(app.kind).toBe('handler');
+      expect(app.ready).toBeUndefined();
+      expect(warnings).toEqual([
+        'app.mjs: export onReady is not called by the runtime: the hook is named ready, awaited before the worker counts as serving (READY=1, the deploy gate); rename it to ready',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@
  * The runtime as a real process tree: readiness reported to a real notify socket through both sd_notify paths,
  * graceful stop with a request in flight, and the named exit codes of a runtime that cannot start.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +91,26 @@ describe("an app's own SIGTERM handler", () => {
     runtime = startRuntime();
     await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
     expect(runtime.lines.some((l) => String(l.msg).includes('SIGTERM handler'))).toBe(false);
+  }, 20_000);
+});
+
+describe('an app whose hook is misnamed', () => {
+  it('serves, and the runtime says once which export it does not call and what to rename it to', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'shipit-rt-'));
+    try {
+      writeFileSync(path.join(cwd, 'app.mjs'), "export default (req, res) => res.end('ok');\nexport async function onReady() {}\n");
+      runtime = startRuntime({ cwd, env: { SHIPIT_APP: 'app.mjs' } });
+      await runtime.waitForLog((l) => l.msg === 'ready: every worker serves', 10_000);
+      const warnings = runtime.lines.filter((l) => String(l.msg).includes('export onReady'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({
+        level: 'warn',
+        worker: 1,
+        msg: 'app.mjs: export onReady is not called by the runtime: the hook is named ready, awaited before the worker counts as serving (READY=1, the deploy gate); rename it to ready',
+      });
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   }, 20_000);
 });
 
