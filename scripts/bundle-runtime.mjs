@@ -28,7 +28,8 @@ export async function bundleRuntime(compiledDir, outDir) {
       format: 'esm',
       // The hosts' Node: Debian 12's nodejs is 18.
       target: 'node18',
-      // Only node: builtins are imported statically; sd-notify and the app are loaded at run time by path.
+      // What the runtime imports is its own modules, src/lib/nearest.ts (no imports) and node: builtins; sd-notify
+      // and the app are loaded at run time by path.
       packages: 'external',
       legalComments: 'none',
       logLevel: 'warning',

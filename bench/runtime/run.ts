@@ -369,14 +369,15 @@ interface Server {
  * scripts/bundle-runtime.mjs into one main.js next to a {"type":"module"} package.json.
  */
 async function compileRuntime(): Promise<string> {
+  // rootDir src: the runtime also imports the dependency-free src/lib/nearest.ts, which the bundle takes in.
   const compiled = join(WORK, 'runtime-tsc');
   const out = join(WORK, 'runtime-dist');
   mkdirSync(out, { recursive: true });
   const sources = readdirSync(join(ROOT, 'src/runtime')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src/runtime', f));
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  await execFileP(process.execPath, [tsc, '--outDir', compiled, '--rootDir', join(ROOT, 'src/runtime'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
+  await execFileP(process.execPath, [tsc, '--outDir', compiled, '--rootDir', join(ROOT, 'src'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
   const { bundleRuntime } = (await import(pathToFileURL(join(ROOT, 'scripts/bundle-runtime.mjs')).href)) as { bundleRuntime: (from: string, to: string) => Promise<void> };
-  await bundleRuntime(compiled, out);
+  await bundleRuntime(join(compiled, 'runtime'), out);
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
   return join(out, 'main.js');
 }
