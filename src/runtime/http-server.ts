@@ -70,7 +70,10 @@ function serveWith(handler: RequestHandler, track: (req: IncomingMessage, res: S
       // An async handler's failure is answered, and a server it resolves to (an async wrapper of a server factory
       // taken for a handler) is said as a plain function's is. In this order: `result !== undefined` first, with
       // the promise handled in settle(), counted ~1,500 instructions more per connection for a handler returning
-      // nothing (count-worker.sh, three runs each), though neither branch ran.
+      // nothing (count-worker.sh, three runs each), though neither branch ran. Those counts had 3,000 connections
+      // of warm-up, after which TurboFan still compiled onRequest, an unnamed function (likely this listener) and
+      // ~10 of Node's inside the counted window (--trace-opt): the order likely moved what was compiled there, not
+      // what a request costs (bench/RESULTS.md, 2026-12-05 05:18). Not recounted.
       if (result instanceof Promise) {
         result.then(
           (value: unknown) => void (value instanceof net.Server && answerServerReturned(value, res, log)),

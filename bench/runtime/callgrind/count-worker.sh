@@ -9,15 +9,23 @@
 # zeroed after WARM connections and dumped after N more; split.py prints total / GC / the rest per connection.
 # Timers (heartbeat, balancing reports every 100 ms) run in wall-clock time, which callgrind stretches ~50×:
 # their share here is ~50× what it is at full speed; SHIPIT_BALANCE=0 SHIPIT_TIMEOUT=0 leaves the request path.
-# ~1.5 minutes at the defaults. The rest varies by ~±500 between runs of the same code.
-# KEEPALIVE=1 (in this script's environment, before it): WARM and N are requests on one keep-alive connection
-# (client-keepalive.mjs), and the figures are per request.
+# ~2 minutes at the defaults. The rest varies by ~±500 between runs of the same code (±~600 in close mode).
+# WARM is 9000 (it was 3000): with --single-threaded, TurboFan compiles on the main thread, and after 3,000
+# `Connection: close` connections it was still compiling ~10 of Node's request functions (12 in the runtime:
+# also its request listener, onRequest and events' arrayClone) within the next 6,000 (--trace-opt): 11,700
+# (hand-written) and 13,300 (runtime) of the ~183,000 counted per connection were in v8::internal::compiler, and
+# WARM 9000 took 15,000 and 17,000 off the count. From 9,000 on no more compiles: what a warm worker spends.
+# KEEPALIVE=1 (in this script's environment, before it): N requests on one keep-alive connection
+# (client-keepalive.mjs), after WARM on two others (half each), and the figures are per request. Two: on the
+# connection after the first long one, Node's request path deoptimizes ("wrong map" in ~29 functions,
+# --trace-deopt, the same in both servers) and TurboFan recompiles ~57 functions, on the main thread under
+# --single-threaded; with one warm-up connection that fell in the counted window, ~37,000 of ~99,000 per request.
 # SHIPIT_ENTRY=FILE / PLAIN_ENTRY=FILE (also before it): another runtime entry (e.g. tsc's dist/src/runtime/main.js,
 # the runtime as separate modules) or another hand-written server to count.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-VARIANT=$1; WARM=${2:-3000}; N=${3:-6000}
+VARIANT=$1; WARM=${2:-9000}; N=${3:-6000}
 shift $(( $# < 3 ? $# : 3 ))
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/shipit-callgrind-worker.XXXX")
 PORT=$((20000 + RANDOM % 20000))
@@ -45,7 +53,7 @@ WORKER=$(pgrep -P "$VG" | head -1 || true)
 [ -n "$WORKER" ] || { echo "no worker process under $VG; see $OUT/server.log" >&2; exit 1; }
 # KEEPALIVE=1 in this script's environment: N requests on one keep-alive connection instead of N connections.
 client() { if [ "${KEEPALIVE:-0}" = 1 ]; then node "$HERE/client-keepalive.mjs" "$PORT" "$1"; else node "$HERE/client.mjs" "$PORT" "$1" 1; fi; }
-client "$WARM"
+if [ "${KEEPALIVE:-0}" = 1 ]; then client $((WARM / 2)); client $((WARM - WARM / 2)); else client "$WARM"; fi
 callgrind_control -z "$WORKER" > /dev/null
 client "$N"
 callgrind_control -d "$WORKER" > /dev/null
