@@ -8,10 +8,10 @@
 // addListener are the same functions for every emitter in the process, and V8's inline caches in them record the
 // object shapes they meet once they are warm: beyond four, a cache goes megamorphic, and every request's
 // IncomingMessage, ServerResponse and 'finish' listener then goes through the slower generic lookup. Counted with
-// bench/runtime/callgrind/count-worker.sh, user-space instructions of the worker: per keep-alive request 101,575
-// and 101,607 as modules, 100,323 and 100,421 bundled (the hand-written server 98,942 and 99,127); per
-// `Connection: close` connection 188,406 as modules, 186,261 and 186,538 bundled (hand-written 182,981). See
-// bench/RESULTS.md, "What an app's startup costs a request".
+// bench/runtime/callgrind/count-worker.sh (a warm worker, user-space instructions, GC apart): per keep-alive
+// request 53,607 / 53,619 as modules, 52,726 bundled, the hand-written server 52,586; per `Connection: close`
+// connection 170,993 as modules, 169,177 bundled, hand-written ~167,900. See bench/RESULTS.md, "What an app's
+// startup costs a request".
 import { build } from 'esbuild';
 import { join } from 'node:path';
 

@@ -4,7 +4,7 @@
 // the shipit runtime uses), the reference the runtime is measured against; and with Node's default, round-robin.
 //   NODE_CLUSTER_SCHED_POLICY=none WORKERS=2 PORT=18201 node bench/runtime/plain-cluster.mjs
 // APP_STARTUP=N: each worker first imports N small generated modules and writes one line to stdout, as an app's
-// startup does. Nothing of it runs per request, yet it costs a request ~3.6% more instructions (count-worker.sh,
+// startup does. Nothing of it runs per request, yet it costs a request ~2.7% more instructions (count-worker.sh,
 // bench/RESULTS.md "What an app's startup costs a request"): Node's EventEmitter and stream functions, shared by
 // every emitter in the process, meet more object shapes and their inline caches go megamorphic.
 import cluster from 'node:cluster';
