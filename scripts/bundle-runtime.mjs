@@ -28,8 +28,8 @@ export async function bundleRuntime(compiledDir, outDir) {
       format: 'esm',
       // The hosts' Node: Debian 12's nodejs is 18.
       target: 'node18',
-      // What the runtime imports is its own modules, src/lib/nearest.ts (no imports) and node: builtins; sd-notify
-      // and the app are loaded at run time by path.
+      // The runtime imports only its own modules and node: builtins; sd-notify and the app are loaded at run time
+      // by path.
       packages: 'external',
       legalComments: 'none',
       logLevel: 'warning',

@@ -16,10 +16,10 @@
 // Prints tables and writes bench/results/runtime.json (gitignored). ≈ 4 minutes by default (servers restart every
 // 2 rounds); `--diagnose` adds variants that show where the time goes (minutes more). Options: see parseArgs.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -73,7 +73,7 @@ export interface Options {
   killPasses: number;
   /** Also measure shipit variants that show where its time goes (round-robin, no heartbeat, access log, pieces). */
   diagnose: boolean;
-  /** A built runtime to measure instead of compiling src/runtime (e.g. dist/src/runtime/main.js). */
+  /** A built runtime to measure instead of compiling src/runtime (e.g. dist/runtime/main.js, what ships). */
   entry: string | undefined;
   /** Measure only these servers (keys; the hand-written one is always kept as the reference). */
   only: string[] | undefined;
@@ -364,20 +364,25 @@ interface Server {
   shutdown?: () => Promise<void>;
 }
 
+/** tsc's modules of src/runtime (compileRuntime), which --diagnose's hand-written servers import pieces of. */
+const RUNTIME_MODULES = join(WORK, 'runtime-tsc');
+
 /**
  * The runtime compiled from src/runtime as it is shipped: tsc's ES modules, bundled by the build's own
  * scripts/bundle-runtime.mjs into one main.js next to a {"type":"module"} package.json.
  */
 async function compileRuntime(): Promise<string> {
-  // rootDir src: the runtime also imports the dependency-free src/lib/nearest.ts, which the bundle takes in.
-  const compiled = join(WORK, 'runtime-tsc');
+  const compiled = RUNTIME_MODULES;
   const out = join(WORK, 'runtime-dist');
+  // Afresh: tsc's modules of an earlier version of this bench lay here, and --diagnose must not import stale ones.
+  rmSync(compiled, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const sources = readdirSync(join(ROOT, 'src/runtime')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src/runtime', f));
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  await execFileP(process.execPath, [tsc, '--outDir', compiled, '--rootDir', join(ROOT, 'src'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
+  await execFileP(process.execPath, [tsc, '--outDir', compiled, '--rootDir', join(ROOT, 'src/runtime'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023', '--types', 'node', '--strict', '--skipLibCheck', '--esModuleInterop', ...sources], { cwd: ROOT });
   const { bundleRuntime } = (await import(pathToFileURL(join(ROOT, 'scripts/bundle-runtime.mjs')).href)) as { bundleRuntime: (from: string, to: string) => Promise<void> };
-  await bundleRuntime(join(compiled, 'runtime'), out);
+  await bundleRuntime(compiled, out);
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
   return join(out, 'main.js');
 }
@@ -1038,7 +1043,9 @@ export async function main(argv: string[]): Promise<void> {
   const startedAt = new Date();
   const load: { before: (number | null)[]; after?: (number | null)[] } = { before: loadavg().map((n) => round(n, 1)) };
   log(o.entry ? `runtime: ${o.entry}` : 'compiling src/runtime (tsc, as shipped)');
-  const entry = o.entry ?? (await compileRuntime());
+  // --diagnose's pieces come from tsc's modules of src/runtime, also when --entry names a bundle to measure.
+  const compiled = o.entry === undefined || o.diagnose ? await compileRuntime() : undefined;
+  const entry = o.entry ?? compiled!;
   const { pm2, version: pm2Version } = await loadPm2();
 
   const W = o.workers;
@@ -1063,8 +1070,8 @@ export async function main(argv: string[]): Promise<void> {
       shipitServer('shipit-no-balance', 'shipit, SHIPIT_BALANCE=0 (no balancing)', 18311, entry, W, { SHIPIT_BALANCE: '0' }, false),
       shipitServer('shipit-balance-always', 'shipit, SHIPIT_BALANCE=always (also with no CPU idle)', 18312, entry, W, { SHIPIT_BALANCE: 'always' }, false),
       shipitServer('shipit-access-log', 'shipit, SHIPIT_ACCESS_LOG=1 (to a file)', 18307, entry, W, { SHIPIT_ACCESS_LOG: '1' }, false),
-      plainServer('plain-buildserver', "hand-written + shipit's buildServer", 18308, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'buildServer' }, false),
-      plainServer('plain-tracker', "hand-written + shipit's ConnectionTracker", 18309, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: dirname(entry), SHIPIT_PIECE: 'tracker' }, false),
+      plainServer('plain-buildserver', "hand-written + shipit's buildServer", 18308, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: RUNTIME_MODULES, SHIPIT_PIECE: 'buildServer' }, false),
+      plainServer('plain-tracker', "hand-written + shipit's ConnectionTracker", 18309, 'plain-shipit-server.mjs', W, { ...SHARED, SHIPIT_RUNTIME_DIR: RUNTIME_MODULES, SHIPIT_PIECE: 'tracker' }, false),
     );
   }
   if (o.only !== undefined) servers = servers.filter((s) => s.key === 'plain' || o.only!.includes(s.key));

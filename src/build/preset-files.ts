@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { ShipitError } from '../lib/errors.js';
@@ -25,19 +25,18 @@ export function nodeRuntimeFiles(): Record<string, { content: string | Buffer }>
   const files: Record<string, { content: string | Buffer }> = {
     [`${NODE_RUNTIME_DIR}/package.json`]: { content: '{ "type": "module", "private": true }\n' },
   };
-  for (const name of RUNTIME_ENTRIES) files[`${NODE_RUNTIME_DIR}/${name}`] = { content: readFileSync(join(dir, name)) };
+  // Whatever scripts/bundle-runtime.mjs wrote there: one bundle per entry (main.js, reload-wait.js).
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.js')).sort()) {
+    files[`${NODE_RUNTIME_DIR}/${name}`] = { content: readFileSync(join(dir, name)) };
+  }
   return files;
 }
-
-/** The bundles scripts/bundle-runtime.mjs writes (its RUNTIME_ENTRIES). */
-const RUNTIME_ENTRIES = ['main.js', 'reload-wait.js'];
 
 function runtimeDir(): string {
   // The runtime that ships is always the build's bundle, also when this code runs from the sources (tests).
   const dir = join(packageRoot(), 'dist/runtime');
-  const missing = RUNTIME_ENTRIES.find((name) => !existsSync(join(dir, name)));
-  if (missing !== undefined) {
-    throw new ShipitError('BUILD_FAILED', `shipit's node runtime is not built (${dir}/${missing} is missing)`, { hint: 'run `npm run build` in the shipit package' });
+  if (!existsSync(join(dir, 'main.js'))) {
+    throw new ShipitError('BUILD_FAILED', `shipit's node runtime is not built (${dir}/main.js is missing)`, { hint: 'run `npm run build` in the shipit package' });
   }
   return dir;
 }

@@ -1,3 +1,7 @@
+import { editDistance } from '../runtime/edit-distance.js';
+
+export { editDistance };
+
 interface NearestOptions {
   ignoreCase?: boolean;
 }
@@ -33,16 +37,3 @@ export function uniquelyNearest(name: string, candidates: Iterable<string>, maxD
 
 /** How far a typo may be from the name it meant: 2 edits, more for long names (a third of the length). */
 export const typoDistance = (length: number) => Math.max(2, Math.floor(length / 3));
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours (mian → main: 1). */
-export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
-}

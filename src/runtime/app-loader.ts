@@ -12,7 +12,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { editDistance } from '../lib/nearest.js';
+import { exportsOf, HOOK_PURPOSE, misnamedHooks } from './app-exports.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -34,22 +34,6 @@ export async function importApp(entry: string, cwd: string, warn: (message: stri
     warn(`${entry}: export ${name} is not called by the runtime: the hook is named ${hook}, ${HOOK_PURPOSE[hook]}; rename it to ${hook}`);
   }
   return app;
-}
-
-/** The module's own exports and its default export's properties (CommonJS), as resolveAppExports reads them. */
-function exportsOf(mod: unknown): { ns: Record<string, unknown>; def: unknown; defObject: Record<string, unknown> | undefined } {
-  const ns = (typeof mod === 'object' && mod !== null ? mod : {}) as Record<string, unknown>;
-  let def = ns.default;
-  let defObject = typeof def === 'object' && def !== null ? (def as Record<string, unknown>) : undefined;
-  // TypeScript's (and Babel's) CommonJS output of `export default …`: exports.default = …, exports.__esModule =
-  // true. import() of a CommonJS file gives module.exports as `default`, so the app's default export is one level
-  // further down: unwrapped as TypeScript's own esModuleInterop would.
-  if (defObject?.['__esModule'] === true && 'default' in defObject) {
-    const inner = defObject['default'];
-    def = inner;
-    if (typeof inner === 'object' && inner !== null) defObject = { ...defObject, ...(inner as Record<string, unknown>) };
-  }
-  return { ns, def, defObject };
 }
 
 /** Pure: picks the app's functions from a module namespace object. */
@@ -86,59 +70,6 @@ export function resolveAppExports(mod: unknown, entry: string): LoadedApp {
       `or export function createServer() returning an http.Server (found exports: ${Object.keys(ns).join(', ') || 'none'}` +
       `${meant === undefined ? '' : `; rename ${meant.name} to ${meant.hook}`})`,
   );
-}
-
-type Hook = 'handler' | 'createServer' | 'ready' | 'shutdown';
-
-/** What each hook is for, in the warning about a misnamed one. */
-const HOOK_PURPOSE: Record<Hook, string> = {
-  handler: 'the request handler',
-  createServer: "called for the app's own http.Server",
-  ready: 'awaited before the worker counts as serving (READY=1, the deploy gate)',
-  shutdown: 'called once a drain has closed the server',
-};
-
-/**
- * Pure: exported functions whose names look like one of the hooks the runtime calls, where that hook itself is
- * not exported: `onReady`, `isReady`, `readiness`, `Ready`, `redy`, `onShutdown`, `shutDown`, `createserver`,
- * `requestHandler`, `handle`. The runtime calls hooks by exact name, so such an export is never called, and
- * nothing fails: a misnamed ready() lets every worker count as serving before the app's database is open, a
- * misnamed shutdown() leaves pools unclosed. Matched case-insensitively after an `on`/`is`/`app` prefix and a
- * `hook`/`check`/`fn` suffix, or within one or two edits (typos); a handler-like name only while no handler is
- * found (the default export counts). Only ever a warning: the app runs as exported.
- */
-export function misnamedHooks(mod: unknown): Array<{ name: string; hook: Hook }> {
-  const { ns, def, defObject } = exportsOf(mod);
-  const has = (name: string): boolean => ns[name] !== undefined || defObject?.[name] !== undefined;
-  const missing = (hook: Hook): boolean => (hook === 'handler' ? !has('handler') && !has('createServer') && typeof def !== 'function' : !has(hook));
-  const names = new Set([...Object.keys(ns), ...Object.keys(defObject ?? {})].filter((n) => n !== 'default' && n !== '__esModule'));
-  const found: Array<{ name: string; hook: Hook }> = [];
-  for (const name of names) {
-    const value = ns[name] ?? defObject?.[name];
-    if (typeof value !== 'function' || (HOOKS as readonly string[]).includes(name)) continue;
-    const hook = HOOKS.find((h) => missing(h) && looksLike(name, h));
-    if (hook !== undefined) found.push({ name, hook });
-  }
-  return found;
-}
-
-const HOOKS: readonly Hook[] = ['ready', 'shutdown', 'createServer', 'handler'];
-
-function looksLike(name: string, hook: Hook): boolean {
-  const lower = name.toLowerCase();
-  const target = hook.toLowerCase();
-  const core = lower.replace(/^(?:on|is|app)(?=[a-z])/, '').replace(/(?:hook|check|fn)$/, '');
-  if (core === target) return true;
-  // Typos: two edits in a long name, one in a short one, and there not a shorter word (`read` is no `ready`).
-  if (target.length >= 8 ? editDistance(lower, target) <= 2 : lower.length >= target.length && editDistance(lower, target) <= 1) return true;
-  switch (hook) {
-    case 'ready':
-      return core === 'readiness';
-    case 'handler':
-      return lower.endsWith('handler') || lower === 'handle';
-    default:
-      return false;
-  }
 }
 
 /**

@@ -7,9 +7,10 @@
  * Node (Debian 12's nodejs 18.19 and newer) and imports only node: builtins, plus `sd-notify` when present.
  * Workers are forked from this same file.
  *
- * Shipping: copy dist/src/runtime/*.js into <release>/.shipit/runtime/ together with a package.json saying
- * {"type":"module"}: these files are ES modules, and Node 18 takes the module type from the nearest
- * package.json, which may be the app's own (CommonJS) one. `sd-notify` is a native addon tied to the Node ABI it
+ * Shipping: `npm run build` bundles this file and what it imports into dist/runtime/main.js (reload-wait.ts into
+ * reload-wait.js; scripts/bundle-runtime.mjs says why one file), which shipit puts into <release>/.shipit/runtime/
+ * together with a package.json saying {"type":"module"}: they are ES modules, and Node 18 takes the module type
+ * from the nearest package.json, which may be the app's own (CommonJS) one. `sd-notify` is a native addon tied to the Node ABI it
  * was built for: install it on the host (or a host-identical builder) into the release's node_modules, or point
  * SHIPIT_SD_NOTIFY at it; without it the runtime uses systemd-notify (NotifyAccess=all) and says so in its log.
  *

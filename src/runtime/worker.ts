@@ -29,6 +29,7 @@ import {
   isMasterMessage,
   type ListenTarget,
   WORKER_EXIT,
+  WorkerEnv,
   type WorkerMessage,
 } from './protocol.js';
 
@@ -181,7 +182,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
   try {
     // A misnamed hook is said once, by the first slot's worker (as the SIGTERM handler below), not by every worker.
-    app = await importApp(config.app, process.cwd(), (message) => void (process.env['SHIPIT_WORKER_SLOT'] === '1' && log('warn', message)));
+    app = await importApp(config.app, process.cwd(), (message) => void (process.env[WorkerEnv.slot] === '1' && log('warn', message)));
   } catch (error) {
     return failBoot('load', error);
   }
@@ -257,7 +258,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
  */
 function warnOfOwnSigtermHandler(log: LogFn): void {
   // One listener is the runtime's own (runWorker).
-  if (process.listenerCount('SIGTERM') <= 1 || process.env['SHIPIT_WORKER_SLOT'] !== '1') return;
+  if (process.listenerCount('SIGTERM') <= 1 || process.env[WorkerEnv.slot] !== '1') return;
   log('warn', "the app registers its own SIGTERM handler, which does not run when the service stops, restarts or reloads: the runtime stops a worker by message and then calls the app's exported shutdown(), once its requests are done; move the cleanup there");
 }
 

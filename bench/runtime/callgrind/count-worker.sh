@@ -9,7 +9,7 @@
 # zeroed after WARM connections and dumped after N more; split.py prints total / GC / the rest per connection.
 # Timers (heartbeat, balancing reports every 100 ms) run in wall-clock time, which callgrind stretches ~50×:
 # their share here is ~50× what it is at full speed; SHIPIT_BALANCE=0 SHIPIT_TIMEOUT=0 leaves the request path.
-# ~2 minutes at the defaults. The rest varies by ~±500 between runs of the same code (±~600 in close mode).
+# ~2 minutes at the defaults. The rest varies between runs of the same code by ~±300 per keep-alive request, ~±600 per close connection.
 # WARM is 9000 (it was 3000): with --single-threaded, TurboFan compiles on the main thread, and after 3,000
 # `Connection: close` connections it was still compiling ~10 of Node's request functions (12 in the runtime:
 # also its request listener, onRequest and events' arrayClone) within the next 6,000 (--trace-opt): 11,700
@@ -32,13 +32,15 @@ PORT=$((20000 + RANDOM % 20000))
 # valgrind names its gdbserver pipes after $HOST, which the runtime also reads (the address to bind): callgrind_control
 # must be given the same.
 export HOST=127.0.0.1
+# Relative entries are taken from where the script was called: the server runs from bench/runtime.
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 case $VARIANT in
   shipit)
-    ENTRY=${SHIPIT_ENTRY:-$ROOT/dist/runtime/main.js}
+    ENTRY=$(abs "${SHIPIT_ENTRY:-$ROOT/dist/runtime/main.js}")
     [ -f "$ENTRY" ] || { echo "no $ENTRY: run npm run build first" >&2; exit 2; }
     SERVER_ENV=(SHIPIT_APP=hello.mjs WORKERS=1 PORT=$PORT) ;;
   plain)
-    ENTRY=${PLAIN_ENTRY:-$HERE/../plain-cluster.mjs}
+    ENTRY=$(abs "${PLAIN_ENTRY:-$HERE/../plain-cluster.mjs}")
     SERVER_ENV=(NODE_CLUSTER_SCHED_POLICY=none WORKERS=1 PORT=$PORT) ;;
   *) echo "usage: count-worker.sh shipit|plain [WARM] [N] [VAR=value ...]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppShapeError, importApp, misnamedHooks, resolveAppExports } from '../../../src/runtime/app-loader.js';
+import { misnamedHooks } from '../../../src/runtime/app-exports.js';
+import { AppShapeError, importApp, resolveAppExports } from '../../../src/runtime/app-loader.js';
 
 const handler = (_req: unknown, _res: unknown): void => undefined;
 const ready = async (): Promise<void> => undefined;
@@ -104,39 +105,82 @@ describe('importApp', () => {
 describe('misnamedHooks', () => {
   const fn = (): void => undefined;
 
-  it('names exports that look like ready/shutdown/createServer when those are not exported', () => {
+  it('names parameterless exports that look like ready/shutdown when those are not exported', () => {
     expect(misnamedHooks({ default: handler, onReady: fn, shutDown: fn })).toEqual([
       { name: 'onReady', hook: 'ready' },
       { name: 'shutDown', hook: 'shutdown' },
     ]);
-    expect(misnamedHooks({ handler, isReady: fn, readinessCheck: fn, redy: fn })).toEqual([
-      { name: 'isReady', hook: 'ready' },
-      { name: 'readinessCheck', hook: 'ready' },
+    expect(misnamedHooks({ handler, whenReady: fn, gracefulShutdown: fn })).toEqual([
+      { name: 'whenReady', hook: 'ready' },
+      { name: 'gracefulShutdown', hook: 'shutdown' },
     ]);
-    expect(misnamedHooks({ raedy: fn, onShutdownHook: fn, createserver: fn })).toEqual([
-      { name: 'raedy', hook: 'ready' },
+    expect(misnamedHooks({ handler, readinessCheck: fn, onShutdownHook: fn })).toEqual([
+      { name: 'readinessCheck', hook: 'ready' },
       { name: 'onShutdownHook', hook: 'shutdown' },
-      { name: 'createserver', hook: 'createServer' },
+    ]);
+    expect(misnamedHooks({ handler, waitForReady: fn, shutdwon: fn })).toEqual([
+      { name: 'waitForReady', hook: 'ready' },
+      { name: 'shutdwon', hook: 'shutdown' },
     ]);
     // CommonJS: module.exports = { handler, onReady }.
     expect(misnamedHooks({ default: { handler, onReady: fn } })).toEqual([{ name: 'onReady', hook: 'ready' }]);
   });
 
-  it('says nothing when the hook itself is exported, for values that are no functions, or for other words', () => {
+  it('says nothing when the hook itself is exported, for values that are no functions, for routes and predicates, or for other words', () => {
     expect(misnamedHooks({ handler, ready, onReady: fn })).toEqual([]);
     expect(misnamedHooks({ handler, onReady: true, shutdownTimeoutMs: 5000 })).toEqual([]);
-    expect(misnamedHooks({ handler, read: fn, reader: fn, shut: fn, server: fn, close: fn })).toEqual([]);
+    // A route takes (req, res); isReady/isShutdown return a boolean, which ready() would not heed.
+    expect(misnamedHooks({ handler, readyz: (_req: unknown, _res: unknown) => undefined, isReady: fn, isShutdown: fn })).toEqual([]);
+    expect(misnamedHooks({ handler, read: fn, reads: fn, reader: fn, Ready2: fn, shut: fn, server: fn, close: fn, stop: fn })).toEqual([]);
   });
 
-  it('looks for a misnamed handler only while no handler is found (a default export function counts)', () => {
-    expect(misnamedHooks({ default: handler, requestHandler: fn })).toEqual([]);
+  it('looks for a misnamed handler or createServer only while no handler is found (a default export function counts)', () => {
+    expect(misnamedHooks({ default: handler, requestHandler: fn, createserver: fn })).toEqual([]);
     expect(misnamedHooks({ requestHandler: fn })).toEqual([{ name: 'requestHandler', hook: 'handler' }]);
     expect(misnamedHooks({ handle: fn })).toEqual([{ name: 'handle', hook: 'handler' }]);
+    expect(misnamedHooks({ createserver: fn })).toEqual([{ name: 'createserver', hook: 'createServer' }]);
+    // Not any name ending in "handler": an error handler is no request handler.
+    expect(misnamedHooks({ errorHandler: fn, notFoundHandler: fn })).toEqual([]);
+  });
+
+  it('reads no getter and no method of an instance exported as the default, and never throws', () => {
+    const lazy = {
+      handler,
+      get onReady(): never {
+        throw new Error('db used before init()');
+      },
+    };
+    expect(misnamedHooks({ default: lazy })).toEqual([]);
+    // A Fastify-like instance as the default export: its methods are no exports of the app.
+    class Instance {
+      setNotFoundHandler(): void {}
+      onReady(): void {}
+    }
+    expect(misnamedHooks({ default: new Instance() })).toEqual([]);
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+    expect(misnamedHooks(hostile)).toEqual([]);
+  });
+
+  it('importApp loads an app whose exports include a throwing getter, as before', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shipit-misnamed-'));
+    try {
+      writeFileSync(path.join(dir, 'app.mjs'), "export default { handler: (req, res) => res.end(), get onReady() { throw new Error('db used before init()'); } };\n");
+      const warnings: string[] = [];
+      expect((await importApp('app.mjs', dir, (message) => warnings.push(message))).kind).toBe('handler');
+      expect(warnings).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('adds the rename to the error of an app that exports no handler', () => {
     expect(() => resolveAppExports({ requestHandler: handler }, 'srv.js')).toThrow(/\(found exports: requestHandler; rename requestHandler to handler\)$/);
     expect(() => resolveAppExports({ createSever: fn }, 'srv.js')).toThrow(/rename createSever to createServer\)$/);
+    // A Fastify instance exported as the default is no handler: its methods are not offered as one.
+    class Instance {
+      setNotFoundHandler(): void {}
+    }
+    expect(() => resolveAppExports({ default: new Instance() }, 'srv.js')).toThrow(/\(found exports: default\)$/);
     expect(() => resolveAppExports({ main: fn }, 'srv.js')).toThrow(/\(found exports: main\)$/);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Test harness for the runtime as a real process tree: starts `node main` (the TS source through tsx's loader,
- * or the compiled dist/ when RUNTIME_ENTRY points at it), parses its JSON log lines, and sends HTTP requests and
+ * or the built dist/runtime/main.js, what ships, when RUNTIME_ENTRY points at it), parses its JSON log lines, and sends HTTP requests and
  * bounded load on loopback. Every wait has a deadline; `stop()` kills what is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ const tsxLoader = path.join(repo, 'node_modules/tsx/dist/loader.mjs');
 
 /**
  * argv that starts the runtime: the TS source through tsx's loader, or, when RUNTIME_ENTRY is set (e.g.
- * dist/src/runtime/main.js), the compiled JS, run by RUNTIME_NODE if set (e.g. the hosts' Node 18).
+ * dist/runtime/main.js), the built JS, run by RUNTIME_NODE if set (e.g. the hosts' Node 18).
  */
 export function runtimeCommand(): string[] {
   const entry = process.env.RUNTIME_ENTRY;
