@@ -60,6 +60,21 @@ export interface Faults {
   lockAnswerLost?: boolean;
   /** Building a missing dependency set fails with this message (a set already there is still reused). */
   depsFail?: string;
+  /** Reading the journal fails with this message. */
+  journalFails?: string;
+  /** A journal read never answers (journald stuck) until it is aborted. */
+  journalHangs?: boolean;
+}
+
+/**
+ * A line written to the service's journal (priority: syslog's, 6 when not given; pid: the main process's when not
+ * given; systemd's own lines about the unit come from PID 1).
+ */
+export interface AppLine {
+  message: string;
+  priority?: number;
+  pid?: number;
+  identifier?: string;
 }
 
 /**
@@ -92,11 +107,20 @@ export class MemoryHost implements Host {
   otherUnits = new Set<string>();
   /** The release the running process serves (what the app's /readyz would report). */
   serving: string | null = null;
+  /** Per release, what its processes log as they start (before systemd hears READY=1) and as they stop. */
+  appLogs = new Map<string, { start?: AppLine[]; stop?: AppLine[] }>();
   private startedAt = 0;
   private restarts = 0;
+  /** Each start gets a main process of its own, as on a real host. */
+  private pid = 1000;
+  /** Each start is an invocation of the unit (systemd's InvocationID); its processes' entries carry it. */
+  private invocation = 0;
+  private readonly invocationOf = new Map<string, number>();
   private active: 'active' | 'failed' | 'inactive' = 'inactive';
   /** Every mutating call, for assertions on what was touched. */
   readonly calls: string[] = [];
+  /** The journal reads, as asked (read-only, so not in `calls`): what a scenario counts round trips by. */
+  readonly journalQueries: JournalQuery[] = [];
   /** Releases offered with a lock (Host.lock), in order. */
   readonly offered: string[] = [];
 
@@ -222,11 +246,12 @@ export class MemoryHost implements Host {
       throw new ShipitError('CONNECT_FAILED', `${this.name}: connection lost`, { host: this.name });
     }
     this.current = id;
+    if (this.active === 'active' && this.serving !== null) for (const line of this.appLogs.get(this.serving)?.stop ?? []) this.log(line.message, line);
     if (id === null) {
       this.active = 'inactive';
       this.serving = null;
       this.units.clear();
-      this.log('Stopped.', { identifier: 'systemd' });
+      this.log('Stopped.', { identifier: 'systemd', pid: 1 });
       return null;
     }
     const activated = this.releases.get(id)!;
@@ -241,7 +266,10 @@ export class MemoryHost implements Host {
     this.active = 'active';
     this.serving = id;
     this.startedAt = this.clock.now();
-    this.log(`Started ${id}.`, { identifier: 'systemd' });
+    this.pid += 10;
+    this.invocation++;
+    for (const line of this.appLogs.get(id)?.start ?? []) this.log(line.message, line);
+    this.log(`Started ${id}.`, { identifier: 'systemd', pid: 1 });
     const state = this.serviceState();
     if (this.faults.dropAfterSwitchTo === id) this.loseConnection();
     return state;
@@ -254,15 +282,20 @@ export class MemoryHost implements Host {
       timeUs: options.atUs ?? Math.round(this.clock.now() * 1000),
       priority: options.priority ?? 6,
       identifier: options.identifier ?? 'app',
-      pid: options.pid ?? 1000 + this.restarts,
+      pid: options.pid ?? this.pid + this.restarts,
       message,
     };
     this.journalEntries.push(entry);
+    // systemd's own lines about the unit (PID 1) belong to no start of it.
+    if (entry.pid !== 1) this.invocationOf.set(entry.cursor, this.invocation);
     return entry;
   }
 
-  async journal(query: JournalQuery): Promise<JournalBatch> {
+  async journal(query: JournalQuery, signal?: AbortSignal): Promise<JournalBatch> {
     this.reach();
+    this.journalQueries.push(query);
+    if (this.faults.journalHangs) await new Promise((_, reject) => (signal?.aborted ? reject(signal.reason) : signal?.addEventListener('abort', () => reject(signal.reason), { once: true })));
+    if (this.faults.journalFails) throw new ShipitError('REMOTE_FAILED', `${this.name}: ${this.faults.journalFails}`, { host: this.name });
     const readAtUs = Math.round(this.clock.now() * 1000);
     let entries = this.journalEntries;
     if (query.afterCursor !== undefined) {
@@ -273,6 +306,8 @@ export class MemoryHost implements Host {
       const from = 'epochUs' in query.since ? query.since.epochUs : readAtUs - query.since.secondsAgo * 1e6;
       entries = entries.filter((e) => e.timeUs >= from);
     }
+    if (query.thisStart) entries = entries.filter((e) => this.invocationOf.get(e.cursor) === this.invocation);
+    if (query.maxPriority !== undefined) entries = entries.filter((e) => e.priority <= query.maxPriority!);
     if (query.lines !== undefined) entries = query.lines === 0 ? [] : entries.slice(-query.lines);
     return { entries: [...entries], readAtUs };
   }
@@ -304,7 +339,7 @@ export class MemoryHost implements Host {
     return {
       active: this.active,
       sub: this.active === 'active' ? 'running' : 'dead',
-      mainPid: this.active === 'active' ? 1000 + this.restarts : 0,
+      mainPid: this.active === 'active' ? this.pid + this.restarts : 0,
       restarts: this.restarts,
       since: this.active === 'active' ? new Date(this.startedAt).toISOString() : null,
       workers: this.active === 'active' ? 2 : 0,

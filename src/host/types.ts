@@ -275,6 +275,15 @@ export interface JournalQuery {
   since?: { secondsAgo: number } | { epochUs: number };
   /** Every entry after this cursor (following): wins over `lines`. */
   afterCursor?: string;
+  /**
+   * Only what the unit's own processes logged since it last started: journald's _SYSTEMD_INVOCATION_ID, the
+   * unit's current InvocationID, which every process of one start carries (its workers too) and a restart changes.
+   * Not an earlier start's lines (the old process's as it stopped), nor systemd's own about the unit. Where systemd
+   * gives no invocation ID, the whole unit's entries.
+   */
+  thisStart?: boolean;
+  /** Only entries at this syslog priority or more urgent (4: warning, error, …; journalctl --priority). */
+  maxPriority?: number;
 }
 
 export interface JournalEntry {

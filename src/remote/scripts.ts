@@ -751,7 +751,15 @@ const JOURNAL_FIELDS = 'MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM';
  * newest N since a time: `--since` with `--lines` counts from the start of the window.
  */
 export function journalScript(layout: Layout, query: JournalQuery): string {
-  const args = ['journalctl', '--unit="$A.service"', '--output=json', '--all', '--quiet', '--no-pager', `--output-fields=${JOURNAL_FIELDS}`];
+  const args = ['journalctl', query.thisStart ? '"$m"' : '--unit="$A.service"', '--output=json', '--all', '--quiet', '--no-pager', `--output-fields=${JOURNAL_FIELDS}`];
+  // The current start's processes (JournalQuery.thisStart): InvocationID is hex, or empty where systemd has none.
+  const thisStart = query.thisStart
+    ? ['i=$(systemctl show -p InvocationID --value "$A.service" 2> /dev/null || true)', 'if [ -n "$i" ]; then m="_SYSTEMD_INVOCATION_ID=$i"; else m="--unit=$A.service"; fi']
+    : [];
+  if (query.maxPriority !== undefined) {
+    if (!Number.isInteger(query.maxPriority) || query.maxPriority < 0 || query.maxPriority > 7) throw new Error(`invalid journal priority ${query.maxPriority}`);
+    args.push(`--priority=${query.maxPriority}`);
+  }
   if (query.afterCursor !== undefined) {
     if (!/^[A-Za-z0-9=;]+$/.test(query.afterCursor)) throw new Error(`invalid journal cursor ${JSON.stringify(query.afterCursor)}`);
     args.push(`--after-cursor=${quote(query.afterCursor)}`);
@@ -762,7 +770,7 @@ export function journalScript(layout: Layout, query: JournalQuery): string {
       args.push('--reverse', `--lines=${query.lines}`);
     }
   }
-  return script(layout, 'printf "now\\t%s\\n" "$(date +%s%6N)"', args.join(' '));
+  return script(layout, 'printf "now\\t%s\\n" "$(date +%s%6N)"', ...thisStart, args.join(' '));
 }
 
 function journalTime(since: NonNullable<JournalQuery['since']>): string {

@@ -115,7 +115,7 @@ export async function deploy(ctx: FleetContext, built: ReleaseSpec): Promise<Out
       if (interrupted(signal)) throw interruptedBeforeSwitching(signal!);
       return { result: 'failed-restored', release: id, failure: failedPrepare.failure, failedOn: failedPrepare.failedOn, hosts: Object.fromEntries(previous), unrestored: [], durations, prepared, ...(failedPrepare.hint === undefined ? {} : { hint: failedPrepare.hint }), ...(failedPrepare.conflict ? { conflict: true } : {}) };
     }
-    const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous, fleet));
+    const outcome = await phase(ctx, durations, 'rollout', () => rollFleet(ctx, id, previous, fleet, { appWarnings: true }));
     const at = new Date(clock.now()).toISOString();
     await phase(ctx, durations, 'finish', async () => {
       const good = outcome.result === 'success';
@@ -161,6 +161,8 @@ export function rollFleet(
   previous: ReadonlyMap<string, string | null>,
   /** What the hosts hold (their releases' metas say which readiness path each was deployed with). */
   fleet: ReadonlyMap<string, HostReleases>,
+  /** A deploy's: report the canary's start warnings (RolloutInput.appWarnings). */
+  options: { appWarnings?: boolean } = {},
 ): Promise<RolloutOutcome> {
   const { config } = ctx;
   const names = [...previous.keys()];
@@ -181,6 +183,7 @@ export function rollFleet(
     // servlet container before its webapp is deployed).
     routesLoadedWhenServing: config.server.preset !== 'command',
     readiness: new Map([...fleet.values()].flatMap((f) => f.releases.flatMap((r) => (r.readiness === undefined ? [] : [[r.id, r.readiness] as const])))),
+    appWarnings: options.appWarnings === true,
   });
 }
 

@@ -20,6 +20,12 @@ export type RolloutEvent =
   | { type: 'host.activating'; host: string; release: string | null; previous: string | null }
   | { type: 'host.restarted'; host: string; durationMs: number }
   | { type: 'host.ready'; host: string; release: string | null; durationMs: number }
+  /**
+   * What the app logged at warning priority or worse as it started on the canary, once it passed its gate (the
+   * runtime's JSON reduced to its `msg`, redacted, deduplicated, each cut): it serves, but maybe not as meant.
+   * `more`: distinct lines left out.
+   */
+  | { type: 'host.app_warnings'; host: string; release: string; lines: string[]; more: number }
   | { type: 'host.failed'; host: string; release: string | null; error: string }
   | { type: 'batch.finished'; batch: number; durationMs: number }
   | { type: 'rollback.started'; reason: string; hosts: string[] }

@@ -3,6 +3,7 @@ import type { Host } from '../host/types.js';
 import type { Clock } from '../lib/clock.js';
 import { errorMessage, hostMessage } from '../lib/error-message.js';
 import { NotSentError, isShipitError } from '../lib/errors.js';
+import { readAppWarnings } from './app-warnings.js';
 import type { Emit, RolloutResult } from './events.js';
 import { waitForReady } from './gate.js';
 
@@ -26,6 +27,11 @@ export interface RolloutInput {
   routesLoadedWhenServing: boolean;
   /** Per release, the readiness path it was deployed with (ReleaseMeta.readiness), where it differs from `health`'s. */
   readiness?: ReadonlyMap<string, string>;
+  /**
+   * A deploy's forward move: once the first host of the first batch (the canary) passed its gate, its journal since
+   * the activation began is read once for the app's start warnings (host.app_warnings). Not for a rollback.
+   */
+  appWarnings?: boolean;
 }
 
 export interface RolloutOutcome {
@@ -106,8 +112,9 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
         batch.map(async (name) => {
           touched.push(name);
           try {
-            await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal, (sure) => switched(name, release, sure));
+            const started = await moveHost(input, name, input.previous.get(name) ?? null, release, batchSignal, (sure) => switched(name, release, sure));
             watchdog.progress();
+            if (input.appWarnings && index === 0 && name === batch[0] && started !== null) await reportAppWarnings(input, name, release, started, batchSignal);
           } catch (caught) {
             // A switch that never reached the host left it as it was: nothing there to revert.
             const error = caught instanceof SwitchNotSent ? caught.cause : caught;
@@ -166,7 +173,8 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
 }
 
 /**
- * Switch one host from `from` to `release` (null: deactivate), restart, and gate. `switched` hears where `current`
+ * Switch one host from `from` to `release` (null: deactivate), restart, and gate; resolves with when (the clock's
+ * time) its activation began, or null after a deactivation. `switched` hears where `current`
  * went as soon as that is known (true), or that the switch was sent and its answer lost (false), so that a host
  * that then fails and cannot be put back is reported on the release it is really on.
  */
@@ -177,7 +185,7 @@ async function moveHost(
   release: string | null,
   signal: AbortSignal | undefined,
   switched: (sure: boolean) => void,
-): Promise<void> {
+): Promise<number | null> {
   const { clock, emit } = input;
   const host = input.hosts.get(name)!;
   const started = clock.now();
@@ -192,7 +200,7 @@ async function moveHost(
   });
   switched(true);
   // Back to nothing (a failed first deploy's revert) is a stop: no restart, no readiness to wait for.
-  if (release === null) return;
+  if (release === null) return null;
   emit({ type: 'host.restarted', host: name, durationMs: clock.now() - started });
   const baseline = state ?? (await host.service(signal));
   // A revert or rollback to a release deployed with another readiness path is gated on the path it serves.
@@ -200,6 +208,22 @@ async function moveHost(
   const health = readiness === input.health.readiness ? input.health : { ...input.health, readiness };
   await waitForReady(host, health, { clock, signal, baseline, redact: input.redact, notFoundEnds: input.routesLoadedWhenServing });
   emit({ type: 'host.ready', host: name, release, durationMs: clock.now() - started });
+  return started;
+}
+
+/**
+ * The app's start warnings on a host that passed its gate (rollout/app-warnings.ts): one journal read, emitted when
+ * there is any. It never fails the deploy: a read that fails (the host busy, the connection lost, which the run
+ * hears of by itself, the batch stopped by another host, a read cut off at APP_WARNINGS.readTimeoutMs) is ignored,
+ * as if the app had said nothing.
+ */
+async function reportAppWarnings(input: RolloutInput, name: string, release: string, started: number, signal: AbortSignal): Promise<void> {
+  try {
+    const { lines, more } = await readAppWarnings(input.hosts.get(name)!, { sinceMs: input.clock.now() - started, redact: input.redact, clock: input.clock, signal });
+    if (lines.length > 0) input.emit({ type: 'host.app_warnings', host: name, release, lines, more });
+  } catch {
+    // Ignored on purpose: the warnings are a courtesy; the host is ready and the deploy goes on.
+  }
 }
 
 /** The host's connection died (keepalives unanswered, reset, reboot): the release did nothing wrong. */

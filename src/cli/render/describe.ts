@@ -59,6 +59,8 @@ export function describeEvent(event: RolloutEvent): string {
       return `restarted in ${formatDuration(event.durationMs)}, waiting for readiness`;
     case 'host.ready':
       return `ready on ${event.release} (${formatDuration(event.durationMs)})`;
+    case 'host.app_warnings':
+      return describeAppWarnings(event);
     case 'host.failed':
       return `FAILED on ${event.release}: ${ownError(event)}`;
     case 'batch.finished':
@@ -78,4 +80,13 @@ export function describeEvent(event: RolloutEvent): string {
       // In words: the result's id (failed-restored) read as jargon in CI logs. The exit code and --json keep the id.
       return `rollout ${ROLLOUT_RESULT_WORDS[event.result]} in ${formatDuration(event.durationMs)}`;
   }
+}
+
+/**
+ * `the app warned at start: server.js: export onReady is not called …`: one line (greppable, like every event's),
+ * its warnings separated by ` | `, which the runtime's sentences do not use.
+ */
+function describeAppWarnings(event: Extract<RolloutEvent, { type: 'host.app_warnings' }>): string {
+  const more = event.more > 0 ? ` (and ${event.more} more: \`shipit logs\` shows them all)` : '';
+  return `the app warned at start: ${event.lines.join(' | ')}${more}`;
 }

@@ -8,6 +8,10 @@ interface HostRow {
   failed: string | null;
   /** An event of this host came in this phase: otherwise the phase never touched it (see skipUntouched). */
   touched: boolean;
+  /** What the host's latest event says (the title, without `note`). */
+  latest: string;
+  /** The app's start warnings (host.app_warnings), kept on the row whatever the host's later events say. */
+  note: string;
   /** Set when the phase ended without touching the host: the row then reads skipped, not done. */
   skipped: string | null;
   task: ListrTaskWrapper<unknown, never, never> | null;
@@ -51,7 +55,10 @@ export class ListrRenderer implements Renderer {
     const row = this.rows.get(event.host);
     if (!row) return;
     row.touched = true;
-    row.title = this.safe(`${event.host}: ${describeEvent(event)}`);
+    // The app's warnings follow the line they came after ("ready on …"), and stay on the row after later events.
+    if (event.type === 'host.app_warnings') row.note = ` · ${describeEvent(event)}`;
+    else row.latest = `${event.host}: ${describeEvent(event)}`;
+    row.title = this.safe(`${row.latest}${row.note}`);
     if (event.type === 'host.failed' || event.type === 'host.prepare_failed' || event.type === 'host.revert_failed') row.failed = row.title;
     if (row.task) row.task.title = row.title;
   }
@@ -82,7 +89,7 @@ export class ListrRenderer implements Renderer {
       for (const host of this.hosts) {
         let finish!: () => void;
         const done = new Promise<void>((resolve) => (finish = resolve));
-        this.rows.set(host, { title: `${host}: waiting`, failed: null, touched: false, skipped: null, task: null, done, finish });
+        this.rows.set(host, { title: `${host}: waiting`, latest: `${host}: waiting`, note: '', failed: null, touched: false, skipped: null, task: null, done, finish });
       }
     }
     const rows = [...this.rows.values()];

@@ -17,6 +17,20 @@ describe('read-only scripts (the exact text is what runs on the host)', () => {
     expect(scripts.journalScript(layout, { since: { epochUs: 1795613740000042 } }).split('\n').at(-1)).toBe(`${JOURNALCTL} --since=@1795613740.000042`);
   });
 
+  it("reads the warnings of the unit's current start only: its invocation's processes, at priority 4 or more urgent", () => {
+    const JSON_OUT = '--output=json --all --quiet --no-pager --output-fields=MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM';
+    expect(scripts.journalScript(layout, { since: { secondsAgo: 9 }, thisStart: true, maxPriority: 4 })).toBe(
+      [
+        ...PREAMBLE,
+        'printf "now\\t%s\\n" "$(date +%s%6N)"',
+        'i=$(systemctl show -p InvocationID --value "$A.service" 2> /dev/null || true)',
+        'if [ -n "$i" ]; then m="_SYSTEMD_INVOCATION_ID=$i"; else m="--unit=$A.service"; fi',
+        `journalctl "$m" ${JSON_OUT} --priority=4 --since=-9s`,
+      ].join('\n'),
+    );
+    expect(() => scripts.journalScript(layout, { maxPriority: 8 })).toThrow(/invalid journal priority 8/);
+  });
+
   it('follows from a cursor, quoted, and refuses anything that is not a cursor', () => {
     const cursor = 's=33ac;i=cb65;b=d8a1;m=7b64;t=6611;x=67e2';
     expect(scripts.journalScript(layout, { afterCursor: cursor, lines: 5 }).split('\n').at(-1)).toBe(`${JOURNALCTL} --after-cursor='${cursor}'`);
