@@ -770,8 +770,14 @@ export function journalScript(layout: Layout, query: JournalQuery): string {
       args.push('--reverse', `--lines=${query.lines}`);
     }
   }
-  return script(layout, 'printf "now\\t%s\\n" "$(date +%s%6N)"', ...thisStart, args.join(' '));
+  // This start's lines are read for its first warnings (rollout/app-warnings.ts): capped on the host, so that an
+  // app that warns on every request while the canary takes traffic sends kilobytes, not megabytes, over SSH.
+  const read = query.thisStart ? `${args.join(' ')} | head -n ${JOURNAL_THIS_START_MAX}` : args.join(' ');
+  return script(layout, 'printf "now\\t%s\\n" "$(date +%s%6N)"', ...thisStart, read);
 }
+
+/** The most entries a read of this start's lines (JournalQuery.thisStart) brings back: its oldest ones. */
+export const JOURNAL_THIS_START_MAX = 500;
 
 function journalTime(since: NonNullable<JournalQuery['since']>): string {
   if ('secondsAgo' in since) {

@@ -74,7 +74,8 @@ export function pickAppWarnings(entries: readonly JournalEntry[], redact: (text:
   for (const entry of entries) {
     if (entry.pid === 1 || entry.priority > APP_WARNINGS.priority) continue;
     // Redacted whole before its newlines go (a message of several lines, a stack, is shown on one line).
-    const message = redact(messageOf(redact(entry.message))).replace(/\s*\n\s*/g, ' ');
+    // Control characters (a lone \r, a terminal's escape sequences) go too: the line goes to a CI log or a listr2 row.
+    const message = redact(messageOf(redact(entry.message))).replace(/\s*\n\s*/g, ' ').replace(/\s*[\u0000-\u001f\u007f-\u009f\u2028\u2029]+\s*/g, ' ');
     const line = cutAppLine(message, redact).trim();
     if (line !== '') seen.add(line);
   }

@@ -132,6 +132,9 @@ export async function runRollout(input: RolloutInput): Promise<RolloutOutcome> {
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw run.signal.aborted ? run.signal.reason : (first?.error ?? failed.reason);
+      // Stopped while every host of the batch had passed (an interruption or a lost connection during the canary's
+      // journal read, which ignores its own failure): the run is stopped all the same, also after its last batch.
+      run.signal.throwIfAborted();
       emit({ type: 'batch.finished', batch: index + 1, durationMs: clock.now() - batchStarted });
     }
   } catch (error) {

@@ -41,8 +41,9 @@ const HOOKS: readonly Hook[] = ['ready', 'shutdown', 'createServer', 'handler'];
  * exported. Deliberately narrow, since a wrong warning on every start teaches users to ignore warnings:
  * - ready and shutdown: functions that declare no parameters (the hooks take none: a `readyz(req, res)` is a
  *   route), named `onReady`, `appReady`, `whenReady`, `waitForReady`, `readiness`, `readyHook`, `Ready`;
- *   `onShutdown`, `gracefulShutdown`, `shutDown`, `shutdownHook`, or `shutdown` within two edits (`shutdwon`).
- *   Not `isReady`/`isShutdown`: predicates that return a boolean, which ready() would not heed.
+ *   `onShutdown`, `gracefulShutdown`, `handleShutdown`, `shutDown`, `shutdownHook`, or `shutdown` within two edits
+ *   (`shutdwon`). Not `isReady`/`isShutdown` (predicates that return a boolean, which ready() would not heed), nor
+ *   `cancelShutdown`, `requestShutdown` (what the app does, not what it is asked to do).
  * - createServer and handler: only while the app exports no handler at all (a default function counts), else
  *   the rename would change what the app is; `createserver` or within two edits; `requestHandler`,
  *   `handleRequest`, `handle`, `onRequest`, or `handler` within one edit.
@@ -81,7 +82,7 @@ function looksLike(name: string, hook: Hook): boolean {
     case 'ready':
       return core === 'ready' || core === 'readiness';
     case 'shutdown':
-      return !/^(?:is|has)/.test(lower) && (core.endsWith('shutdown') || typo('shutdown', 2));
+      return core === 'shutdown' || /^(?:graceful|handle|do)shutdown$/.test(lower) || typo('shutdown', 2);
     case 'createServer':
       return core === 'createserver' || typo('createserver', 2);
     case 'handler':

@@ -1,3 +1,4 @@
+import { ShipitError } from '../../src/lib/errors.js';
 import { pickAppWarnings } from '../../src/rollout/app-warnings.js';
 import { deploy } from '../../src/rollout/deploy.js';
 import { rollback } from '../../src/rollout/rollback.js';
@@ -185,6 +186,33 @@ describe("the warnings' read never holds the deploy up", () => {
   });
 });
 
+describe('stopped during the read', () => {
+  it.each([1, 3])('a Ctrl-C while the canary\'s journal is read stops the run (%i host(s)): the hosts go back, the release is interrupted, not good', async (count) => {
+    const fleet = makeFleet(count);
+    seed(fleet, OLD);
+    fleet.host('web1').appLogs.set(NEW, { start: [runtimeWarn(ON_READY)] });
+    fleet.host('web1').faults.journalHangs = true;
+    const abort = new AbortController();
+    const ctx = fleet.ctx({ signal: abort.signal });
+    const emit = ctx.emit;
+    ctx.emit = (event) => {
+      emit(event);
+      // The read starts right after host.ready; the abort lands while it hangs.
+      if (event.type === 'host.ready' && event.host === 'web1' && event.release === NEW) {
+        void fleet.clock.sleep(100).then(() => abort.abort(new ShipitError('ABORTED', 'interrupted by SIGINT')));
+      }
+    };
+    const outcome = await deploy(ctx, releaseSpec(NEW));
+    expect(outcome.result).toBe('failed-restored');
+    expect(outcome.interrupted).toBe(true);
+    expect(types(fleet.events)).not.toContain('batch.finished 1');
+    for (const host of fleet.hosts.values()) {
+      expect(host.current).toBe(OLD);
+      expect(host.releases.get(NEW)?.meta.state).toBe('interrupted');
+    }
+  });
+});
+
 describe('pickAppWarnings', () => {
   const entry = (message: string, priority: number, pid: number | null) => ({ cursor: 'c', timeUs: 0, priority, identifier: 'x', pid, message });
   it("never shows systemd's lines about the unit (PID 1) or info lines, whatever the host sent", () => {
@@ -193,5 +221,10 @@ describe('pickAppWarnings', () => {
       (t) => t,
     );
     expect(picked).toEqual({ lines: ['stack at x at y'], more: 0 });
+  });
+
+  it('turns control characters (a lone CR, escape sequences) into spaces: the line goes to a CI log or a listr2 row', () => {
+    const picked = pickAppWarnings([entry('progress\rdone \u001b[2K\u001b[1Aup\u0007 \u2028x', 4, 9)], (t) => t);
+    expect(picked).toEqual({ lines: ['progress done [2K [1Aup x'], more: 0 });
   });
 });

@@ -55,9 +55,17 @@ export class ListrRenderer implements Renderer {
     const row = this.rows.get(event.host);
     if (!row) return;
     row.touched = true;
-    // The app's warnings follow the line they came after ("ready on …"), and stay on the row after later events.
-    if (event.type === 'host.app_warnings') row.note = ` · ${describeEvent(event)}`;
-    else row.latest = `${event.host}: ${describeEvent(event)}`;
+    // The app's warnings: a short note on the row they came after ("ready on …"), which stays there while the
+    // release does, and the warnings themselves in full as a line of their own once the phase's rows are done (up
+    // to 5 × 400 characters: a row that long would wrap over the screen and break listr2's redraw).
+    if (event.type === 'host.app_warnings') {
+      row.note = ` · the app warned at start (${event.lines.length + event.more}, printed below)`;
+      this.info(`${event.host}: ${describeEvent(event)}`);
+    } else {
+      // Moved again (a revert): the warnings were the release's it leaves.
+      if (event.type === 'host.activating') row.note = '';
+      row.latest = `${event.host}: ${describeEvent(event)}`;
+    }
     row.title = this.safe(`${row.latest}${row.note}`);
     if (event.type === 'host.failed' || event.type === 'host.prepare_failed' || event.type === 'host.revert_failed') row.failed = row.title;
     if (row.task) row.task.title = row.title;

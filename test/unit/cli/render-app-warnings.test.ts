@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { ListrLogger, ProcessOutput } from 'listr2';
 import { ListrRenderer } from '../../../src/cli/render/listr-renderer.js';
@@ -29,7 +30,7 @@ describe("the app's start warnings in every output mode", () => {
     expect(JSON.parse(lines[0]!)).toEqual({ ts: '2026-11-25T13:00:00.000Z', ...event });
   });
 
-  it("listr2: the canary's row keeps its ready line and adds the warnings, which stay there", async () => {
+  it("listr2: the canary's row keeps its ready line with a short note, and the warnings follow in full on a line of their own", async () => {
     const fleet = makeFleet(2);
     seed(fleet, '20261124T100000Z');
     const NEW = '20261125T130000Z';
@@ -40,8 +41,15 @@ describe("the app's start warnings in every output mode", () => {
       renderer: 'test',
       rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(out, out) }) },
     });
-    await deploy(fleet.ctx({ emit: (e) => renderer.emit(e) }), releaseSpec(NEW));
-    await renderer.close();
+    const printed: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0);
+    try {
+      await deploy(fleet.ctx({ emit: (e) => renderer.emit(e) }), releaseSpec(NEW));
+      await renderer.close();
+    } finally {
+      write.mockRestore();
+    }
+    expect(printed).toEqual([`web1: the app warned at start: ${ON_READY}\n`]);
     const completed = text
       .split('\n')
       .filter(Boolean)
@@ -49,6 +57,6 @@ describe("the app's start warnings in every output mode", () => {
       .filter((e) => e.event === 'STATE' && e.data === 'COMPLETED' && e.task.path[0] === 'rollout' && e.task.path.length === 2)
       .map((e) => e.task.title)
       .sort();
-    expect(completed).toEqual([expect.stringMatching(new RegExp(`^web1: ready on ${NEW} \\(.*\\) · the app warned at start: server\\.js: export onReady is not called`)), expect.stringMatching(/^web2: ready on /)]);
+    expect(completed).toEqual([expect.stringMatching(new RegExp(`^web1: ready on ${NEW} \\(.*\\) · the app warned at start \\(1, printed below\\)$`)), expect.stringMatching(/^web2: ready on /)]);
   });
 });

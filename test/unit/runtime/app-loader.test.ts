@@ -132,6 +132,9 @@ describe('misnamedHooks', () => {
     // A route takes (req, res); isReady/isShutdown return a boolean, which ready() would not heed.
     expect(misnamedHooks({ handler, readyz: (_req: unknown, _res: unknown) => undefined, isReady: fn, isShutdown: fn })).toEqual([]);
     expect(misnamedHooks({ handler, read: fn, reads: fn, reader: fn, Ready2: fn, shut: fn, server: fn, close: fn, stop: fn })).toEqual([]);
+    // What the app does, not a hook it is asked to run.
+    expect(misnamedHooks({ handler, cancelShutdown: fn, requestShutdown: fn, triggerShutdown: fn, preventShutdown: fn })).toEqual([]);
+    expect(misnamedHooks({ handler, handleShutdown: fn })).toEqual([{ name: 'handleShutdown', hook: 'shutdown' }]);
   });
 
   it('looks for a misnamed handler or createServer only while no handler is found (a default export function counts)', () => {
