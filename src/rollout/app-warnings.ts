@@ -40,8 +40,8 @@ export interface ReadAppWarningsOptions {
  * release's; not systemd's lines about the unit) logged at warning priority or worse, filtered there, so that an
  * app that logs every request under load sends none of those lines; and only since the activation began (rounded up
  * to whole seconds, plus one: journalctl's relative --since counts by the host's clock), picked by pickAppWarnings.
- * Rejects when the read fails or takes over APP_WARNINGS.readTimeoutMs (the
- * read is then killed on the host, as any aborted command is).
+ * Rejects when the read fails or takes over APP_WARNINGS.readTimeoutMs (the read is then killed on the host, as
+ * any aborted command is).
  */
 export async function readAppWarnings(host: Host, options: ReadAppWarningsOptions): Promise<AppWarnings> {
   const secondsAgo = Math.ceil(Math.max(0, options.sinceMs) / 1000) + 1;
@@ -73,9 +73,10 @@ export function pickAppWarnings(entries: readonly JournalEntry[], redact: (text:
   const seen = new Set<string>();
   for (const entry of entries) {
     if (entry.pid === 1 || entry.priority > APP_WARNINGS.priority) continue;
-    // Redacted whole before its newlines go (a message of several lines, a stack, is shown on one line).
-    // Control characters (a lone \r, a terminal's escape sequences) go too: the line goes to a CI log or a listr2 row.
-    const message = redact(messageOf(redact(entry.message))).replace(/\s*\n\s*/g, ' ').replace(/\s*[\u0000-\u001f\u007f-\u009f\u2028\u2029]+\s*/g, ' ');
+    // Redacted whole before its newlines go (a message of several lines, a stack, is shown on one line), and with
+    // them every other control character (a lone \r, a terminal's escape sequences): the line goes to a CI log or
+    // a listr2 row.
+    const message = redact(messageOf(redact(entry.message))).replace(/\s*[\u0000-\u001f\u007f-\u009f\u2028\u2029]+\s*/g, ' ');
     const line = cutAppLine(message, redact).trim();
     if (line !== '') seen.add(line);
   }
